@@ -1,0 +1,1 @@
+// TLCore — placeholder until its first real file lands.

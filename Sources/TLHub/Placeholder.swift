@@ -1,0 +1,1 @@
+// TLHub — placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// TLInterp — placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// TLKernel — placeholder until its first real file lands.

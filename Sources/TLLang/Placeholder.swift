@@ -1,0 +1,1 @@
+// TLLang — placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// TLModel — placeholder until its first real file lands.

@@ -1,0 +1,1 @@
+// TLRender — placeholder until its first real file lands.

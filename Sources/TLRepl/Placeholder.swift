@@ -1,0 +1,1 @@
+// TLRepl — placeholder until its first real file lands.

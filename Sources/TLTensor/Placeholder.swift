@@ -1,0 +1,1 @@
+// TLTensor — placeholder until its first real file lands.

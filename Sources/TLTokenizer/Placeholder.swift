@@ -1,0 +1,1 @@
+// TLTokenizer — placeholder until its first real file lands.

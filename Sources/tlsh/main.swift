@@ -1,0 +1,2 @@
+// tlsh entry point: argument parsing and dispatch only.
+print("tlsh")
