@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "TLKernel", dependencies: ["TLCore", "CZMQ"]),
         .executableTarget(name: "tlsh", dependencies: ["TLCore", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub"]),
 
+        .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),
         .testTarget(name: "TLModelTests", dependencies: ["TLModel", "TLTensor"]),
         .testTarget(name: "TLTokenizerTests", dependencies: ["TLTokenizer"]),

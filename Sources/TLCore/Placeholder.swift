@@ -1,1 +1,0 @@
-// TLCore — placeholder until its first real file lands.
