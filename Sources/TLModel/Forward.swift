@@ -1,0 +1,321 @@
+// The forward pass, readable top to bottom like llm.c's: every buffer's shape is in a comment.
+// Activations pass through `fire`, which runs hooks and fills the cache in TransformerLens order.
+import Foundation
+import TLTensor
+
+struct Forward {
+    let model: HookedTransformer
+    let options: RunOptions
+    let hooks: [ForwardHook]
+    let cache: ActivationCache
+    /// No hooks and no caching: `fire` returns at once and builds no names.
+    let quiet: Bool
+
+    var cfg: ModelConfig { model.config }
+    var w: ModelWeights { model.weights }
+
+    init(model: HookedTransformer, options: RunOptions) {
+        self.model = model
+        self.options = options
+        self.hooks = model.registeredHooks + options.hooks
+        self.cache = ActivationCache(model: model)
+        self.quiet = hooks.isEmpty && options.cacheFilter == nil
+    }
+
+    /// Runs hooks matching `name` on `t`, then caches it if the filter wants it.
+    @inline(__always)
+    func fire(_ name: @autoclosure () -> String, _ t: inout Tensor) throws {
+        if quiet { return }
+        let n = name()
+        for hook in hooks where hook.filter.matches(n) {
+            let shape = t.shape
+            try hook.function(&t, HookPoint(name: n, layer: HookNames.layer(of: n)))
+            guard t.shape == shape else {
+                throw TLModelError.invalidInput("a hook on \(n) changed the activation's shape from \(shape) to \(t.shape); hooks must keep the shape")
+            }
+        }
+        if let f = options.cacheFilter, f(n) { cache.store(n, t) }
+    }
+
+    func checkCancelled() throws {
+        if let c = options.isCancelled, c() { throw TLModelError.cancelled }
+    }
+
+    // MARK: Embeddings
+
+    func run(tokens: [[Int]]) throws -> RunOutput {
+        let B = tokens.count, P = tokens[0].count, d = cfg.dModel
+        let mask = options.attentionMask
+        // hook_embed: W_E[tokens]  [B, P, d]
+        var embed = Tensor(zeros: [B, P, d])
+        // hook_pos_embed: W_pos[position]  [B, P, d]; with a mask, positions count real tokens only
+        // and padding gets zeros (TransformerLens's get_offset_position_ids).
+        var posEmbed = Tensor(zeros: [B, P, d])
+        w.wE.withUnsafeBufferPointer { wE in
+            w.wPos.withUnsafeBufferPointer { wPos in
+                embed.data.withUnsafeMutableBufferPointer { e in
+                    posEmbed.data.withUnsafeMutableBufferPointer { pe in
+                        for b in 0..<B {
+                            var realBefore = options.kvCache.map { $0.mask[b].reduce(0, +) } ?? 0
+                            for p in 0..<P {
+                                let row = (b * P + p) * d
+                                let tok = tokens[b][p]
+                                for i in 0..<d { e[row + i] = wE[tok * d + i] }
+                                let isReal = mask.map { $0[b][p] != 0 } ?? true
+                                if isReal {
+                                    let pos = min(realBefore, cfg.nCtx - 1)
+                                    for i in 0..<d { pe[row + i] = wPos[pos * d + i] }
+                                    realBefore += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try fire("hook_embed", &embed)
+        try fire("hook_pos_embed", &posEmbed)
+        embed.add(posEmbed)
+        return try runBlocks(residual: embed, from: 0)
+    }
+
+    func run(residual: Tensor) throws -> RunOutput {
+        let start = try model.resolveLayer(options.startAtLayer ?? 0, allowEnd: true)
+        return try runBlocks(residual: residual, from: start)
+    }
+
+    // MARK: Blocks and unembedding
+
+    func runBlocks(residual: Tensor, from start: Int) throws -> RunOutput {
+        var resid = residual  // [B, P, d]
+        let stop = try options.stopAtLayer.map { try model.resolveLayer($0, allowEnd: true) } ?? cfg.nLayers
+        let B = resid.shape[0], P = resid.shape[1]
+        let keyMask = try buildKeyMask(batch: B, newPositions: P)
+        if start < stop {
+            for l in start..<stop {
+                try checkCancelled()
+                try block(l, &resid, keyMask: keyMask)
+            }
+        }
+        if let kv = options.kvCache {
+            for b in 0..<B { kv.mask[b] = keyMask[b] }
+            kv.length += P
+        }
+        if options.stopAtLayer != nil { return RunOutput(logits: nil, residual: resid, cache: cache) }
+        return RunOutput(logits: try unembed(resid), residual: nil, cache: cache)
+    }
+
+    /// [B][T] key mask over past and new positions (1 = may be attended to).
+    func buildKeyMask(batch B: Int, newPositions P: Int) throws -> [[Int]] {
+        (0..<B).map { b in
+            (options.kvCache?.mask[b] ?? []) + (options.attentionMask?[b] ?? [Int](repeating: 1, count: P))
+        }
+    }
+
+    /// ln_final, then logits = x @ W_U + b_U at the requested positions.
+    func unembed(_ resid: Tensor) throws -> Tensor {
+        let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel, V = cfg.dVocab
+        var x = resid
+        if let positions = options.logitPositions {
+            x = try x.gather(axis: 1, indices: positions)
+        }
+        let Q = x.shape[1]
+        try layerNorm(&x, weight: w.lnFinalW, bias: w.lnFinalB, prefix: "ln_final.")
+        try fire("unembed.hook_in", &x)
+        // logits  [B, Q, V]
+        var logits = Tensor(zeros: [B, Q, V])
+        x.data.withUnsafeBufferPointer { xs in
+            w.wU.withUnsafeBufferPointer { wU in
+                logits.data.withUnsafeMutableBufferPointer { out in
+                    BLAS.sgemm(m: B * Q, n: V, k: d, a: xs.baseAddress!, lda: d, b: wU.baseAddress!, ldb: V,
+                               c: out.baseAddress!, ldc: V)
+                    w.bU.withUnsafeBufferPointer { NeuralOps.addBias(out.baseAddress!, rows: B * Q, n: V, bias: $0.baseAddress!) }
+                }
+            }
+        }
+        _ = P
+        try fire("unembed.hook_out", &logits)
+        return logits
+    }
+
+    /// LayerNorm(Pre) in place with its two hooks; `x` [B, P, d] becomes the norm's output.
+    func layerNorm(_ x: inout Tensor, weight: [Float]?, bias: [Float]?, prefix: String) throws {
+        let B = x.shape[0], P = x.shape[1], d = x.shape[2]
+        var scale = Tensor(zeros: [B, P, 1])
+        x.data.withUnsafeMutableBufferPointer { xs in
+            scale.data.withUnsafeMutableBufferPointer { s in
+                NeuralOps.layerNormPre(xs.baseAddress!, rows: B * P, d: d, eps: cfg.eps, scales: s.baseAddress!)
+            }
+        }
+        try fire(prefix + "hook_scale", &scale)
+        try fire(prefix + "hook_normalized", &x)
+        if let weight, let bias {
+            x.data.withUnsafeMutableBufferPointer { xs in
+                weight.withUnsafeBufferPointer { wt in
+                    bias.withUnsafeBufferPointer { bs in
+                        NeuralOps.affine(xs.baseAddress!, rows: B * P, d: d, weight: wt.baseAddress!, bias: bs.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// x [rows, k] @ W [k, n] + b  →  [rows, n]
+    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], outShape: [Int]) -> Tensor {
+        let k = x.shape.last!, n = b.count, rows = x.count / k
+        var out = Tensor(zeros: outShape)
+        x.data.withUnsafeBufferPointer { xs in
+            W.withUnsafeBufferPointer { ws in
+                out.data.withUnsafeMutableBufferPointer { o in
+                    BLAS.sgemm(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: n,
+                               c: o.baseAddress!, ldc: n)
+                    b.withUnsafeBufferPointer { NeuralOps.addBias(o.baseAddress!, rows: rows, n: n, bias: $0.baseAddress!) }
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: One transformer block
+
+    func block(_ l: Int, _ resid: inout Tensor, keyMask: [[Int]]) throws {
+        let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel
+        let H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
+        let layer = w.layers[l]
+        let p = "blocks.\(l)."
+        try fire(p + "hook_resid_pre", &resid)
+
+        // Attention. x = LN1(resid)  [B, P, d]
+        var x = resid
+        try layerNorm(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
+        // qkv = x @ W_QKV + b  [B·P, 3·H·dh], split into q, k, v  [B, P, H, dh]
+        let qkv = linear(x, layer.wQKV, layer.bQKV, outShape: [B * P, 3 * hd])
+        var q = Tensor(zeros: [B, P, H, dh]), k = q, v = q
+        qkv.data.withUnsafeBufferPointer { src in
+            q.data.withUnsafeMutableBufferPointer { qd in
+                k.data.withUnsafeMutableBufferPointer { kd in
+                    v.data.withUnsafeMutableBufferPointer { vd in
+                        for r in 0..<(B * P) {
+                            let s = r * 3 * hd, o = r * hd
+                            for i in 0..<hd { qd[o + i] = src[s + i]; kd[o + i] = src[s + hd + i]; vd[o + i] = src[s + 2 * hd + i] }
+                        }
+                    }
+                }
+            }
+        }
+        try fire(p + "attn.hook_q", &q)
+        try fire(p + "attn.hook_k", &k)
+        try fire(p + "attn.hook_v", &v)
+
+        // Keys/values over all positions (past + new), per sequence: [T, H·dh].
+        let past = options.kvCache?.length ?? 0
+        let T = past + P
+        var keysPerSeq: [[Float]] = [], valuesPerSeq: [[Float]] = []
+        for b in 0..<B {
+            let kNew = Array(k.data[(b * P * hd)..<((b + 1) * P * hd)])
+            let vNew = Array(v.data[(b * P * hd)..<((b + 1) * P * hd)])
+            if let kv = options.kvCache {
+                kv.keys[l][b] += kNew; kv.values[l][b] += vNew
+                keysPerSeq.append(kv.keys[l][b]); valuesPerSeq.append(kv.values[l][b])
+            } else {
+                keysPerSeq.append(kNew); valuesPerSeq.append(vNew)
+            }
+        }
+
+        // scores = q·kᵀ / √dh (× (l+1) for inverse-layer scaling), causal and padding masked to −inf
+        // [B, H, P, T]
+        var scale = Float(dh).squareRoot()
+        if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
+        var scores = Tensor(zeros: [B, H, P, T])
+        q.data.withUnsafeBufferPointer { qs in
+            scores.data.withUnsafeMutableBufferPointer { sc in
+                for b in 0..<B {
+                    keysPerSeq[b].withUnsafeBufferPointer { ks in
+                        for h in 0..<H {
+                            let out = sc.baseAddress! + (b * H + h) * P * T
+                            BLAS.sgemm(transB: true, m: P, n: T, k: dh, alpha: 1,
+                                       a: qs.baseAddress! + b * P * hd + h * dh, lda: hd,
+                                       b: ks.baseAddress! + h * dh, ldb: hd, c: out, ldc: T)
+                            for i in 0..<P {
+                                let row = out + i * T
+                                for j in 0..<T {
+                                    if j > past + i || keyMask[b][j] == 0 { row[j] = -.infinity } else { row[j] /= scale }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        try fire(p + "attn.hook_attn_scores", &scores)
+        // pattern = softmax over keys  [B, H, P, T]
+        var pattern = scores
+        pattern.data.withUnsafeMutableBufferPointer { pt in
+            for r in 0..<(B * H * P) { NeuralOps.softmaxRow(pt.baseAddress! + r * T, count: T) }
+        }
+        try fire(p + "attn.hook_pattern", &pattern)
+
+        // z = pattern @ v  [B, P, H, dh]
+        var z = Tensor(zeros: [B, P, H, dh])
+        pattern.data.withUnsafeBufferPointer { pt in
+            z.data.withUnsafeMutableBufferPointer { zs in
+                for b in 0..<B {
+                    valuesPerSeq[b].withUnsafeBufferPointer { vs in
+                        for h in 0..<H {
+                            BLAS.sgemm(m: P, n: dh, k: T, a: pt.baseAddress! + (b * H + h) * P * T, lda: T,
+                                       b: vs.baseAddress! + h * dh, ldb: hd,
+                                       c: zs.baseAddress! + b * P * hd + h * dh, ldc: hd)
+                        }
+                    }
+                }
+            }
+        }
+        try fire(p + "attn.hook_z", &z)
+
+        // attn_out = z @ W_O + b_O  [B, P, d]  (per-head results when hook_result is on)
+        var attnOut: Tensor
+        if model.optionalHooks.attnResult {
+            var result = Tensor(zeros: [B, P, H, d])
+            z.data.withUnsafeBufferPointer { zs in
+                layer.wO.withUnsafeBufferPointer { wo in
+                    result.data.withUnsafeMutableBufferPointer { rs in
+                        for h in 0..<H {
+                            BLAS.sgemm(m: B * P, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: hd,
+                                       b: wo.baseAddress! + h * dh * d, ldb: d,
+                                       c: rs.baseAddress! + h * d, ldc: H * d)
+                        }
+                    }
+                }
+            }
+            try fire(p + "attn.hook_result", &result)
+            attnOut = Tensor(zeros: [B, P, d])
+            for r in 0..<(B * P) {
+                for j in 0..<d {
+                    var s: Float = 0
+                    for h in 0..<H { s += result.data[(r * H + h) * d + j] }
+                    attnOut.data[r * d + j] = s + layer.bO[j]
+                }
+            }
+        } else {
+            attnOut = linear(z, layer.wO, layer.bO, outShape: [B, P, d])
+        }
+        try fire(p + "hook_attn_out", &attnOut)
+        resid.add(attnOut)
+        try fire(p + "hook_resid_mid", &resid)
+
+        // MLP. x = LN2(resid_mid); pre = x @ W_in + b_in [B, P, d_mlp]; post = gelu_new(pre)
+        var mlpIn = resid
+        if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
+        try layerNorm(&mlpIn, weight: layer.ln2W, bias: layer.ln2B, prefix: p + "ln2.")
+        var pre = linear(mlpIn, layer.wIn, layer.bIn, outShape: [B, P, cfg.dMLP])
+        try fire(p + "mlp.hook_pre", &pre)
+        var post = pre
+        post.data.withUnsafeMutableBufferPointer { NeuralOps.geluNew($0.baseAddress!, count: $0.count) }
+        try fire(p + "mlp.hook_post", &post)
+        // mlp_out = post @ W_out + b_out  [B, P, d]
+        var mlpOut = linear(post, layer.wOut, layer.bOut, outShape: [B, P, d])
+        try fire(p + "hook_mlp_out", &mlpOut)
+        resid.add(mlpOut)
+        try fire(p + "hook_resid_post", &resid)
+    }
+}

@@ -1,0 +1,144 @@
+// The model object users hold: configuration, processed weights, hooks, and the entry points that
+// mirror TransformerLens's HookedTransformer (run, run_with_cache, start/stop_at_layer).
+import Foundation
+import TLTensor
+
+/// A forward hook: reads the activation at a hook point and may modify it in place (same shape).
+public typealias HookFunction = (inout Tensor, HookPoint) throws -> Void
+
+/// Which hook points a hook applies to.
+public enum HookFilter: @unchecked Sendable {
+    case name(String)
+    case predicate((String) -> Bool)
+
+    public func matches(_ name: String) -> Bool {
+        switch self {
+        case .name(let n): return n == name
+        case .predicate(let p): return p(name)
+        }
+    }
+}
+
+public struct ForwardHook {
+    public var filter: HookFilter
+    public var function: HookFunction
+    public init(_ filter: HookFilter, _ function: @escaping HookFunction) { self.filter = filter; self.function = function }
+    public init(name: String, _ function: @escaping HookFunction) { self.init(.name(name), function) }
+}
+
+/// Options of one forward pass.
+public struct RunOptions {
+    /// Hooks active for this run only (TransformerLens's run_with_hooks / fwd_hooks).
+    public var hooks: [ForwardHook] = []
+    /// Which activations to cache; nil caches nothing (plain forward).
+    public var cacheFilter: ((String) -> Bool)? = nil
+    /// First block to run (inclusive); the input is then the residual stream before it.
+    public var startAtLayer: Int? = nil
+    /// Block to stop before (exclusive); the run then returns that residual instead of logits.
+    public var stopAtLayer: Int? = nil
+    /// [batch][pos]: 1 for real tokens, 0 for padding (right or left).
+    public var attentionMask: [[Int]]? = nil
+    /// Positions (per sequence, negative from the end) at which to compute logits; nil = all.
+    public var logitPositions: [Int]? = nil
+    /// Checked between blocks so a front end can stop long work.
+    public var isCancelled: (() -> Bool)? = nil
+    /// Past keys and values for incremental decoding; appended to by the run.
+    public var kvCache: KVCache? = nil
+
+    public init() {}
+}
+
+/// What a forward pass produced.
+public struct RunOutput {
+    /// [batch, pos (or logitPositions.count), d_vocab]; nil when stopAtLayer is set.
+    public var logits: Tensor?
+    /// The residual stream [batch, pos, d_model] at stopAtLayer.
+    public var residual: Tensor?
+    public var cache: ActivationCache
+}
+
+/// A GPT-2-family transformer with TransformerLens's hook points.
+public final class HookedTransformer: @unchecked Sendable {
+    public let config: ModelConfig
+    public private(set) var weights: ModelWeights
+    public let processing: ProcessingOptions
+    public var optionalHooks = OptionalHooks()
+    /// Hooks that stay registered across runs (add_hook with is_permanent, or between runs).
+    public var registeredHooks: [ForwardHook] = []
+
+    public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
+        self.config = config; self.weights = weights; self.processing = processing
+    }
+
+    /// Loads a Hugging Face GPT-2 directory (config.json + safetensors) and processes the weights
+    /// as TransformerLens's from_pretrained does (or not, with `.none`).
+    public static func load(directory: URL, processing: ProcessingOptions = .default) throws -> HookedTransformer {
+        let configURL = directory.appendingPathComponent("config.json")
+        let data: Data
+        do { data = try Data(contentsOf: configURL) } catch {
+            throw TLModelError.fileUnreadable(path: configURL.path, reason: "no readable config.json")
+        }
+        let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
+        var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
+        weights.process(processing, config: config)
+        return HookedTransformer(config: config, weights: weights, processing: processing)
+    }
+
+    /// Whether LayerNorms were folded (TransformerLens then uses LayerNormPre).
+    public var isLNFolded: Bool { processing.foldLN }
+
+    /// Every hook name this model fires, in order.
+    public var hookNames: [String] { HookNames.all(nLayers: config.nLayers, optional: optionalHooks) }
+
+    // MARK: Entry points
+
+    /// Forward pass on token ids [batch][pos] (all rows the same length; pad and mask for ragged input).
+    public func run(tokens: [[Int]], options: RunOptions = RunOptions()) throws -> RunOutput {
+        guard let first = tokens.first, !first.isEmpty else { throw TLModelError.invalidInput("no tokens to run") }
+        for row in tokens where row.count != first.count {
+            throw TLModelError.invalidInput("all sequences in a batch must have the same length; pad them and pass an attention mask")
+        }
+        let past = options.kvCache?.length ?? 0
+        guard past + first.count <= config.nCtx else {
+            throw TLModelError.invalidInput("the input has \(past + first.count) tokens but the model's context is \(config.nCtx) (n_ctx); shorten the prompt")
+        }
+        for row in tokens { for t in row where t < 0 || t >= config.dVocab {
+            throw TLModelError.invalidInput("token id \(t) is outside the vocabulary (0..<\(config.dVocab))")
+        } }
+        if let mask = options.attentionMask {
+            guard mask.count == tokens.count, mask.allSatisfy({ $0.count == first.count }) else {
+                throw TLModelError.invalidInput("the attention mask must have the shape of the tokens [\(tokens.count), \(first.count)]")
+            }
+        }
+        return try Forward(model: self, options: options).run(tokens: tokens)
+    }
+
+    /// Forward pass from a residual stream [batch, pos, d_model] starting at `options.startAtLayer`.
+    public func run(residual: Tensor, options: RunOptions) throws -> RunOutput {
+        guard residual.rank == 3, residual.shape[2] == config.dModel else {
+            throw TLModelError.invalidInput("a residual input must have shape [batch, pos, \(config.dModel)], got \(residual.shape)")
+        }
+        return try Forward(model: self, options: options).run(residual: residual)
+    }
+
+    /// run_with_cache: logits plus every activation whose name passes `names` (nil = all).
+    public func runWithCache(tokens: [[Int]], names: ((String) -> Bool)? = nil, hooks: [ForwardHook] = [],
+                             isCancelled: (() -> Bool)? = nil) throws -> (logits: Tensor, cache: ActivationCache) {
+        var o = RunOptions()
+        o.cacheFilter = names ?? { _ in true }
+        o.hooks = hooks
+        o.isCancelled = isCancelled
+        let out = try run(tokens: tokens, options: o)
+        return (out.logits!, out.cache)
+    }
+
+    /// Normalises a layer index that may be negative; throws with the valid range.
+    public func resolveLayer(_ layer: Int, allowEnd: Bool = false) throws -> Int {
+        let n = config.nLayers
+        let l = layer < 0 ? layer + n : layer
+        guard l >= 0 && (l < n || (allowEnd && l == n)) else {
+            throw TLModelError.invalidInput("layer \(layer) is out of range: this model has layers 0…\(n - 1)\(allowEnd ? " (or \(n) for the end)" : "") (negative counts from the end)")
+        }
+        return l
+    }
+}

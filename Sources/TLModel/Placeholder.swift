@@ -1,1 +1,0 @@
-// TLModel — placeholder until its first real file lands.

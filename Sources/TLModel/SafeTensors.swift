@@ -1,0 +1,201 @@
+// A safetensors reader over mmap. The header is untrusted input: every length, offset and shape is
+// checked against the file before a byte is read, so a corrupt file is an error, never a crash.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One tensor's entry in a safetensors header.
+public struct SafeTensorInfo: Sendable {
+    public let dtype: String
+    public let shape: [Int]
+    /// Byte range relative to the start of the data section.
+    public let begin: Int
+    public let end: Int
+}
+
+/// A memory-mapped safetensors file. Tensors are converted to Float32 on request.
+public final class SafeTensorsFile: @unchecked Sendable {
+    public let path: String
+    public let tensors: [String: SafeTensorInfo]
+    public let metadata: [String: String]
+    private let base: UnsafeMutableRawPointer
+    private let size: Int
+    private let dataStart: Int
+
+    static let elementSizes = ["F32": 4, "F16": 2, "BF16": 2]
+    /// Headers larger than this are refused before allocation (the real format caps them at 100 MB).
+    static let maxHeaderBytes = 100_000_000
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TLModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw TLModelError.fileUnreadable(path: path, reason: String(cString: strerror(errno))) }
+        let size = Int(st.st_size)
+        guard size >= 8 else { throw TLModelError.corruptSafetensors(path: path, reason: "file is \(size) bytes, shorter than the 8-byte header length") }
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw TLModelError.fileUnreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        self.base = map
+        self.size = size
+        do {
+            let headerLength = map.loadUnaligned(as: UInt64.self).littleEndian
+            guard headerLength <= UInt64(size - 8), headerLength <= UInt64(Self.maxHeaderBytes) else {
+                throw TLModelError.corruptSafetensors(path: path, reason: "header length \(headerLength) exceeds the file size \(size)")
+            }
+            let headerData = Data(bytes: map + 8, count: Int(headerLength))
+            self.dataStart = 8 + Int(headerLength)
+            (self.tensors, self.metadata) = try Self.parseHeader(headerData, path: path, dataBytes: size - dataStart)
+        } catch {
+            munmap(map, size)
+            throw error
+        }
+    }
+
+    deinit { munmap(base, size) }
+
+    private static func parseHeader(_ data: Data, path: String, dataBytes: Int) throws -> ([String: SafeTensorInfo], [String: String]) {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw TLModelError.corruptSafetensors(path: path, reason: "the header is not valid JSON")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw TLModelError.corruptSafetensors(path: path, reason: "the header is not a JSON object")
+        }
+        var tensors: [String: SafeTensorInfo] = [:]
+        var metadata: [String: String] = [:]
+        for (key, value) in dict {
+            if key == "__metadata__" {
+                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = "\(v)" }
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shapeAny = entry["shape"] as? [Any], let offsetsAny = entry["data_offsets"] as? [Any],
+                  offsetsAny.count == 2 else {
+                throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' lacks dtype, shape or data_offsets")
+            }
+            let shape = try shapeAny.map { v -> Int in
+                guard let n = v as? Int, n >= 0, n < 1 << 40 else {
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has an invalid shape \(shapeAny)")
+                }
+                return n
+            }
+            let offsets = try offsetsAny.map { v -> Int in
+                guard let n = v as? Int, n >= 0 else {
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has invalid data_offsets \(offsetsAny)")
+                }
+                return n
+            }
+            guard let elementSize = elementSizes[dtype] else {
+                throw TLModelError.unsupportedDType(path: path, key: key, dtype: dtype)
+            }
+            var elements = 1
+            for d in shape {
+                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, p < 1 << 40 else {
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' declares an absurd shape \(shape)")
+                }
+                elements = p
+            }
+            guard offsets[0] <= offsets[1], offsets[1] <= dataBytes else {
+                throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' points at bytes \(offsets[0])..<\(offsets[1]) past the end of the data (\(dataBytes) bytes)")
+            }
+            guard offsets[1] - offsets[0] == elements * elementSize else {
+                throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has \(offsets[1] - offsets[0]) bytes but shape \(shape) of \(dtype) needs \(elements * elementSize)")
+            }
+            tensors[key] = SafeTensorInfo(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
+        }
+        return (tensors, metadata)
+    }
+
+    /// The tensor `key` converted to Float32.
+    public func tensor(_ key: String) throws -> (shape: [Int], data: [Float]) {
+        guard let info = tensors[key] else { throw TLModelError.missingTensor(key: key, expectedShape: []) }
+        let count = info.shape.reduce(1, *)
+        let src = UnsafeRawPointer(base + dataStart + info.begin)
+        var out = [Float](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { dst in
+            switch info.dtype {
+            case "F32":
+                memcpy(dst.baseAddress!, src, count * 4)
+                #if _endian(big)
+                for i in 0..<count { dst[i] = Float(bitPattern: UInt32(littleEndian: dst[i].bitPattern)) }
+                #endif
+            case "F16":
+                for i in 0..<count { dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            default:  // BF16: the top 16 bits of a Float32
+                for i in 0..<count { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+            }
+        }
+        return (info.shape, out)
+    }
+}
+
+/// IEEE 754 binary16 to binary32, exact (subnormals, infinities and NaN included).
+@inline(__always)
+public func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let exponent = UInt32(h >> 10) & 0x1f
+    let mantissa = UInt32(h & 0x3ff)
+    if exponent == 0 {
+        if mantissa == 0 { return Float(bitPattern: sign) }
+        // Subnormal: value = mantissa · 2^-24.
+        let v = Float(mantissa) * Float(bitPattern: 0x3380_0000)
+        return sign != 0 ? -v : v
+    }
+    if exponent == 0x1f { return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13)) }
+    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+}
+
+/// A checkpoint that may be split over several safetensors files (model.safetensors.index.json).
+public struct Checkpoint {
+    public let files: [SafeTensorsFile]
+    private let owner: [String: Int]
+
+    /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in `directory`.
+    public init(directory: URL) throws {
+        let single = directory.appendingPathComponent("model.safetensors")
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: single.path) {
+            try self.init(files: [SafeTensorsFile(path: single.path)])
+        } else if FileManager.default.fileExists(atPath: index.path) {
+            let data: Data
+            do { data = try Data(contentsOf: index) } catch {
+                throw TLModelError.fileUnreadable(path: index.path, reason: error.localizedDescription)
+            }
+            guard let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let map = dict["weight_map"] as? [String: String] else {
+                throw TLModelError.corruptSafetensors(path: index.path, reason: "no \"weight_map\" object")
+            }
+            let names = Array(Set(map.values)).sorted()
+            for n in names where n.contains("/") || n.hasPrefix(".") {
+                throw TLModelError.corruptSafetensors(path: index.path, reason: "shard name \"\(n)\" must be a plain file name")
+            }
+            try self.init(files: names.map { try SafeTensorsFile(path: directory.appendingPathComponent($0).path) })
+        } else {
+            throw TLModelError.fileUnreadable(path: single.path, reason: "no model.safetensors or model.safetensors.index.json in \(directory.path)")
+        }
+    }
+
+    public init(files: [SafeTensorsFile]) throws {
+        self.files = files
+        var owner: [String: Int] = [:]
+        for (i, f) in files.enumerated() {
+            for key in f.tensors.keys {
+                if owner[key] != nil { throw TLModelError.corruptSafetensors(path: f.path, reason: "tensor '\(key)' appears in two shards") }
+                owner[key] = i
+            }
+        }
+        self.owner = owner
+    }
+
+    public var keys: [String] { owner.keys.sorted() }
+    public func info(_ key: String) -> SafeTensorInfo? { owner[key].flatMap { files[$0].tensors[key] } }
+    public func tensor(_ key: String) throws -> (shape: [Int], data: [Float]) {
+        guard let i = owner[key] else { throw TLModelError.missingTensor(key: key, expectedShape: []) }
+        return try files[i].tensor(key)
+    }
+}

@@ -1,0 +1,103 @@
+// TransformerLens's default weight processing (from_pretrained): fold_ln, center_writing_weights,
+// center_unembed, fold_value_biases, in that order, applied to the compute layout. The math is
+// TRANSFORMERLENS.md §2b; each step leaves the model's log-probabilities unchanged.
+
+/// Which of TransformerLens's processing steps to apply.
+public struct ProcessingOptions: Sendable, Equatable {
+    public var foldLN = true
+    public var centerWritingWeights = true
+    public var centerUnembed = true
+    public var foldValueBiases = true
+    public init(foldLN: Bool = true, centerWritingWeights: Bool = true, centerUnembed: Bool = true, foldValueBiases: Bool = true) {
+        self.foldLN = foldLN; self.centerWritingWeights = centerWritingWeights
+        self.centerUnembed = centerUnembed; self.foldValueBiases = foldValueBiases
+    }
+    /// from_pretrained's defaults.
+    public static let `default` = ProcessingOptions()
+    /// from_pretrained_no_processing.
+    public static let none = ProcessingOptions(foldLN: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false)
+}
+
+extension ModelWeights {
+    /// Applies the processing steps in TransformerLens's order.
+    public mutating func process(_ options: ProcessingOptions, config cfg: ModelConfig) {
+        let d = cfg.dModel
+        if options.foldLN {
+            for l in layers.indices {
+                var layer = layers[l]
+                if let w = layer.ln1W, let b = layer.ln1B {
+                    Self.foldLayerNorm(w: w, b: b, into: &layer.wQKV, bias: &layer.bQKV, rows: d)
+                }
+                if let w = layer.ln2W, let b = layer.ln2B {
+                    Self.foldLayerNorm(w: w, b: b, into: &layer.wIn, bias: &layer.bIn, rows: d)
+                }
+                layer.ln1W = nil; layer.ln1B = nil; layer.ln2W = nil; layer.ln2B = nil
+                layers[l] = layer
+            }
+            if let w = lnFinalW, let b = lnFinalB { Self.foldLayerNorm(w: w, b: b, into: &wU, bias: &bU, rows: d) }
+            lnFinalW = nil; lnFinalB = nil
+        }
+        // TransformerLens centres writing weights only for LayerNorm models (GPT-2 is one).
+        if options.centerWritingWeights {
+            Self.centerRows(&wE, width: d)
+            Self.centerRows(&wPos, width: d)
+            for l in layers.indices {
+                Self.centerRows(&layers[l].wO, width: d)
+                Self.centerRows(&layers[l].bO, width: d)
+                Self.centerRows(&layers[l].wOut, width: d)
+                Self.centerRows(&layers[l].bOut, width: d)
+            }
+        }
+        if options.centerUnembed {
+            Self.centerRows(&wU, width: cfg.dVocab)
+            Self.centerRows(&bU, width: cfg.dVocab)
+        }
+        if options.foldValueBiases {
+            let hd = cfg.nHeads * cfg.dHead
+            for l in layers.indices {
+                // b_O += Σ_h Σ_d b_V[h,d] · W_O[h,d,:]; b_V = 0. Valid because pattern rows sum to 1.
+                var bO = layers[l].bO.map(Double.init)
+                for r in 0..<hd {
+                    let bv = Double(layers[l].bQKV[2 * hd + r])
+                    if bv == 0 { continue }
+                    for j in 0..<d { bO[j] += bv * Double(layers[l].wO[r * d + j]) }
+                }
+                layers[l].bO = bO.map(Float.init)
+                for r in 0..<hd { layers[l].bQKV[2 * hd + r] = 0 }
+                if options.centerWritingWeights { Self.centerRows(&layers[l].bO, width: d) }
+            }
+        }
+    }
+
+    /// Folds LayerNorm weight `w` and bias `b` into a reader matrix W [rows = d_model, cols]:
+    /// bias += bᵀW (before scaling), W ← diag(w)·W, then each column is centred over d_model.
+    static func foldLayerNorm(w: [Float], b: [Float], into W: inout [Float], bias: inout [Float], rows: Int) {
+        let cols = bias.count
+        var newBias = bias.map(Double.init)
+        var colMean = [Double](repeating: 0, count: cols)
+        for i in 0..<rows {
+            let bi = Double(b[i]), wi = w[i]
+            for c in 0..<cols {
+                let v = W[i * cols + c]
+                newBias[c] += bi * Double(v)
+                let scaled = v * wi
+                W[i * cols + c] = scaled
+                colMean[c] += Double(scaled)
+            }
+        }
+        for c in 0..<cols { colMean[c] /= Double(rows) }
+        for i in 0..<rows { for c in 0..<cols { W[i * cols + c] -= Float(colMean[c]) } }
+        bias = newBias.map(Float.init)
+    }
+
+    /// Subtracts each row's mean (rows of length `width`).
+    static func centerRows(_ x: inout [Float], width: Int) {
+        let rows = x.count / width
+        for r in 0..<rows {
+            var s: Double = 0
+            for i in 0..<width { s += Double(x[r * width + i]) }
+            let mean = Float(s / Double(width))
+            for i in 0..<width { x[r * width + i] -= mean }
+        }
+    }
+}

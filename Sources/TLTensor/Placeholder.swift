@@ -1,1 +1,0 @@
-// TLTensor — placeholder until its first real file lands.
