@@ -162,7 +162,7 @@ struct Forward {
 
     /// x [rows, k] @ W [k, n] + b  →  [rows, n]
     func linear(_ x: Tensor, _ W: [Float], _ b: [Float], outShape: [Int]) -> Tensor {
-        let k = x.shape.last!, n = b.count, rows = x.count / k
+        let n = b.count, k = W.count / n, rows = x.count / k
         var out = Tensor(zeros: outShape)
         x.data.withUnsafeBufferPointer { xs in
             W.withUnsafeBufferPointer { ws in

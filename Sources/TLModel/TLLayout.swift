@@ -1,0 +1,71 @@
+// TransformerLens's parameter names and per-head shapes, computed from the compute layout on
+// demand (W_Q [n_heads, d_model, d_head], W_O [n_heads, d_head, d_model], …).
+import TLTensor
+
+extension HookedTransformer {
+    /// A parameter by its TransformerLens state-dict name (`blocks.0.attn.W_Q`, `unembed.W_U`, …).
+    public func parameter(_ key: String) throws -> Tensor {
+        let cfg = config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
+        switch key {
+        case "embed.W_E": return Tensor(shape: [cfg.dVocab, d], data: weights.wE)
+        case "pos_embed.W_pos": return Tensor(shape: [cfg.nCtx, d], data: weights.wPos)
+        case "unembed.W_U": return Tensor(shape: [d, cfg.dVocab], data: weights.wU)
+        case "unembed.b_U": return Tensor(shape: [cfg.dVocab], data: weights.bU)
+        case "ln_final.w": return try vector(weights.lnFinalW, key)
+        case "ln_final.b": return try vector(weights.lnFinalB, key)
+        default: break
+        }
+        let parts = key.split(separator: ".").map(String.init)
+        guard parts.count == 4, parts[0] == "blocks", let l = Int(parts[1]), l >= 0, l < cfg.nLayers else {
+            throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
+        }
+        let layer = weights.layers[l]
+        switch (parts[2], parts[3]) {
+        case ("attn", "W_Q"), ("attn", "W_K"), ("attn", "W_V"):
+            let which = ["W_Q": 0, "W_K": 1, "W_V": 2][parts[3]]!
+            var out = [Float](repeating: 0, count: H * d * dh)
+            for h in 0..<H { for i in 0..<d { for j in 0..<dh {
+                out[(h * d + i) * dh + j] = layer.wQKV[i * 3 * hd + which * hd + h * dh + j]
+            } } }
+            return Tensor(shape: [H, d, dh], data: out)
+        case ("attn", "b_Q"), ("attn", "b_K"), ("attn", "b_V"):
+            let which = ["b_Q": 0, "b_K": 1, "b_V": 2][parts[3]]!
+            return Tensor(shape: [H, dh], data: Array(layer.bQKV[(which * hd)..<((which + 1) * hd)]))
+        case ("attn", "W_O"): return Tensor(shape: [H, dh, d], data: layer.wO)
+        case ("attn", "b_O"): return Tensor(shape: [d], data: layer.bO)
+        case ("mlp", "W_in"): return Tensor(shape: [d, cfg.dMLP], data: layer.wIn)
+        case ("mlp", "b_in"): return Tensor(shape: [cfg.dMLP], data: layer.bIn)
+        case ("mlp", "W_out"): return Tensor(shape: [cfg.dMLP, d], data: layer.wOut)
+        case ("mlp", "b_out"): return Tensor(shape: [d], data: layer.bOut)
+        case ("ln1", "w"): return try vector(layer.ln1W, key)
+        case ("ln1", "b"): return try vector(layer.ln1B, key)
+        case ("ln2", "w"): return try vector(layer.ln2W, key)
+        case ("ln2", "b"): return try vector(layer.ln2B, key)
+        default: throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
+        }
+    }
+
+    private func vector(_ v: [Float]?, _ key: String) throws -> Tensor {
+        guard let v else { throw TLModelError.invalidInput("'\(key)' was folded into the next weights (fold_ln); load without processing to see it") }
+        return Tensor(shape: [v.count], data: v)
+    }
+
+    /// W_U[:, token] — the residual direction of a token's logit (tokens_to_residual_directions).
+    public func unembedDirection(_ token: Int) -> [Float] {
+        let V = config.dVocab
+        return (0..<config.dModel).map { weights.wU[$0 * V + token] }
+    }
+
+    /// Σ_{l<layer} (b_O[l] + b_out[l]) (+ b_O[layer] if mlpInput): accumulated_bias.
+    public func accumulatedBias(layer: Int, mlpInput: Bool = false, includeMLPBiases: Bool = true) -> [Float] {
+        var out = [Float](repeating: 0, count: config.dModel)
+        for l in 0..<layer {
+            for i in 0..<config.dModel {
+                out[i] += weights.layers[l].bO[i]
+                if includeMLPBiases { out[i] += weights.layers[l].bOut[i] }
+            }
+        }
+        if mlpInput && layer < config.nLayers { for i in 0..<config.dModel { out[i] += weights.layers[layer].bO[i] } }
+        return out
+    }
+}

@@ -1,0 +1,112 @@
+// The engine against TransformerLens 3.9: cache keys in order, every cache entry, logits, weights,
+// hooks, layer ranges and padding, for three fixture models (tied/untied, F32/F16, both key layouts).
+import XCTest
+@testable import TLModel
+import TLTensor
+
+final class ForwardGoldenTests: XCTestCase {
+    /// Activations and logits: float32 with different summation order than torch.
+    let tol: Float = 1e-4
+
+    func testCacheKeysAndValuesMatchTransformerLens() throws {
+        for name in goldenModels {
+            let g = try Golden(name)
+            for (kind, processing) in [("processed", ProcessingOptions.default), ("unprocessed", ProcessingOptions.none)] {
+                let model = try HookedTransformer.load(directory: g.hfDirectory, processing: processing)
+                let (logits, cache) = try model.runWithCache(tokens: [g.seqA])
+                XCTAssertEqual(cache.keys, g.cacheKeys(kind), "\(name) \(kind): ordered cache keys")
+                XCTAssertEqual(model.hookNames, g.cacheKeys(kind), "\(name) \(kind): hook name list")
+                assertClose(logits, try g.tensor("\(kind)/logits"), tol: tol, "\(name) \(kind) logits")
+                for key in cache.keys {
+                    assertClose(cache[key]!, try g.tensor("\(kind)/cache/\(key)"), tol: tol, "\(name) \(kind) \(key)")
+                }
+                // A plain forward gives the same logits as the caching one.
+                let plain = try model.run(tokens: [g.seqA]).logits!
+                XCTAssertEqual(plain.data, logits.data, "\(name) \(kind): caching must not change the numbers")
+            }
+        }
+    }
+
+    func testProcessedWeightsMatchTransformerLensLayout() throws {
+        for name in goldenModels {
+            let g = try Golden(name)
+            for (kind, processing) in [("processed", ProcessingOptions.default), ("unprocessed", ProcessingOptions.none)] {
+                let model = try HookedTransformer.load(directory: g.hfDirectory, processing: processing)
+                let prefix = "\(kind)/weights/"
+                var checked = 0
+                for key in g.file.tensors.keys where key.hasPrefix(prefix) {
+                    let tlKey = String(key.dropFirst(prefix.count))
+                    let mine = try model.parameter(tlKey)
+                    assertClose(mine, try g.tensor(key), tol: 1e-5, "\(name) \(kind) \(tlKey)")
+                    checked += 1
+                }
+                if name != "tiny-b" { XCTAssertGreaterThan(checked, 10, "\(name) \(kind): weight goldens present") }
+            }
+        }
+    }
+
+    func testHooksModifyActivationsLikeTransformerLens() throws {
+        for name in goldenModels {
+            let g = try Golden(name)
+            let model = try HookedTransformer.load(directory: g.hfDirectory)
+            var o = RunOptions()
+            o.hooks = [
+                ForwardHook(name: "blocks.0.attn.hook_v") { v, _ in
+                    let row = v.shape[2] * v.shape[3]
+                    for i in 0..<row { v.data[3 * row + i] *= 0.5 }
+                },
+                ForwardHook(name: "blocks.1.hook_resid_pre") { r, _ in
+                    let d = r.shape[2]
+                    for i in 0..<d { r.data[2 * d + i] = 0 }
+                },
+            ]
+            let logits = try model.run(tokens: [g.seqA], options: o).logits!
+            assertClose(logits, try g.tensor("processed/hooked/logits"), tol: tol, "\(name) hooked logits")
+            // Run-scoped hooks are gone afterwards.
+            assertClose(try model.run(tokens: [g.seqA]).logits!, try g.tensor("processed/logits"), tol: tol, "\(name) after hooks")
+        }
+    }
+
+    func testStartAndStopAtLayer() throws {
+        for name in goldenModels {
+            let g = try Golden(name)
+            let model = try HookedTransformer.load(directory: g.hfDirectory)
+            var stop = RunOptions(); stop.stopAtLayer = 1
+            let resid = try model.run(tokens: [g.seqA], options: stop).residual!
+            assertClose(resid, try g.tensor("processed/stop_at_layer/resid"), tol: tol, "\(name) stop_at_layer")
+            var start = RunOptions(); start.startAtLayer = 1
+            let cached = try g.tensor("processed/cache/blocks.1.hook_resid_pre")
+            let logits = try model.run(residual: cached, options: start).logits!
+            assertClose(logits, try g.tensor("processed/start_at_layer/logits"), tol: tol, "\(name) start_at_layer")
+        }
+    }
+
+    func testRightPaddedBatchWithAttentionMask() throws {
+        for name in goldenModels {
+            let g = try Golden(name)
+            let model = try HookedTransformer.load(directory: g.hfDirectory)
+            let bos = g.int("bos")
+            let tokens = [g.seqA, Array(g.seqB.prefix(7)) + Array(repeating: bos, count: 5)]
+            var o = RunOptions()
+            o.attentionMask = [Array(repeating: 1, count: 12), Array(repeating: 1, count: 7) + Array(repeating: 0, count: 5)]
+            let logits = try model.run(tokens: tokens, options: o).logits!
+            assertClose(logits, try g.tensor("processed/padded/logits"), tol: tol, "\(name) padded batch")
+        }
+    }
+
+    func testOptionalHooks() throws {
+        let g = try Golden("tiny-a")
+        let model = try HookedTransformer.load(directory: g.hfDirectory)
+        model.optionalHooks = OptionalHooks(attnResult: true, mlpIn: true)
+        let (logits, cache) = try model.runWithCache(tokens: [g.seqA])
+        assertClose(logits, try g.tensor("processed/logits"), tol: tol, "logits with optional hooks on")
+        for l in 0..<model.config.nLayers {
+            for key in ["blocks.\(l).attn.hook_result", "blocks.\(l).hook_mlp_in"] {
+                assertClose(cache[key]!, try g.tensor("processed/optional_cache/\(key)"), tol: tol, key)
+            }
+        }
+        // The relative order of the enabled optional hooks matches TransformerLens's firing order.
+        let tlOrder = g.cacheKeys("processed_optional").filter { cache.keys.contains($0) }
+        XCTAssertEqual(cache.keys, tlOrder)
+    }
+}
