@@ -114,7 +114,7 @@ struct Forward {
 
     /// ln_final, then logits = x @ W_U + b_U at the requested positions.
     func unembed(_ resid: Tensor) throws -> Tensor {
-        let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel, V = cfg.dVocab
+        let B = resid.shape[0], d = cfg.dModel, V = cfg.dVocab
         var x = resid
         if let positions = options.logitPositions {
             x = try x.gather(axis: 1, indices: positions)
@@ -122,7 +122,19 @@ struct Forward {
         let Q = x.shape[1]
         try layerNorm(&x, weight: w.lnFinalW, bias: w.lnFinalB, prefix: "ln_final.")
         try fire("unembed.hook_in", &x)
-        // logits  [B, Q, V]
+        // logits  [B, Q, V] — or [B, Q, k] over the requested vocabulary columns only.
+        if let columns = options.logitTokens {
+            var logits = Tensor(zeros: [B, Q, columns.count])
+            for r in 0..<(B * Q) {
+                for (c, tok) in columns.enumerated() {
+                    var s: Float = 0
+                    for i in 0..<d { s += x.data[r * d + i] * w.wU[i * V + tok] }
+                    logits.data[r * columns.count + c] = s + w.bU[tok]
+                }
+            }
+            try fire("unembed.hook_out", &logits)
+            return logits
+        }
         var logits = Tensor(zeros: [B, Q, V])
         x.data.withUnsafeBufferPointer { xs in
             w.wU.withUnsafeBufferPointer { wU in
@@ -133,7 +145,6 @@ struct Forward {
                 }
             }
         }
-        _ = P
         try fire("unembed.hook_out", &logits)
         return logits
     }

@@ -40,6 +40,9 @@ public struct RunOptions {
     public var attentionMask: [[Int]]? = nil
     /// Positions (per sequence, negative from the end) at which to compute logits; nil = all.
     public var logitPositions: [Int]? = nil
+    /// Vocabulary columns to compute logits for (e.g. the two tokens of a logit difference);
+    /// nil = the whole vocabulary. The logits' last axis then follows this list.
+    public var logitTokens: [Int]? = nil
     /// Checked between blocks so a front end can stop long work.
     public var isCancelled: (() -> Bool)? = nil
     /// Past keys and values for incremental decoding; appended to by the run.

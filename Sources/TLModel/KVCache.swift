@@ -18,3 +18,27 @@ public final class KVCache: @unchecked Sendable {
         mask = Array(repeating: [], count: batch)
     }
 }
+
+extension KVCache {
+    /// A cache holding the first `length` positions of a cached run's keys and values (every layer
+    /// whose `attn.hook_k`/`hook_v` is in `cache`), so a later run can recompute only the positions
+    /// after them — the causal shortcut that activation patching uses.
+    public convenience init(prefixOf cache: ActivationCache, length: Int) throws {
+        let cfg = cache.model.config
+        guard let anyK = cache["blocks.\(cfg.nLayers - 1).attn.hook_k"] else {
+            throw TLModelError.invalidInput("the cache lacks attention keys; cache hook_k and hook_v to reuse them")
+        }
+        let batch = anyK.shape[0], P = anyK.shape[1], hd = cfg.nHeads * cfg.dHead
+        self.init(config: cfg, batch: batch)
+        for l in 0..<cfg.nLayers {
+            guard let k = cache["blocks.\(l).attn.hook_k"], let v = cache["blocks.\(l).attn.hook_v"] else { continue }
+            for b in 0..<batch {
+                let start = b * P * hd
+                keys[l][b] = Array(k.data[start..<(start + length * hd)])
+                values[l][b] = Array(v.data[start..<(start + length * hd)])
+            }
+        }
+        mask = Array(repeating: Array(repeating: 1, count: length), count: batch)
+        self.length = length
+    }
+}

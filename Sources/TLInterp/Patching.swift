@@ -1,0 +1,236 @@
+// Activation patching with TransformerLens's granularities (patching.py): run the corrupted input
+// once per index with one activation replaced by its value from the clean run, and measure.
+//
+// Same numbers as TransformerLens's one-full-forward-per-index loop, much less work per index:
+// each patched run starts from the corrupted run's residual stream at the patched layer; when the
+// patch touches one position, only positions at or after it are recomputed (earlier keys and
+// values come from the corrupted run, which causality leaves untouched); and only the logits the
+// metric reads are computed (two vocabulary columns for a logit difference).
+import TLModel
+import TLTensor
+
+/// An axis of a patching sweep.
+public enum PatchAxis: String, Sendable, CaseIterable {
+    case layer, pos, head, dest, src
+}
+
+/// Where the indexed axes live in an activation, by hook kind (batch axis 0 everywhere).
+struct ActivationLayout {
+    /// Axis of query/sequence positions (resid [b,p,d], q/k/v/z/result [b,p,h,·], pattern [b,h,q,k]).
+    var pos: Int
+    var head: Int?
+    var src: Int?
+
+    static func of(_ hookName: String) -> ActivationLayout {
+        let tail = hookName.split(separator: ".").last.map(String.init) ?? hookName
+        switch tail {
+        case "hook_q", "hook_k", "hook_v", "hook_z", "hook_result", "hook_q_input", "hook_k_input", "hook_v_input", "hook_attn_in":
+            return ActivationLayout(pos: 1, head: 2, src: nil)
+        case "hook_pattern", "hook_attn_scores":
+            return ActivationLayout(pos: 2, head: 1, src: 3)
+        default:
+            return ActivationLayout(pos: 1, head: nil, src: nil)
+        }
+    }
+}
+
+/// One patched run's index: a layer plus optional position / head / source position.
+public struct PatchIndex: Sendable, Equatable {
+    public var layer: Int
+    public var pos: Int?
+    public var head: Int?
+    public var src: Int?
+    public init(layer: Int, pos: Int? = nil, head: Int? = nil, src: Int? = nil) {
+        self.layer = layer; self.pos = pos; self.head = head; self.src = src
+    }
+}
+
+/// The result of a sweep: metric values shaped by the sweep's axes, in their order.
+public struct PatchResult: Sendable {
+    public var activation: String
+    public var axes: [PatchAxis]
+    /// The index values along each axis (e.g. the layers swept).
+    public var axisValues: [[Int]]
+    /// Metric per index, shape = axisValues counts.
+    public var values: Tensor
+    public var metric: PatchMetric
+    public var cleanValue: Float
+    public var corruptValue: Float
+    public var normalized: Bool
+}
+
+/// Runs patching experiments for one clean/corrupted pair.
+public final class Patcher: @unchecked Sendable {
+    public let model: HookedTransformer
+    public let cleanTokens: [Int]
+    public let corruptTokens: [Int]
+    public let cleanCache: ActivationCache
+    let corruptCache: ActivationCache
+    public let metric: PatchMetric
+    public let cleanValue: Float
+    public let corruptValue: Float
+
+    /// Runs the clean and corrupted inputs once (caching what patching needs).
+    public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
+                cleanCache: ActivationCache? = nil) throws {
+        guard clean.count == corrupt.count else {
+            throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens for positional patching: clean has \(clean.count), corrupted has \(corrupt.count)")
+        }
+        self.model = model
+        self.cleanTokens = clean
+        self.corruptTokens = corrupt
+        self.metric = metric
+        let cleanLogits: Tensor, cc: ActivationCache
+        if let cleanCache {
+            cleanLogits = try model.run(tokens: [clean]).logits!
+            cc = cleanCache
+        } else {
+            (cleanLogits, cc) = try model.runWithCache(tokens: [clean])
+        }
+        self.cleanCache = cc
+        let (corruptLogits, corrupt) = try model.runWithCache(tokens: [corrupt])
+        self.corruptCache = corrupt
+        cleanValue = metric.value(logits: cleanLogits, tokens: clean)
+        corruptValue = metric.value(logits: corruptLogits, tokens: self.corruptTokens)
+    }
+
+    var seqLength: Int { corruptTokens.count }
+
+    /// The metric with `activation` (short or full name, resolved per layer) patched at `index`.
+    public func patchedMetric(activation: String, index: PatchIndex) throws -> Float {
+        let l = try model.resolveLayer(index.layer)
+        var hookName = HookNames.actName(activation, layer: l)
+        if activation.contains(".") { hookName = activation }
+        guard let clean = cleanCache[hookName] else {
+            throw TLInterpError.invalidArgument("'\(hookName)' is not an activation of this model; see `hooks`")
+        }
+        let layout = ActivationLayout.of(hookName)
+        let P = seqLength
+        // Causal shortcut: a patch at one (query) position leaves earlier positions untouched.
+        var start = 0
+        if let p = index.pos, metric != .loss { start = p < 0 ? p + P : p }
+        guard start >= 0 && start < P else {
+            throw TLInterpError.invalidArgument("position \(index.pos!) is out of range for \(P) tokens")
+        }
+        // resid_post of a block equals resid_pre of the next: start there and skip recomputing.
+        var startLayer = l
+        var patchName = hookName
+        if hookName == "blocks.\(l).hook_resid_post" && l + 1 < model.config.nLayers {
+            startLayer = l + 1
+            patchName = "blocks.\(l + 1).hook_resid_pre"
+        }
+        var input: Tensor
+        if hookName == "blocks.\(l).hook_resid_post" && l + 1 == model.config.nLayers {
+            input = try corruptCache.get("resid_post", layer: l)  // patched directly, then unembedded
+            try apply(&input, clean: clean, index: index, layout: ActivationLayout(pos: 1, head: nil, src: nil), start: 0)
+            input = try input.slice(axis: 1, start: start, end: P)
+            var o = RunOptions()
+            o.startAtLayer = model.config.nLayers
+            metric.restrict(&o, sequenceLength: P, startPosition: start)
+            let logits = try model.run(residual: input, options: o).logits!
+            return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.columns != nil || metric.position != nil)
+        }
+        input = try corruptCache.get("resid_pre", layer: startLayer).slice(axis: 1, start: start, end: P)
+        var o = RunOptions()
+        o.startAtLayer = startLayer
+        if start > 0 { o.kvCache = try KVCache(prefixOf: corruptCache, length: start) }
+        metric.restrict(&o, sequenceLength: P, startPosition: start)
+        o.hooks = [ForwardHook(name: patchName) { [self] act, _ in
+            try self.apply(&act, clean: clean, index: index, layout: layout, start: start)
+        }]
+        let logits = try model.run(residual: input, options: o).logits!
+        return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.columns != nil || metric.position != nil)
+    }
+
+    /// Copies the clean values at `index` into `act`, whose query positions begin at `start`.
+    func apply(_ act: inout Tensor, clean: Tensor, index: PatchIndex, layout: ActivationLayout, start: Int) throws {
+        // Bring the clean activation to the same window of query positions.
+        var source = start > 0 ? try clean.slice(axis: layout.pos, start: start, end: clean.shape[layout.pos]) : clean
+        var target = act
+        var selections: [(axis: Int, index: Int)] = []
+        if let p = index.pos { selections.append((layout.pos, (p < 0 ? p + seqLength : p) - start)) }
+        if let h = index.head {
+            guard let axis = layout.head else {
+                throw TLInterpError.invalidArgument("this activation has no head axis; drop head=")
+            }
+            selections.append((axis, h))
+        }
+        if let s = index.src {
+            guard let axis = layout.src else { throw TLInterpError.invalidArgument("only attention patterns have a source position") }
+            selections.append((axis, s))
+        }
+        if selections.isEmpty { act = source; return }
+        // Write source[sel] into target[sel] by narrowing every selected axis to one index.
+        for (axis, i) in selections where i < 0 || i >= act.shape[axis] {
+            throw TLInterpError.invalidArgument("index \(i) out of range for axis of size \(act.shape[axis])")
+        }
+        try Self.copySelection(from: &source, into: &target, selections: selections)
+        act = target
+    }
+
+    static func copySelection(from source: inout Tensor, into target: inout Tensor, selections: [(axis: Int, index: Int)]) throws {
+        guard source.shape == target.shape else {
+            throw TLInterpError.invalidArgument("clean and corrupted activations differ in shape: \(source.shape) vs \(target.shape)")
+        }
+        let shape = target.shape, strides = target.strides
+        let fixed = Dictionary(uniqueKeysWithValues: selections.map { ($0.axis, $0.index) })
+        var idx = [Int](repeating: 0, count: shape.count)
+        for (a, i) in fixed { idx[a] = i }
+        let free = (0..<shape.count).filter { fixed[$0] == nil }
+        let total = free.reduce(1) { $0 * shape[$1] }
+        for _ in 0..<total {
+            var off = 0
+            for a in 0..<shape.count { off += idx[a] * strides[a] }
+            target.data[off] = source.data[off]
+            var k = free.count - 1
+            while k >= 0 {
+                let a = free[k]
+                idx[a] += 1
+                if idx[a] < shape[a] { break }
+                idx[a] = 0
+                k -= 1
+            }
+        }
+    }
+
+    /// Sweeps `axes` (each over `ranges[axis]` or its full range) and returns the metric grid.
+    public func sweep(activation: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]] = [:], normalize: Bool = false,
+                      monitor: WorkMonitor = .none) throws -> PatchResult {
+        let cfg = model.config
+        let full: [PatchAxis: [Int]] = [.layer: Array(0..<cfg.nLayers), .pos: Array(0..<seqLength), .head: Array(0..<cfg.nHeads),
+                                        .dest: Array(0..<seqLength), .src: Array(0..<seqLength)]
+        let values = try axes.map { axis -> [Int] in
+            let v = ranges[axis] ?? full[axis]!
+            let limit = full[axis]!.count
+            for i in v where i < -limit || i >= limit {
+                throw TLInterpError.invalidArgument("\(axis.rawValue)=\(i) is out of range: valid \(axis.rawValue)s are 0…\(limit - 1)")
+            }
+            return v.map { $0 < 0 ? $0 + limit : $0 }
+        }
+        let counts = values.map(\.count)
+        let total = counts.reduce(1, *)
+        var out = [Float](repeating: 0, count: total)
+        var idx = [Int](repeating: 0, count: axes.count)
+        for flat in 0..<total {
+            try monitor.checkCancelled()
+            var index = PatchIndex(layer: 0)
+            for (k, axis) in axes.enumerated() {
+                let v = values[k][idx[k]]
+                switch axis {
+                case .layer: index.layer = v
+                case .pos, .dest: index.pos = v
+                case .head: index.head = v
+                case .src: index.src = v
+                }
+            }
+            var m = try patchedMetric(activation: activation, index: index)
+            if normalize { m = (m - corruptValue) / (cleanValue - corruptValue) }
+            out[flat] = m
+            monitor.progress?(flat + 1, total)
+            var k = axes.count - 1
+            while k >= 0 { idx[k] += 1; if idx[k] < counts[k] { break }; idx[k] = 0; k -= 1 }
+        }
+        return PatchResult(activation: activation, axes: axes, axisValues: values, values: Tensor(shape: counts, data: out),
+                           metric: metric, cleanValue: cleanValue, corruptValue: corruptValue, normalized: normalize)
+    }
+}

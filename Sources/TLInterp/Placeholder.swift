@@ -1,1 +1,0 @@
-// TLInterp — placeholder until its first real file lands.
