@@ -37,7 +37,7 @@ public enum ModelSource: Sendable, Equatable, CustomStringConvertible {
         let relative = currentDirectory.appendingPathComponent(trimmed)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: relative.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return .local(relative.standardizedFileURL)
+            return .local(canonicalDirectory(relative))
         }
 
         var repo = trimmed
@@ -87,7 +87,12 @@ public enum ModelSource: Sendable, Equatable, CustomStringConvertible {
         guard isDirectory.boolValue else {
             throw TLHubError.invalidName(original, reason: "it is a file; give the directory that holds config.json and the weights")
         }
-        return standardized
+        return canonicalDirectory(standardized)
+    }
+
+    /// One spelling per directory (standardized path, directory URL), so equal sources compare equal.
+    static func canonicalDirectory(_ url: URL) -> URL {
+        URL(fileURLWithPath: url.standardizedFileURL.path, isDirectory: true)
     }
 
     /// Hub rules: one or two segments of letters, digits, '-', '_', '.', not starting with '-' or '.',
