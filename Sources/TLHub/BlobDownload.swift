@@ -27,14 +27,16 @@ struct BlobDownload {
         defer { lock.unlock() }
         if !FileManager.default.fileExists(atPath: blob.path) {
             let partial = cache.incomplete(repo, etag: meta.etag)
-            try download(meta, to: partial, fileIndex: fileIndex, fileCount: fileCount)
-            try verify(meta, at: partial)
+            let digest = try download(meta, to: partial, fileIndex: fileIndex, fileCount: fileCount)
+            try verify(meta, at: partial, digest: digest)
             try cache.replace(partial, with: blob)
         }
         try cache.linkPointer(repo: repo, commit: meta.commit, file: meta.file, etag: meta.etag)
     }
 
-    private func download(_ meta: FileMetadata, to partial: URL, fileIndex: Int, fileCount: Int) throws {
+    /// Returns the SHA-256 (hex) of the whole file when the blob name is one, computed while the
+    /// bytes arrive so hashing overlaps the network.
+    private func download(_ meta: FileMetadata, to partial: URL, fileIndex: Int, fileCount: Int) throws -> String? {
         if !FileManager.default.fileExists(atPath: partial.path) {
             guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
                 throw TLHubError.fileSystem(path: partial.path, detail: "cannot create file")
@@ -43,7 +45,7 @@ struct BlobDownload {
         let sink: DownloadSink
         do {
             sink = try DownloadSink(url: partial, file: meta.file, total: meta.size, fileIndex: fileIndex,
-                                    fileCount: fileCount, progress: progress)
+                                    fileCount: fileCount, hashing: HubCache.isSHA256(meta.etag), progress: progress)
         } catch {
             throw TLHubError.fileSystem(path: partial.path, detail: error.localizedDescription)
         }
@@ -91,6 +93,7 @@ struct BlobDownload {
             Thread.sleep(forTimeInterval: retryDelay)
         }
         sink.finish()
+        return sink.digest()
     }
 
     /// The full size from a GET: the part after '/' in Content-Range, else Content-Length.
@@ -103,14 +106,14 @@ struct BlobDownload {
 
     /// Size, then SHA-256 when the blob name is one (LFS). A mismatch deletes the partial file,
     /// since resuming it could never succeed.
-    private func verify(_ meta: FileMetadata, at partial: URL) throws {
+    private func verify(_ meta: FileMetadata, at partial: URL, digest: String?) throws {
         let size = (try? FileManager.default.attributesOfItem(atPath: partial.path)[.size] as? Int64) ?? nil
         if let expected = meta.size, let size, size != expected {
             try? FileManager.default.removeItem(at: partial)
             throw TLHubError.sizeMismatch(file: meta.file, expected: expected, actual: size)
         }
         guard HubCache.isSHA256(meta.etag) else { return }
-        let actual = try Self.sha256(of: partial)
+        let actual = try digest ?? Self.sha256(of: partial)
         if actual != meta.etag {
             try? FileManager.default.removeItem(at: partial)
             throw TLHubError.checksumMismatch(file: meta.file, expected: meta.etag, actual: actual)
@@ -126,7 +129,11 @@ struct BlobDownload {
         while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
             hasher.update([UInt8](chunk))
         }
-        return hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return hex(hasher.finalize())
+    }
+
+    static func hex(_ digest: [UInt8]) -> String {
+        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 }
 
@@ -145,13 +152,34 @@ final class DownloadSink: @unchecked Sendable {
     private var lastReport = Date.distantPast
     private var sawFirstChunk = false
     private var _total: Int64?
+    private var hasher: SHA256?
 
-    init(url: URL, file: String, total: Int64?, fileIndex: Int, fileCount: Int,
+    /// With `hashing`, bytes already in the partial file are hashed first, then each chunk as it
+    /// is written.
+    init(url: URL, file: String, total: Int64?, fileIndex: Int, fileCount: Int, hashing: Bool,
          progress: (@Sendable (DownloadProgress) -> Void)?) throws {
         handle = try FileHandle(forWritingTo: url)
         written = Int64(try handle.seekToEnd())
         self.file = file; self._total = total
         self.fileIndex = fileIndex; self.fileCount = fileCount; self.progress = progress
+        if hashing {
+            var hasher = SHA256()
+            if written > 0 {
+                let reader = try FileHandle(forReadingFrom: url)
+                defer { try? reader.close() }
+                var remaining = written
+                while remaining > 0, let chunk = try reader.read(upToCount: Int(min(remaining, 1 << 22))), !chunk.isEmpty {
+                    hasher.update([UInt8](chunk))
+                    remaining -= Int64(chunk.count)
+                }
+            }
+            self.hasher = hasher
+        }
+    }
+
+    /// Hex SHA-256 of everything written, when hashing.
+    func digest() -> String? {
+        lock.withLock { hasher.map { var h = $0; return BlobDownload.hex(h.finalize()) } }
     }
 
     var bytesOnDisk: Int64 { lock.withLock { written } }
@@ -172,10 +200,12 @@ final class DownloadSink: @unchecked Sendable {
                 if status == 200 && written > 0 {
                     try handle.truncate(atOffset: 0)
                     written = 0; attemptStart = 0
+                    if hasher != nil { hasher = SHA256() }
                 }
             }
             try handle.write(contentsOf: chunk)
             written += Int64(chunk.count)
+            hasher?.update([UInt8](chunk))
             let now = Date()
             guard now.timeIntervalSince(lastReport) >= 0.1 else { return nil }
             lastReport = now
@@ -185,7 +215,10 @@ final class DownloadSink: @unchecked Sendable {
     }
 
     func truncate() throws {
-        try lock.withLock { try handle.truncate(atOffset: 0); written = 0 }
+        try lock.withLock {
+            try handle.truncate(atOffset: 0); written = 0
+            if hasher != nil { hasher = SHA256() }
+        }
     }
 
     func finish() {

@@ -14,7 +14,8 @@ public final class Hub: Sendable {
 
     /// - Parameters:
     ///   - environment: where HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_ENDPOINT, HF_TOKEN are read.
-    ///   - progress: called with per-file download progress (about 10 Hz, and once per finished file).
+    ///   - progress: called with per-file download progress (about 10 Hz, and once per finished file),
+    ///     from a background thread.
     ///   - isCancelled: polled during downloads; returning true stops with `TLHubError.cancelled`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 progress: (@Sendable (DownloadProgress) -> Void)? = nil,

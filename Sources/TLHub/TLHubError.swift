@@ -72,8 +72,10 @@ public enum TLHubError: Error, CustomStringConvertible, Equatable {
         case let .noNetwork(endpoint, repo, detail):
             return "Cannot reach \(endpoint) to download \(repo) (\(detail)). " + Self.offlineAlternatives
         case let .repoNotFound(repo, endpoint):
+            let names = repo.contains("/") ? ""
+                : " TransformerLens names tlsh knows: " + ModelAliases.allNames.joined(separator: ", ") + "."
             return "No model repo '\(repo)' on \(endpoint) (404). Check the spelling (org/name); "
-                + "if it is private, set HF_TOKEN to a token that can read it."
+                + "if it is private, set HF_TOKEN to a token that can read it." + names
         case let .revisionNotFound(repo, revision):
             return "\(repo) has no branch, tag or commit '\(revision)'. Use `@main` or a revision listed on the repo's page."
         case let .unauthorized(repo, status, gated, tokenSent):
