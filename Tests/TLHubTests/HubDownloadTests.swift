@@ -194,6 +194,18 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: blob.appendingPathExtension("incomplete").path))
     }
 
+    func testServerIgnoringRangeRestartsTheFile() throws {
+        let reference = try XCTUnwrap(manifest["tiny/no-range"]?.files["model.safetensors"])
+        // Stale bytes from some earlier attempt; a 200 answer to our Range request must replace them.
+        let blobs = repoFolder("tiny/no-range").appendingPathComponent("blobs")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try Data(repeating: 0xAB, count: 1000).write(to: blobs.appendingPathComponent("\(reference.etag).incomplete"))
+        let files = try hub().resolve("tiny/no-range")
+        XCTAssertEqual(SHA256.hex(try Data(contentsOf: files.weightFiles[0])), reference.sha256)
+        let cdn = try server.stats().paths.filter { $0.hasPrefix("GET /cdn/") }
+        XCTAssertEqual(cdn, ["GET /cdn/tiny--no-range/model.safetensors Range:bytes=1000-"])
+    }
+
     func testCorruptBodyFailsAndLeavesNoBlob() throws {
         let reference = try XCTUnwrap(manifest["tiny/corrupt"]?.files["model.safetensors"])
         assertThrows(try hub().resolve("tiny/corrupt")) { error in

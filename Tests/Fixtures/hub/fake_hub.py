@@ -13,6 +13,7 @@ Fixture repos, all built in memory at start-up (deterministic bytes):
   tiny/flaky            like tiny/gpt2, but the first CDN GET of the weights drops the connection
                         after half the bytes
   tiny/sharded          model.safetensors.index.json + two shards
+  tiny/no-range         its CDN ignores Range and always answers 200 with the whole body
   tiny/gated            401 GatedRepo unless "Authorization: Bearer secret-token"
   tiny/pytorch-only     config + tokenizer + pytorch_model.bin, no safetensors
   tiny/corrupt          the CDN body does not match the published sha256
@@ -74,6 +75,7 @@ def build_repos():
     repos["openai-community/gpt2"] = base_repo(2)
     repos["tiny/flaky"] = base_repo(3)
     repos["tiny/gated"] = base_repo(4)
+    repos["tiny/no-range"] = base_repo(8)
     corrupt = base_repo(5)
     repos["tiny/corrupt"] = corrupt
     sharded = base_repo(6)
@@ -240,6 +242,8 @@ class Handler(BaseHTTPRequestHandler):
             content = bytes([content[0] ^ 0xFF]) + content[1:]
         start = 0
         range_header = self.headers.get("Range")
+        if repo == "tiny/no-range":
+            range_header = None  # like a CDN that ignores Range: always 200 with the whole body
         if range_header and range_header.startswith("bytes=") and range_header.endswith("-"):
             start = int(range_header[len("bytes="):-1])
             if start >= len(content):
