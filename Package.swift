@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "TLTensor", dependencies: ["TLCore", "CBLAS"]),
         .target(name: "TLModel", dependencies: ["TLCore", "TLTensor"]),
         .target(name: "TLTokenizer", dependencies: ["TLCore"]),
-        .target(name: "TLHub", dependencies: ["TLCore"]),
+        .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel")]),
         .target(name: "TLInterp", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub"]),
         .target(name: "TLRender", dependencies: ["TLCore", "CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),

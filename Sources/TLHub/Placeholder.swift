@@ -1,1 +1,0 @@
-// TLHub — placeholder until its first real file lands.
