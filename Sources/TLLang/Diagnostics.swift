@@ -101,10 +101,13 @@ public enum Suggest {
     }
 
     /// The closest candidate, or nil when nothing is close enough to be a plausible typo.
-    /// A unique candidate that starts with `word` (an abbreviation) also counts.
+    /// A unique candidate that starts with `word` (an abbreviation) wins; otherwise the
+    /// nearest by edit distance, allowing 1 edit up to 3 letters, 2 up to 6, then 3.
     public static func nearest(to word: String, in candidates: [String]) -> String? {
         guard !word.isEmpty else { return nil }
-        let allowed = max(1, min(3, word.count / 3 + 1))
+        let prefixed = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) && $0 != word }
+        if prefixed.count == 1 { return prefixed[0] }
+        let allowed = word.count <= 3 ? 1 : word.count <= 6 ? 2 : 3
         var best: (name: String, distance: Int)?
         for candidate in candidates.sorted() {
             let d = editDistance(word, candidate)
@@ -112,8 +115,6 @@ public enum Suggest {
             if let current = best, d >= current.distance { continue }
             best = (candidate, d)
         }
-        if let best { return best.name }
-        let prefixed = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) }
-        return prefixed.count == 1 ? prefixed[0] : nil
+        return best?.name
     }
 }

@@ -155,7 +155,7 @@ public struct Parser {
                     throw try tooManyArguments(for: spec)
                 }
                 let value = try parseArgument(arg.kind, after: nil, at: previous)
-                try check(value, against: arg.kind, what: arg.name)
+                try check(value, against: arg.kind, what: "\(spec.name) \(arg.name)")
                 positionals.append(value)
             }
         }
@@ -456,6 +456,7 @@ public struct Parser {
             throw Diagnostic(range: atEnd ? SourceRange(at: token.range.start) : token.range,
                              message: "expected '\(kind.spelling)' to close the '\(opener.kind.spelling)' at \(opener.range.start), found \(token.kind.quoted)",
                              expected: opener.kind == .leftParen ? "',' or ')'" : "',' or ']'",
+                             suggestion: canStartOperand(token.kind) ? "separate items with ','" : nil,
                              atEndOfInput: atEnd)
         }
         advance()
@@ -475,8 +476,7 @@ public struct Parser {
     private func unknownVerb(_ name: String, at range: SourceRange) -> Diagnostic {
         let hint = table.suggestVerb(for: name).map { "did you mean '\($0)'?" }
             ?? "type help to list the verbs"
-        return Diagnostic(range: range, message: "unknown verb '\(name)'", expected: "a verb such as run, patch, dla",
-                          suggestion: hint)
+        return Diagnostic(range: range, message: "unknown verb '\(name)'", suggestion: hint)
     }
 
     private func unknownOption(_ key: String, at range: SourceRange, of spec: CommandSpec) -> Diagnostic {
