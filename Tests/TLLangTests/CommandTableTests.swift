@@ -79,7 +79,7 @@ final class CommandTableTests: XCTestCase {
 }
 
 /// hookNames(nLayers:) against the cache keys TransformerLens itself produces
-/// (Tests/TLLangTests/Fixtures, written by tools/golden/lang_hook_names.py).
+/// (Tests/Fixtures/lang, written by tools/golden/lang_hook_names.py).
 final class HookNameTests: XCTestCase {
     private func keys(_ name: String) throws -> [String] {
         try fixture(name).split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)

@@ -34,5 +34,5 @@ func parseError(_ source: String, file: StaticString = #filePath, line: UInt = #
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 func fixture(_ name: String) throws -> String {
-    try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/TLLangTests/Fixtures/\(name)"), encoding: .utf8)
+    try String(contentsOf: repositoryRoot.appendingPathComponent("Tests/Fixtures/lang/\(name)"), encoding: .utf8)
 }

@@ -6,14 +6,14 @@ run_with_cache, and writes the keys in cache order, one per line, plus the short
 utils.get_act_name maps back to each full name (for the layer-indexed hooks).
 
 Run: /work/venv-ref/bin/python tools/golden/lang_hook_names.py
-Output: Tests/TLLangTests/Fixtures/hook_names_*.txt, hook_short_names_gpt2_2l.txt
+Output: Tests/Fixtures/lang/hook_names_*.txt, hook_short_names_gpt2_2l.txt
 """
 import pathlib
 import torch
 import transformer_lens
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests" / "TLLangTests" / "Fixtures"
+OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "lang"
 
 
 def keys(attn_only: bool) -> list[str]:
