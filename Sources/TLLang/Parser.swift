@@ -514,6 +514,11 @@ public struct Parser {
             return Diagnostic(range: token.range, message: "'\(token.kind.spelling)' has no matching '\(token.kind == .rightParen ? "(" : "[")'",
                               suggestion: "remove it or add the opening bracket")
         default:
+            if position > 0, case .identifier(let name) = tokens[position - 1].kind, table.function(named: name) != nil {
+                return Diagnostic(range: token.range, message: "unexpected \(token.kind.quoted) after the function '\(name)'",
+                                  expected: "an argument list in parentheses",
+                                  suggestion: "call it with parentheses: \(table.function(named: name)?.usage ?? "\(name)(x)")")
+            }
             return Diagnostic(range: token.range, message: "unexpected \(token.kind.quoted) after the statement",
                               expected: "an operator (+ - * /), ';' or the end of the line",
                               suggestion: "put one statement per line, or separate them with ';'")

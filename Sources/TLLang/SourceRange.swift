@@ -47,4 +47,14 @@ public struct SourceRange: Equatable, Hashable, Sendable, CustomStringConvertibl
     }
 
     public var description: String { "\(start.line):\(start.column)-\(end.line):\(end.column)" }
+
+    /// The text this range covers in `source` (the same source it was lexed from), e.g. to echo a
+    /// statement. Out-of-bounds offsets are clamped.
+    public func text(in source: String) -> String {
+        let scalars = source.unicodeScalars
+        let count = scalars.count
+        let lower = scalars.index(scalars.startIndex, offsetBy: min(max(start.offset, 0), count))
+        let upper = scalars.index(scalars.startIndex, offsetBy: min(max(end.offset, start.offset, 0), count))
+        return String(scalars[lower..<upper])
+    }
 }

@@ -111,6 +111,7 @@ final class DiagnosticTests: XCTestCase {
         XCTAssertEqual(parseError("x = (1 + 2")?.atEndOfInput, true)
         XCTAssertEqual(parseError("cache.")?.message, "expected a name after '.', found end of input")
         XCTAssertEqual(parseError("(a + b)(c)")?.message, "only functions can be called")
+        XCTAssertEqual(parseError("mean x")?.suggestion, "call it with parentheses: mean(x, over=AXIS)")
     }
 
     func testOneLineDescription() {

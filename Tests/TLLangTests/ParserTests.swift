@@ -146,6 +146,9 @@ final class ParserTests: XCTestCase {
         guard case .assignment(let target, let targetRange, _) = statements[0].kind else { return XCTFail("not an assignment") }
         XCTAssertEqual(target, "x")
         XCTAssertEqual(targetRange.length, 1)
+        XCTAssertEqual(statements[1].range.text(in: source), "patch resid_post layer=0..6")
+        let unicode = "s = \"日本\"; dla \" Paris\""
+        XCTAssertEqual(try Parser.parse(unicode)[1].range.text(in: unicode), "dla \" Paris\"")
     }
 
     func testVerbCalledAsFunctionIsAnExpression() {
