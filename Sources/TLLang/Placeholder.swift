@@ -1,1 +1,0 @@
-// TLLang — placeholder until its first real file lands.
