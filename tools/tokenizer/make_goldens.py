@@ -247,7 +247,7 @@ def main():
             if tokenizer.decode(ids, skip_special_tokens=False) != text:
                 sys.exit(f"HF decode does not round-trip {text!r}")
             tokens = [tokenizer.decode([i], skip_special_tokens=False) for i in ids]
-            out.write(json.dumps({"text": text, "ids": ids, "tokens": tokens}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"text": text, "ids": ids, "tokens": tokens}, ensure_ascii=True) + "\n")
     tokenizer.save(os.path.join(FIXTURES, "gpt2-tokenizer.json"), pretty=False)
     print(f"{len(corpus)} strings agree between tiktoken and HF tokenizers -> {FIXTURES}")
 
