@@ -241,7 +241,7 @@ struct JSONReader {
                 let scalar = Unicode.Scalar(scalarValue) ?? "\u{FFFD}"
                 buffer.append(contentsOf: String(scalar).utf8)
             default:
-                position -= 1
+                position -= 2  // point at the backslash
                 throw error("invalid escape sequence in a string")
             }
         }

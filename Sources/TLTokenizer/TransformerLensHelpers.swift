@@ -48,11 +48,12 @@ extension GPT2Tokenizer {
     }
 
     /// Position of the single-token string `single` among the tokens of `text` (BOS counted when
-    /// `prependBOS`), first or last occurrence; errors if `single` is not one token or does not occur.
+    /// `prependBOS`), first or last occurrence, after the same truncation as `toTokens`; errors if `single`
+    /// is not one token or does not occur.
     public func tokenPosition(of single: String, in text: String, mode: TokenPositionMode = .first,
-                              prependBOS: Bool = true) throws -> Int {
+                              prependBOS: Bool = true, maxLength: Int? = nil) throws -> Int {
         let target = try toSingleToken(single)
-        let ids = toTokens(text, prependBOS: prependBOS).ids
+        let ids = toTokens(text, prependBOS: prependBOS, maxLength: maxLength).ids
         let found = mode == .first ? ids.firstIndex(of: target) : ids.lastIndex(of: target)
         guard let found else { throw TLTokenizerError.tokenNotInPrompt(token: single, prompt: text) }
         return found

@@ -231,6 +231,37 @@ def hf_tokenizer():
     return tokenizer
 
 
+ADDED_TOKENS = [  # appended to GPT-2's added_tokens to exercise lstrip/rstrip and longest-match
+    {"id": 50257, "content": "<mask>", "single_word": False, "lstrip": True, "rstrip": False,
+     "normalized": False, "special": True},
+    {"id": 50258, "content": "[SEP]", "single_word": False, "lstrip": False, "rstrip": True,
+     "normalized": False, "special": True},
+    {"id": 50259, "content": "<|endoftext|><|endoftext|>", "single_word": False, "lstrip": False,
+     "rstrip": False, "normalized": False, "special": True},
+    {"id": 50260, "content": "\u0120X\u00e9", "single_word": False, "lstrip": False, "rstrip": False,
+     "normalized": False, "special": False},
+]
+ADDED_TOKEN_TEXTS = ["a  <mask> c", "<mask>", "  <mask>", "x[SEP]   y", "x [SEP]\n\ny", "[SEP]",
+                     "<|endoftext|><|endoftext|><|endoftext|>", "a \u0120X\u00e9 b", "\u3000<mask>\u3000",
+                     "no added tokens here", "<mask>[SEP]<mask>"]
+
+
+def write_added_token_cases():
+    """HF's handling of extra added tokens (lstrip, rstrip, overlapping contents, non-byte-level spelling)."""
+    path = os.path.join(FIXTURES, "gpt2-tokenizer.json")
+    with open(path, encoding="utf-8") as handle:
+        root = json.load(handle)
+    root["added_tokens"] += ADDED_TOKENS
+    tokenizer = Tokenizer.from_str(json.dumps(root))
+    cases = []
+    for text in ADDED_TOKEN_TEXTS:
+        ids = tokenizer.encode(text, add_special_tokens=False).ids
+        cases.append({"text": text, "ids": ids, "decoded": tokenizer.decode(ids, skip_special_tokens=False)})
+    with open(os.path.join(FIXTURES, "added_tokens.json"), "w", encoding="utf-8") as handle:
+        json.dump({"added_tokens": ADDED_TOKENS, "cases": cases}, handle, ensure_ascii=True, indent=1)
+        handle.write("\n")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -249,6 +280,7 @@ def main():
             tokens = [tokenizer.decode([i], skip_special_tokens=False) for i in ids]
             out.write(json.dumps({"text": text, "ids": ids, "tokens": tokens}, ensure_ascii=True) + "\n")
     tokenizer.save(os.path.join(FIXTURES, "gpt2-tokenizer.json"), pretty=False)
+    write_added_token_cases()
     print(f"{len(corpus)} strings agree between tiktoken and HF tokenizers -> {FIXTURES}")
 
 
