@@ -178,6 +178,17 @@ def random_unicode(rng):
                    for _ in range(rng.randint(1, 30)))
 
 
+# Scalars at the pattern's edges: the contraction letters, every \\s kind, letters of each L* category,
+# numbers of each N* category, combining marks and joiners, and the special token.
+EDGE_ALPHABET = [" ", " ", " ", "\t", "\n", "\r", "\x0b", "\x0c", "a", "Z", "1", "!", "'", "s", "t", "re", "ll",
+                 "ve", "S", "\u00e9", "\u00a0", "\u3000", "\u2028", END_OF_TEXT, "\u0301", "\u0663", "\U0001f642",
+                 "\u200d", "-", "\x85", "\u1680", "\u01c5", "\u02b0", "\u216b", "\U00010400", "\u00b2", "\u0903"]
+
+
+def edge_fuzz(rng):
+    return "".join(rng.choice(EDGE_ALPHABET) for _ in range(rng.randint(1, 16)))
+
+
 def long_word(rng):
     kind = rng.randrange(4)
     if kind == 0:
@@ -196,7 +207,7 @@ def build_corpus():
     corpus += PROSE + CODE + WHITESPACE + NUMBERS + PUNCTUATION + EMOJI + SCRIPTS + CONTROLS + SPECIALS
     corpus += ["x" + c + "y" for c in CONTRACTIONS] + [" " + w for w in WHITESPACE] + [w + "a" for w in WHITESPACE]
     generators = [(prose_sentence, 1500), (mixed, 1500), (whitespace_run, 700), (random_unicode, 800),
-                  (long_word, 150)]
+                  (long_word, 150), (edge_fuzz, 3000)]
     for generator, count in generators:
         corpus += [generator(rng) for _ in range(count)]
     # Paragraphs: several sentences joined the way documents are.
