@@ -1,0 +1,55 @@
+/// GPT-2's reversible mapping between bytes and printable characters ("byte-level" encoding).
+///
+/// vocab.json and merges.txt spell every token with one character per byte so that the files contain no
+/// spaces or control characters: printable Latin-1 bytes (`!`...`~`, `¡`...`¬`, `®`...`ÿ`) stand for
+/// themselves and the remaining 68 bytes map, in byte order, to U+0100, U+0101, ... (so space is `Ġ`, U+0120).
+enum ByteLevel {
+    /// `character[b]` is the scalar that spells byte `b`.
+    static let character: [Unicode.Scalar] = {
+        var table = [Unicode.Scalar](repeating: "\0", count: 256)
+        var nextExtra: UInt32 = 256
+        for byte in 0..<256 {
+            let printable = (0x21...0x7E).contains(byte) || (0xA1...0xAC).contains(byte) || (0xAE...0xFF).contains(byte)
+            if printable {
+                table[byte] = Unicode.Scalar(UInt8(byte))
+            } else {
+                table[byte] = Unicode.Scalar(nextExtra) ?? "\0"
+                nextExtra += 1
+            }
+        }
+        return table
+    }()
+
+    /// The byte a scalar spells, or nil if the scalar is not part of the table.
+    static func byte(for scalar: Unicode.Scalar) -> UInt8? {
+        byteForScalar[scalar.value]
+    }
+
+    private static let byteForScalar: [UInt32: UInt8] = {
+        var inverse: [UInt32: UInt8] = [:]
+        for (byte, scalar) in character.enumerated() { inverse[scalar.value] = UInt8(byte) }
+        return inverse
+    }()
+
+    /// The raw bytes of a vocabulary entry. Scalars outside the table stand for their own UTF-8 bytes,
+    /// as Hugging Face's ByteLevel decoder treats them (this matters only for added tokens).
+    static func bytes(ofTokenString token: String) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(token.utf8.count)
+        for scalar in token.unicodeScalars {
+            if let byte = byte(for: scalar) {
+                result.append(byte)
+            } else {
+                result.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        return result
+    }
+
+    /// A vocabulary spelling of raw bytes, the inverse of `bytes(ofTokenString:)` for byte-level tokens.
+    static func tokenString(ofBytes bytes: some Sequence<UInt8>) -> String {
+        var result = String.UnicodeScalarView()
+        for byte in bytes { result.append(character[Int(byte)]) }
+        return String(result)
+    }
+}

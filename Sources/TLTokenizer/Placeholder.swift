@@ -1,1 +1,0 @@
-// TLTokenizer — placeholder until its first real file lands.

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Tokenizer speed: tiktoken vs Hugging Face `tokenizers` vs tlsh, single-threaded, GPT-2 vocabulary.
+
+    /work/venv-ref/bin/python tools/bench/tokenizer_bench.py \
+        --tiktoken /tmp/whisper/openai_whisper-20250625/whisper/assets/gpt2.tiktoken \
+        [--tlsh .build/release/tlsh] [--text /tmp/tlsh-tokenizer-bench.txt] [--megabytes 1]
+
+Writes a deterministic ~1 MB English-like text (seeded prose built from make_goldens.py's material),
+encodes it 5 times with each tokenizer in one thread and reports the median. The Swift side runs as
+`TLSH tokenize --bench FILE` (same 5-run median, measured inside the process, so start-up and vocabulary
+loading are excluded for all three). All three must produce the same number of tokens.
+Not a test: timings depend on the machine; docs/TOKENIZER.md records a run.
+"""
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ["RAYON_NUM_THREADS"] = "1"          # HF tokenizers: one thread
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tokenizer"))
+import make_goldens  # noqa: E402  (corpus material, tiktoken/HF constructors)
+
+SEED = 1234
+RUNS = 5
+
+
+def english_text(megabytes):
+    rng = random.Random(SEED)
+    paragraphs, size = [], 0
+    while size < megabytes * 1_000_000:
+        sentences = []
+        for _ in range(rng.randint(3, 8)):
+            if rng.random() < 0.3:
+                sentences.append(rng.choice(make_goldens.PROSE))
+            else:
+                sentences.append(make_goldens.prose_sentence(rng).rstrip("\n"))
+        paragraph = " ".join(sentences)
+        paragraphs.append(paragraph)
+        size += len(paragraph.encode("utf-8")) + 2
+    return "\n\n".join(paragraphs)
+
+
+def median_time(encode, text):
+    times, count = [], 0
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        count = len(encode(text))
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return {"tokens": count, "seconds": seconds, "tokens_per_second": count / seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiktoken", required=True, help="path of whisper's gpt2.tiktoken")
+    parser.add_argument("--tlsh", help="tlsh executable (runs `tlsh tokenize --bench FILE`)")
+    parser.add_argument("--text", default="/tmp/tlsh-tokenizer-bench.txt", help="where to write the text")
+    parser.add_argument("--megabytes", type=float, default=1.0)
+    args = parser.parse_args()
+
+    text = english_text(args.megabytes)
+    with open(args.text, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    print(f"text: {args.text}, {len(text.encode('utf-8'))} bytes")
+
+    encoding = make_goldens.tiktoken_encoding(args.tiktoken)
+    tokenizer = make_goldens.hf_tokenizer()
+    results = {
+        "tiktoken": median_time(lambda t: encoding.encode(t, allowed_special="all"), text),
+        "hf_tokenizers": median_time(lambda t: tokenizer.encode(t, add_special_tokens=False).ids, text),
+    }
+    if args.tlsh:
+        output = subprocess.run([args.tlsh, "tokenize", "--bench", args.text], check=True,
+                                capture_output=True, text=True).stdout
+        results["tlsh"] = json.loads(output.strip().splitlines()[-1])
+
+    counts = {name: result["tokens"] for name, result in results.items()}
+    if len(set(counts.values())) != 1:
+        sys.exit(f"token counts differ: {counts}")
+    print(f"{'tokenizer':<15}{'tokens':>10}{'seconds':>10}{'tokens/s':>14}")
+    for name, result in results.items():
+        print(f"{name:<15}{result['tokens']:>10}{result['seconds']:>10.4f}{result['tokens_per_second']:>14,.0f}")
+
+
+if __name__ == "__main__":
+    main()
