@@ -114,16 +114,18 @@ enum TerminalHeatmap {
     private static func columnKey(_ p: Heatmap, maxWidth: Int) -> [String] {
         let name = p.xLabel.isEmpty ? "columns" : singleLine(p.xLabel)
         guard !p.colLabels.isEmpty else { return ["\(name): 0…\(p.cols - 1) left to right"] }
-        var lines: [String] = [], current = "\(name):"
+        let indent = String(repeating: " ", count: displayWidth(name) + 1)
+        var lines: [String] = [], current = "\(name):", entries = 0
         for c in 0..<p.cols {
             let entry = "  \(c):" + truncateToDisplayWidth(singleLine(p.colLabels[c]), 20)
-            if displayWidth(current) + displayWidth(entry) > maxWidth {
+            if entries > 0 && displayWidth(current) + displayWidth(entry) > maxWidth {
                 lines.append(current)
                 if lines.count == 4 { lines[3] = truncateToDisplayWidth(lines[3] + " …", maxWidth); return lines }
-                current = String(repeating: " ", count: displayWidth(name) + 1) + entry
+                current = indent + entry
             } else {
                 current += entry
             }
+            entries += 1
         }
         lines.append(current)
         return lines
