@@ -46,41 +46,45 @@ public enum PNGEncoder {
     }
 
     /// Scanlines prefixed with their filter type byte (0 none, 1 sub, 2 up, 3 average, 4 Paeth).
+    /// One pass scores all five filters for a row, a second writes the winner.
     static func filtered(_ pixels: [UInt8], width: Int, height: Int, channels: Int) -> [UInt8] {
         let stride = width * channels
         var out = [UInt8](repeating: 0, count: height * (stride + 1))
-        var candidate = [[UInt8]](repeating: [UInt8](repeating: 0, count: stride), count: 5)
         pixels.withUnsafeBufferPointer { src in
-            for y in 0..<height {
-                let row = y * stride, prior = row - stride
-                var bestScore = Int.max, best = 0
-                for filter in 0..<5 {
-                    var score = 0
-                    candidate[filter].withUnsafeMutableBufferPointer { dst in
-                        for i in 0..<stride {
-                            let x = src[row + i]
-                            let a = i >= channels ? src[row + i - channels] : 0
-                            let b = y > 0 ? src[prior + i] : 0
-                            let c = (i >= channels && y > 0) ? src[prior + i - channels] : 0
-                            let value: UInt8
-                            switch filter {
-                            case 0: value = x
-                            case 1: value = x &- a
-                            case 2: value = x &- b
-                            case 3: value = x &- UInt8((Int(a) + Int(b)) / 2)
-                            default: value = x &- paeth(a, b, c)
-                            }
-                            dst[i] = value
-                            score += value < 128 ? Int(value) : 256 - Int(value)
-                        }
+            out.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<height {
+                    let row = y * stride, prior = row - stride
+                    @inline(__always) func neighbours(_ i: Int) -> (x: UInt8, a: UInt8, b: UInt8, c: UInt8) {
+                        let a = i >= channels ? src[row + i - channels] : 0
+                        let b = y > 0 ? src[prior + i] : 0
+                        let c = (i >= channels && y > 0) ? src[prior + i - channels] : 0
+                        return (src[row + i], a, b, c)
                     }
-                    if score < bestScore { bestScore = score; best = filter }
-                }
-                let start = y * (stride + 1)
-                out[start] = UInt8(best)
-                out.withUnsafeMutableBufferPointer { o in
-                    candidate[best].withUnsafeBufferPointer { c in
-                        for i in 0..<stride { o[start + 1 + i] = c[i] }
+                    @inline(__always) func cost(_ v: UInt8) -> Int { v < 128 ? Int(v) : 256 - Int(v) }
+                    var scores = (0, 0, 0, 0, 0)
+                    for i in 0..<stride {
+                        let (x, a, b, c) = neighbours(i)
+                        scores.0 += cost(x)
+                        scores.1 += cost(x &- a)
+                        scores.2 += cost(x &- b)
+                        scores.3 += cost(x &- UInt8((Int(a) + Int(b)) >> 1))
+                        scores.4 += cost(x &- paeth(a, b, c))
+                    }
+                    let all = [scores.0, scores.1, scores.2, scores.3, scores.4]
+                    let best = all.indices.min { all[$0] < all[$1] } ?? 0
+                    let start = y * (stride + 1)
+                    dst[start] = UInt8(best)
+                    for i in 0..<stride {
+                        let (x, a, b, c) = neighbours(i)
+                        let value: UInt8
+                        switch best {
+                        case 0: value = x
+                        case 1: value = x &- a
+                        case 2: value = x &- b
+                        case 3: value = x &- UInt8((Int(a) + Int(b)) >> 1)
+                        default: value = x &- paeth(a, b, c)
+                        }
+                        dst[start + 1 + i] = value
                     }
                 }
             }
