@@ -1,1 +1,0 @@
-// TLRender — placeholder until its first real file lands.
