@@ -70,6 +70,25 @@ final class LoadingTests: XCTestCase {
         }
     }
 
+    /// ByteLevel `add_prefix_space` (per stretch between added tokens) and `use_regex: false`, against HF.
+    func testPreTokenizerOptionsMatchHuggingFace() throws {
+        let cases = try XCTUnwrap(try Fixtures.json("added_tokens.json") as? [String: Any])
+        let variants = try XCTUnwrap(cases["pre_tokenizer_variants"] as? [[String: Any]])
+        XCTAssertEqual(variants.count, 2)
+        for variant in variants {
+            let options = try XCTUnwrap(variant["pre_tokenizer"] as? [String: Any])
+            var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureJSON)) as? [String: Any])
+            var preTokenizer = try XCTUnwrap(root["pre_tokenizer"] as? [String: Any])
+            preTokenizer.merge(options) { $1 }
+            root["pre_tokenizer"] = preTokenizer
+            let tokenizer = try GPT2Tokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: root))
+            for example in try XCTUnwrap(variant["cases"] as? [[String: Any]]) {
+                let text = try XCTUnwrap(example["text"] as? String)
+                XCTAssertEqual(tokenizer.encode(text), example["ids"] as? [Int], "\(options) \(quoteForMessage(text))")
+            }
+        }
+    }
+
     func testTokenizerConfigNamesBOS() throws {
         let directory = try temporaryDirectory()
         try FileManager.default.copyItem(at: fixtureJSON, to: directory.appendingPathComponent("tokenizer.json"))
