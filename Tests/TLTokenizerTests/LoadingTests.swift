@@ -29,6 +29,17 @@ final class LoadingTests: XCTestCase {
         for golden in Fixtures.goldens.prefix(1500) { XCTAssertEqual(legacy.encode(golden.text), golden.ids) }
     }
 
+    /// With `ignore_merges`, whole-vocabulary pieces skip BPE; for GPT-2 every token is BPE-reachable,
+    /// so the ids must not change.
+    func testIgnoreMergesKeepsGPT2IDs() throws {
+        var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureJSON)) as? [String: Any])
+        var model = try XCTUnwrap(root["model"] as? [String: Any])
+        model["ignore_merges"] = true
+        root["model"] = model
+        let tokenizer = try GPT2Tokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: root))
+        for golden in Fixtures.goldens.prefix(1500) { XCTAssertEqual(tokenizer.encode(golden.text), golden.ids) }
+    }
+
     func testLoadDirectoryPrefersTokenizerJSON() throws {
         let directory = try temporaryDirectory()
         XCTAssertThrowsError(try GPT2Tokenizer.load(directory: directory)) { error in
