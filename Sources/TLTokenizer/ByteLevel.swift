@@ -21,13 +21,18 @@ enum ByteLevel {
     }()
 
     /// The byte a scalar spells, or nil if the scalar is not part of the table.
+    @inline(__always)
     static func byte(for scalar: Unicode.Scalar) -> UInt8? {
-        byteForScalar[scalar.value]
+        let value = Int(scalar.value)
+        guard value < byteForScalar.count, byteForScalar[value] >= 0 else { return nil }
+        return UInt8(byteForScalar[value])
     }
 
-    private static let byteForScalar: [UInt32: UInt8] = {
-        var inverse: [UInt32: UInt8] = [:]
-        for (byte, scalar) in character.enumerated() { inverse[scalar.value] = UInt8(byte) }
+    /// Indexed by scalar value (the table only reaches U+0143); -1 where a scalar spells no byte.
+    private static let byteForScalar: [Int16] = {
+        let highest = Int(character.map(\.value).max() ?? 0)
+        var inverse = [Int16](repeating: -1, count: highest + 1)
+        for (byte, scalar) in character.enumerated() { inverse[Int(scalar.value)] = Int16(byte) }
         return inverse
     }()
 

@@ -17,6 +17,12 @@ struct TokenizerTables {
         // Every id decodes through the byte-level table, added tokens included (as Hugging Face does).
         var maxID = description.vocabulary.map(\.id).max() ?? -1
         maxID = max(maxID, description.addedTokens.map(\.id).max() ?? -1)
+        // Ids index dense tables; refuse absurd ids instead of allocating gigabytes.
+        let largestAllowedID = max(16 * (description.vocabulary.count + description.addedTokens.count), 1 << 20)
+        if maxID > largestAllowedID {
+            throw .malformedFile(file: description.vocabularyFile, location: "token id \(maxID)",
+                                 problem: "id is far larger than the vocabulary (\(description.vocabulary.count) entries)")
+        }
         var bytesByID = [[UInt8]](repeating: [], count: maxID + 1)
         var idsByBytes: [[UInt8]: Int32] = [:]
         for (token, id) in description.vocabulary {

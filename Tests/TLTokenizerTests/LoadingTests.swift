@@ -29,6 +29,17 @@ final class LoadingTests: XCTestCase {
         for golden in Fixtures.goldens.prefix(1500) { XCTAssertEqual(legacy.encode(golden.text), golden.ids) }
     }
 
+    /// With `ignore_merges`, whole-vocabulary pieces skip BPE; for GPT-2 every token is BPE-reachable,
+    /// so the ids must not change.
+    func testIgnoreMergesKeepsGPT2IDs() throws {
+        var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureJSON)) as? [String: Any])
+        var model = try XCTUnwrap(root["model"] as? [String: Any])
+        model["ignore_merges"] = true
+        root["model"] = model
+        let tokenizer = try GPT2Tokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: root))
+        for golden in Fixtures.goldens.prefix(1500) { XCTAssertEqual(tokenizer.encode(golden.text), golden.ids) }
+    }
+
     func testLoadDirectoryPrefersTokenizerJSON() throws {
         let directory = try temporaryDirectory()
         XCTAssertThrowsError(try GPT2Tokenizer.load(directory: directory)) { error in
@@ -67,6 +78,25 @@ final class LoadingTests: XCTestCase {
             let text = try XCTUnwrap(example["text"] as? String)
             XCTAssertEqual(tokenizer.encode(text), example["ids"] as? [Int], quoteForMessage(text))
             XCTAssertEqual(tokenizer.decode(try XCTUnwrap(example["ids"] as? [Int])), example["decoded"] as? String)
+        }
+    }
+
+    /// ByteLevel `add_prefix_space` (per stretch between added tokens) and `use_regex: false`, against HF.
+    func testPreTokenizerOptionsMatchHuggingFace() throws {
+        let cases = try XCTUnwrap(try Fixtures.json("added_tokens.json") as? [String: Any])
+        let variants = try XCTUnwrap(cases["pre_tokenizer_variants"] as? [[String: Any]])
+        XCTAssertEqual(variants.count, 2)
+        for variant in variants {
+            let options = try XCTUnwrap(variant["pre_tokenizer"] as? [String: Any])
+            var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureJSON)) as? [String: Any])
+            var preTokenizer = try XCTUnwrap(root["pre_tokenizer"] as? [String: Any])
+            preTokenizer.merge(options) { $1 }
+            root["pre_tokenizer"] = preTokenizer
+            let tokenizer = try GPT2Tokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: root))
+            for example in try XCTUnwrap(variant["cases"] as? [[String: Any]]) {
+                let text = try XCTUnwrap(example["text"] as? String)
+                XCTAssertEqual(tokenizer.encode(text), example["ids"] as? [Int], "\(options) \(quoteForMessage(text))")
+            }
         }
     }
 

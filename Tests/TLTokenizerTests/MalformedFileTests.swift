@@ -85,6 +85,13 @@ final class MalformedFileTests: XCTestCase {
         }
     }
 
+    func testAbsurdIDIsRejected() {
+        let message = description {
+            _ = try GPT2Tokenizer(vocabJSON: Data(#"{"a": 2000000000}"#.utf8), mergesText: "")
+        }
+        XCTAssertEqual(message, "vocab.json, token id 2000000000: id is far larger than the vocabulary (1 entries)")
+    }
+
     func testBadBytesInsteadOfJSON() {
         let message = description { _ = try GPT2Tokenizer(tokenizerJSON: Data([0xFF, 0xFE, 0x00])) }
         XCTAssertEqual(message, "tokenizer.json, line 1, byte 0: unexpected character, expected a value")

@@ -268,8 +268,19 @@ def write_added_token_cases():
     for text in ADDED_TOKEN_TEXTS:
         ids = tokenizer.encode(text, add_special_tokens=False).ids
         cases.append({"text": text, "ids": ids, "decoded": tokenizer.decode(ids, skip_special_tokens=False)})
+    variants = []  # ByteLevel pre-tokenizer options other than GPT-2's
+    for options in ({"add_prefix_space": True}, {"use_regex": False}):
+        with open(path, encoding="utf-8") as handle:
+            root = json.load(handle)
+        root["pre_tokenizer"].update(options)
+        variant = Tokenizer.from_str(json.dumps(root))
+        texts = ["hello", " hello", "<|endoftext|>hello", "a<|endoftext|>b", "", "\nx", "<|endoftext|> x",
+                 "hello world", "a  b", "It's 2024!\n\n  ok"]
+        variants.append({"pre_tokenizer": options, "cases": [
+            {"text": text, "ids": variant.encode(text, add_special_tokens=False).ids} for text in texts]})
     with open(os.path.join(FIXTURES, "added_tokens.json"), "w", encoding="utf-8") as handle:
-        json.dump({"added_tokens": ADDED_TOKENS, "cases": cases}, handle, ensure_ascii=True, indent=1)
+        json.dump({"added_tokens": ADDED_TOKENS, "cases": cases, "pre_tokenizer_variants": variants}, handle,
+                  ensure_ascii=True, indent=1)
         handle.write("\n")
 
 
