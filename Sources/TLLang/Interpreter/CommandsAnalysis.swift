@@ -1,0 +1,277 @@
+// Interpretability commands: logit_diff, patch, dla, lens, induction, detect, generate.
+import Foundation
+import TLInterp
+import TLModel
+import TLRender
+import TLTensor
+
+extension Session {
+    /// A token target: `" Paris"` or `" Paris" - " Rome"` → (answer, wrong) ids and a label.
+    func tokenTarget(_ e: Expr, model m: LoadedModel) throws -> (answer: Int, wrong: Int?, label: String) {
+        func single(_ x: Expr) throws -> Int {
+            switch x.kind {
+            case .string(let s):
+                do { return try m.singleToken(s) } catch let TLLangError.runtime(msg, _, h) { throw TLLangError.at(x.range, msg, hint: h) }
+            case .integer(let n): return n
+            default:
+                if case .number(let n) = try evaluate(x) { return Int(n) }
+                throw TLLangError.at(x.range, "expected a token string such as \" Paris\"")
+            }
+        }
+        if case .binary(.subtract, let l, let r) = e.kind {
+            let a = try single(l), b = try single(r)
+            return (a, b, "\(visibleToken(m.strTokens([a])[0])) − \(visibleToken(m.strTokens([b])[0]))")
+        }
+        let a = try single(e)
+        return (a, nil, visibleToken(m.strTokens([a])[0]))
+    }
+
+    func cmdLogitDiff(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        guard let first = a.positional(0) else { throw TLLangError.at(a.range, "logit_diff needs tokens, e.g. logit_diff \" Paris\" \" Rome\"") }
+        var target = try tokenTarget(first, model: m)
+        if let second = a.positional(1) {
+            let w = try tokenTarget(second, model: m)
+            target = (target.answer, w.answer, "\(target.label) − \(w.label)")
+        }
+        guard let wrong = target.wrong else {
+            return .metric(MetricValue(metric: .logit(token: target.answer), description: "logit of \(target.label)"))
+        }
+        return .metric(MetricValue(metric: .logitDiff(answer: target.answer, wrong: wrong), description: "logit difference \(target.label)"))
+    }
+
+    func cacheVariable(_ name: String, option: Expr?, range: SourceRange) throws -> CacheValue {
+        if let option { return try runPrompt(try evaluate(option), bos: true, range: option.range) }
+        guard let v = variables[name] else {
+            throw TLLangError.at(range, "patch needs a '\(name)' cache", hint: "\(name) = run \"...\" (or pass \(name)=...)")
+        }
+        guard case .cache(let c) = v else { throw TLLangError.at(range, "'\(name)' is a \(v.typeName), not a cache") }
+        return c
+    }
+
+    func cmdPatch(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let clean = try cacheVariable("clean", option: a.option("clean"), range: a.range)
+        let corrupt = try cacheVariable("corrupt", option: a.option("corrupt"), range: a.range)
+        let metric: MetricValue
+        if let e = a.option("metric") {
+            guard case .metric(let mv) = try evaluate(e) else { throw TLLangError.at(e.range, "metric= takes a metric, e.g. logit_diff \" Paris\" \" Rome\"") }
+            metric = mv
+        } else if case .metric(let mv)? = variables["metric"] { metric = mv } else {
+            throw TLLangError.at(a.range, "patch needs a metric", hint: "metric = logit_diff \" Paris\" \" Rome\"")
+        }
+        guard clean.tokens.count == corrupt.tokens.count else {
+            throw TLLangError.at(a.range, "clean and corrupt prompts must have the same number of tokens for positional patching: clean has \(clean.tokens.count) (\(clean.strTokens.map(visibleToken).joined(separator: " | "))), corrupt has \(corrupt.tokens.count) (\(corrupt.strTokens.map(visibleToken).joined(separator: " | ")))",
+                                 hint: "reword one prompt so both tokenize to the same length (see `tokens`)")
+        }
+        let hook = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        let cfg = m.model.config, P = clean.tokens.count
+        var axes: [PatchAxis] = [.layer]
+        var ranges: [PatchAxis: [Int]] = [:]
+        if let l = a.option("layer") { ranges[.layer] = try indexList(l, limit: cfg.nLayers) }
+        let isPattern = hook == "pattern" || hook == "attn" || hook.hasSuffix("hook_pattern")
+        if let p = a.option("pos") { axes.append(isPattern ? .dest : .pos); ranges[isPattern ? .dest : .pos] = try indexList(p, limit: P) }
+        if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
+        let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
+        let result: PatchResult
+        do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, monitor: monitor("patch \(hook)")) } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(a.range, msg)
+        }
+        return patchDisplay(result, metric: metric, tokens: clean.strTokens)
+    }
+
+    func patchDisplay(_ r: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
+        let label: (PatchAxis, Int) -> String = { axis, v in
+            switch axis {
+            case .pos, .dest, .src: return "\(v) \(visibleToken(tokens[v]))"
+            case .head: return "H\(v)"
+            case .layer: return "\(v)"
+            }
+        }
+        let summary = String(format: "patching %@ — %@; clean %.4f, corrupt %.4f", r.activation, metric.description, r.cleanValue, r.corruptValue)
+        var d = Display(text: summary)
+        let title = "patch \(r.activation): \(metric.description)"
+        let values = r.values.data
+        switch r.axes.count {
+        case 1:
+            let labels = r.axisValues[0].map { label(r.axes[0], $0) }
+            d.tables.append(Table(columns: [r.axes[0].rawValue, "metric"], rows: zip(labels, values).map { [.text($0), .float(Double($1))] }))
+            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: title, xLabel: r.axes[0].rawValue, yLabel: "metric"), title: title))
+        case 2:
+            let rowsL = r.axisValues[0].map { label(r.axes[0], $0) }, colsL = r.axisValues[1].map { label(r.axes[1], $0) }
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: rowsL.count, cols: colsL.count, rowLabels: rowsL,
+                colLabels: r.axes[1] == .pos || r.axes[1] == .dest ? r.axisValues[1].map { visibleToken(tokens[$0]) } : colsL,
+                title: title, xLabel: r.axes[1].rawValue, yLabel: r.axes[0].rawValue, scale: .diverging())), title: title))
+            d.tables.append(topCells(r, labels: [rowsL, colsL]))
+        default:
+            // [layer, pos/head, head/…]: one panel per index of the first axis.
+            let n1 = r.axisValues[1].count, n2 = r.axisValues[2...].map(\.count).reduce(1, *)
+            let panels = r.axisValues[0].enumerated().map { i, v in
+                Heatmap(values: Array(values[(i * n1 * n2)..<((i + 1) * n1 * n2)]), rows: n1, cols: n2,
+                        rowLabels: r.axisValues[1].map { label(r.axes[1], $0) }, colLabels: r.axisValues[2].map { label(r.axes[2], $0) },
+                        title: "\(r.axes[0].rawValue) \(v)", xLabel: r.axes[2].rawValue, yLabel: r.axes[1].rawValue, scale: .diverging())
+            }
+            d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
+        }
+        return .result(d, data: NamedTensor(r.values, axes: r.axes.map(\.rawValue)))
+    }
+
+    /// The largest-effect cells of a 2-D patching grid.
+    func topCells(_ r: PatchResult, labels: [[String]], k: Int = 8) -> Table {
+        let n2 = labels[1].count
+        let order = r.values.data.indices.sorted { abs(r.values.data[$0] - r.corruptValue) > abs(r.values.data[$1] - r.corruptValue) }
+        let rows = order.prefix(k).map { i in
+            [Table.Cell.text(labels[0][i / n2]), .text(labels[1][i % n2]), .float(Double(r.values.data[i]))]
+        }
+        return Table(title: "largest effects", columns: [r.axes[0].rawValue, r.axes[1].rawValue, "metric"], rows: rows)
+    }
+
+    func cmdDLA(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        guard let t = a.positional(0) else { throw TLLangError.at(a.range, "dla needs a token, e.g. dla \" Paris\"") }
+        let target = try tokenTarget(t, model: m)
+        let c = try cacheArgument(a.option("cache"), range: a.range)
+        let pos = try a.int("pos", default: -1), k = try a.int("k", default: 10)
+        let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos)
+        let cfg = m.model.config
+        let title = "direct logit attribution to \(target.label)"
+        let ranked = attr.ranked().prefix(k)
+        var d = Display(text: String(format: "%@ at position %d; components sum to %.4f", title, pos, attr.total))
+        d.tables.append(Table(title: "top \(k) components", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
+                              rows: ranked.map { [.text($0.label), .float(Double($0.value))] }))
+        d.tables.append(Table(title: "by block", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
+                              rows: attr.components.map { [.text($0.label), .float(Double($0.value))] }))
+        d.pictures.append(AnyPicture(Figure(Heatmap(values: attr.heads.data, rows: cfg.nLayers, cols: cfg.nHeads,
+            rowLabels: (0..<cfg.nLayers).map(String.init), colLabels: (0..<cfg.nHeads).map { "H\($0)" }, title: title,
+            xLabel: "head", yLabel: "layer", scale: .diverging())), title: title))
+        return .result(d, data: NamedTensor(attr.heads, axes: ["layer", "head"]))
+    }
+
+    func cmdLens(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let c = try cacheArgument(a.positional(0), range: a.range)
+        let P = c.tokens.count
+        let positions = try a.option("pos").map { try indexList($0, limit: P) } ?? [P - 1]
+        let k = try a.int("k", default: 1)
+        let lens = try LogitLens.compute(cache: c.cache, positions: positions)
+        let labels = lens.labels.map { $0 == "final_post" ? "out" : "L" + $0.replacingOccurrences(of: "_pre", with: "") }
+        var d = Display()
+        if positions.count == 1 {
+            let rows = lens.labels.indices.map { row -> [Table.Cell] in
+                let top = lens.top(layer: row, position: 0, k: k)
+                return [.text(labels[row])] + top.flatMap { [Table.Cell.token(m.strTokens([$0.token])[0]), .float(Double($0.prob))] }
+            }
+            let cols = ["layer"] + (1...k).flatMap { ["top \($0)", "prob"] }
+            d.tables.append(Table(title: "logit lens at \(visibleToken(c.strTokens[(positions[0] + P) % P])) (position \(positions[0]))", columns: cols, rows: rows))
+            // Rank of the final prediction across layers.
+            let final = lens.top(layer: lens.labels.count - 1, position: 0, k: 1)[0].token
+            let track = lens.track(token: final, position: 0)
+            d.pictures.append(AnyPicture(LineChart(xLabels: labels, series: [Series(name: "p(\(visibleToken(m.strTokens([final])[0])))", values: track.map(\.prob))],
+                                                   title: "logit lens: probability of the final prediction", xLabel: "layer", yLabel: "probability"), title: "lens"))
+        } else {
+            var probs: [Float] = [], rows: [[Table.Cell]] = []
+            for row in lens.labels.indices {
+                var cells: [Table.Cell] = [.text(labels[row])]
+                for col in positions.indices {
+                    let top = lens.top(layer: row, position: col, k: 1)[0]
+                    probs.append(top.prob)
+                    cells.append(.token(m.strTokens([top.token])[0]))
+                }
+                rows.append(cells)
+            }
+            let colLabels = positions.map { visibleToken(c.strTokens[($0 + P) % P]) }
+            d.tables.append(Table(title: "logit lens: top token per layer and position", columns: ["layer"] + colLabels, rows: rows))
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: probs, rows: labels.count, cols: positions.count, rowLabels: labels, colLabels: colLabels,
+                title: "logit lens: probability of the top token", xLabel: "position", yLabel: "layer", scale: .sequential(min: 0, max: 1))), title: "lens"))
+        }
+        return .result(d, data: NamedTensor(lens.logProbs, axes: ["layer", "pos", "vocab"]))
+    }
+
+    func headTable(_ scores: Tensor, threshold: Float, title: String) -> Table {
+        let H = scores.shape[1]
+        let order = scores.data.indices.sorted { scores.data[$0] > scores.data[$1] }
+        let rows = order.prefix(10).filter { scores.data[$0] > threshold || $0 == order[0] }.map { i in
+            [Table.Cell.text("L\(i / H)H\(i % H)"), .float(Double(scores.data[i]))]
+        }
+        return Table(title: title, columns: [.init(name: "head"), .init(name: "score", decimals: 3)], rows: rows)
+    }
+
+    func headHeatmap(_ scores: Tensor, title: String) -> AnyPicture {
+        let L = scores.shape[0], H = scores.shape[1]
+        return AnyPicture(Figure(Heatmap(values: scores.data, rows: L, cols: H, rowLabels: (0..<L).map(String.init),
+                                         colLabels: (0..<H).map { "H\($0)" }, title: title, xLabel: "head", yLabel: "layer",
+                                         scale: .sequential(min: 0, max: 1))), title: title)
+    }
+
+    func cmdInduction(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let len = try a.int("len", default: min(50, (m.model.config.nCtx - 1) / 2))
+        let seed = try a.int("seed", default: settings.seed)
+        let threshold = Float(try a.number("threshold") ?? 0.3)
+        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(seed), bos: m.bos)
+        let loss = r.lossPerToken.data
+        let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
+        let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
+        var d = Display(text: String(format: "repeated random tokens (2 × %d): loss %.3f on the first copy, %.3f on the second", len, first, second))
+        let above = r.scores.data.filter { $0 > threshold }.count
+        d.tables.append(headTable(r.scores, threshold: threshold, title: "\(above) heads score above \(threshold)"))
+        d.pictures.append(headHeatmap(r.scores, title: "induction score"))
+        return .result(d, data: NamedTensor(r.scores, axes: ["layer", "head"]))
+    }
+
+    func cmdDetect(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        guard let k = a.positional(0), let kindName = k.dottedName ?? (try? stringValue(k)),
+              let kind = HeadPattern(rawValue: kindName.replacingOccurrences(of: "_head", with: "")) else {
+            throw TLLangError.at(a.range, "detect needs a kind: previous_token, duplicate_token or induction")
+        }
+        let text = try a.string(1) ?? ""
+        let measure = ErrorMeasure(rawValue: a.option("measure").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "mul") ?? .mul
+        let tokens = try m.tokens(text)
+        let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
+                                             excludeBOS: try a.bool("exclude_bos", default: false),
+                                             excludeCurrentToken: try a.bool("exclude_current", default: false), measure: measure)
+        var d = Display(text: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens")
+        d.tables.append(headTable(scores, threshold: 0.3, title: "top heads"))
+        d.pictures.append(headHeatmap(scores, title: "\(kind.rawValue) score"))
+        return .result(d, data: NamedTensor(scores, axes: ["layer", "head"]))
+    }
+
+    func cmdGenerate(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let tok = try m.requireTokenizer()
+        let prompt = try a.string(0) ?? ""
+        let n = try a.int("n", default: 20)
+        let ids = try m.tokens(prompt)
+        let temperature = try a.number("temperature") ?? 0
+        let sampling: Sampling = temperature == 0 ? .greedy
+            : .sample(temperature: Float(temperature), topK: try a.option("top_k").map(intValue), topP: try a.number("top_p").map(Float.init),
+                      freqPenalty: 0, seed: UInt64(try a.int("seed", default: settings.seed)))
+        let generator = Generator(model: m.model)
+        func continuation(_ hooks: [ForwardHook], label: String) throws -> String {
+            let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID, hooks: hooks,
+                                             monitor: monitor(label))
+            return tok.decode(new)
+        }
+        guard let add = a.option("add") else {
+            let text = try continuation([], label: "generate")
+            return .result(Display(text: prompt + text), data: nil)
+        }
+        guard case .tensor(let v) = try evaluate(add), v.tensor.rank == 1, v.tensor.count == m.model.config.dModel else {
+            throw TLLangError.at(add.range, "add= takes a vector of length d_model (\(m.model.config.dModel)), e.g. v = mean(pos.resid_post[2], over=pos) - mean(neg.resid_post[2], over=pos)")
+        }
+        let at = a.option("at").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        let layers = try a.option("layer").map { try indexList($0, limit: m.model.config.nLayers) } ?? [m.model.config.nLayers / 2]
+        var hooks: [ForwardHook] = []
+        for l in layers {
+            let name = HookNames.actName(at, layer: try resolveLayer(l, m.model, range: a.range))
+            guard m.model.hookNames.contains(name) else { throw TLLangError.at(a.range, "'\(name)' is not a hook of this model") }
+            hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
+        }
+        let normal = try continuation([], label: "generate")
+        let steered = try continuation(hooks, label: "generate (steered)")
+        let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
+                          rows: [[.text("normal"), .text(normal)], [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .text(steered)]])
+        return .result(Display(text: "normal:  \(prompt)\(normal)\nsteered: \(prompt)\(steered)", tables: [table]), data: nil)
+    }
+}

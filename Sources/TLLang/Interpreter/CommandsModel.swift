@@ -1,0 +1,241 @@
+// Commands about the model and single runs: model, info, tokens, hooks, run, top, loss, test,
+// norms, vars, set.
+import Foundation
+import TLInterp
+import TLModel
+import TLRender
+import TLTensor
+import TLTokenizer
+
+extension Session {
+    func cmdModel(_ a: Arguments) throws -> Value {
+        let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
+        let process = try a.bool("process", default: true)
+        let loaded: LoadedModel
+        do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch {
+            throw TLLangError.at(a.range, "\(error)")
+        }
+        current = loaded
+        lastCache = nil
+        return .result(Display(text: "loaded \(loaded.name): " + summary(loaded)), data: nil)
+    }
+
+    func summary(_ m: LoadedModel) -> String {
+        let c = m.model.config
+        return "\(c.nLayers) layers, \(c.nHeads) heads, d_model \(c.dModel), d_vocab \(c.dVocab), n_ctx \(c.nCtx)"
+    }
+
+    func cmdInfo() throws -> Value {
+        let m = try requireModel()
+        let c = m.model.config
+        let p = m.model.processing
+        let processing = p == .default ? "fold_ln, center_writing_weights, center_unembed, fold_value_biases" : (p == .none ? "none (raw weights)" : "partial")
+        let rows: [[Table.Cell]] = [
+            [.text("model"), .text(m.name)], [.text("n_layers"), .int(c.nLayers)], [.text("n_heads"), .int(c.nHeads)],
+            [.text("d_model"), .int(c.dModel)], [.text("d_head"), .int(c.dHead)], [.text("d_mlp"), .int(c.dMLP)],
+            [.text("d_vocab"), .int(c.dVocab)], [.text("n_ctx"), .int(c.nCtx)], [.text("act_fn"), .text(c.actFn)],
+            [.text("parameters"), .int(c.nParams)], [.text("processing"), .text(processing)],
+            [.text("tokenizer"), .text(m.tokenizer == nil ? "none" : "GPT-2 BPE (\(m.tokenizer!.vocabSize) tokens)")],
+        ]
+        return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)
+    }
+
+    func cmdTokens(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let ids = try m.tokens(try a.string(0) ?? "", bos: try a.bool("bos", default: true))
+        let strs = m.strTokens(ids)
+        let rows = ids.indices.map { [Table.Cell.int($0), .int(ids[$0]), .token(strs[$0])] }
+        return .result(Display(tables: [Table(title: "\(ids.count) tokens", columns: ["pos", "id", "token"], rows: rows)]),
+                       data: NamedTensor(Tensor(shape: [ids.count], data: ids.map(Float.init)), axes: ["pos"], tokenLabels: strs))
+    }
+
+    func cmdHooks(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let filter = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
+        let layers = try a.option("layer").map { try indexList($0, limit: m.model.config.nLayers) }
+        let c = m.model.config
+        var rows: [[Table.Cell]] = []
+        for name in m.model.hookNames {
+            if let filter, !filter.isEmpty, !name.contains(filter) { continue }
+            let layer = HookNames.layer(of: name)
+            if let layers, let layer, !layers.contains(layer) { continue }
+            if layers != nil && layer == nil { continue }
+            let axes = Self.axes(ofHook: name)
+            let sizes: [String: String] = ["pos": "pos", "head": String(c.nHeads), "d_head": String(c.dHead), "d_model": String(c.dModel),
+                                           "d_mlp": String(c.dMLP), "query": "pos", "key": "pos", "vocab": String(c.dVocab), "one": "1"]
+            let shape = "[" + axes.map { sizes[$0] ?? $0 }.joined(separator: ", ") + "]"
+            let short = name.split(separator: ".").last.map { String($0.dropFirst(5)) } ?? name
+            rows.append([.text(name), .text(short), .text(shape)])
+        }
+        return .result(Display(tables: [Table(title: "\(rows.count) hook points", columns: ["hook", "short", "shape (no batch)"], rows: rows)]), data: nil)
+    }
+
+    /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
+    func runPrompt(_ value: Value, bos: Bool, range: SourceRange) throws -> CacheValue {
+        let m = try requireModel()
+        let ids: [Int], prompt: String?
+        switch value {
+        case .string(let s): ids = try m.tokens(s, bos: bos); prompt = s
+        case .list(let items):
+            ids = try items.map { item -> Int in
+                guard case .number(let n) = item, n == n.rounded() else { throw TLLangError.at(range, "a token list holds whole numbers") }
+                return Int(n)
+            }
+            prompt = nil
+        case .cache(let c): return c
+        default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
+        }
+        var o = RunOptions()
+        o.cacheFilter = { _ in true }
+        o.isCancelled = monitorCancel
+        let out: RunOutput
+        do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
+            throw TLLangError.at(range, msg)
+        }
+        return CacheValue(cache: out.cache, logits: out.logits!, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
+    }
+
+    func cmdRun(_ a: Arguments) throws -> Value {
+        guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
+        let c = try runPrompt(try evaluate(p), bos: try a.bool("bos", default: true), range: p.range)
+        lastCache = c
+        return .cache(c)
+    }
+
+    /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
+    func cacheArgument(_ e: Expr?, range: SourceRange) throws -> CacheValue {
+        if let e { return try runPrompt(try evaluate(e), bos: true, range: e.range) }
+        guard let c = lastCache else {
+            throw TLLangError.at(range, "there is no cache yet", hint: "run a prompt first: cache = run \"The capital of France is\"")
+        }
+        return c
+    }
+
+    func topTable(_ c: CacheValue, position: Int, k: Int, title: String) throws -> Table {
+        let m = try requireModel()
+        let logits = try c.logits.select(axis: 0, index: 0)  // [pos, vocab]
+        let P = logits.shape[0], V = logits.shape[1]
+        let p = position < 0 ? position + P : position
+        guard p >= 0 && p < P else { throw TLLangError.runtime("position \(position) is out of range for \(P) tokens") }
+        let row = Tensor(shape: [V], data: Array(logits.data[(p * V)..<((p + 1) * V)]))
+        let probs = row.softmax()
+        let top = row.topK(k)
+        let rows = top.enumerated().map { i, t in
+            [Table.Cell.int(i + 1), .token(m.strTokens([t.index])[0]), .int(t.index), .float(Double(probs.data[t.index])), .float(Double(t.value))]
+        }
+        return Table(title: title, columns: [.init(name: "rank"), .init(name: "token"), .init(name: "id"), .init(name: "prob", decimals: 4), .init(name: "logit", decimals: 3)], rows: rows)
+    }
+
+    func cmdTop(_ a: Arguments) throws -> Value {
+        let c = try cacheArgument(a.positional(0), range: a.range)
+        let pos = try a.int("pos", default: -1), k = try a.int("k", default: 10)
+        let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"
+        return .result(Display(tables: [try topTable(c, position: pos, k: k, title: "top \(k) next tokens\(label)")]), data: nil)
+    }
+
+    func cmdLoss(_ a: Arguments) throws -> Value {
+        let c = try cacheArgument(a.positional(0), range: a.range)
+        let loss = crossEntropyLoss(logits: c.logits, tokens: [c.tokens])
+        var d = Display(text: String(format: "loss %.4f (perplexity %.2f) over %d predicted tokens", loss.mean, exp(Double(loss.mean)), c.tokens.count - 1))
+        if try a.bool("per_token", default: false) {
+            let rows = (0..<(c.tokens.count - 1)).map { i in
+                [Table.Cell.int(i + 1), .token(c.strTokens[i + 1]), .float(Double(loss.perToken.data[i]))]
+            }
+            d.tables.append(Table(title: "loss per token", columns: ["pos", "token", "loss"], rows: rows))
+        }
+        return .result(d, data: NamedTensor(loss.perToken.reshaped([-1]), axes: ["pos"]))
+    }
+
+    /// TransformerLens's utils.test_prompt: rank, logit and probability of each answer token.
+    func cmdTest(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let tok = try m.requireTokenizer()
+        let prompt = try a.string(0) ?? ""
+        var answer = try a.string(1) ?? ""
+        if !answer.hasPrefix(" ") { answer = " " + answer }  // prepend_space_to_answer
+        let k = try a.int("k", default: 10)
+        let promptIDs = try m.tokens(prompt)
+        let answerIDs = tok.encode(answer)
+        let c = try runPrompt(.list((promptIDs + answerIDs).map { .number(Double($0)) }), bos: false, range: a.range)
+        var d = Display(text: "Tokenized prompt: \(m.strTokens(promptIDs).map { "'\($0)'" }.joined(separator: ", "))\nTokenized answer: \(m.strTokens(answerIDs).map { "'\($0)'" }.joined(separator: ", "))")
+        var rankRows: [[Table.Cell]] = []
+        for (i, t) in answerIDs.enumerated() {
+            let p = promptIDs.count - 1 + i
+            let logits = try c.logits.select(axis: 0, index: 0)
+            let V = logits.shape[1]
+            let row = Tensor(shape: [V], data: Array(logits.data[(p * V)..<((p + 1) * V)]))
+            let probs = row.softmax()
+            let rank = row.data.filter { $0 > row.data[t] }.count
+            rankRows.append([.token(m.strTokens([t])[0]), .int(rank), .float(Double(row.data[t])), .float(Double(probs.data[t]))])
+            d.tables.append(try topTable(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))"))
+        }
+        d.tables.insert(Table(title: "answer tokens", columns: [.init(name: "token"), .init(name: "rank"), .init(name: "logit", decimals: 3), .init(name: "prob", decimals: 4)], rows: rankRows), at: 0)
+        return .result(d, data: nil)
+    }
+
+    func cmdNorms(_ a: Arguments) throws -> Value {
+        guard let e = a.positional(0), case .cache(let c) = try evaluate(e) else {
+            throw TLLangError.at(a.range, "norms needs a cache first, e.g. norms cache resid_post")
+        }
+        let hook = a.positional(1).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        let L = c.cache.model.config.nLayers
+        let posSpec = a.option("pos")
+        let P = c.tokens.count
+        let positions = try posSpec.map { try indexList($0, limit: P) } ?? [P - 1]
+        var values: [Float] = []
+        for l in 0..<L {
+            let name = HookNames.actName(hook, layer: l)
+            guard case .tensor(let t) = try cacheTensor(c, fullName: name, range: a.range) else { continue }
+            let norms = try t.tensor.reduce(.norm, axis: -1)  // [pos]
+            for p in positions { values.append(norms.data[(p + P) % P]) }
+        }
+        let labels = positions.map { visibleToken(c.strTokens[($0 + P) % P]) }
+        let tensor = Tensor(shape: [L, positions.count], data: values)
+        var rows: [[Table.Cell]] = []
+        for l in 0..<L { rows.append([.int(l)] + (0..<positions.count).map { .float(Double(values[l * positions.count + $0])) }) }
+        let table = Table(title: "‖\(hook)‖ by layer", columns: ["layer"] + labels, rows: rows)
+        var d = Display(tables: [table])
+        if positions.count == 1 {
+            d.pictures.append(AnyPicture(LineChart(xLabels: (0..<L).map(String.init), series: [Series(name: labels[0], values: values)],
+                                                   title: "norm of \(hook) at \(labels[0])", xLabel: "layer", yLabel: "L2 norm"), title: "norms"))
+        } else {
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: L, cols: positions.count, rowLabels: (0..<L).map(String.init), colLabels: labels,
+                                                        title: "norm of \(hook)", xLabel: "position", yLabel: "layer", scale: .sequential())), title: "norms"))
+        }
+        return .result(d, data: NamedTensor(tensor, axes: ["layer", "pos"]))
+    }
+
+    func cmdVars() -> Value {
+        let rows = variables.keys.sorted().map { name -> [Table.Cell] in
+            let v = variables[name]!
+            var detail = ""
+            switch v {
+            case .cache(let c): detail = "\(c.tokens.count) tokens, \(c.cache.count) activations" + (c.prompt.map { ": \"\($0)\"" } ?? "")
+            case .number(let n): detail = formatNumber(n)
+            case .string(let s): detail = "\"\(s)\""
+            case .metric(let m): detail = m.description
+            case .tensor(let t): detail = "axes " + t.axes.joined(separator: ", ")
+            default: break
+            }
+            return [.text(name), .text(v.typeName), .text(detail)]
+        }
+        return .result(Display(text: rows.isEmpty ? "no variables" : "", tables: rows.isEmpty ? [] : [Table(columns: ["name", "type", "value"], rows: rows)]), data: nil)
+    }
+
+    func cmdSet(_ a: Arguments) throws -> Value {
+        if let t = a.option("threads") {
+            let n = try intValue(t)
+            guard n >= 1 && n <= 256 else { throw TLLangError.at(t.range, "threads must be between 1 and 256") }
+            settings.threads = n
+            BLAS.setThreads(n)
+        }
+        if let p = a.option("precision") {
+            let n = try intValue(p)
+            guard n >= 1 && n <= 12 else { throw TLLangError.at(p.range, "precision must be between 1 and 12") }
+            settings.precision = n
+        }
+        if let s = a.option("seed") { settings.seed = try intValue(s) }
+        let rows: [[Table.Cell]] = [[.text("threads"), .int(settings.threads)], [.text("precision"), .int(settings.precision)], [.text("seed"), .int(settings.seed)]]
+        return .result(Display(tables: [Table(title: "settings", columns: ["setting", "value"], rows: rows)]), data: nil)
+    }
+}

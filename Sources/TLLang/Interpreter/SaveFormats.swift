@@ -1,0 +1,114 @@
+// File formats for `save`: pictures as PNG/SVG, tables as CSV/JSON, tensors as NumPy .npy and
+// safetensors, and a whole cache as safetensors under TransformerLens hook names (plus logits),
+// so results move straight to numpy and PyTorch.
+import Foundation
+import TLModel
+import TLRender
+import TLTensor
+
+enum SaveFormats {
+    static func encode(_ v: Value, format: String, session: Session) throws -> [UInt8] {
+        switch format {
+        case "png", "svg":
+            let pic: AnyPicture
+            switch v {
+            case .result(let d, let data):
+                if let p = d.pictures.first { pic = p } else if let data { pic = try session.picture(of: data, title: nil) } else {
+                    throw TLLangError.runtime("this result has no picture to save as .\(format); save it as .csv or .json")
+                }
+            case .tensor(let t): pic = try session.picture(of: t, title: nil)
+            default: throw TLLangError.runtime("a \(v.typeName) is not a picture; save tensors and results as .png")
+            }
+            return format == "png" ? try pic.picture.renderPNG().bytes : Array(try pic.picture.renderSVG().utf8)
+        case "npy":
+            guard let t = tensor(of: v) else { throw TLLangError.runtime("only tensors and results with data can be saved as .npy") }
+            return npy(t.tensor)
+        case "safetensors":
+            if case .cache(let c) = v {
+                var entries = c.cache.keys.compactMap { k in c.cache[k].map { (k, $0) } }
+                entries.append(("logits", c.logits))
+                return safetensors(entries, metadata: ["format": "pt", "producer": "tlsh", "tokens": c.tokens.map(String.init).joined(separator: ",")])
+            }
+            guard let t = tensor(of: v) else { throw TLLangError.runtime("only tensors, results and caches can be saved as .safetensors") }
+            return safetensors([("value", t.tensor)], metadata: ["axes": t.axes.joined(separator: ",")])
+        case "csv":
+            if case .result(let d, _) = v, let table = d.tables.first { return Array(csv(table).utf8) }
+            guard let t = tensor(of: v), t.tensor.rank <= 2 else { throw TLLangError.runtime("CSV holds tables and 1-D or 2-D tensors") }
+            let cols = t.tensor.rank == 2 ? t.tensor.shape[1] : 1
+            var lines: [String] = []
+            for r in 0..<(t.tensor.count / max(cols, 1)) {
+                lines.append((0..<cols).map { String(t.tensor.data[r * cols + $0]) }.joined(separator: ","))
+            }
+            return Array((lines.joined(separator: "\n") + "\n").utf8)
+        case "json":
+            var object: [String: Any] = [:]
+            if case .result(let d, _) = v {
+                object["text"] = d.text
+                object["tables"] = d.tables.map { t in ["title": t.title ?? "", "columns": t.columns.map(\.name),
+                                                       "rows": t.rows.map { $0.map(cellValue) }] as [String: Any] }
+            }
+            if let t = tensor(of: v) { object["axes"] = t.axes; object["shape"] = t.tensor.shape; object["data"] = t.tensor.data.map(Double.init) }
+            if case .number(let n) = v { object["value"] = n }
+            guard !object.isEmpty else { throw TLLangError.runtime("a \(v.typeName) cannot be saved as JSON") }
+            return Array(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
+        default:
+            throw TLLangError.runtime("unknown format '.\(format)'; use .png .svg .csv .json .npy or .safetensors")
+        }
+    }
+
+    static func tensor(of v: Value) -> NamedTensor? {
+        switch v {
+        case .tensor(let t): return t
+        case .result(_, let data): return data
+        default: return nil
+        }
+    }
+
+    static func cellValue(_ c: Table.Cell) -> Any {
+        switch c {
+        case .text(let s), .token(let s): return s
+        case .int(let i): return i
+        case .float(let f): return f.isFinite ? f : String(f)
+        case .empty: return NSNull()
+        }
+    }
+
+    static func csv(_ t: Table) -> String {
+        func field(_ s: String) -> String { s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+        var lines = [t.columns.map { field($0.name) }.joined(separator: ",")]
+        for row in t.rows { lines.append(row.map { field("\(cellValue($0))") }.joined(separator: ",")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// NumPy .npy version 1.0, little-endian float32, C order.
+    static func npy(_ t: Tensor) -> [UInt8] {
+        let shape = t.shape.isEmpty ? "()" : "(" + t.shape.map(String.init).joined(separator: ", ") + (t.shape.count == 1 ? ",)" : ")")
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+        let total = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var out: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+        let len = UInt16(header.utf8.count)
+        out += [UInt8(len & 0xff), UInt8(len >> 8)]
+        out += Array(header.utf8)
+        for f in t.data { withUnsafeBytes(of: f.bitPattern.littleEndian) { out += $0 } }
+        return out
+    }
+
+    /// safetensors with F32 tensors in the given order.
+    static func safetensors(_ entries: [(String, Tensor)], metadata: [String: String]) -> [UInt8] {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for (name, t) in entries {
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
+            offset += 4 * t.count
+        }
+        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { Array($0) } ?? Array("{}".utf8)
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out += $0 }
+        out += json
+        for (_, t) in entries { t.data.withUnsafeBytes { out += $0 } }
+        return out
+    }
+}

@@ -1,0 +1,145 @@
+// A tlsh session: the current model, variable bindings, the last cache and settings. Both front
+// ends (REPL and Jupyter kernel) drive one of these; statements run transactionally, so a failed
+// or interrupted statement leaves every binding as it was.
+import Foundation
+import Synchronization
+import TLHub
+import TLInterp
+import TLModel
+import TLRender
+import TLTensor
+
+/// Where a session sends output while a statement runs.
+public protocol SessionOutput: AnyObject {
+    /// Text for standard output (`print`) or standard error (`warn`, warnings).
+    func write(_ text: String, toStandardError: Bool)
+    /// A value to show (tables, pictures) before the statement's own result.
+    func display(_ display: Display)
+    /// Progress of long work (`done` of `total` units), for a bar; `done == total` ends it.
+    func progress(_ label: String, done: Int, total: Int)
+}
+
+/// Settings changed with `set`.
+public struct SessionSettings: Sendable {
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var precision = 4
+    public var seed = 0
+}
+
+public final class Session: @unchecked Sendable {
+    public internal(set) var variables: [String: Value] = [:]
+    public internal(set) var current: LoadedModel?
+    var lastCache: CacheValue?
+    public var settings = SessionSettings()
+    public weak var output: SessionOutput?
+    let hub: Hub
+    let cancelFlag = Mutex(false)
+    /// Statements executed so far (Jupyter's execution_count is the front end's business).
+    public private(set) var history: [String] = []
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
+        let flag = Mutex(false)
+        _ = flag
+        self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: nil)
+        BLAS.setThreads(settings.threads)
+    }
+
+    // MARK: Cancellation
+
+    /// Asks the running statement to stop at its next check (thread-safe; Ctrl-C, interrupt_request).
+    public func interrupt() { cancelFlag.withLock { $0 = true } }
+    var isCancelled: Bool { cancelFlag.withLock { $0 } }
+    var monitorCancel: () -> Bool { { [weak self] in self?.isCancelled ?? false } }
+
+    func checkCancelled() throws { if isCancelled { throw TLLangError.cancelled } }
+
+    // MARK: Running source
+
+    /// Runs every statement of `source` in order, stopping at the first error. Returns the value
+    /// of the last statement when it is a bare expression or command (the cell's result).
+    @discardableResult
+    public func execute(_ source: String) throws(ExecutionError) -> Display? {
+        cancelFlag.withLock { $0 = false }
+        history.append(source)
+        let statements: [Statement]
+        do { statements = try Parser.parse(source) } catch {
+            throw ExecutionError(name: "ParseError", message: error.message, rendered: error.render(source: source),
+                                 line: error.range.start.line, column: error.range.start.column)
+        }
+        var result: Display?
+        for (i, statement) in statements.enumerated() {
+            // Transaction: keep what the statement may change, restore it on failure.
+            let saved = (variables, current, lastCache, settings)
+            do {
+                let shown = try run(statement, source: source)
+                if let shown {
+                    if i == statements.count - 1 { result = shown } else { output?.display(shown) }
+                }
+            } catch {
+                (variables, current, lastCache, settings) = saved
+                BLAS.setThreads(settings.threads)
+                throw render(error, statement: statement, source: source)
+            }
+        }
+        return result
+    }
+
+    func render(_ error: Error, statement: Statement, source: String) -> ExecutionError {
+        var range = statement.range
+        var message = "\(error)"
+        var hint: String?
+        var name = "RuntimeError"
+        switch error {
+        case TLLangError.runtime(let m, let r, let h):
+            message = m; hint = h
+            if let r { range = r }
+        case TLLangError.parse(let d):
+            return ExecutionError(name: "ParseError", message: d.message, rendered: d.render(source: source),
+                                  line: d.range.start.line, column: d.range.start.column)
+        case TLLangError.cancelled, TLModelError.cancelled, TLInterpError.cancelled:
+            name = "Interrupted"
+            message = "interrupted; every variable is as it was before this statement"
+        default: break
+        }
+        let d = Diagnostic(range: range, message: message, suggestion: hint)
+        return ExecutionError(name: name, message: message, rendered: d.render(source: source),
+                              line: range.start.line, column: range.start.column)
+    }
+
+    /// Runs one statement; returns what it shows (nil for assignments and silent commands).
+    func run(_ statement: Statement, source: String) throws -> Display? {
+        switch statement.kind {
+        case .assignment(let target, _, let body):
+            let value: Value
+            switch body {
+            case .command(let c): value = try runCommand(c, source: source, assigning: true)
+            case .expression(let e): value = try evaluate(e)
+            }
+            variables[target] = value
+            if case .cache(let c) = value { lastCache = c }
+            return nil
+        case .command(let c):
+            return try display(of: try runCommand(c, source: source, assigning: false))
+        case .expression(let e):
+            return try display(of: try evaluate(e))
+        }
+    }
+
+    // MARK: Model access
+
+    func requireModel() throws -> LoadedModel {
+        if let current { return current }
+        // The embedded default loads on first use, so every tutorial works with no `model` line.
+        let m = try LoadedModel.load(name: nil, process: true, hub: hub)
+        current = m
+        return m
+    }
+
+    func note(_ text: String) { output?.write(text + "\n", toStandardError: true) }
+
+    func monitor(_ label: String) -> WorkMonitor {
+        WorkMonitor(progress: { [weak self] done, total in self?.output?.progress(label, done: done, total: total) },
+                    isCancelled: monitorCancel)
+    }
+}
