@@ -57,8 +57,8 @@ enum WireCodec {
         let names = ["header", "parent_header", "metadata", "content"]
         var parsed: [JSONValue] = []
         for (name, frame) in zip(names, dicts) {
-            guard let value = try? JSONValue.decode(frame) else {
-                throw KernelError.malformedMessage("\(name) frame is not valid UTF-8 JSON")
+            guard let value = (try? JSONValue.decode(frame)) ?? decodeRepairingUTF8(frame, name: name) else {
+                throw KernelError.malformedMessage("\(name) frame is not valid JSON")
             }
             guard value.objectValue != nil else {
                 throw KernelError.malformedMessage("\(name) frame is not a JSON object")
@@ -70,6 +70,15 @@ enum WireCodec {
         }
         return WireMessage(identities: Array(frames[..<split]), header: parsed[0], parentHeader: parsed[1],
                            metadata: parsed[2], content: parsed[3], buffers: Array(body.dropFirst(5)))
+    }
+
+    /// Invalid UTF-8 inside an otherwise valid (and correctly signed) message is replaced with U+FFFD rather
+    /// than failing the request, so the client still gets a reply.
+    private static func decodeRepairingUTF8(_ frame: [UInt8], name: String) -> JSONValue? {
+        let repaired = Array(String(decoding: frame, as: UTF8.self).utf8)
+        guard repaired != frame, let value = try? JSONValue.decode(repaired) else { return nil }
+        KernelLog.warning("replaced invalid UTF-8 in the \(name) frame with U+FFFD")
+        return value
     }
 
     /// Serializes and signs a message for sending; `identities` are routing ids (or the iopub topic).

@@ -82,7 +82,7 @@ final class WireTests: XCTestCase {
             [d, [], Array("{not json".utf8), empty, empty, empty],
             [d, [], Array("[1]".utf8), empty, empty, empty],
             [d, [], empty, empty, empty, empty],  // no msg_type
-            [d, [], ok, empty, empty, [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]],  // invalid UTF-8
+            [d, [], ok, empty, empty, Array("{\"a\":".utf8)],  // truncated JSON
         ]
         for frames in cases {
             XCTAssertThrowsError(try WireCodec.decode(frames: frames, signer: signer)) { error in
@@ -91,6 +91,14 @@ final class WireTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testInvalidUTF8IsReplacedNotFatal() throws {
+        let d = WireMessage.delimiter
+        let header = Array("{\"msg_type\":\"execute_request\"}".utf8), empty = Array("{}".utf8)
+        let content: [UInt8] = Array("{\"code\":\"a".utf8) + [0xff, 0xfe] + Array("b\"}".utf8)
+        let message = try WireCodec.decode(frames: [d, [], header, empty, empty, content], signer: MessageSigner(key: []))
+        XCTAssertEqual(message.content["code"], "a\u{FFFD}\u{FFFD}b")
     }
 
     func testHeaderDateIsISO8601WithMicroseconds() {

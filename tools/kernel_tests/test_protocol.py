@@ -142,12 +142,17 @@ def test_malformed_frames_and_json_are_ignored(kernel):
         signed(b"{not json"),  # signed, but the header is not JSON
         signed(b"[1, 2]"),  # JSON but not an object
         signed(json.dumps({"msg_id": "x"}).encode()),  # no msg_type
-        signed(header, content=b'{"code": "\xff\xfe"}'),  # invalid UTF-8
         signed(header, content=b"\x00" * 10),
     ]
     for frames in bad:
         raw.send_frames(frames)
     assert raw.recv(timeout=1.0) is None
+    # Invalid UTF-8 inside a valid, signed message is repaired (U+FFFD), so the request is still answered.
+    utf8_header = session.pack(session.msg_header("is_complete_request"))
+    raw.send_frames(signed(utf8_header, content=b'{"code": "print \\"\xff\xfe\\""}'))
+    reply = raw.recv(timeout=5.0)
+    assert reply is not None and reply["msg_type"] == "is_complete_reply"
+    assert reply["content"]["status"] == "complete"
     raw.close()
     assert km.is_alive()
     kc.kernel_info()
