@@ -78,7 +78,11 @@ final class ZMQSocket: @unchecked Sendable {
     func setIdentity(_ identity: [UInt8]) throws { try setOption(ZMQ_ROUTING_ID, bytes: identity) }
 
     func bind(_ endpoint: String) throws {
-        guard zmq_bind(handle, endpoint) == 0 else { throw Self.lastError("bind(\(name) to \(endpoint))") }
+        guard zmq_bind(handle, endpoint) == 0 else {
+            guard case let .zmq(operation, reason) = Self.lastError("bind(\(name) to \(endpoint))") else { return }
+            throw KernelError.zmq(operation: operation, reason: reason
+                + " (check that the connection file's ip is an address of this machine and the port is free)")
+        }
     }
 
     func connect(_ endpoint: String) throws {
