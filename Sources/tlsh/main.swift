@@ -1,13 +1,71 @@
 // tlsh entry point: argument parsing and dispatch only.
+//   tlsh                      the REPL (libedit); statements from stdin when it is not a terminal
+//   tlsh FILE.tl              run a script; stops at the first error (exit 1)
+//   tlsh -c 'statements'      run statements separated by newlines or ';'
+//   tlsh kernel ...           the Jupyter kernel (`tlsh kernel install`, `tlsh kernel -f FILE`)
+//   tlsh tokenize [--bos] [--model M] [--bench FILE]
+//   tlsh bench DIR [TASKS]    engine timings as JSON (tools/bench drives it)
 import Foundation
+import TLHub
 import TLInterp
+import TLKernel
+import TLLang
+import TLRepl
+import TLTokenizer
 
-let args = Array(CommandLine.arguments.dropFirst())
-if args.first == "bench" {
-    let dir = URL(fileURLWithPath: args.count > 1 ? args[1] : ".")
-    let tasks = args.count > 2 ? args[2].split(separator: ",").map(String.init) : ["load", "forward11", "cache11", "forward1024", "cache1024", "patch", "generate40"]
+let arguments = Array(CommandLine.arguments.dropFirst())
+let environment = ProcessInfo.processInfo.environment
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(("tlsh: " + message + "\n").data(using: .utf8)!)
+    exit(code)
+}
+
+let usage = """
+usage: tlsh [FILE.tl | -c STATEMENTS]
+       tlsh kernel install [--user | --sys-prefix | --prefix P] [--name N]
+       tlsh kernel -f CONNECTION_FILE
+       tlsh tokenize [--bos] [--model NAME] [--bench FILE]
+       tlsh bench MODEL_DIR [load,forward11,cache11,forward1024,cache1024,patch,generate40]
+       tlsh --version | --help
+"""
+
+switch arguments.first {
+case "--version", "-V":
+    print("tlsh \(TLSHVersion.string)")
+case "--help", "-h":
+    print(usage)
+case "kernel":
+    exit(KernelCommandLine.run(arguments: Array(arguments.dropFirst()), makeBackend: { SessionBackend(session: Session()) }))
+case "tokenize":
+    var rest = Array(arguments.dropFirst())
+    var modelName: String?
+    if let i = rest.firstIndex(of: "--model") {
+        guard i + 1 < rest.count else { fail("--model needs a name") }
+        modelName = rest[i + 1]
+        rest.removeSubrange(i...(i + 1))
+    }
     do {
-        let results = try EngineBenchmark.run(directory: dir, tasks: tasks) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+        let files = try Hub().resolve(try ModelSource.parse(modelName))
+        exit(TokenizeCommand.run(arguments: rest, tokenizer: try GPT2Tokenizer.load(directory: files.directory)))
+    } catch { fail("\(error)", code: 1) }
+case "bench":
+    guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }
+    let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init)
+        : ["load", "forward11", "cache11", "forward1024", "cache1024", "patch", "generate40"]
+    do {
+        let results = try EngineBenchmark.run(directory: URL(fileURLWithPath: arguments[1]), tasks: tasks) {
+            FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
+        }
         print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-    } catch { FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!); exit(1) }
+    } catch { fail("\(error)", code: 1) }
+case "-c":
+    guard arguments.count >= 2 else { fail("-c needs statements, e.g. tlsh -c 'tokens \"Hello\"'") }
+    exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: Session()))
+case let file? where !file.hasPrefix("-"):
+    exit(ScriptRunner.run(file: file, session: Session()))
+case nil:
+    exit(ReplMain.run(session: Session(), environment: environment))
+default:
+    fail("unknown option \(arguments[0])\n" + usage)
 }

@@ -1,1 +1,0 @@
-// TLKernel — placeholder until its first real file lands.
