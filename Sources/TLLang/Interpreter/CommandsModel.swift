@@ -31,10 +31,10 @@ extension Session {
         let p = m.model.processing
         let processing = p == .default ? "fold_ln, center_writing_weights, center_unembed, fold_value_biases" : (p == .none ? "none (raw weights)" : "partial")
         let rows: [[Table.Cell]] = [
-            [.text("model"), .text(m.name)], [.text("n_layers"), .int(c.nLayers)], [.text("n_heads"), .int(c.nHeads)],
-            [.text("d_model"), .int(c.dModel)], [.text("d_head"), .int(c.dHead)], [.text("d_mlp"), .int(c.dMLP)],
-            [.text("d_vocab"), .int(c.dVocab)], [.text("n_ctx"), .int(c.nCtx)], [.text("act_fn"), .text(c.actFn)],
-            [.text("parameters"), .int(c.nParams)], [.text("processing"), .text(processing)],
+            [.text("model"), .text(m.name)], [.text("n_layers"), .text("\(c.nLayers)")], [.text("n_heads"), .text("\(c.nHeads)")],
+            [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
+            [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
+            [.text("parameters"), .text("\(c.nParams)")], [.text("processing"), .text(processing)],
             [.text("tokenizer"), .text(m.tokenizer == nil ? "none" : "GPT-2 BPE (\(m.tokenizer!.vocabSize) tokens)")],
         ]
         return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)

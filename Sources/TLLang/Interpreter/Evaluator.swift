@@ -91,7 +91,8 @@ extension Session {
             }
             return .number(Double(try t.tensor.reduceAll(kind).data[0]))
         }
-        guard case .string(let axisName) = try evaluate(overExpr) else {
+        // An axis is named, not evaluated: `over=pos` means the axis even when a variable is called pos.
+        guard let axisName = overExpr.dottedName ?? { if case .string(let s) = overExpr.kind { return s }; return nil }() else {
             throw TLLangError.at(overExpr.range, "over= takes an axis name such as pos")
         }
         guard let axis = t.axes.firstIndex(of: axisName) else {
