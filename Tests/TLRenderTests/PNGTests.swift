@@ -137,6 +137,22 @@ final class PNGTests: XCTestCase {
         }
     }
 
+    func testMissingGlyphsComeFromTheFallbackFont() throws {
+        let sans = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", serif = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: sans) && FileManager.default.fileExists(atPath: serif))
+        let serifOnly = FontSet(paths: [serif]), withFallback = FontSet(paths: [serif, sans])
+        XCTAssertEqual(withFallback.status.fallbacks, [sans])
+        // Some symbol that DejaVu Serif lacks and DejaVu Sans has.
+        let candidates = (0x2190...0x2BFF).compactMap(Unicode.Scalar.init)
+        guard let gap = candidates.first(where: { serifOnly.fontPath(for: $0) == nil && withFallback.fontPath(for: $0) == sans }) else {
+            return XCTFail("expected DejaVu Sans to cover a symbol DejaVu Serif lacks")
+        }
+        XCTAssertEqual(withFallback.fontPath(for: "A"), serif, "the main font wins when it has the glyph")
+        XCTAssertEqual(withFallback.fontPath(for: gap), sans)
+        XCTAssertNil(FontSet(paths: [sans]).fontPath(for: "東"), "DejaVu has no CJK: drawn as .notdef unless a CJK font is installed")
+        XCTAssertEqual(FontSet(paths: [sans]).fontPath(for: "␣"), sans, "the visible-space glyph is in DejaVu Sans")
+    }
+
     func testNonASCIILabelsRenderWithoutCrashing() throws {
         let fonts = try dejaVuFonts()
         let labels = ["<|endoftext|>", "␣東京", "é", "😀", "\n"]

@@ -72,7 +72,10 @@ enum TerminalHeatmap {
         let width = (labelWidth.map { $0 + 1 } ?? 0) + blockCols * cellWidth
         var lines: [String] = []
         if multi {
-            lines.append(pad(truncateToDisplayWidth(singleLine(p.title), width), to: width))
+            // The panel title sits over the cells, not over the row labels.
+            let indent = labelWidth.map { $0 + 1 } ?? 0
+            let title = truncateToDisplayWidth(singleLine(p.title), blockCols * cellWidth)
+            lines.append(pad(String(repeating: " ", count: indent) + title, to: width))
         }
         for line in 0..<(p.rows + 1) / 2 {
             var text = labelWidth.map { pad(lineLabel(p, line), to: $0, alignRight: true) + " " } ?? ""
