@@ -219,6 +219,27 @@ final class PNGTests: XCTestCase {
         }
     }
 
+    func testDegenerateDataStillRenders() throws {
+        let fonts = FontSet(paths: [])
+        let pictures: [any Picture] = [
+            Heatmap(values: [.nan, .nan], rows: 1, cols: 2),
+            Heatmap(values: [.infinity, -.infinity, 0, 1], rows: 2, cols: 2, scale: .sequential()),
+            Heatmap(values: [3, 3], rows: 2, cols: 1, scale: .sequential()),
+            Heatmap(values: [Float](repeating: 0, count: 3000), rows: 1, cols: 3000),
+            BarChart(labels: [], values: [0]),
+            BarChart(labels: ["a"], values: [.nan]),
+            LineChart(xLabels: ["only"], series: [Series(name: "s", values: [5])]),
+            LineChart(xLabels: ["a", "b"], series: [Series(name: "s", values: [0, -1])], logScale: true),
+        ]
+        for picture in pictures {
+            let image = try TestPNG.decode(picture.renderPNG(fonts: fonts).bytes)
+            XCTAssertGreaterThan(image.width * image.height, 0)
+            _ = try picture.renderSVG(fonts: fonts)
+            _ = try picture.renderTerminal(mode: .trueColor, maxWidth: 80)
+            _ = try picture.renderTerminal(mode: .none, maxWidth: 80)
+        }
+    }
+
     func testBadShapesThrowClearErrors() {
         let wrongCount = Heatmap(values: [1, 2, 3], rows: 2, cols: 2)
         XCTAssertThrowsError(try wrongCount.renderPNG()) { error in
