@@ -137,6 +137,22 @@ final class PNGTests: XCTestCase {
         }
     }
 
+    func testMissingGlyphsComeFromTheFallbackFont() throws {
+        let sans = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", serif = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: sans) && FileManager.default.fileExists(atPath: serif))
+        let serifOnly = FontSet(paths: [serif]), withFallback = FontSet(paths: [serif, sans])
+        XCTAssertEqual(withFallback.status.fallbacks, [sans])
+        // Some symbol that DejaVu Serif lacks and DejaVu Sans has.
+        let candidates = (0x2190...0x2BFF).compactMap(Unicode.Scalar.init)
+        guard let gap = candidates.first(where: { serifOnly.fontPath(for: $0) == nil && withFallback.fontPath(for: $0) == sans }) else {
+            return XCTFail("expected DejaVu Sans to cover a symbol DejaVu Serif lacks")
+        }
+        XCTAssertEqual(withFallback.fontPath(for: "A"), serif, "the main font wins when it has the glyph")
+        XCTAssertEqual(withFallback.fontPath(for: gap), sans)
+        XCTAssertNil(FontSet(paths: [sans]).fontPath(for: "東"), "DejaVu has no CJK: drawn as .notdef unless a CJK font is installed")
+        XCTAssertEqual(FontSet(paths: [sans]).fontPath(for: "␣"), sans, "the visible-space glyph is in DejaVu Sans")
+    }
+
     func testNonASCIILabelsRenderWithoutCrashing() throws {
         let fonts = try dejaVuFonts()
         let labels = ["<|endoftext|>", "␣東京", "é", "😀", "\n"]
@@ -200,6 +216,27 @@ final class PNGTests: XCTestCase {
         bytes[20] ^= 0x01  // inside IHDR's data
         XCTAssertThrowsError(try TestPNG.decode(bytes)) { error in
             XCTAssertTrue("\(error)".contains("CRC"), "\(error)")
+        }
+    }
+
+    func testDegenerateDataStillRenders() throws {
+        let fonts = FontSet(paths: [])
+        let pictures: [any Picture] = [
+            Heatmap(values: [.nan, .nan], rows: 1, cols: 2),
+            Heatmap(values: [.infinity, -.infinity, 0, 1], rows: 2, cols: 2, scale: .sequential()),
+            Heatmap(values: [3, 3], rows: 2, cols: 1, scale: .sequential()),
+            Heatmap(values: [Float](repeating: 0, count: 3000), rows: 1, cols: 3000),
+            BarChart(labels: [], values: [0]),
+            BarChart(labels: ["a"], values: [.nan]),
+            LineChart(xLabels: ["only"], series: [Series(name: "s", values: [5])]),
+            LineChart(xLabels: ["a", "b"], series: [Series(name: "s", values: [0, -1])], logScale: true),
+        ]
+        for picture in pictures {
+            let image = try TestPNG.decode(picture.renderPNG(fonts: fonts).bytes)
+            XCTAssertGreaterThan(image.width * image.height, 0)
+            _ = try picture.renderSVG(fonts: fonts)
+            _ = try picture.renderTerminal(mode: .trueColor, maxWidth: 80)
+            _ = try picture.renderTerminal(mode: .none, maxWidth: 80)
         }
     }
 

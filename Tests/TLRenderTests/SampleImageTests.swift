@@ -13,6 +13,15 @@ final class SampleImageTests: XCTestCase {
         let pictures: [(String, any Picture)] = [
             ("patching", Samples.patching), ("attention", Samples.attention()),
             ("bars", Samples.bars), ("lines", Samples.lines),
+            ("long", Heatmap(values: (0..<(12 * 60)).map { (Samples.noise($0) - 0.5) * 4 }, rows: 12, cols: 60,
+                             colLabels: (0..<60).map { visibleToken(" word\($0)") }, title: "A 60-token prompt",
+                             xLabel: "position", yLabel: "layer")),
+            ("strip", Heatmap(values: (0..<11).map { Samples.noise($0) }, rows: 1, cols: 11,
+                              rowLabels: ["p(␣Paris)"], colLabels: Samples.tokens.map(visibleToken),
+                              title: "Probability of ␣Paris after each position", scale: .sequential(min: 0, max: 1))),
+            ("dla", Heatmap(values: (0..<144).map { (Samples.noise($0, 3) - 0.5) * 2 }, rows: 12, cols: 12,
+                            rowLabels: (0..<12).map { "L\($0)" }, colLabels: (0..<12).map { "H\($0)" },
+                            title: "Direct logit attribution to ␣Paris − ␣Rome by head", xLabel: "head", yLabel: "layer")),
             ("heads144", Samples.attention(heads: 144, n: 12, labels: (0..<12).map { "t\($0)" })),
         ]
         for (name, picture) in pictures {

@@ -21,7 +21,9 @@ final class TerminalTests: XCTestCase {
         XCTAssertEqual(lines[2], "pos:  0:x")
         XCTAssertEqual(lines[3], "      1:y", "the key wraps under its first entry")
         XCTAssertTrue(lines[4].hasPrefix("-1 "), lines[4])
-        XCTAssertTrue(lines[4].contains("(blue < 0 < red)"))
+        XCTAssertEqual(displayWidth(lines[4].replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)), 12,
+                       "the legend shrinks to the width and drops its hint")
+        XCTAssertTrue(try map.renderTerminal(mode: .trueColor, maxWidth: 60).contains("(blue < 0 < red)"))
     }
 
     func testOddRowCountUsesDefaultBackgroundForTheMissingRow() throws {
@@ -85,11 +87,15 @@ final class TerminalTests: XCTestCase {
         XCTAssertTrue(lines[0].hasSuffix("1.00") && lines[1].hasSuffix("-1.00"))
     }
 
-    func testMultiPanelFitsTheWidth() throws {
-        let text = try Samples.attention().renderTerminal(mode: .trueColor, maxWidth: 100)
-        for line in text.split(separator: "\n") {
-            let visible = line.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
-            XCTAssertLessThanOrEqual(displayWidth(visible), 100, visible)
+    func testPicturesFitTheWidth() throws {
+        let wide = Heatmap(values: [Float](repeating: 1, count: 2 * 300), rows: 2, cols: 300)
+        for (picture, width) in [(Samples.attention() as any Picture, 100), (Samples.patching, 60), (wide, 80), (Samples.bars, 50)] {
+            let text = try picture.renderTerminal(mode: .trueColor, maxWidth: width)
+            for line in text.split(separator: "\n") {
+                let visible = line.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
+                XCTAssertLessThanOrEqual(displayWidth(visible), width, visible)
+            }
         }
+        XCTAssertTrue(try wide.renderTerminal(mode: .trueColor, maxWidth: 80).contains("of 300 shown"))
     }
 }

@@ -46,45 +46,27 @@ public enum PNGEncoder {
     }
 
     /// Scanlines prefixed with their filter type byte (0 none, 1 sub, 2 up, 3 average, 4 Paeth).
-    /// One pass scores all five filters for a row, a second writes the winner.
+    /// One pass scores all five filters for a row, a second writes the winner. Rows equal to
+    /// the row above (common inside heatmap cells) take Up, which makes them all zeros.
     static func filtered(_ pixels: [UInt8], width: Int, height: Int, channels: Int) -> [UInt8] {
         let stride = width * channels
         var out = [UInt8](repeating: 0, count: height * (stride + 1))
+        let zeros = [UInt8](repeating: 0, count: stride)  // the row "above" the first row
         pixels.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    let row = y * stride, prior = row - stride
-                    @inline(__always) func neighbours(_ i: Int) -> (x: UInt8, a: UInt8, b: UInt8, c: UInt8) {
-                        let a = i >= channels ? src[row + i - channels] : 0
-                        let b = y > 0 ? src[prior + i] : 0
-                        let c = (i >= channels && y > 0) ? src[prior + i - channels] : 0
-                        return (src[row + i], a, b, c)
-                    }
-                    @inline(__always) func cost(_ v: UInt8) -> Int { v < 128 ? Int(v) : 256 - Int(v) }
-                    var scores = (0, 0, 0, 0, 0)
-                    for i in 0..<stride {
-                        let (x, a, b, c) = neighbours(i)
-                        scores.0 += cost(x)
-                        scores.1 += cost(x &- a)
-                        scores.2 += cost(x &- b)
-                        scores.3 += cost(x &- UInt8((Int(a) + Int(b)) >> 1))
-                        scores.4 += cost(x &- paeth(a, b, c))
-                    }
-                    let all = [scores.0, scores.1, scores.2, scores.3, scores.4]
-                    let best = all.indices.min { all[$0] < all[$1] } ?? 0
-                    let start = y * (stride + 1)
-                    dst[start] = UInt8(best)
-                    for i in 0..<stride {
-                        let (x, a, b, c) = neighbours(i)
-                        let value: UInt8
-                        switch best {
-                        case 0: value = x
-                        case 1: value = x &- a
-                        case 2: value = x &- b
-                        case 3: value = x &- UInt8((Int(a) + Int(b)) >> 1)
-                        default: value = x &- paeth(a, b, c)
+            zeros.withUnsafeBufferPointer { zeroRow in
+                out.withUnsafeMutableBufferPointer { dst in
+                    guard let base = src.baseAddress, let zero = zeroRow.baseAddress, let outBase = dst.baseAddress else { return }
+                    for y in 0..<height {
+                        let cur = base + y * stride
+                        let up = y > 0 ? base + (y - 1) * stride : zero
+                        let line = outBase + y * (stride + 1)
+                        if y > 0, memcmp(cur, up, stride) == 0 {
+                            line[0] = 2  // Up: the rest of the line is already zero
+                            continue
                         }
-                        dst[start + 1 + i] = value
+                        let best = bestFilter(cur, up, stride, channels)
+                        line[0] = UInt8(best)
+                        apply(best, cur, up, line + 1, stride, channels)
                     }
                 }
             }
@@ -92,10 +74,51 @@ public enum PNGEncoder {
         return out
     }
 
+    /// Sum of |filtered byte as signed| for each filter; the index of the smallest.
+    private static func bestFilter(_ cur: UnsafePointer<UInt8>, _ up: UnsafePointer<UInt8>, _ stride: Int, _ channels: Int) -> Int {
+        @inline(__always) func cost(_ v: UInt8) -> Int { Int(Int8(bitPattern: v).magnitude) }
+        var none = 0, sub = 0, upScore = 0, average = 0, paethScore = 0
+        // The first pixel has no left neighbour (a = c = 0); the loop below needs no branch.
+        for i in 0..<min(channels, stride) {
+            let x = cur[i], b = up[i]
+            none += cost(x); sub += cost(x); upScore += cost(x &- b)
+            average += cost(x &- (b >> 1)); paethScore += cost(x &- b)
+        }
+        for i in min(channels, stride)..<stride {
+            let x = cur[i], b = up[i], a = cur[i - channels], c = up[i - channels]
+            none += cost(x)
+            sub += cost(x &- a)
+            upScore += cost(x &- b)
+            average += cost(x &- UInt8((UInt16(a) + UInt16(b)) >> 1))
+            paethScore += cost(x &- paeth(a, b, c))
+        }
+        let scores = [none, sub, upScore, average, paethScore]
+        var best = 0
+        for f in 1..<5 where scores[f] < scores[best] { best = f }
+        return best
+    }
+
+    private static func apply(_ filter: Int, _ cur: UnsafePointer<UInt8>, _ up: UnsafePointer<UInt8>,
+                              _ out: UnsafeMutablePointer<UInt8>, _ stride: Int, _ channels: Int) {
+        for i in 0..<stride {
+            let x = cur[i], b = up[i]
+            let a: UInt8 = i >= channels ? cur[i - channels] : 0
+            let c: UInt8 = i >= channels ? up[i - channels] : 0
+            switch filter {
+            case 0: out[i] = x
+            case 1: out[i] = x &- a
+            case 2: out[i] = x &- b
+            case 3: out[i] = x &- UInt8((UInt16(a) + UInt16(b)) >> 1)
+            default: out[i] = x &- paeth(a, b, c)
+            }
+        }
+    }
+
     @inline(__always)
     static func paeth(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> UInt8 {
-        let p = Int(a) + Int(b) - Int(c)
-        let pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))
+        // p = a + b - c; |p - a| = |b - c|, |p - b| = |a - c|, |p - c| = |a + b - 2c|.
+        let ia = Int16(a), ib = Int16(b), ic = Int16(c)
+        let pa = abs(ib - ic), pb = abs(ia - ic), pc = abs(ia + ib - 2 * ic)
         if pa <= pb && pa <= pc { return a }
         return pb <= pc ? b : c
     }

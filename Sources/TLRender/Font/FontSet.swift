@@ -128,6 +128,16 @@ public final class FontSet: @unchecked Sendable {
         return ""
     }
 
+    /// The font file that draws `scalar`: the main font, a fallback, or nil when no loaded font
+    /// has it (it is then drawn as the main font's .notdef box).
+    public func fontPath(for scalar: Unicode.Scalar) -> String? {
+        lock.lock(); defer { lock.unlock() }
+        guard !faces.isEmpty else { return nil }
+        _ = lockedGlyphIDs(String(scalar))
+        guard let id = glyphForScalar[scalar.value], id.index != 0 else { return nil }
+        return id.face == 0 ? status.primary : status.fallbacks[id.face - 1]
+    }
+
     // MARK: rasterisation
 
     /// Coverage bitmap of `text`, or nil when there is no font.

@@ -49,8 +49,9 @@ enum Rasterizer {
         let minX = Int((min(x1, x2) - half - 1).rounded(.down)), maxX = Int((max(x1, x2) + half + 1).rounded(.up))
         let minY = Int((min(y1, y2) - half - 1).rounded(.down)), maxY = Int((max(y1, y2) + half + 1).rounded(.up))
         let dx = x2 - x1, dy = y2 - y1, lengthSquared = dx * dx + dy * dy
-        for py in max(0, minY)...max(0, min(canvas.height - 1, maxY)) {
-            for px in max(0, minX)...max(0, min(canvas.width - 1, maxX)) {
+        let (ys, xs) = (clip(minY, maxY, canvas.height), clip(minX, maxX, canvas.width))
+        for py in ys {
+            for px in xs {
                 let cx = Double(px) + 0.5, cy = Double(py) + 0.5
                 var t = lengthSquared > 0 ? ((cx - x1) * dx + (cy - y1) * dy) / lengthSquared : 0
                 t = min(1, max(0, t))
@@ -62,11 +63,17 @@ enum Rasterizer {
         }
     }
 
+    /// `low...high` clipped to `0..<size` (empty when the shape lies outside the canvas).
+    private static func clip(_ low: Int, _ high: Int, _ size: Int) -> Range<Int> {
+        let a = max(0, low), b = min(size, high + 1)
+        return a < b ? a..<b : 0..<0
+    }
+
     private static func disc(_ canvas: inout Canvas, _ cx: Double, _ cy: Double, _ radius: Double, _ color: RGB) {
         let minX = Int(cx - radius - 1), maxX = Int(cx + radius + 1)
         let minY = Int(cy - radius - 1), maxY = Int(cy + radius + 1)
-        for py in max(0, minY)...max(0, min(canvas.height - 1, maxY)) {
-            for px in max(0, minX)...max(0, min(canvas.width - 1, maxX)) {
+        for py in clip(minY, maxY, canvas.height) {
+            for px in clip(minX, maxX, canvas.width) {
                 let ex = Double(px) + 0.5 - cx, ey = Double(py) + 0.5 - cy
                 let coverage = min(1, max(0, radius + 0.5 - (ex * ex + ey * ey).squareRoot()))
                 canvas.blend(px, py, color, Int(coverage * 255))

@@ -14,9 +14,13 @@ enum TerminalHeatmap {
             for panel in figure.panels { out.append(contentsOf: numberGrid(panel, showTitle: figure.panels.count > 1)) }
             return out.joined(separator: "\n") + "\n"
         }
-        let panels = figure.panels
+        var panels = figure.panels
         let sharedY = panels.allSatisfy { $0.rows == panels[0].rows && $0.rowLabels == panels[0].rowLabels }
         let labelWidth = panels.map { p in (0..<(p.rows + 1) / 2).map { displayWidth(lineLabel(p, $0)) }.max() ?? 0 }.max() ?? 0
+        // More columns than the terminal is wide: show the leading ones and say so.
+        let fullCols = panels.map(\.cols).max() ?? 1
+        let room = max(1, maxWidth - labelWidth - 1)
+        if fullCols > room { panels = panels.map { leadingColumns($0, room) } }
         let maxCols = panels.map(\.cols).max() ?? 1
         let perRow = min(panels.count, 4)
         // Two characters per cell when that still fits the panels side by side, else one.
@@ -50,12 +54,25 @@ enum TerminalHeatmap {
                 out.append(rstrip(text))
             }
         }
-        if panels.count == 1, let ruler = columnRuler(panels[0], labelWidth: labelWidth, cellWidth: cellWidth) {
+        if fullCols > maxCols {
+            out.append("(columns 0…\(maxCols - 1) of \(fullCols) shown; save as PNG or SVG for all of them)")
+        }
+        if panels.count == 1, let ruler = columnRuler(panels[0], labelWidth: labelWidth, cellWidth: cellWidth, maxWidth: maxWidth) {
             out.append(ruler)
         }
         out.append(contentsOf: columnKey(panels[0], maxWidth: maxWidth))
-        out.append(legend(scale, mode: mode, hasNaN: panels.contains { $0.values.contains(where: \.isNaN) }))
+        out.append(legend(scale, mode: mode, hasNaN: panels.contains { $0.values.contains(where: \.isNaN) }, maxWidth: maxWidth))
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The first `count` columns of `p`.
+    private static func leadingColumns(_ p: Heatmap, _ count: Int) -> Heatmap {
+        guard p.cols > count else { return p }
+        var sliced = p
+        sliced.values = (0..<p.rows).flatMap { r in p.values[(r * p.cols)..<(r * p.cols + count)] }
+        sliced.cols = count
+        if !p.colLabels.isEmpty { sliced.colLabels = Array(p.colLabels.prefix(count)) }
+        return sliced
     }
 
     /// Label of text line `line`, which shows rows 2·line and 2·line+1.
@@ -72,7 +89,10 @@ enum TerminalHeatmap {
         let width = (labelWidth.map { $0 + 1 } ?? 0) + blockCols * cellWidth
         var lines: [String] = []
         if multi {
-            lines.append(pad(truncateToDisplayWidth(singleLine(p.title), width), to: width))
+            // The panel title sits over the cells, not over the row labels.
+            let indent = labelWidth.map { $0 + 1 } ?? 0
+            let title = truncateToDisplayWidth(singleLine(p.title), blockCols * cellWidth)
+            lines.append(pad(String(repeating: " ", count: indent) + title, to: width))
         }
         for line in 0..<(p.rows + 1) / 2 {
             var text = labelWidth.map { pad(lineLabel(p, line), to: $0, alignRight: true) + " " } ?? ""
@@ -96,13 +116,14 @@ enum TerminalHeatmap {
 
     /// Column indices under the cells, so the key below can be read against the picture:
     /// every column when the cells are wide enough, else every 5th.
-    private static func columnRuler(_ p: Heatmap, labelWidth: Int, cellWidth: Int) -> String? {
+    private static func columnRuler(_ p: Heatmap, labelWidth: Int, cellWidth: Int, maxWidth: Int) -> String? {
         var line = String(repeating: " ", count: labelWidth + 1)
         let every = cellWidth >= 3 || (cellWidth == 2 && p.cols <= 10) ? 1 : 5
         var c = 0
         while c < p.cols {
             let index = String(c)
             let room = every * cellWidth
+            if line.count + index.count > maxWidth { break }
             line += index.count < room ? pad(index, to: room) : String(repeating: " ", count: room)
             c += every
         }
@@ -131,17 +152,23 @@ enum TerminalHeatmap {
         return lines
     }
 
-    /// "-2.3 ████████████████████ 2.3  RdBu, white = 0"
-    private static func legend(_ scale: ResolvedScale, mode: TerminalColorMode, hasNaN: Bool) -> String {
-        var text = NumberFormat.compact(scale.low) + " "
-        let steps = 24
+    /// "-2.3 ████████████████████████ 2.3  (blue < 0 < red)", shortened to fit `maxWidth`.
+    private static func legend(_ scale: ResolvedScale, mode: TerminalColorMode, hasNaN: Bool, maxWidth: Int) -> String {
+        let low = NumberFormat.compact(scale.low), high = NumberFormat.compact(scale.high)
+        var hint = scale.isDiverging ? "  (blue < 0 < red)" : "  (viridis)"
+        if hasNaN { hint += "  █ = NaN" }
+        let fixed = displayWidth(low) + displayWidth(high) + 2
+        if fixed + 8 + displayWidth(hint) > maxWidth { hint = "" }
+        let steps = max(4, min(24, maxWidth - fixed - displayWidth(hint)))
+        var text = low + " "
         for i in 0..<steps {
             text += ANSI.foreground(scale.map.color(at: Double(i) / Double(steps - 1)), mode) + "█"
         }
-        text += ANSI.reset + " " + NumberFormat.compact(scale.high)
-        text += scale.isDiverging ? "  (blue < 0 < red)" : "  (viridis)"
-        if hasNaN { text += "  " + ANSI.foreground(.missing, mode) + "█" + ANSI.reset + " = NaN" }
-        return text
+        text += ANSI.reset + " " + high
+        if hasNaN, !hint.isEmpty {
+            hint = hint.replacingOccurrences(of: "█ = NaN", with: ANSI.foreground(.missing, mode) + "█" + ANSI.reset + " = NaN")
+        }
+        return text + hint
     }
 
     /// Plain-text fallback: row labels, column labels, numbers with a shared number of decimals.
