@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "TLTokenizerTests", dependencies: ["TLTokenizer"]),
         .testTarget(name: "TLHubTests", dependencies: ["TLHub", "TLCore"]),
         .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTokenizer"]),
-        .testTarget(name: "TLRenderTests", dependencies: ["TLRender"]),
+        .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),
         .testTarget(name: "TLLangTests", dependencies: ["TLLang"]),
         .testTarget(name: "TLKernelTests", dependencies: ["TLKernel", "TLCore"]),
         .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang"]),
