@@ -19,6 +19,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # patching sweeps print one progress bar each
 
 import torch  # noqa: E402
 
@@ -32,6 +33,7 @@ import transformer_lens  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 
 import engine  # noqa: E402
+import interp  # noqa: E402
 import models  # noqa: E402
 from store import TensorStore  # noqa: E402
 
@@ -166,7 +168,7 @@ def stage1(spec: models.ModelSpec, hf_model, out_dir: str) -> dict:
     meta["golden_keys"] = list(store.tensors.keys())
     meta["golden_shapes"] = {k: list(v.shape) for k, v in store.tensors.items()}
     write_json(os.path.join(out_dir, "meta.json"), meta)
-    return {"processed": processed, "seq_a": seq_a, "seq_b": seq_b, "t1": t1, "t2": t2}
+    return {"processed": processed, "hf_model": hf_model, "versions": meta["versions"], "seq_a": seq_a, "seq_b": seq_b, "t1": t1, "t2": t2}
 
 
 def cache_default_keys(store: TensorStore) -> set[str]:
@@ -189,11 +191,7 @@ def main() -> None:
         ref_model = models.save_hf_model(spec, hf_model, os.path.join(out_dir, "hf"))
         ctx = stage1(spec, ref_model, out_dir)
         if args.stage in ("2", "all"):
-            try:
-                import interp
-            except ImportError:
-                interp = None
-            if interp is not None and spec.name in interp.MODELS:
+            if spec.name in interp.MODELS:
                 interp.stage2(spec, ctx, out_dir)
         print(f"{spec.name}: done in {time.time() - started:.1f}s", flush=True)
 

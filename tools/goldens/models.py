@@ -53,6 +53,9 @@ SPECS = [
 ]
 
 
+INIT_STD = 0.2
+
+
 def hf_config(spec: ModelSpec) -> GPT2Config:
     return GPT2Config(
         vocab_size=spec.vocab, n_positions=spec.n_positions, n_embd=spec.n_embd,
@@ -60,15 +63,19 @@ def hf_config(spec: ModelSpec) -> GPT2Config:
         activation_function="gelu_new", layer_norm_epsilon=1e-5,
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         tie_word_embeddings=spec.tied,
+        # HF's default 0.02 gives near-uniform attention and near-flat logits on models this
+        # small (greedy argmax then hinges on float noise); 0.2 gives sharp patterns and clear gaps.
+        initializer_range=INIT_STD,
         bos_token_id=spec.bos, eos_token_id=spec.bos,
     )
 
 
 def make_hf_model(spec: ModelSpec) -> GPT2LMHeadModel:
-    """Seeded random model; LayerNorm and bias parameters randomised so that weight
+    """Seeded random model (HF init with std INIT_STD, c_proj scaled by 1/sqrt(2 n_layer));
+    LayerNorm and bias parameters randomised so that weight
     processing (fold_ln, centering, value-bias folding) changes real numbers."""
     torch.manual_seed(spec.seed)
-    model = GPT2LMHeadModel(hf_config(spec))  # HF init: normal(0, 0.02), LN = (1, 0)
+    model = GPT2LMHeadModel(hf_config(spec))  # HF init: normal(0, INIT_STD), LN = (1, 0), biases 0
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.LayerNorm):
