@@ -33,10 +33,11 @@ let package = Package(
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),
-        .testTarget(name: "TLModelTests", dependencies: ["TLModel", "TLTensor"]),
+        .target(name: "TLTestSupport", dependencies: ["TLModel", "TLTensor"], path: "Tests/TLTestSupport"),
+        .testTarget(name: "TLModelTests", dependencies: ["TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLTokenizerTests", dependencies: ["TLTokenizer"]),
         .testTarget(name: "TLHubTests", dependencies: ["TLHub", "TLCore"]),
-        .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTokenizer"]),
+        .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTokenizer", "TLTestSupport"]),
         .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),
         .testTarget(name: "TLLangTests", dependencies: ["TLLang"]),
         .testTarget(name: "TLKernelTests", dependencies: ["TLKernel", "TLCore"]),

@@ -92,16 +92,18 @@ public enum HeadDetector {
         return (tokens, scores, crossEntropyLoss(logits: logits, tokens: [tokens]).perToken)
     }
 
-    /// Mean of each head's attention-pattern diagonal at offset −(length − 1).
+    /// Mean of each head's attention-pattern diagonal at offset −(length − 1), averaged over the batch.
     public static func inductionScores(cache: ActivationCache, length: Int) throws -> Tensor {
         let L = cache.model.config.nLayers, H = cache.model.config.nHeads
         var out = [Float](repeating: 0, count: L * H)
         for l in 0..<L {
-            let pattern = try cache.get("pattern", layer: l)
-            let P = pattern.shape[2], offset = length - 1
+            let pattern = try cache.get("pattern", layer: l)  // [batch, H, P, P]
+            let B = pattern.shape[0], P = pattern.shape[2], offset = length - 1
             for h in 0..<H {
                 var s: Float = 0, n = 0
-                for i in offset..<P { s += pattern.data[((h * P) + i) * P + (i - offset)]; n += 1 }
+                for b in 0..<B {
+                    for i in offset..<P { s += pattern.data[(((b * H) + h) * P + i) * P + (i - offset)]; n += 1 }
+                }
                 out[l * H + h] = n > 0 ? s / Float(n) : 0
             }
         }

@@ -2,6 +2,7 @@
 import XCTest
 @testable import TLModel
 import TLTensor
+import TLTestSupport
 
 final class CacheAnalysisGoldenTests: XCTestCase {
     let tol: Float = 1e-4

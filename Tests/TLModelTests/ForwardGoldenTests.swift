@@ -3,6 +3,7 @@
 import XCTest
 @testable import TLModel
 import TLTensor
+import TLTestSupport
 
 final class ForwardGoldenTests: XCTestCase {
     /// Activations and logits: float32 with different summation order than torch.
