@@ -12,9 +12,9 @@ private let lastCache = "the last cache"
 private let standardCommands: [CommandSpec] = [
     // MARK: Model
     CommandSpec("model", .model, "Load a model and make it the current one",
-                positionals: [ArgSpec("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory")],
+                positionals: [ArgSpec("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory; omitted: the embedded default model", required: false)],
                 options: [OptionSpec("process", .boolean, "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: "true")],
-                examples: ["model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false"]),
+                examples: ["model", "model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false"]),
     CommandSpec("info", .model, "Show the current model's configuration: layers, heads, d_model, d_vocab, n_ctx, parameters",
                 examples: ["info"]),
     CommandSpec("tokens", .model, "Split text into tokens: position, token id and token string",
@@ -71,7 +71,8 @@ private let standardCommands: [CommandSpec] = [
                           OptionSpec("head", .heads, "heads to sweep (for z, q, k, v, pattern)"),
                           OptionSpec("clean", .value, "the clean cache", default: "the variable clean"),
                           OptionSpec("corrupt", .value, "the corrupt cache", default: "the variable corrupt"),
-                          OptionSpec("metric", .value, "the metric", default: "the variable metric")],
+                          OptionSpec("metric", .value, "the metric", default: "the variable metric"),
+                          OptionSpec("normalize", .boolean, "report (patched − corrupt) / (clean − corrupt): 0 = no effect, 1 = fully restored", default: "false")],
                 examples: ["patch resid_post layer=*", "patch resid_post layer=* pos=*", "patch z layer=* head=*",
                            "patch attn_out layer=0..6 pos=-1 clean=c1 corrupt=c2"],
                 details: "Every swept index is one forward pass of the corrupt prompt with the clean activation copied in; the result is the metric per index (a bar chart for one axis, a heatmap for two). Positional patching needs clean and corrupt prompts of the same token length."),

@@ -74,7 +74,8 @@ extension Session {
         if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
         let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
         let result: PatchResult
-        do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, monitor: monitor("patch \(hook)")) } catch TLInterpError.invalidArgument(let msg) {
+        do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize", default: false),
+                                      monitor: monitor("patch \(hook)")) } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
         return patchDisplay(result, metric: metric, tokens: clean.strTokens)
@@ -88,7 +89,8 @@ extension Session {
             case .layer: return "\(v)"
             }
         }
-        let summary = String(format: "patching %@ — %@; clean %.4f, corrupt %.4f", r.activation, metric.description, r.cleanValue, r.corruptValue)
+        let summary = String(format: "patching %@ — %@%@; clean %.4f, corrupt %.4f", r.activation, metric.description,
+                             r.normalized ? " (normalised: 0 = corrupt, 1 = clean)" : "", r.cleanValue, r.corruptValue)
         var d = Display(text: summary)
         let title = "patch \(r.activation): \(metric.description)"
         let values = r.values.data
@@ -119,7 +121,8 @@ extension Session {
     /// The largest-effect cells of a 2-D patching grid.
     func topCells(_ r: PatchResult, labels: [[String]], k: Int = 8) -> Table {
         let n2 = labels[1].count
-        let order = r.values.data.indices.sorted { abs(r.values.data[$0] - r.corruptValue) > abs(r.values.data[$1] - r.corruptValue) }
+        let base = r.normalized ? 0 : r.corruptValue
+        let order = r.values.data.indices.sorted { abs(r.values.data[$0] - base) > abs(r.values.data[$1] - base) }
         let rows = order.prefix(k).map { i in
             [Table.Cell.text(labels[0][i / n2]), .text(labels[1][i % n2]), .float(Double(r.values.data[i]))]
         }
