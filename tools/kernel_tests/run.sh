@@ -31,4 +31,5 @@ export TLSH_KERNEL_NAME="$name"
 export TLSH_KERNEL_NAME_MESSAGE="$name-message"
 export TLSH_KERNEL_BINARY="$binary"
 cd "$here"
-exec "$python" -m pytest -q -p no:cacheprovider "$@" .
+if [ $# -eq 0 ]; then set -- .; fi
+exec "$python" -m pytest -q -p no:cacheprovider "$@"

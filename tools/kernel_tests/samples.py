@@ -39,8 +39,23 @@ ECHO = {
     "code_stream_then_wait": 'print "early"\nsleep 1\nprint "late"',
 }
 
-# The real language: starts as a copy; the lead adjusts entries the interpreter spells differently.
+# The real language. `show` emits display_data (like IPython's display()); the embedded default model
+# loads on first use, so pictures need no network.
 TLSH = dict(ECHO)
+TLSH.update({
+    "completion_samples": [{"text": "pat", "matches": {"patch"}}, {"text": "x = me", "matches": {"mean"}}],
+    "complete_code_samples": ['print "a"', "1+2", "", "x = 3"],
+    "incomplete_code_samples": ["x = [1,", 'print "a" \\', "x = (1 +"],
+    "invalid_code_samples": ["]", "x = )"],
+    "code_page_something": "",
+    "code_generate_error": "undefined_variable + 1",
+    "code_display_data": [
+        {"code": 'c = run "Hello world"\nshow c.pattern[0]', "mime": "image/png"},
+        {"code": 'c = run "Hello world"\nshow c.pattern[0]', "mime": "image/svg+xml"},
+    ],
+    "code_inspect_sample": "patch",
+    "code_clear_output": "",
+})
 
 SAMPLES = {"echo": ECHO, "tlsh": TLSH}[os.environ.get("TLSH_KERNEL_SAMPLES", "echo")]
 KERNEL_NAME = os.environ.get("TLSH_KERNEL_NAME", "tlsh-echo")

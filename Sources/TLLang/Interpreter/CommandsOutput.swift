@@ -65,23 +65,28 @@ extension Session {
         }
     }
 
+    /// `show` displays at once (Jupyter display_data, the REPL's terminal picture) and has no value,
+    /// like IPython's display().
     func cmdShow(_ a: Arguments) throws -> Value {
         guard let e = a.positional(0) else { throw TLLangError.at(a.range, "show needs a value, e.g. show cache.pattern[0]") }
         let v = try evaluate(e)
         let title = try a.option("title").map(stringValue)
+        var shown: Display
         switch v {
         case .tensor(let t):
             let name = title ?? e.range.text(in: sourceOfLastStatement ?? "")
-            do { return .result(Display(pictures: [try picture(of: t, title: name)]), data: t) } catch let err as TLLangError {
+            do { shown = Display(pictures: [try picture(of: t, title: name)]) } catch let err as TLLangError {
                 throw TLLangError.at(e.range, err.description)
             }
-        case .result(var d, let data):
+        case .result(var d, _):
             if let title, !d.pictures.isEmpty { d.text = title + (d.text.isEmpty ? "" : "\n" + d.text) }
-            return .result(d, data: data)
+            shown = d
         default:
             guard let d = try display(of: v) else { return .none }
-            return .result(d, data: nil)
+            shown = d
         }
+        output?.display(shown)
+        return .none
     }
 
     var sourceOfLastStatement: String? { history.last }
