@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of tlsh on a Debian machine, installing what it needs first:
+#   1. the Swift suites in a release build (numeric goldens from TransformerLens 3.9, tokenizer,
+#      hub downloads against a local server, rendering, language, REPL, kernel, fuzzing);
+#   2. the Jupyter protocol suites (jupyter_kernel_test and our own) against the built kernel, with
+#      the echo test language and with the real tlsh language;
+#   3. the six tutorial notebooks, executed headless through nbclient.
+# Usage: scripts/test.sh            (CI runs this through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+export TLSH_FUZZ_ITERATIONS="${TLSH_FUZZ_ITERATIONS:-1500}"
+echo "== swift test (release)"
+swift build -c release -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
+swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | grep -v "prohibited flag"
+
+tlsh="$(pwd)/.build/release/tlsh"
+python="$(scripts/python-env.sh)"
+export PYTHON="$python"
+
+echo "== kernel protocol suite (echo language)"
+TLSH_KERNEL_ECHO=1 TLSH_KERNEL_SAMPLES=echo tools/kernel_tests/run.sh "$tlsh"
+echo "== kernel conformance suite (tlsh language)"
+TLSH_KERNEL_ECHO=0 TLSH_KERNEL_SAMPLES=tlsh tools/kernel_tests/run.sh "$tlsh" test_jupyter_kernel_test.py
+echo "== tutorial notebooks (nbclient)"
+"$python" tools/notebooks/notebooks.py check --tlsh "$tlsh"
