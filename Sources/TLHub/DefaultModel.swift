@@ -2,11 +2,26 @@ import Foundation
 
 /// The small model bundled with tlsh so every tutorial works offline (`model` with no argument).
 public enum DefaultModel {
-    /// The bundled folder (Sources/TLHub/Resources/DefaultModel, copied into TLHub's resource
-    /// bundle at build time). It holds config.json, model.safetensors, vocab.json, merges.txt.
+    /// The bundled folder holding config.json, model.safetensors, vocab.json and merges.txt.
+    /// Looked up without `Bundle.module`, whose generated accessor aborts the process when the
+    /// resource bundle is missing (a binary copied away from its build folder): `TLSH_DEFAULT_MODEL`,
+    /// then the resource bundle beside the executable, then the source tree it was built from.
+    /// When none exists, the returned path does not exist and resolving it gives a clear error.
     public static var directory: URL {
-        let bundle = Bundle.module
-        if let url = bundle.url(forResource: "DefaultModel", withExtension: nil) { return url }
-        return bundle.bundleURL.appendingPathComponent("DefaultModel")
+        candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+            ?? candidates.last!
+    }
+
+    static var candidates: [URL] {
+        var out: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["TLSH_DEFAULT_MODEL"], !env.isEmpty {
+            out.append(URL(fileURLWithPath: env))
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for dir in [executable, Bundle.main.bundleURL] {
+            out.append(dir.appendingPathComponent("tlsh_TLHub.resources/DefaultModel"))
+        }
+        out.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/DefaultModel"))
+        return out
     }
 }
