@@ -177,6 +177,7 @@ extension Session {
             for ix in indices {
                 guard axis < tensor.rank else { throw TLLangError.at(ix.range, "too many indices for a tensor of shape \(t.tensor.shape)") }
                 if case .fullSlice = ix.kind { axis += 1; continue }
+                if case .wildcard = ix.kind { axis += 1; continue }
                 if case .range = ix.kind {
                     tensor = try tensor.gather(axis: axis, indices: try indexList(ix, limit: tensor.shape[axis]))
                     axis += 1; continue
