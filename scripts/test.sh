@@ -12,7 +12,7 @@ scripts/deps.sh
 
 export TLSH_FUZZ_ITERATIONS="${TLSH_FUZZ_ITERATIONS:-1500}"
 echo "== swift test (release)"
-swift build -c release -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
+swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
 swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | grep -v "prohibited flag"
 
 tlsh="$(pwd)/.build/release/tlsh"
