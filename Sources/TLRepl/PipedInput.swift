@@ -1,0 +1,36 @@
+// `echo 'x = 1; print x' | tlsh`: statements from a non-terminal standard input, read line by
+// line with the same completeness rule as the prompt; no prompt, no banner, and the first error
+// ends the run with status 1 and its `<stdin>:LINE:COL` location.
+import TLLang
+
+enum PipedInput {
+    static func run(session: Session, output: TerminalOutput,
+                    readLine: () -> String? = { Swift.readLine(strippingNewline: true) }) -> Int32 {
+        var buffer = StatementBuffer()
+        var firstLine = 1       // input line where the buffered statement starts
+        var lineNumber = 0
+        func execute(_ statement: String) -> Bool {
+            do {
+                if let shown = try session.execute(statement) { output.display(shown) }
+                output.finishProgress()
+                return true
+            } catch {
+                output.finishProgress()
+                output.showError(error, location: "<stdin>:\(firstLine + (error.line ?? 1) - 1):\(error.column ?? 1)")
+                return false
+            }
+        }
+        while let line = readLine() {
+            lineNumber += 1
+            if buffer.isEmpty { firstLine = lineNumber }
+            switch buffer.add(line, isComplete: session.isComplete) {
+            case .needMore, .nothing: continue
+            case .ready(let statement):
+                if !execute(statement) { return ScriptRunner.failure }
+            }
+        }
+        // Input ended inside an open bracket or string: run it so its error is shown.
+        if !buffer.isEmpty, !execute(buffer.text) { return ScriptRunner.failure }
+        return ScriptRunner.success
+    }
+}

@@ -1,1 +1,0 @@
-// TLRepl — placeholder until its first real file lands.
