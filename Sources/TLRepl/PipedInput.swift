@@ -11,12 +11,15 @@ enum PipedInput {
         var lineNumber = 0
         func execute(_ statement: String) -> Bool {
             do {
-                if let shown = try session.execute(statement) { output.display(shown) }
+                // Leading newlines make the session's line numbers those of the input, so the
+                // error's excerpt and location agree.
+                let placed = String(repeating: "\n", count: firstLine - 1) + statement
+                if let shown = try session.execute(placed) { output.display(shown) }
                 output.finishProgress()
                 return true
             } catch {
                 output.finishProgress()
-                output.showError(error, location: "<stdin>:\(firstLine + (error.line ?? 1) - 1):\(error.column ?? 1)")
+                output.showError(error, location: "<stdin>:\(error.line ?? firstLine):\(error.column ?? 1)")
                 return false
             }
         }
