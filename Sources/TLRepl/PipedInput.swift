@@ -6,6 +6,7 @@ import TLLang
 enum PipedInput {
     static func run(session: Session, output: TerminalOutput,
                     readLine: () -> String? = { Swift.readLine(strippingNewline: true) }) -> Int32 {
+        session.output = output  // held weakly; the caller keeps `output` alive
         var buffer = StatementBuffer()
         var firstLine = 1       // input line where the buffered statement starts
         var lineNumber = 0
