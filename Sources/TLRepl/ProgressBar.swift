@@ -3,18 +3,25 @@
 import Foundation
 
 struct ProgressBar {
+    /// What the counts are: work items, or bytes (shown as `10.2/22.6 MB`, `3.1 MB/s`).
+    enum Unit: Sendable { case items, bytes }
+
     /// The line for `done` of `total` after `elapsed` seconds, at most `width` columns wide:
     /// `label [█████·····] 12/50 3.4/s eta 11s`. Finished work shows its time instead of a rate.
-    static func line(label: String, done: Int, total: Int, elapsed: Double, width: Int) -> String {
+    static func line(label: String, done: Int, total: Int, elapsed: Double, width: Int, unit: Unit = .items) -> String {
         let total = max(total, 0)
-        let done = min(max(done, 0), max(total, done))
-        let counts = total > 0 ? "\(done)/\(total)" : "\(done)"
+        let done = max(done, 0)
+        let counts: String
+        switch unit {
+        case .items: counts = total > 0 ? "\(done)/\(total)" : "\(done)"
+        case .bytes: counts = total > 0 ? "\(megabytes(done))/\(megabytes(total)) MB" : "\(megabytes(done)) MB"
+        }
         var tail = " " + counts
         if total > 0 && done >= total {
             tail += " in " + duration(elapsed)
         } else if elapsed > 0.2 && done > 0 {
             let rate = Double(done) / elapsed
-            tail += " " + rateText(rate)
+            tail += " " + (unit == .bytes ? "\(megabytes(Int(rate))) MB/s" : rateText(rate))
             if total > 0 { tail += " eta " + duration(Double(total - done) / rate) }
         }
         // Room for the bar: whatever the label and numbers leave, between 10 and 40 cells.
@@ -26,6 +33,8 @@ struct ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: barWidth - filled)
         return "\(name) [\(bar)]\(tail)"
     }
+
+    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_000_000) }
 
     static func rateText(_ perSecond: Double) -> String {
         if perSecond >= 100 { return String(format: "%.0f/s", perSecond) }

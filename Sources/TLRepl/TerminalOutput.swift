@@ -83,6 +83,17 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     }
 
     public func progress(_ label: String, done: Int, total: Int) {
+        draw(label, done: done, total: total, unit: .items)
+    }
+
+    /// A download's bar (`model.safetensors [███···] 10.2/22.6 MB 3.1 MB/s eta 4s`); `total`
+    /// nil or 0 when the server did not say. Wire it to the Hub's progress callback, e.g.
+    /// `Session(downloadProgress: { p in output.byteProgress(p.file, bytes: p.bytes, total: p.total) })`.
+    public func byteProgress(_ label: String, bytes: Int64, total: Int64?) {
+        draw(label, done: Int(bytes), total: Int(total ?? 0), unit: .bytes)
+    }
+
+    private func draw(_ label: String, done: Int, total: Int, unit: ProgressBar.Unit) {
         guard configuration.stderrIsTerminal else { return }
         lock.withLock {
             let now = clock()
@@ -92,7 +103,7 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
             // Redraw at most ten times a second; always draw the last step.
             if !finished && current.visible && now - current.drawn < 0.1 { return }
             let line = ProgressBar.line(label: label, done: done, total: total, elapsed: now - current.started,
-                                        width: max(configuration.columns() - 1, 20))
+                                        width: max(configuration.columns() - 1, 20), unit: unit)
             writeErr("\r\u{1B}[2K" + line + (finished ? "\n" : ""))
             current.drawn = now
             current.visible = !finished

@@ -110,6 +110,8 @@ final class TerminalOutputTests: XCTestCase {
                        "the bar is at most 40 cells")
         let long = ProgressBar.line(label: String(repeating: "x", count: 100), done: 1, total: 2, elapsed: 0, width: 50)
         XCTAssertLessThanOrEqual(long.count, 50, long)
+        XCTAssertEqual(ProgressBar.line(label: "model.safetensors", done: 10_200_000, total: 22_600_000, elapsed: 2, width: 70, unit: .bytes),
+                       "model.safetensors " + bar(8, 11) + " 10.2/22.6 MB 5.1 MB/s eta 2.4s")
         XCTAssertEqual(ProgressBar.rateText(0.25), "4.0s each")
         XCTAssertEqual(ProgressBar.duration(7322), "2h02m")
     }
