@@ -49,19 +49,20 @@ final class InteractiveRepl {
     /// One whole statement, reading continuation lines while it is incomplete.
     private func readStatement() -> LineInput {
         var buffer = StatementBuffer()
-        var indent = ""
         while true {
             editor.pendingSource = buffer.text
-            switch editor.readLine(continuation: !buffer.isEmpty, prefill: indent) {
+            // No pre-filled indent on `...>` lines: an empty line there must stay empty so that
+            // Ctrl-D can drop the statement (indentation means nothing to the language).
+            switch editor.readLine(continuation: !buffer.isEmpty) {
             case .interrupted: return .interrupted
             case .endOfInput:
-                // Ctrl-D inside an unfinished statement drops it and returns to the main prompt.
                 if buffer.isEmpty { return .endOfInput }
-                return .interrupted
+                // Ctrl-D inside an unfinished statement drops it and returns to the main prompt.
+                output.write("\n", toStandardError: false)
+                buffer.reset()
             case .line(let line):
                 switch buffer.add(line, isComplete: session.isComplete) {
-                case .nothing: indent = ""
-                case .needMore(let next): indent = next
+                case .nothing, .needMore: continue
                 case .ready(let statement): return .line(statement)
                 }
             }

@@ -75,11 +75,22 @@ final class LineEditor {
     /// Adds an entry to the in-memory history (up arrow, Ctrl-R).
     func addHistory(_ entry: String) { tlsh_history_enter(history, entry) }
 
-    /// Shows the prompt (`...>` when `continuation`), pre-fills `prefill` and reads one line.
-    func readLine(continuation: Bool, prefill: String = "") -> LineInput {
+    /// Shows the prompt (`...>` when `continuation`) and reads one line.
+    func readLine(continuation: Bool) -> LineInput {
         showContinuation = continuation
         interrupted = false
-        if !prefill.isEmpty { el_push(editLine, prefill) }
+        // libedit draws the prompt before it switches the terminal to character mode, and a
+        // key pressed in between (Ctrl-D especially, which line mode turns into a bare
+        // end-of-file) would be lost. Leaving line mode first closes that gap; libedit keeps
+        // the real settings it saved at start-up and restores them when the line is done.
+        var saved = termios()
+        let haveTerminal = tcgetattr(0, &saved) == 0
+        if haveTerminal {
+            var characterMode = saved
+            characterMode.c_lflag &= ~tcflag_t(ICANON | ECHO)
+            tcsetattr(0, TCSANOW, &characterMode)
+        }
+        defer { if haveTerminal { tcsetattr(0, TCSANOW, &saved) } }
         var count: Int32 = 0
         guard let raw = el_gets(editLine, &count) else {
             if interrupted { return .interrupted }

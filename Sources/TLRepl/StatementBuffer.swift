@@ -4,7 +4,7 @@ import TLLang
 
 struct StatementBuffer {
     enum Step: Equatable {
-        /// Ask for another line, pre-filled with `indent`.
+        /// Ask for another line; `indent` is what the language suggests (Jupyter pre-fills it).
         case needMore(indent: String)
         /// Run this (possibly invalid, to show the error; never just whitespace).
         case ready(String)

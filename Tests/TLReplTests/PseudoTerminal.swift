@@ -104,11 +104,23 @@ final class PseudoTerminal {
             let left = deadline.timeIntervalSinceNow
             if left <= 0 || !pump(timeout: left) {
                 let shown = pending.count > 2000 ? "…" + pending.suffix(2000) : pending
-                XCTFail("waiting for \(needle.debugDescription) in vain; output since the last match: \(shown.debugDescription)",
+                XCTFail("waiting for \(needle.debugDescription) in vain; output since the last match: \(shown.debugDescription); \(threadStates())",
                         file: file, line: line)
                 throw PTYError("no \(needle.debugDescription) in the output")
             }
         }
+    }
+
+    /// Waits until the latest output ends with `suffix` (the program is idle at a prompt);
+    /// false after `timeout`.
+    @discardableResult
+    func waitUntilOutputEnds(with suffix: String, timeout: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !transcript.hasSuffix(suffix) {
+            if deadline.timeIntervalSinceNow <= 0 || !pump(timeout: deadline.timeIntervalSinceNow) { return false }
+        }
+        mark = bytes.count
+        return true
     }
 
     /// Reads whatever arrives for `seconds` and returns it (to check that something did not appear).
@@ -144,6 +156,21 @@ final class PseudoTerminal {
             kill(pid, SIGKILL)
             _ = waitForExit(timeout: 5)
         }
+    }
+
+    /// What each of the child's threads is doing (state, kernel wait channel, system call), to
+    /// tell a hang from a lost keystroke when a test fails.
+    func threadStates() -> String {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return "threads: " + tasks.sorted().map { task in
+            let base = "/proc/\(pid)/task/\(task)/"
+            func read(_ name: String) -> String {
+                ((try? String(contentsOfFile: base + name, encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let state = read("stat").split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
+            let syscall = read("syscall").split(separator: " ").first.map(String.init) ?? "?"
+            return "\(task) \(state) \(read("wchan")) syscall \(syscall)"
+        }.joined(separator: "; ")
     }
 
     /// Reads available output within `timeout`; false when nothing more can come.

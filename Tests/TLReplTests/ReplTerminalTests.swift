@@ -51,7 +51,7 @@ final class ReplTerminalTests: XCTestCase {
     func leave(_ terminal: PseudoTerminal, file: StaticString = #filePath, line: UInt = #line) {
         // Wait for the prompt: a Ctrl-D typed while a statement still runs reaches the terminal
         // in line mode, where it is an end-of-file marker that is gone by the time libedit reads.
-        _ = try? terminal.expect("tlsh> ", file: file, line: line)
+        XCTAssertTrue(terminal.waitUntilOutputEnds(with: "tlsh> "), "not back at the prompt", file: file, line: line)
         terminal.pressControlD()
         XCTAssertEqual(terminal.waitForExit(), 0, "Ctrl-D at an empty prompt exits 0", file: file, line: line)
     }
@@ -150,6 +150,7 @@ final class ReplTerminalTests: XCTestCase {
         // Many presses at any moment, typed or not, never end the session.
         for i in 0..<20 { t.type(i.isMultiple(of: 2) ? "print 1" : ""); t.pressControlC() }
         _ = t.drain(for: 0.5)
+        XCTAssertNil(t.waitForExit(timeout: 0), "Ctrl-C ended the REPL: \(t.transcript.suffix(300).debugDescription)")
         t.type("print y\r")
         try t.expect("\n5\r\n")
         leave(t)
@@ -164,6 +165,19 @@ final class ReplTerminalTests: XCTestCase {
         t.type("print 8\r")
         let after = try t.expect("\n8")
         XCTAssertFalse(after.contains("...>"), after)
+        leave(t)
+    }
+
+    func testControlDOnAContinuationLineDropsTheStatement() throws {
+        let t = try startRepl()
+        t.type("v = [1,\r")
+        try t.expect("...> ")
+        t.pressControlD()
+        try t.expect("tlsh> ")
+        t.type("print 5 + 5\r")
+        try t.expect("\n10")
+        t.type("print v\r")
+        try t.expect("unknown variable 'v'")
         leave(t)
     }
 
