@@ -28,7 +28,6 @@ static inline int tlsh_el_add_function(EditLine *el, const char *name, const cha
 static inline int tlsh_el_bind(EditLine *el, const char *key, const char *command) {
     return el_set(el, EL_BIND, key, command, (const char *)NULL);
 }
-static inline int tlsh_el_refresh(EditLine *el) { return el_set(el, EL_REFRESH); }
 
 static inline int tlsh_history_set_size(History *h, int size) { HistEvent ev; return history(h, &ev, H_SETSIZE, size); }
 static inline int tlsh_history_set_unique(History *h, int on) { HistEvent ev; return history(h, &ev, H_SETUNIQUE, on); }

@@ -29,6 +29,10 @@ final class LineEditor {
     private var primaryPrompt: UnsafeMutablePointer<CChar>
     private var continuationPrompt: UnsafeMutablePointer<CChar>
     private var showContinuation = false
+    /// Keys to hand libedit before reading the terminal again (the redisplay sequence).
+    private var queuedKeys: [Unicode.Scalar] = []
+    /// A key sequence no terminal sends, bound to ed-redisplay.
+    static let redisplayKey = "\u{1B}[9999~"
 
     /// - Parameters:
     ///   - interruptPipe: read end of the pipe the SIGINT handler writes to at the prompt.
@@ -51,15 +55,17 @@ final class LineEditor {
         tlsh_history_set_unique(h, 1)
         tlsh_el_set_history(el, h)
         tlsh_el_set_editor(el, "emacs")
-        // libedit's own handlers keep the terminal sane around SIGTSTP/SIGCONT and resize the
-        // line on SIGWINCH; SIGINT still reaches our handler, which it re-raises to.
-        tlsh_el_set_signal(el, 1)
+        // libedit's own signal handlers stay off: they call into the editor from the handler
+        // (a crash when a hang-up's SIGCONT lands after el_end) and re-raise to the whole
+        // process group. SignalBridge asks for resizes and redraws through the pipe instead.
+        tlsh_el_set_signal(el, 0)
         tlsh_el_set_prompt(el, { _ in activeEditor?.currentPrompt }, 1)
         tlsh_el_set_getc(el, { _, out in activeEditor?.readCharacter(into: out) ?? 0 })
         tlsh_el_add_function(el, "tlsh-complete", "complete verbs, options, variables and hook names",
                              { _, _ in activeEditor?.completeAtCursor() ?? UInt8(CC_ERROR) })
         tlsh_el_bind(el, "^I", "tlsh-complete")
         tlsh_el_bind(el, "^R", "em-inc-search-prev")
+        tlsh_el_bind(el, Self.redisplayKey, "ed-redisplay")
         el_source(el, nil)  // the user's ~/.editrc, if any, may rebind keys
         activeEditor = self
     }
@@ -106,9 +112,14 @@ final class LineEditor {
     fileprivate var currentPrompt: UnsafeMutablePointer<CChar> { showContinuation ? continuationPrompt : primaryPrompt }
 
     /// libedit's character reader: one Unicode scalar from standard input, or -1 when Ctrl-C
-    /// arrived (the pipe became readable), or 0 at end of input.
+    /// arrived (the pipe became readable), or 0 at end of input. Resizes are handled here too,
+    /// outside any signal handler.
     fileprivate func readCharacter(into out: UnsafeMutablePointer<wchar_t>?) -> Int32 {
         while true {
+            if !queuedKeys.isEmpty {
+                out?.pointee = wchar_t(bitPattern: queuedKeys.removeFirst().value)
+                return 1
+            }
             var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: interruptPipe, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, -1)
@@ -117,9 +128,17 @@ final class LineEditor {
                 return 0
             }
             if fds[1].revents & Int16(POLLIN) != 0 {
-                SignalBridge.drain(interruptPipe)
-                interrupted = true
-                return -1
+                if SignalBridge.containsInterrupt(SignalBridge.drain(interruptPipe)) {
+                    interrupted = true
+                    return -1
+                }
+            }
+            if SignalBridge.takeRedrawRequest() {
+                // Measure the window again, then feed libedit the key bound to ed-redisplay so
+                // it clears and redraws the line itself (a refresh from here would draw a second
+                // copy after the first).
+                el_resize(editLine)
+                queuedKeys = Array(Self.redisplayKey.unicodeScalars)
             }
             guard fds[0].revents != 0 else { continue }
             switch UTF8Reader.readScalar(fd: 0) {

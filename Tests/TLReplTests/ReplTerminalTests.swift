@@ -151,8 +151,14 @@ final class ReplTerminalTests: XCTestCase {
         for i in 0..<20 { t.type(i.isMultiple(of: 2) ? "print 1" : ""); t.pressControlC() }
         _ = t.drain(for: 0.5)
         XCTAssertNil(t.waitForExit(timeout: 0), "Ctrl-C ended the REPL: \(t.transcript.suffix(300).debugDescription)")
-        t.type("print y\r")
-        try t.expect("\n5\r\n")
+        // On a loaded machine the last SIGINT of the burst can be delivered late and abandon
+        // the next line too; that is Ctrl-C working, so try again (each try ends at a prompt).
+        var answered = false
+        for _ in 0..<5 where !answered {
+            t.type("print y\r")
+            answered = try t.expect("tlsh> ").contains("\n5\r\n")
+        }
+        XCTAssertTrue(answered, "y survived the Ctrl-C presses: \(t.transcript.suffix(400).debugDescription)")
         leave(t)
     }
 
