@@ -4,8 +4,11 @@ internal import CBLAS
 /// Matrix multiplication and BLAS thread control.
 public enum BLAS {
     /// Sets the number of OpenBLAS threads (1 … cores).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    public static func setThreads(_ n: Int) { _ = coreName; openblas_set_num_threads(Int32(max(1, n))) }
+    public static var threads: Int { _ = coreName; return Int(openblas_get_num_threads()) }
+    /// The OpenBLAS kernel set in use (e.g. "SkylakeX"), chosen once before the first BLAS call;
+    /// see BLASKernels for when and why it differs from OpenBLAS's own choice.
+    public static var coreName: String { BLASKernels.coreName }
 
     /// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C, row-major, with leading dimensions.
     @inline(__always)
@@ -14,6 +17,7 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        _ = BLASKernels.coreName
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return
@@ -27,6 +31,7 @@ public enum BLAS {
                              a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
                              beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         guard rows > 0, cols > 0 else { return }
+        _ = BLASKernels.coreName
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha, a,
                     Int32(lda), x, 1, beta, y, 1)
     }

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Engine benchmark: tlsh against TransformerLens 3.9 and HF transformers on the same random
+GPT-2-small weights, on this machine, with 2 threads each.
+
+    python3 tools/bench/run.py [--python /path/to/venv/bin/python] [--tlsh .build/release/tlsh]
+                               [--rounds 3] [--repeats 3] [--markdown]
+
+Every round runs tlsh, then TransformerLens, then HF, each in a fresh process (so a noisy
+neighbour hurts all three alike); the table shows the median over rounds of each process's median.
+Peak resident memory is measured in separate processes that load the model and run
+run_with_cache on 1024 tokens once. Without a usable --python (torch, transformers,
+transformer-lens==3.9.0), the Python columns are skipped with a message; the weights then have
+to be given with --model.
+
+This script itself needs only the Python standard library.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TASKS = ["load", "forward11", "cache11", "forward1024", "cache1024", "patch", "generate40"]
+LABELS = {
+    "load": "load + process",
+    "forward11": "forward, 11 tokens",
+    "cache11": "run_with_cache, 11 tokens",
+    "forward1024": "forward, 1024 tokens",
+    "cache1024": "run_with_cache, 1024 tokens",
+    "patch": "resid_post patch sweep (12 layers x 11 positions)",
+    "generate40": "greedy generation, 40 tokens",
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def python_side_problem(python: str | None) -> str | None:
+    """None when `python` can run the reference side, else why not."""
+    if not python:
+        return "no --python given"
+    if not os.path.exists(python):
+        return f"{python} does not exist"
+    probe = subprocess.run([python, "-c", "import torch, transformers, transformer_lens"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        return f"{python} cannot import torch, transformers and transformer_lens ({last})"
+    return None
+
+
+def thread_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
+        env[k] = str(threads)
+    return env
+
+
+def run_json(cmd: list[str], env: dict, measure_rss: bool = False) -> tuple[dict, int]:
+    """Runs `cmd`, parses the last stdout line as JSON; returns it and the child's peak RSS (KiB)."""
+    log("$ " + " ".join(cmd))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
+    lines = [l for l in out.strip().splitlines() if l.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), usage.ru_maxrss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", default=os.environ.get("TLSH_BENCH_PYTHON"),
+                    help="interpreter of a venv with torch, transformers, transformer-lens==3.9.0")
+    ap.add_argument("--tlsh", default=os.path.join(ROOT, ".build", "release", "tlsh"))
+    ap.add_argument("--model", help="HF GPT-2 directory to use instead of making random weights")
+    ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "tlsh-bench"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per task inside each process")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    ap.add_argument("--json", help="also write all measurements here")
+    args = ap.parse_args()
+    tasks = args.tasks.split(",")
+
+    problem = python_side_problem(args.python)
+    if problem:
+        log(f"SKIPPING the TransformerLens and HF columns: {problem}.\n"
+            "  Make one with: python3 -m venv ~/venv-tl && ~/venv-tl/bin/pip install transformer-lens==3.9.0\n"
+            "  and pass --python ~/venv-tl/bin/python.")
+    sides = [] if problem else ["tl", "hf"]
+    ref = os.path.join(HERE, "reference.py")
+
+    model = args.model
+    if not model:
+        model = os.path.join(args.cache_dir, "gpt2-small-random-seed0")
+        if not os.path.exists(os.path.join(model, "model.safetensors")):
+            if problem:
+                raise SystemExit("no weights: making the random GPT-2-small weights needs the Python side "
+                                 f"({problem}); or pass --model DIR")
+            os.makedirs(model, exist_ok=True)
+            log(f"making random GPT-2-small weights in {model}")
+            subprocess.run([args.python, ref, "make-weights", model, "--seed", "0"], check=True)
+    if not os.path.exists(args.tlsh):
+        raise SystemExit(f"{args.tlsh} not found: build it with `swift build -c release --product tlsh`")
+
+    env = thread_env(args.threads)
+    env["TLSH_BENCH_REPEATS"] = str(args.repeats)
+    out_dir = tempfile.mkdtemp(prefix="tlsh-bench-")
+    env["TLSH_BENCH_OUT"] = out_dir
+    runs: dict[str, list[dict]] = {"tlsh": [], **{s: [] for s in sides}}
+    for r in range(args.rounds):
+        log(f"round {r + 1}/{args.rounds}")
+        runs["tlsh"].append(run_json([args.tlsh, "bench", model, ",".join(tasks)], env)[0])
+        for side in sides:
+            cmd = [args.python, ref, "run", side, model, "--tasks", ",".join(tasks), "--repeats", str(args.repeats),
+                   "--threads", str(args.threads), "--out", out_dir]
+            runs[side].append(run_json(cmd, env)[0])
+
+    limits, _ = run_json([args.tlsh, "bench", model, "stream,gemm,weightbytes"], env)
+
+    memory: dict[str, int] = {}
+    if not args.no_memory:
+        memory["tlsh"] = run_json([args.tlsh, "bench", model, "cache1024once"], env, measure_rss=True)[1]
+        for side in sides:
+            memory[side] = run_json([args.python, ref, "run", side, model, "--tasks", "cache1024", "--repeats", "1",
+                                     "--threads", str(args.threads)], env, measure_rss=True)[1]
+
+    med = {s: {t: statistics.median([run[t] for run in rs if t in run]) for t in tasks if any(t in run for run in rs)}
+           for s, rs in runs.items()}
+    checks = compare_outputs(out_dir, sides)
+    report = {"model": model, "threads": args.threads, "rounds": args.rounds, "repeats": args.repeats,
+              "machine": machine_description(), "median_s": med, "peak_rss_kib": memory, "limits": limits,
+              "checks": checks, "runs": runs}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    print(markdown(report, tasks, sides))
+
+
+def compare_outputs(out_dir: str, sides: list[str]) -> dict:
+    """The patch grids and generated tokens must agree across engines, not just the timings."""
+    def read(name):
+        p = os.path.join(out_dir, name)
+        return json.load(open(p)) if os.path.exists(p) else None
+    checks = {}
+    a, b = read("patch-tlsh.json"), read("patch-tl.json")
+    if a is not None and b is not None:
+        flat = lambda g: [x for row in g for x in row]
+        checks["patch_max_abs_diff_vs_tl"] = max(abs(x - y) for x, y in zip(flat(a), flat(b)))
+    g = {s: read(f"generate-{s}.json") for s in ["tlsh"] + sides}
+    for s in sides:
+        if g["tlsh"] is not None and g[s] is not None:
+            checks[f"generate_same_tokens_as_{s}"] = g["tlsh"] == g[s]
+    return checks
+
+
+def machine_description() -> str:
+    model, flags = "?", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model == "?":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = [f for f in ["avx2", "fma", "avx512f", "amx_tile"] if f in flags]
+    mem = ""
+    try:
+        kib = int(next(l for l in open("/proc/meminfo") if l.startswith("MemTotal")).split()[1])
+        mem = f", {kib / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} logical CPUs ({' '.join(simd)}){mem}, load average {os.getloadavg()[0]:.1f} at the end"
+
+
+def markdown(rep: dict, tasks: list[str], sides: list[str]) -> str:
+    med = rep["median_s"]
+    head = "| task | tlsh | " + " | ".join({"tl": "TransformerLens 3.9", "hf": "HF transformers"}[s] for s in sides)
+    head += "".join(f" | {s.upper()} ÷ tlsh" for s in sides) + " |"
+    lines = [head, "|" + "---|" * (2 + 2 * len(sides))]
+
+    def fmt(x):
+        return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
+    for t in tasks:
+        mine = med["tlsh"].get(t)
+        row = f"| {LABELS.get(t, t)} | {fmt(mine)} | " + " | ".join(fmt(med[s].get(t)) for s in sides)
+        for s in sides:
+            o = med[s].get(t)
+            row += f" | {o / mine:.1f}×" if (o and mine) else " | —"
+        lines.append(row + " |")
+    if rep["peak_rss_kib"]:
+        m = rep["peak_rss_kib"]
+        row = "| peak RSS, load + run_with_cache 1024 | " + " | ".join(f"{m[s] / 1024:.0f} MiB" for s in ["tlsh"] + sides)
+        row += "".join(f" | {m[s] / m['tlsh']:.2f}×" for s in sides)
+        lines.append(row + " |")
+    lim = rep["limits"]
+    out = "\n".join(lines) + "\n\n"
+    out += f"Machine: {rep['machine']}. Threads: {rep['threads']}; {rep['rounds']} alternating rounds × {rep['repeats']} repeats.\n\n"
+    if lim:
+        bw, gemm, wb = lim.get("stream_GBps"), lim.get("gemm_GFLOPps"), lim.get("weight_bytes")
+        out += f"Limits measured by tlsh: streaming read {bw:.1f} GB/s, sgemm 2048³ {gemm:.1f} GFLOP/s, weights streamed per forward {wb / 1e6:.0f} MB.\n"
+        f11 = med["tlsh"].get("forward11")
+        if f11 and bw:
+            floor = wb / (bw * 1e9)
+            out += f"- forward on 11 tokens: {f11 * 1000:.1f} ms = {f11 / floor:.2f}× the weight-streaming time ({floor * 1000:.1f} ms).\n"
+        f1024 = med["tlsh"].get("forward1024")
+        if f1024 and gemm:
+            flops = lim.get("forward1024_flop", 0)
+            rate = flops / f1024 / 1e9
+            out += f"- forward on 1024 tokens: {flops / 1e9:.0f} GFLOP in {f1024:.2f} s = {rate:.1f} GFLOP/s = {100 * rate / gemm:.0f}% of the sgemm rate.\n"
+    for k, v in rep["checks"].items():
+        out += f"- check {k}: {v}\n"
+    return out
+
+
+if __name__ == "__main__":
+    main()
