@@ -50,6 +50,17 @@ extension HookedTransformer {
         return Tensor(shape: [v.count], data: v)
     }
 
+    /// Every parameter of the checkpoint as loaded (embeddings, unembedding, biases, norms included).
+    public var totalParameters: Int {
+        let w = weights
+        var n = w.wE.count + w.wPos.count + w.wU.count + w.bU.count + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
+        for l in w.layers {
+            n += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count + l.wOut.count + l.bOut.count
+            n += (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0) + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0)
+        }
+        return n
+    }
+
     /// W_U[:, token] — the residual direction of a token's logit (tokens_to_residual_directions).
     public func unembedDirection(_ token: Int) -> [Float] {
         let V = config.dVocab

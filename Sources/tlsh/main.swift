@@ -21,6 +21,17 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
     exit(code)
 }
 
+/// A session whose output (and download progress) goes to the terminal; the output object lives as
+/// long as the process, since the session holds it weakly.
+let terminal = TerminalOutput(environment: environment)
+func terminalSession() -> Session {
+    let session = Session(environment: environment, downloadProgress: { p in
+        terminal.byteProgress(p.file, bytes: p.bytes, total: p.total)
+    })
+    session.output = terminal
+    return session
+}
+
 let usage = """
 usage: tlsh [FILE.tl | -c STATEMENTS]
        tlsh kernel install [--user | --sys-prefix | --prefix P] [--name N]
@@ -61,11 +72,11 @@ case "bench":
     } catch { fail("\(error)", code: 1) }
 case "-c":
     guard arguments.count >= 2 else { fail("-c needs statements, e.g. tlsh -c 'tokens \"Hello\"'") }
-    exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: Session()))
-case let file? where !file.hasPrefix("-"):
-    exit(ScriptRunner.run(file: file, session: Session()))
+    exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: terminalSession()))
+case let file? where !file.hasPrefix("-") || file == "-":
+    exit(ScriptRunner.run(file: file, session: terminalSession()))
 case nil:
-    exit(ReplMain.run(session: Session(), environment: environment))
+    exit(ReplMain.run(session: terminalSession(), environment: environment))
 default:
     fail("unknown option \(arguments[0])\n" + usage)
 }

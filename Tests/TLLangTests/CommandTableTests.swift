@@ -46,7 +46,7 @@ final class CommandTableTests: XCTestCase {
 
     func testUsageLinesComeFromSpecs() {
         XCTAssertEqual(table["patch"]?.usage,
-                       "patch HOOK [layer=LAYERS] [pos=POSITIONS] [head=HEADS] [clean=VALUE] [corrupt=VALUE] [metric=VALUE]")
+                       "patch HOOK [layer=LAYERS] [pos=POSITIONS] [head=HEADS] [clean=VALUE] [corrupt=VALUE] [metric=VALUE] [normalize=true|false]")
         XCTAssertEqual(table["clear"]?.usage, "clear [NAME...]")
         XCTAssertEqual(table["info"]?.usage, "info")
     }

@@ -34,7 +34,7 @@ extension Session {
             [.text("model"), .text(m.name)], [.text("n_layers"), .text("\(c.nLayers)")], [.text("n_heads"), .text("\(c.nHeads)")],
             [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
-            [.text("parameters"), .text("\(c.nParams)")], [.text("processing"), .text(processing)],
+            [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
             [.text("tokenizer"), .text(m.tokenizer == nil ? "none" : "GPT-2 BPE (\(m.tokenizer!.vocabSize) tokens)")],
         ]
         return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)
