@@ -50,10 +50,12 @@ extension HookedTransformer {
         return Tensor(shape: [v.count], data: v)
     }
 
-    /// Every parameter of the checkpoint as loaded (embeddings, unembedding, biases, norms included).
+    /// Parameters of the checkpoint as Hugging Face counts them (a tied unembedding counts once;
+    /// GPT-2 has no unembedding bias). After fold_ln the LayerNorm weights live inside the readers.
     public var totalParameters: Int {
         let w = weights
-        var n = w.wE.count + w.wPos.count + w.wU.count + w.bU.count + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
+        var n = w.wE.count + w.wPos.count + (config.tieWordEmbeddings ? 0 : w.wU.count)
+            + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
         for l in w.layers {
             n += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count + l.wOut.count + l.bOut.count
             n += (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0) + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0)
