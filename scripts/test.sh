@@ -10,14 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 
+python="$(scripts/python-env.sh)"
+export PYTHON="$python" TLHUB_REFERENCE_PYTHON="$python"
 export TLSH_FUZZ_ITERATIONS="${TLSH_FUZZ_ITERATIONS:-1500}"
 echo "== swift test (release)"
 swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
 swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | grep -v "prohibited flag"
 
 tlsh="$(pwd)/.build/release/tlsh"
-python="$(scripts/python-env.sh)"
-export PYTHON="$python"
 
 echo "== kernel protocol suite (echo language)"
 TLSH_KERNEL_ECHO=1 TLSH_KERNEL_SAMPLES=echo tools/kernel_tests/run.sh "$tlsh"

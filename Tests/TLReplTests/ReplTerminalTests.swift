@@ -6,7 +6,13 @@ import XCTest
 
 final class ReplTerminalTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = packageRoot.appendingPathComponent(".build/debug/tlsh").path
+    /// The tlsh built beside this test bundle (debug or release), else TLSH_BINARY, else .build/debug.
+    static let binary: String = {
+        if let env = ProcessInfo.processInfo.environment["TLSH_BINARY"], !env.isEmpty { return env }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tlsh").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return packageRoot.appendingPathComponent(".build/debug/tlsh").path
+    }()
 
     /// Nil when the binary runs statements; otherwise why the terminal tests cannot run.
     static let unavailable: String? = {
