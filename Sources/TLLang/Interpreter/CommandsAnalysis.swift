@@ -9,14 +9,19 @@ extension Session {
     /// A token target: `" Paris"` or `" Paris" - " Rome"` → (answer, wrong) ids and a label.
     func tokenTarget(_ e: Expr, model m: LoadedModel) throws -> (answer: Int, wrong: Int?, label: String) {
         func single(_ x: Expr) throws -> Int {
+            let id: Int
             switch x.kind {
             case .string(let s):
                 do { return try m.singleToken(s) } catch let TLLangError.runtime(msg, _, h) { throw TLLangError.at(x.range, msg, hint: h) }
-            case .integer(let n): return n
+            case .integer(let n): id = n
             default:
-                if case .number(let n) = try evaluate(x) { return Int(n) }
-                throw TLLangError.at(x.range, "expected a token string such as \" Paris\"")
+                guard case .number(let n) = try evaluate(x) else { throw TLLangError.at(x.range, "expected a token string such as \" Paris\"") }
+                id = try integer(n, at: x.range, what: "a token id")
             }
+            // Ids index the unembedding; an id outside the vocabulary must be an error, not a crash later.
+            let vocabulary = m.model.config.dVocab
+            guard id >= 0 && id < vocabulary else { throw TLLangError.at(x.range, "token id \(id) is outside the vocabulary (0..<\(vocabulary))") }
+            return id
         }
         if case .binary(.subtract, let l, let r) = e.kind {
             let a = try single(l), b = try single(r)
