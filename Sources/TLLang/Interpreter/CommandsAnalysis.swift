@@ -213,7 +213,7 @@ extension Session {
         let len = try a.int("len", default: min(50, (m.model.config.nCtx - 1) / 2))
         let seed = try a.int("seed", default: settings.seed)
         let threshold = Float(try a.number("threshold") ?? 0.3)
-        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(seed), bos: m.bos)
+        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos)
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
         let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
@@ -251,7 +251,7 @@ extension Session {
         let temperature = try a.number("temperature") ?? 0
         let sampling: Sampling = temperature == 0 ? .greedy
             : .sample(temperature: Float(temperature), topK: try a.option("top_k").map(intValue), topP: try a.number("top_p").map(Float.init),
-                      freqPenalty: 0, seed: UInt64(try a.int("seed", default: settings.seed)))
+                      freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
         func continuation(_ hooks: [ForwardHook], label: String) throws -> String {
             let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID, hooks: hooks,
