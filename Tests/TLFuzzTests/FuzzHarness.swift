@@ -163,6 +163,8 @@ func fuzz(_ target: String, corpus: [[UInt8]], dictionary: [String] = [], budget
     var report = FuzzReport(target: target)
     let lastInput = FuzzPaths.lastInput(target)
     try? FileManager.default.createDirectory(at: FuzzPaths.toolsDirectory, withIntermediateDirectories: true)
+    let watchdog = HangWatchdog(target: target, limit: max(slowLimit * 6, 30), reproducer: lastInput.path)
+    defer { watchdog.stop() }
     let started = Date()
     while report.inputs < budget.iterations && Date().timeIntervalSince(started) < budget.seconds {
         // Seeds themselves first (they must pass), then mutants of random seeds.
@@ -176,6 +178,7 @@ func fuzz(_ target: String, corpus: [[UInt8]], dictionary: [String] = [], budget
             break
         }
         let inputStarted = Date()
+        watchdog.started(at: inputStarted)
         do {
             try body(input)
             report.accepted += 1
@@ -184,6 +187,12 @@ func fuzz(_ target: String, corpus: [[UInt8]], dictionary: [String] = [], budget
             report.errorKinds.insert(String(String(describing: error).prefix(80)))
         }
         let elapsed = Date().timeIntervalSince(inputStarted)
+        if elapsed > report.slowest && elapsed > 0.5 {
+            // Kept so a slow input (a hang in the making) can be replayed and profiled.
+            let kept = FuzzPaths.toolsDirectory.appendingPathComponent("slowest-input-\(target)")
+            try? FileManager.default.removeItem(at: kept)
+            try? FileManager.default.copyItem(at: lastInput, to: kept)
+        }
         report.slowest = max(report.slowest, elapsed)
         if elapsed > slowLimit {
             let kept = FuzzPaths.toolsDirectory.appendingPathComponent("slow-input-\(target)")
@@ -211,4 +220,32 @@ private func recordReport(_ report: FuzzReport) {
     } else {
         try? Data(line.utf8).write(to: url)
     }
+}
+
+/// Ends the test process when one input runs far too long: a hang in the code under test would otherwise
+/// stall the test (and CI) without saying which input did it. The reproducer is already on disk.
+final class HangWatchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var inputStarted: Date?
+    private var stopped = false
+
+    init(target: String, limit: Double, reproducer: String) {
+        let thread = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: 1)
+                lock.lock()
+                let (since, done) = (inputStarted, stopped)
+                lock.unlock()
+                if done { return }
+                if let since, Date().timeIntervalSince(since) > limit {
+                    FileHandle.standardError.write(Data("fuzz \(target): one input has run for more than \(Int(limit)) s (a hang); it is in \(reproducer)\n".utf8))
+                    abort()
+                }
+            }
+        }
+        thread.start()
+    }
+
+    func started(at date: Date) { lock.lock(); inputStarted = date; lock.unlock() }
+    func stop() { lock.lock(); stopped = true; lock.unlock() }
 }

@@ -176,6 +176,17 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertNoThrow(try session.execute("generate \"ab\" n=2 temperature=1 seed=-7"))
     }
 
+    /// Found by `language-parse`: inspecting a hook name with a huge layer, with no model loaded, built
+    /// the hook names of every layer up to it (4 billion) and hung.
+    func testInspectingAHookWithAHugeLayerDoesNotHang() {
+        let session = Session(environment: ["HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent"])
+        let source = "clean[\"blocks.4294967296.attn.hook_pattern\"]"
+        let started = Date()
+        for cursor in 0...source.unicodeScalars.count { _ = session.inspect(source: source, cursor: cursor) }
+        XCTAssertNotNil(session.inspect(source: "blocks.4294967296.attn.hook_pattern", cursor: 3))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    }
+
     func testDeeplyNestedExpressionsAreRefusedNotAStackOverflow() throws {
         for source in [String(repeating: "(", count: 20_000) + "1" + String(repeating: ")", count: 20_000),
                        "x = " + String(repeating: "-", count: 20_000) + "1",
