@@ -58,7 +58,7 @@ final class KernelFuzzTests: XCTestCase {
     }
 
     func testWireDecodeAndHandlersOnMutatedFrames() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 3000, defaultSeconds: 12)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 5000, defaultSeconds: 12)
         let signer = MessageSigner(key: Self.key)
         let backend = SessionBackend(session: Session(environment: ["HF_HUB_OFFLINE": "1", "HF_HOME": "/nonexistent"]))
         var history = KernelHistory(capacity: 50)

@@ -120,7 +120,7 @@ final class LanguageFuzzTests: XCTestCase {
 
     /// A live session on tiny-a: mutated statements run; failures leave the bindings unchanged.
     func testSessionExecutesMutatedStatementsTransactionally() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 1500, defaultSeconds: 25)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 6000, defaultSeconds: 25)
         var session = try LanguageFixtures.session()
         let seeds = LanguageFixtures.statements.map { Array($0.utf8) }
         let report = fuzz("language-session", corpus: seeds, dictionary: LanguageFixtures.dictionary, budget: budget) { input in

@@ -160,13 +160,31 @@ final class TransactionTests: XCTestCase {
 
 /// Regression tests for crashes the fuzzers found; each input used to trap the process.
 final class FuzzRegressionTests: XCTestCase {
+    /// Found by `model` (seed 23): `"vocab_size": 1e19` trapped converting the Double to Int.
+    func testHugeOrFractionalConfigNumbersAreErrors() throws {
+        let config = try Data(contentsOf: FuzzPaths.fixture("golden/tiny-c/hf/config.json"))
+        let text = String(decoding: config, as: UTF8.self)
+        for replacement in ["1e19", "-1e19", "64.5", "1e15", "9223372036854775807"] {
+            let mutated = text.replacingOccurrences(of: "\"vocab_size\": 700", with: "\"vocab_size\": \(replacement)")
+            XCTAssertNotEqual(mutated, text)
+            XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data(mutated.utf8)), replacement) { error in
+                XCTAssert("\(error)".contains("vocab_size"), "\(error)")
+            }
+        }
+        let hugeWidth = text.replacingOccurrences(of: "\"n_embd\": 32", with: "\"n_embd\": 4611686018427387904")
+        XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data(hugeWidth.utf8))) { error in
+            XCTAssert("\(error)".contains("n_embd"), "\(error)")
+        }
+    }
+
     func testOutOfRangeNumbersAreErrorsNotTraps() throws {
         let session = try LanguageFixtures.session()
         for source in ["x[1e300]", "x[0/0]", "x[-1e309]", "clean.resid_post[1e19]", "clean[\"pattern\", 1e300]",
                        "v[9223372036854775807]", "run [999, 1e300]", "run [999, -1]", "dla -4 cache=clean", "dla 1e300",
                        "dla 3 - 100000 cache=clean", "logit_diff -1 2", "patch resid_post layer=0..1000000000000",
                        "hooks layer=0..99999999999999",
-                       "induction len=0", "induction len=-3", "induction len=1000000000000"] {
+                       "induction len=0", "induction len=-3", "induction len=1000000000000",
+                       "generate \"a\" n=-1", "generate \"a\" n=9007199254740991"] {
             XCTAssertThrowsError(try session.execute(source), source) { error in
                 XCTAssertFalse((error as? ExecutionError)?.message.isEmpty ?? true, source)
             }

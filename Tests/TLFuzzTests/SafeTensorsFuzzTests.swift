@@ -76,7 +76,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
     /// config.json + the safetensors header of tiny-c (its data section kept), through the full loader:
     /// config parsing, tensor lookup, shape checks against the config, weight processing.
     func testModelDirectoryOnMutatedConfigAndHeader() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 1200, defaultSeconds: 15)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 3000, defaultSeconds: 15)
         let fixture = FuzzPaths.fixture("golden/tiny-c/hf")
         let config = try Array(Data(contentsOf: fixture.appendingPathComponent("config.json")))
         let (header, data) = splitSafetensors(try Array(Data(contentsOf: fixture.appendingPathComponent("model.safetensors"))))
@@ -107,7 +107,7 @@ final class SafeTensorsFuzzTests: XCTestCase {
 
     /// model.safetensors.index.json: the weight map names shard files inside the model directory only.
     func testShardIndexOnMutatedJSON() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 1500, defaultSeconds: 8)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 3000, defaultSeconds: 8)
         let directory = FuzzPaths.lastInput("shard-index")
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

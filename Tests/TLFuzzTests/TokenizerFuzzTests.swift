@@ -50,7 +50,7 @@ final class TokenizerFuzzTests: XCTestCase {
     }
 
     func testVocabAndMergesOnMutatedFiles() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 1500, defaultSeconds: 12)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 3000, defaultSeconds: 12)
         let mergesText = "#version: 0.2\n" + Self.smallVocabulary.merges.map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n"
         let seed = Array(Self.vocabJSON.utf8) + Self.separator + Array(mergesText.utf8)
         var rng = SeededGenerator(seed: budget.seed)
@@ -67,7 +67,7 @@ final class TokenizerFuzzTests: XCTestCase {
     }
 
     func testTokenizerJSONOnMutatedFiles() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 1500, defaultSeconds: 12)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 3000, defaultSeconds: 12)
         let stripped = #",{"id":9000,"content":"<mask>","lstrip":true,"rstrip":false,"special":true},{"id":9001,"content":" [SEP]","lstrip":false,"rstrip":true,"special":false}"#
         let seeds = [
             Self.tokenizerJSON(),
@@ -89,7 +89,7 @@ final class TokenizerFuzzTests: XCTestCase {
     /// GPT-2's real tokenizer on mutated text: byte-level BPE is lossless, so decode(encode(s)) must give s
     /// back for every string — including those made from invalid UTF-8 (which Swift repairs to U+FFFD).
     func testEncodeRoundTripsOnMutatedText() throws {
-        let budget = FuzzBudget.fromEnvironment(defaultIterations: 4000, defaultSeconds: 12)
+        let budget = FuzzBudget.fromEnvironment(defaultIterations: 5000, defaultSeconds: 12)
         let tokenizer = try GPT2Tokenizer(tokenizerJSON: Data(contentsOf: FuzzPaths.fixture("tokenizer/gpt2-tokenizer.json")))
         var seeds: [[UInt8]] = []
         let golden = try String(contentsOf: FuzzPaths.fixture("tokenizer/golden.jsonl"), encoding: .utf8)
