@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "TLLangTests", dependencies: ["TLLang"]),
         .testTarget(name: "TLKernelTests", dependencies: ["TLKernel", "TLCore"]),
         .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang"]),
+        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTensor", "TLTokenizer", "TLLang", "TLKernel", "TLCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

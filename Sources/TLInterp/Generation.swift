@@ -69,7 +69,11 @@ public struct Generator {
             throw TLInterpError.invalidArgument("generate needs a non-empty prompt")
         }
         let longest = prompts.map(\.count).max()!
-        guard longest + maxNewTokens <= model.config.nCtx else {
+        guard maxNewTokens >= 0 else {
+            throw TLInterpError.invalidArgument("the number of new tokens must be 0 or more, not \(maxNewTokens)")
+        }
+        // Compared without adding, so a huge maxNewTokens cannot overflow.
+        guard maxNewTokens <= model.config.nCtx - longest else {
             throw TLInterpError.invalidArgument("the prompt (\(longest) tokens) plus \(maxNewTokens) new tokens exceeds the context of \(model.config.nCtx); ask for fewer tokens (n=\(max(0, model.config.nCtx - longest)))")
         }
         let B = prompts.count

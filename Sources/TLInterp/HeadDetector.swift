@@ -83,10 +83,12 @@ public enum HeadDetector {
     /// each position of the second copy to the token after its first occurrence) and per-token loss.
     public static func induction(model: HookedTransformer, length: Int, seed: UInt64, bos: Int) throws
         -> (tokens: [Int], scores: Tensor, lossPerToken: Tensor) {
-        let tokens = repeatedRandomTokens(length: length, seed: seed, bos: bos, vocab: model.config.dVocab)
-        guard tokens.count <= model.config.nCtx else {
-            throw TLInterpError.invalidArgument("len=\(length) makes \(tokens.count) tokens but the model's context is \(model.config.nCtx); use len=\((model.config.nCtx - 1) / 2) or less")
+        // Checked before the tokens exist: a huge or negative length must not reach the allocation.
+        let longest = (model.config.nCtx - 1) / 2
+        guard length >= 1 && length <= longest else {
+            throw TLInterpError.invalidArgument("len=\(length) \(length >= 1 ? "needs 2·len+1 tokens but the model's context is \(model.config.nCtx)" : "repeats no tokens"); use len=1…\(longest)")
         }
+        let tokens = repeatedRandomTokens(length: length, seed: seed, bos: bos, vocab: model.config.dVocab)
         let (logits, cache) = try model.runWithCache(tokens: [tokens], names: { $0.hasSuffix("attn.hook_pattern") })
         let scores = try inductionScores(cache: cache, length: length)
         return (tokens, scores, crossEntropyLoss(logits: logits, tokens: [tokens]).perToken)

@@ -29,6 +29,11 @@ public struct Parser {
     private let problems: [Diagnostic]
     private let table: CommandTable
     private var position = 0
+    /// How deeply the expression being read nests (brackets, unary signs, operator chains). The parser,
+    /// the evaluator and the tree's deallocation all recurse once per level, so a pathological input
+    /// (`((((…` or `1+1+…` thousands deep) would overflow the stack; it is refused instead.
+    private var depth = 0
+    static let maxDepth = 200
 
     public init(source: String, table: CommandTable = .standard) {
         let lexed = Lexer.lex(source)
@@ -226,7 +231,18 @@ public struct Parser {
     /// rules of the type comment apply; everywhere else (statements, brackets) they do not.
     private enum Context { case free, command }
 
+    /// Enters one more level of nesting at `token`, or refuses input nested deeper than `maxDepth`.
+    private mutating func enterNesting(at token: Token) throws(Diagnostic) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            throw Diagnostic(range: token.range, message: "the expression nests more than \(Self.maxDepth) levels deep",
+                             suggestion: "split it into several statements with variables")
+        }
+    }
+
     private mutating func parseExpression(_ context: Context) throws(Diagnostic) -> Expr {
+        try enterNesting(at: current)
+        defer { depth -= 1 }
         let lower = try parseSum(context)
         guard current.kind == .dotDot else { return lower }
         let dots = current
@@ -240,6 +256,8 @@ public struct Parser {
 
     private mutating func parseSum(_ context: Context) throws(Diagnostic) -> Expr {
         var lhs = try parseProduct(context)
+        let entryDepth = depth
+        defer { depth = entryDepth }
         while true {
             let op: BinaryOperator
             switch current.kind {
@@ -249,6 +267,7 @@ public struct Parser {
             }
             guard continuesBinary(context) else { return lhs }
             let opToken = current
+            try enterNesting(at: opToken)
             advance()
             let rhs = try parseOperand(after: opToken, context)
             lhs = Expr(.binary(op, lhs, rhs), range: lhs.range.union(rhs.range))
@@ -257,6 +276,8 @@ public struct Parser {
 
     private mutating func parseProduct(_ context: Context) throws(Diagnostic) -> Expr {
         var lhs = try parseUnary(context)
+        let entryDepth = depth
+        defer { depth = entryDepth }
         while true {
             let op: BinaryOperator
             switch current.kind {
@@ -266,6 +287,7 @@ public struct Parser {
             }
             guard continuesBinary(context) else { return lhs }
             let opToken = current
+            try enterNesting(at: opToken)
             advance()
             let rhs = try parseOperand(after: opToken, context, unaryOnly: true)
             lhs = Expr(.binary(op, lhs, rhs), range: lhs.range.union(rhs.range))
@@ -303,6 +325,8 @@ public struct Parser {
         default: return try parsePostfix(context)
         }
         let opToken = current
+        try enterNesting(at: opToken)
+        defer { depth -= 1 }
         advance()
         let operand = try parseOperand(after: opToken, context, unaryOnly: true)
         let range = opToken.range.union(operand.range)
@@ -317,9 +341,12 @@ public struct Parser {
 
     private mutating func parsePostfix(_ context: Context) throws(Diagnostic) -> Expr {
         var base = try parsePrimary()
+        let entryDepth = depth
+        defer { depth = entryDepth }
         while true {
             let token = current
             if context == .command && token.spaceBefore { return base }
+            if [.dot, .leftParen, .leftBracket].contains(token.kind) { try enterNesting(at: token) }
             switch token.kind {
             case .dot:
                 advance()

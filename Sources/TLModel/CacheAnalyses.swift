@@ -204,6 +204,9 @@ extension ActivationCache {
     /// logit_attrs: each component's contribution to logit(token) − logit(incorrect) through the
     /// final LayerNorm's cached scale: [components, b, (p)].
     public func logitAttrs(_ stack: Tensor, token: Int, incorrectToken: Int? = nil, posSlice: PosSlice = .all) throws -> Tensor {
+        for t in [token] + (incorrectToken.map { [$0] } ?? []) where t < 0 || t >= model.config.dVocab {
+            throw TLModelError.invalidInput("token id \(t) is outside the vocabulary (0..<\(model.config.dVocab))")
+        }
         let scaled = try applyLNToStack(stack, layer: nil, posSlice: posSlice)
         var direction = model.unembedDirection(token)
         if let incorrectToken {

@@ -47,7 +47,9 @@ public struct ModelConfig: Sendable, Equatable {
         func int(_ keys: [String], default value: Int? = nil) throws -> Int {
             for k in keys {
                 if let v = dict[k] as? Int { return v }
-                if let v = dict[k] as? Double, v == v.rounded() { return Int(v) }
+                // Int(exactly:) rather than Int(_:), which traps on 1e19, infinities and NaN.
+                if let v = dict[k] as? Double, let exact = Int(exactly: v) { return exact }
+                if dict[k] is Double { throw TLModelError.invalidConfig("\(path): \(k) = \(dict[k]!) is not a whole number in range") }
             }
             if let value { return value }
             throw TLModelError.invalidConfig("\(path) lacks \(keys.joined(separator: " or "))")
@@ -57,7 +59,8 @@ public struct ModelConfig: Sendable, Equatable {
         let nLayer = try int(["n_layer", "num_hidden_layers"])
         let nCtx = try int(["n_ctx", "n_positions", "max_position_embeddings"])
         let vocab = try int(["vocab_size"])
-        let inner = (dict["n_inner"] as? Int) ?? 4 * nEmbd
+        // 4 · n_embd is only computed for an n_embd that passes the range check below (no overflow).
+        let inner = (dict["n_inner"] as? Int) ?? (nEmbd > 0 && nEmbd <= 1 << 22 ? 4 * nEmbd : Int.max)
         for (name, v) in [("n_embd", nEmbd), ("n_head", nHead), ("n_layer", nLayer), ("n_positions", nCtx), ("vocab_size", vocab), ("n_inner", inner)]
         where v <= 0 || v > 1 << 22 {
             throw TLModelError.invalidConfig("\(path): \(name) = \(v) is out of range")

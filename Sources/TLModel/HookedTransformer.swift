@@ -108,6 +108,9 @@ public final class HookedTransformer: @unchecked Sendable {
         for row in tokens { for t in row where t < 0 || t >= config.dVocab {
             throw TLModelError.invalidInput("token id \(t) is outside the vocabulary (0..<\(config.dVocab))")
         } }
+        if let names = options.cacheFilter {
+            try checkCacheFits(batch: tokens.count, positions: past + first.count, names: names)
+        }
         if let mask = options.attentionMask {
             guard mask.count == tokens.count, mask.allSatisfy({ $0.count == first.count }) else {
                 throw TLModelError.invalidInput("the attention mask must have the shape of the tokens [\(tokens.count), \(first.count)]")

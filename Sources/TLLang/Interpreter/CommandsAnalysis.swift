@@ -9,14 +9,19 @@ extension Session {
     /// A token target: `" Paris"` or `" Paris" - " Rome"` → (answer, wrong) ids and a label.
     func tokenTarget(_ e: Expr, model m: LoadedModel) throws -> (answer: Int, wrong: Int?, label: String) {
         func single(_ x: Expr) throws -> Int {
+            let id: Int
             switch x.kind {
             case .string(let s):
                 do { return try m.singleToken(s) } catch let TLLangError.runtime(msg, _, h) { throw TLLangError.at(x.range, msg, hint: h) }
-            case .integer(let n): return n
+            case .integer(let n): id = n
             default:
-                if case .number(let n) = try evaluate(x) { return Int(n) }
-                throw TLLangError.at(x.range, "expected a token string such as \" Paris\"")
+                guard case .number(let n) = try evaluate(x) else { throw TLLangError.at(x.range, "expected a token string such as \" Paris\"") }
+                id = try integer(n, at: x.range, what: "a token id")
             }
+            // Ids index the unembedding; an id outside the vocabulary must be an error, not a crash later.
+            let vocabulary = m.model.config.dVocab
+            guard id >= 0 && id < vocabulary else { throw TLLangError.at(x.range, "token id \(id) is outside the vocabulary (0..<\(vocabulary))") }
+            return id
         }
         if case .binary(.subtract, let l, let r) = e.kind {
             let a = try single(l), b = try single(r)
@@ -211,7 +216,7 @@ extension Session {
         let len = try a.int("len", default: min(50, (m.model.config.nCtx - 1) / 2))
         let seed = try a.int("seed", default: settings.seed)
         let threshold = Float(try a.number("threshold") ?? 0.3)
-        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(seed), bos: m.bos)
+        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos)
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
         let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
@@ -249,7 +254,7 @@ extension Session {
         let temperature = try a.number("temperature") ?? 0
         let sampling: Sampling = temperature == 0 ? .greedy
             : .sample(temperature: Float(temperature), topK: try a.option("top_k").map(intValue), topP: try a.number("top_p").map(Float.init),
-                      freqPenalty: 0, seed: UInt64(try a.int("seed", default: settings.seed)))
+                      freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
         func continuation(_ hooks: [ForwardHook], label: String) throws -> String {
             let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID, hooks: hooks,

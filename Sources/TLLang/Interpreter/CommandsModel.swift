@@ -79,7 +79,7 @@ extension Session {
         case .list(let items):
             ids = try items.map { item -> Int in
                 guard case .number(let n) = item, n == n.rounded() else { throw TLLangError.at(range, "a token list holds whole numbers") }
-                return Int(n)
+                return try integer(n, at: range, what: "a token id")
             }
             prompt = nil
         case .cache(let c): return c

@@ -161,7 +161,7 @@ extension Session {
             var layerType: String?
             if parts.count > 1 {
                 guard case .number(let n) = parts[1] else { throw TLLangError.at(indices[1].range, "the second index is a layer number") }
-                layer = try resolveLayer(Int(n), c.cache.model, range: indices[1].range)
+                layer = try resolveLayer(try integer(n, at: indices[1].range, what: "a layer"), c.cache.model, range: indices[1].range)
             }
             if parts.count > 2, case .string(let t) = parts[2] { layerType = t }
             return try cacheTensor(c, fullName: HookNames.actName(name, layer: layer, layerType: layerType), range: range)
@@ -169,7 +169,7 @@ extension Session {
             guard indices.count == 1, case .number(let n) = try evaluate(indices[0]) else {
                 throw TLLangError.at(range, "pick one layer, e.g. cache.\(short)[6]")
             }
-            let l = try resolveLayer(Int(n), c.cache.model, range: indices[0].range)
+            let l = try resolveLayer(try integer(n, at: indices[0].range, what: "a layer"), c.cache.model, range: indices[0].range)
             return try cacheTensor(c, fullName: HookNames.actName(short, layer: l), range: range)
         case .tensor(let t):
             var tensor = t.tensor, axes = t.axes
@@ -183,16 +183,18 @@ extension Session {
                     axis += 1; continue
                 }
                 guard case .number(let n) = try evaluate(ix) else { throw TLLangError.at(ix.range, "an index must be a number, a range a..b or :") }
-                do { tensor = try tensor.select(axis: axis, index: Int(n)) } catch {
-                    throw TLLangError.at(ix.range, "index \(Int(n)) is out of range for axis '\(axes[axis])' of size \(tensor.shape[axis])")
+                let i = try integer(n, at: ix.range)
+                do { tensor = try tensor.select(axis: axis, index: i) } catch {
+                    throw TLLangError.at(ix.range, "index \(i) is out of range for axis '\(axes[axis])' of size \(tensor.shape[axis])")
                 }
                 axes.remove(at: axis)
             }
             return .tensor(NamedTensor(tensor, axes: axes, tokenLabels: t.tokenLabels))
         case .list(let items):
             guard indices.count == 1, case .number(let n) = try evaluate(indices[0]) else { throw TLLangError.at(range, "index a list with one number") }
-            let i = Int(n) < 0 ? Int(n) + items.count : Int(n)
-            guard i >= 0 && i < items.count else { throw TLLangError.at(range, "index \(Int(n)) is out of range for a list of \(items.count)") }
+            let index = try integer(n, at: indices[0].range)
+            let i = index < 0 ? index + items.count : index
+            guard i >= 0 && i < items.count else { throw TLLangError.at(range, "index \(index) is out of range for a list of \(items.count)") }
             return items[i]
         default:
             throw TLLangError.at(range, "a \(base.typeName) cannot be indexed")
@@ -221,6 +223,12 @@ extension Session {
             let n = limit ?? Int.max
             let a = lo < 0 ? lo + n : lo, b = hi < 0 ? hi + n : hi
             guard a <= b else { return [] }
+            // Every index is checked against its axis later; refuse a range no axis can hold before
+            // allocating it (`layer=0..1000000000000`).
+            let longest = max(limit ?? 0, 1 << 20)
+            guard b - a <= longest else {
+                throw TLLangError.at(e.range, "the range \(lo)..\(hi) has \(b - a) indices; at most \(longest) make sense here")
+            }
             return Array(a..<b)
         case .list(let items): return try items.map(intValue)
         default: return [try intValue(e)]
@@ -229,9 +237,18 @@ extension Session {
 
     func intValue(_ e: Expr) throws -> Int {
         switch try evaluate(e) {
-        case .number(let n) where n == n.rounded(): return Int(n)
+        case .number(let n) where n == n.rounded(): return try integer(n, at: e.range, what: "a whole number")
         default: throw TLLangError.at(e.range, "expected a whole number here")
         }
+    }
+
+    /// `n` (truncated) as an Int. `Int(n)` traps on NaN, infinities and magnitudes beyond 2^63, all of
+    /// which a user can write (`x[1e300]`, `x[0/0]`), so they are an error here.
+    func integer(_ n: Double, at range: SourceRange, what: String = "an index") throws -> Int {
+        guard let value = Int(exactly: n.rounded(.towardZero)), abs(value) < 1 << 53 else {
+            throw TLLangError.at(range, "\(what) must be a whole number of sensible size, not \(n)")
+        }
+        return value
     }
 
     func numberValue(_ e: Expr) throws -> Double {

@@ -112,7 +112,11 @@ extension Session {
     func hookHelp(_ name: String) -> String? {
         let nLayers = current?.model.config.nLayers
         if name.contains("hook_") {
-            let known = current?.model.hookNames ?? HookNames.all(nLayers: max(HookNames.layer(of: name).map { $0 + 1 } ?? 1, 1))
+            // Without a model, the names of one block, renumbered to the layer asked about: generating
+            // every layer up to it would hang on `blocks.4294967296.…`.
+            let layer = HookNames.layer(of: name) ?? 0
+            let known = current?.model.hookNames
+                ?? HookNames.all(nLayers: 1).map { $0.replacingOccurrences(of: "blocks.0.", with: "blocks.\(layer).") }
             guard known.contains(name) else { return nil }
             return "hook \(name): axes [\(Self.axes(ofHook: name).joined(separator: ", "))] (batch dropped)"
         }
