@@ -80,8 +80,9 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("TARGET", .tokens, "a token string, or a difference such as \" Paris\" - \" Rome\"")],
                 options: [OptionSpec("cache", .value, "the cache to attribute", default: lastCache),
                           OptionSpec("pos", .integer, "the position whose prediction is explained", default: "-1"),
-                          OptionSpec("k", .integer, "rows in the table of top components", default: "10")],
-                examples: ["dla \" Paris\"", "dla \" Paris\" - \" Rome\"", "dla \" Paris\" cache=clean k=5"]),
+                          OptionSpec("k", .integer, "rows in the table of top components", default: "10"),
+                          OptionSpec("neurons", .integer, "also attribute to every neuron of this layer's MLP")],
+                examples: ["dla \" Paris\"", "dla \" Paris\" - \" Rome\"", "dla \" Paris\" cache=clean k=5", "dla \" Paris\" neurons=1"]),
 
     // MARK: Heads
     CommandSpec("induction", .heads, "Score every head for induction on repeated random tokens",
@@ -107,7 +108,8 @@ private let standardCommands: [CommandSpec] = [
                           OptionSpec("seed", .integer, "random seed for sampling", default: "0"),
                           OptionSpec("add", .value, "a steering vector [d_model] added to the activation"),
                           OptionSpec("at", .hook, "where to add it", default: "resid_post"),
-                          OptionSpec("layer", .layers, "the layer(s) to add it at")],
+                          OptionSpec("layer", .layers, "the layer(s) to add it at"),
+                          OptionSpec("prompt_only", .boolean, "add the vector only at the prompt's positions, not at generated ones", default: "false")],
                 examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
 
     // MARK: Output and session

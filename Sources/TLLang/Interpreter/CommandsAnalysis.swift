@@ -140,7 +140,9 @@ extension Session {
         let target = try tokenTarget(t, model: m)
         let c = try cacheArgument(a.option("cache"), range: a.range)
         let pos = try a.int("pos", default: -1), k = try a.int("k", default: 10)
-        let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos)
+        let neuronLayer = try a.option("neurons").map { try resolveLayer(try intValue($0), m.model, range: $0.range) }
+        let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
+                                                        neuronLayer: neuronLayer)
         let cfg = m.model.config
         let title = "direct logit attribution to \(target.label)"
         let ranked = attr.ranked().prefix(k)
@@ -149,6 +151,11 @@ extension Session {
                               rows: ranked.map { [.text($0.label), .float(Double($0.value))] }))
         d.tables.append(Table(title: "by block", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
                               rows: attr.components.map { [.text($0.label), .float(Double($0.value))] }))
+        if let neurons = attr.neurons, let nl = attr.neuronLayer {
+            let order = neurons.data.indices.sorted { abs(neurons.data[$0]) > abs(neurons.data[$1]) }.prefix(k)
+            d.tables.append(Table(title: "top \(k) neurons of layer \(nl)", columns: [.init(name: "neuron"), .init(name: "attribution", decimals: 4)],
+                                  rows: order.map { [.text("L\(nl)N\($0)"), .float(Double(neurons.data[$0]))] }))
+        }
         d.pictures.append(AnyPicture(Figure(Heatmap(values: attr.heads.data, rows: cfg.nLayers, cols: cfg.nHeads,
             rowLabels: (0..<cfg.nLayers).map(String.init), colLabels: (0..<cfg.nHeads).map { "H\($0)" }, title: title,
             xLabel: "head", yLabel: "layer", scale: .diverging())), title: title))
@@ -270,6 +277,7 @@ extension Session {
         }
         let at = a.option("at").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
         let layers = try a.option("layer").map { try indexList($0, limit: m.model.config.nLayers) } ?? [m.model.config.nLayers / 2]
+        let promptOnly = try a.bool("prompt_only", default: false)
         var hooks: [ForwardHook] = []
         for l in layers {
             let name = HookNames.actName(at, layer: try resolveLayer(l, m.model, range: a.range))
@@ -277,7 +285,10 @@ extension Session {
             hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
         }
         let normal = try continuation([], label: "generate")
-        let steered = try continuation(hooks, label: "generate (steered)")
+        let steered = promptOnly
+            ? tok.decode(try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID,
+                                                promptOnlyHooks: hooks, monitor: monitor("generate (steered)")))
+            : try continuation(hooks, label: "generate (steered)")
         let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
                           rows: [[.text("normal"), .text(normal)], [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .text(steered)]])
         return .result(Display(text: "normal:  \(prompt)\(normal)\nsteered: \(prompt)\(steered)", tables: [table]), data: nil)
