@@ -103,17 +103,19 @@ class Transformer(nn.Module):
 
 class GPT2(nn.Module):
     """GPT-2 whose tied token embedding has two parts: learned rows for the tokens text
-    documents use, and fixed random rows for every other token.
+    documents use, and fixed random rows (times one scale, learned by default) for every
+    other token.
 
     The fixed rows are what makes induction work on ANY token, not just the ones seen in
     training: the model learns to copy a generic random embedding, and all 50k unused
     tokens share one distribution. It also keeps the optimizer off a 6.4M-row matrix.
-    (A learned scale on the fixed rows was tried: training shrank it to ~0, which makes
-    every unused token harmless but kills induction on them.)
+    With the learned scale (the default recipe) training shrinks the fixed rows to ~0.007x:
+    every unused token becomes harmless (logit ~0) but random-token induction cannot form;
+    --fixed-scale keeps them at full size (see docs/DEFAULT_MODEL.md, "What was tried").
     state_dict_hf() gives GPT2LMHeadModel's keys (transformer.*; lm_head tied to wte).
     """
 
-    def __init__(self, c, text_ids, embedding_std):
+    def __init__(self, c, text_ids, embedding_std, learn_fixed_scale=True):
         super().__init__()
         self.transformer = Transformer(c)
         std = 0.02
@@ -132,14 +134,18 @@ class GPT2(nn.Module):
         self.register_buffer("is_text", is_text)
         self.register_buffer("local_index", local)
         self.text_rows = nn.Parameter(self.frozen_rows[text_ids].clone())
+        if learn_fixed_scale:
+            self.frozen_scale = nn.Parameter(torch.ones(()))
+        else:
+            self.register_buffer("frozen_scale", torch.ones(()))
 
     def embedding_rows(self, ids):
         """Rows of the tied embedding for token ids (any shape) -> [..., d]."""
         return torch.where(self.is_text[ids][..., None], self.text_rows[self.local_index[ids]],
-                           self.frozen_rows[ids])
+                           self.frozen_rows[ids] * self.frozen_scale)
 
     def full_embedding(self):
-        return self.frozen_rows.index_copy(0, self.text_ids, self.text_rows)
+        return (self.frozen_rows * self.frozen_scale).index_copy(0, self.text_ids, self.text_rows)
 
     def state_dict_hf(self):
         sd = {"transformer.wte.weight": self.full_embedding().detach()}
@@ -164,9 +170,43 @@ class GPT2(nn.Module):
         return self.hidden(tokens, positions, mask, steer) @ self.full_embedding().T
 
 
+def seed_previous_token_head(model, dims=32, amplitude=0.1, sharpness=20.0):
+    """Start head 0 of layer 0 as a previous-token head, so induction forms within the CPU budget.
+
+    Without this, 1-2k small steps sit on the induction plateau (previous-token head and
+    induction head each need the other to get gradient). Positions get sinusoidal
+    embeddings in the first `dims` dimensions (token embeddings start with those zeroed),
+    and the head's query rotates position i onto position i-1 while its key reads position
+    as is, so at init it attends mostly to the previous token. Everything stays trainable.
+    """
+    t = model.transformer
+    n = dims // 2
+    freqs = 1.2 * (0.75 ** torch.arange(n, dtype=torch.float32))
+    pos = torch.arange(t.wpe.weight.shape[0], dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        t.wpe.weight[:, :dims] = 0
+        t.wpe.weight[:, 0:dims:2] = amplitude * torch.sin(pos * freqs)
+        t.wpe.weight[:, 1:dims:2] = amplitude * torch.cos(pos * freqs)
+        model.frozen_rows[:, :dims] = 0
+        model.text_rows[:, :dims] = 0
+        w = t.h[0].attn.c_attn.weight  # [d, 3d]: query | key | value columns
+        d = w.shape[0]
+        d_head = d // t.h[0].attn.n_head
+        assert dims <= d_head
+        w[:, :d_head] = 0
+        w[:, d:d + d_head] = 0
+        for k, f in enumerate(freqs.tolist()):
+            c, s = math.cos(f), math.sin(f)
+            # query = rotate (sin, cos)(w p) back by one step -> (sin, cos)(w (p - 1))
+            w[2 * k, 2 * k], w[2 * k + 1, 2 * k] = sharpness * c, -sharpness * s
+            w[2 * k, 2 * k + 1], w[2 * k + 1, 2 * k + 1] = sharpness * s, sharpness * c
+            w[2 * k, d + 2 * k] = 1.0
+            w[2 * k + 1, d + 2 * k + 1] = 1.0
+
+
 # ------------------------------------------------------------------------------ data --
 
-def make_batch(rng, enc, batch, seq, random_row_fraction):
+def make_batch(rng, enc, batch, seq, random_row_fraction, short_random_fraction=0.0):
     """Packed rows of documents. Returns inputs, targets, positions, doc ids, loss mask."""
     rows, masks, positions, docs = [], [], [], []
     for _ in range(batch):
@@ -175,7 +215,7 @@ def make_batch(rng, enc, batch, seq, random_row_fraction):
         d = 0
         while len(row) < seq + 1:
             if random_row:
-                toks, m = corpus.random_document(rng, seq)
+                toks, m = corpus.random_document(rng, seq, short_random_fraction)
             else:
                 toks = corpus.text_document(rng, enc)
                 m = [1] * len(toks)
@@ -200,12 +240,11 @@ def document_mask(docs):
     return (same & torch.ones(T, T, dtype=torch.bool).tril())[:, None]
 
 
-def restricted_loss(model, hidden, targets, keep, text_vocab, n_negatives, gen):
+def restricted_loss(model, hidden, targets, keep, text_vocab, n_negatives, gen, correct=False):
     """Cross-entropy over text vocabulary + batch targets + uniform negatives.
 
-    The fixed-row tokens in that set stand for all ~49.7k of them: their logits get
-    + log(49.7k / how many are present) (the usual sampled-softmax correction), so the model
-    learns to beat the whole vocabulary at inference, not just a sample of it."""
+    With correct=True the fixed-row tokens in that set stand for all ~49.7k of them: their
+    logits get + log(49.7k / how many are present) (the usual sampled-softmax correction)."""
     h = hidden[keep]
     y = targets[keep]
     negatives = torch.randint(0, VOCAB_SIZE, (n_negatives,), generator=gen)
@@ -213,7 +252,8 @@ def restricted_loss(model, hidden, targets, keep, text_vocab, n_negatives, gen):
     logits = h @ model.embedding_rows(vocab).T
     fixed = ~model.is_text[vocab]
     n_fixed_total = VOCAB_SIZE - len(text_vocab)
-    logits = logits + fixed * math.log(n_fixed_total / max(1, int(fixed.sum())))
+    if correct:
+        logits = logits + fixed * math.log(n_fixed_total / max(1, int(fixed.sum())))
     return F.cross_entropy(logits, torch.searchsorted(vocab, y))
 
 
@@ -297,14 +337,20 @@ def main():
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=100)
-    ap.add_argument("--random-rows", type=float, default=0.35)
-    ap.add_argument("--embedding-std", type=float, default=0.06,
+    ap.add_argument("--random-rows", type=float, default=0.25)
+    ap.add_argument("--short-random-fraction", type=float, default=0.0,
+                    help="share of random documents that repeat a 4-16 token segment 2-6 times")
+    ap.add_argument("--fixed-scale", action="store_true", help="do not learn the fixed rows' scale")
+    ap.add_argument("--sampled-softmax-correction", action="store_true")
+    ap.add_argument("--embedding-std", type=float, default=0.02,
                     help="std of the token embedding at init (and of the fixed rows forever)")
     ap.add_argument("--negatives", type=int, default=1024)
     ap.add_argument("--n-embd", type=int, default=128)
     ap.add_argument("--n-layer", type=int, default=4)
     ap.add_argument("--n-head", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed-previous-token-head", action="store_true",
+                    help="start L0H0 as a previous-token head (see seed_previous_token_head)")
     ap.add_argument("--threads", type=int, default=1,
                     help="1 is fastest on a shared machine: 2 OpenMP threads spin-wait for each other")
     ap.add_argument("--out", default=DEFAULT_OUT)
@@ -323,7 +369,9 @@ def main():
 
     c = dict(vocab_size=VOCAB_SIZE, n_positions=args.seq, n_embd=args.n_embd, n_layer=args.n_layer,
              n_head=args.n_head, n_inner=4 * args.n_embd, layer_norm_epsilon=1e-5)
-    model = GPT2(c, text_vocab, args.embedding_std)
+    model = GPT2(c, text_vocab, args.embedding_std, learn_fixed_scale=not args.fixed_scale)
+    if args.seed_previous_token_head:
+        seed_previous_token_head(model)
     n_params = sum(v.numel() for v in model.state_dict_hf().values())
     n_trained = sum(p.numel() for p in model.parameters())
     print(f"parameters: {n_params:,} ({2 * n_params / 1e6:.1f} MB in F16); trained: {n_trained:,}")
@@ -344,9 +392,11 @@ def main():
     for step in range(args.steps):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        inputs, targets, positions, docs, keep = make_batch(rng, enc, args.batch, args.seq, args.random_rows)
+        inputs, targets, positions, docs, keep = make_batch(rng, enc, args.batch, args.seq, args.random_rows,
+                                                            args.short_random_fraction)
         hidden = model.hidden(inputs, positions, document_mask(docs))
-        loss = restricted_loss(model, hidden, targets, keep, text_vocab, args.negatives, gen)
+        loss = restricted_loss(model, hidden, targets, keep, text_vocab, args.negatives, gen,
+                               correct=args.sampled_softmax_correction)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
