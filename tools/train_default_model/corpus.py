@@ -214,12 +214,17 @@ def text_document(rng, enc):
     return [END_OF_TEXT] + enc.encode(fn(rng))
 
 
-def random_document(rng, max_len):
-    """[BOS] + r repeated 2-3 times, r uniform token ids; also returns the loss mask
-    (the first copy is unpredictable, so it carries no loss)."""
+def random_document(rng, max_len, short_fraction=0.0):
+    """[BOS] + r repeated, r uniform token ids; also returns the loss mask (the first copy is
+    unpredictable, so it carries no loss). A 5-60 token segment repeated 2-3 times, like the
+    induction tutorial's [BOS]+r+r; optionally (short_fraction) a 4-16 token segment 2-6 times."""
     lo, hi = RANDOM_TOKEN_RANGE
-    reps = 2 if rng.random() < 0.7 else 3
-    length = rng.randint(5, min(60, (max_len - 1) // reps))
+    if short_fraction > 0 and rng.random() < short_fraction:
+        length = rng.randint(4, 16)
+        reps = rng.randint(2, 6)
+    else:
+        reps = 2 if rng.random() < 0.7 else 3
+        length = rng.randint(5, min(60, (max_len - 1) // reps))
     r = [rng.randrange(lo, hi) for _ in range(length)]
     tokens = [END_OF_TEXT] + r * reps
     # mask[i] says whether predicting tokens[i+1] from tokens[:i+1] is trained: not within the
