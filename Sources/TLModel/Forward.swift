@@ -151,11 +151,12 @@ struct Forward {
 
     /// LayerNorm(Pre) in place with its two hooks; `x` [B, P, d] becomes the norm's output.
     func layerNorm(_ x: inout Tensor, weight: [Float]?, bias: [Float]?, prefix: String) throws {
-        let B = x.shape[0], P = x.shape[1], d = x.shape[2]
-        var scale = Tensor(zeros: [B, P, 1])
+        // x is [B, P, d], or [B, P, H, d] for per-head attention inputs; normalised over the last axis.
+        let d = x.shape.last!, rows = x.count / d
+        var scale = Tensor(zeros: Array(x.shape.dropLast()) + [1])
         x.data.withUnsafeMutableBufferPointer { xs in
             scale.data.withUnsafeMutableBufferPointer { s in
-                NeuralOps.layerNormPre(xs.baseAddress!, rows: B * P, d: d, eps: cfg.eps, scales: s.baseAddress!)
+                NeuralOps.layerNormPre(xs.baseAddress!, rows: rows, d: d, eps: cfg.eps, scales: s.baseAddress!)
             }
         }
         try fire(prefix + "hook_scale", &scale)
@@ -164,7 +165,7 @@ struct Forward {
             x.data.withUnsafeMutableBufferPointer { xs in
                 weight.withUnsafeBufferPointer { wt in
                     bias.withUnsafeBufferPointer { bs in
-                        NeuralOps.affine(xs.baseAddress!, rows: B * P, d: d, weight: wt.baseAddress!, bias: bs.baseAddress!)
+                        NeuralOps.affine(xs.baseAddress!, rows: rows, d: d, weight: wt.baseAddress!, bias: bs.baseAddress!)
                     }
                 }
             }
@@ -187,6 +188,39 @@ struct Forward {
         return out
     }
 
+    /// TransformerLens's per-head attention inputs (use_attn_in / use_split_qkv_input): the residual
+    /// stream repeated per head [B, P, H, d] (hook_attn_in; then hook_q/k/v_input), each normalised
+    /// by ln1 on its own (ln1's hooks fire once per input), then q[h] = x[h] @ W_Q[h] + b_Q[h].
+    func perHeadQKV(_ l: Int, _ resid: Tensor, _ q: inout Tensor, _ k: inout Tensor, _ v: inout Tensor) throws {
+        let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
+        let layer = w.layers[l], p = "blocks.\(l)."
+        var base = Tensor(zeros: [B, P, H, d])
+        for r in 0..<(B * P) { for h in 0..<H { for i in 0..<d { base.data[(r * H + h) * d + i] = resid.data[r * d + i] } } }
+        if model.optionalHooks.attnIn { try fire(p + "hook_attn_in", &base) }
+        var inputs = [base]
+        if model.optionalHooks.splitQKVInput {
+            inputs = [base, base, base]
+            for (i, name) in ["hook_q_input", "hook_k_input", "hook_v_input"].enumerated() { try fire(p + name, &inputs[i]) }
+        }
+        for i in inputs.indices { try layerNorm(&inputs[i], weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.") }
+        for (which, out) in [(0, 0), (1, 1), (2, 2)] {
+            let x = inputs[inputs.count == 1 ? 0 : which]
+            var result = Tensor(zeros: [B, P, H, dh])
+            x.data.withUnsafeBufferPointer { xs in
+                layer.wQKV.withUnsafeBufferPointer { ws in
+                    result.data.withUnsafeMutableBufferPointer { rs in
+                        for h in 0..<H {
+                            BLAS.sgemm(m: B * P, n: dh, k: d, a: xs.baseAddress! + h * d, lda: H * d,
+                                       b: ws.baseAddress! + which * hd + h * dh, ldb: 3 * hd, c: rs.baseAddress! + h * dh, ldc: hd)
+                        }
+                        for r in 0..<(B * P) { for j in 0..<hd { rs[r * hd + j] += layer.bQKV[which * hd + j] } }
+                    }
+                }
+            }
+            switch out { case 0: q = result; case 1: k = result; default: v = result }
+        }
+    }
+
     // MARK: One transformer block
 
     func block(_ l: Int, _ resid: inout Tensor, keyMask: [[Int]]) throws {
@@ -197,18 +231,22 @@ struct Forward {
         try fire(p + "hook_resid_pre", &resid)
 
         // Attention. x = LN1(resid)  [B, P, d]
-        var x = resid
-        try layerNorm(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
-        // qkv = x @ W_QKV + b  [B·P, 3·H·dh], split into q, k, v  [B, P, H, dh]
-        let qkv = linear(x, layer.wQKV, layer.bQKV, outShape: [B * P, 3 * hd])
         var q = Tensor(zeros: [B, P, H, dh]), k = q, v = q
-        qkv.data.withUnsafeBufferPointer { src in
-            q.data.withUnsafeMutableBufferPointer { qd in
-                k.data.withUnsafeMutableBufferPointer { kd in
-                    v.data.withUnsafeMutableBufferPointer { vd in
-                        for r in 0..<(B * P) {
-                            let s = r * 3 * hd, o = r * hd
-                            for i in 0..<hd { qd[o + i] = src[s + i]; kd[o + i] = src[s + hd + i]; vd[o + i] = src[s + 2 * hd + i] }
+        if model.optionalHooks.attnIn || model.optionalHooks.splitQKVInput {
+            try perHeadQKV(l, resid, &q, &k, &v)
+        } else {
+            var x = resid
+            try layerNorm(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
+            // qkv = x @ W_QKV + b  [B·P, 3·H·dh], split into q, k, v  [B, P, H, dh]
+            let qkv = linear(x, layer.wQKV, layer.bQKV, outShape: [B * P, 3 * hd])
+            qkv.data.withUnsafeBufferPointer { src in
+                q.data.withUnsafeMutableBufferPointer { qd in
+                    k.data.withUnsafeMutableBufferPointer { kd in
+                        v.data.withUnsafeMutableBufferPointer { vd in
+                            for r in 0..<(B * P) {
+                                let s = r * 3 * hd, o = r * hd
+                                for i in 0..<hd { qd[o + i] = src[s + i]; kd[o + i] = src[s + hd + i]; vd[o + i] = src[s + 2 * hd + i] }
+                            }
                         }
                     }
                 }

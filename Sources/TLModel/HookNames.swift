@@ -12,7 +12,13 @@ public struct OptionalHooks: Sendable, Equatable {
     public var attnResult = false
     /// `blocks.L.hook_mlp_in` [b, p, d_model] (set_use_hook_mlp_in).
     public var mlpIn = false
-    public init(attnResult: Bool = false, mlpIn: Bool = false) { self.attnResult = attnResult; self.mlpIn = mlpIn }
+    /// `blocks.L.hook_attn_in` [b, p, head, d_model] (set_use_attn_in).
+    public var attnIn = false
+    /// `blocks.L.hook_q_input`, `hook_k_input`, `hook_v_input` [b, p, head, d_model] (set_use_split_qkv_input).
+    public var splitQKVInput = false
+    public init(attnResult: Bool = false, mlpIn: Bool = false, attnIn: Bool = false, splitQKVInput: Bool = false) {
+        self.attnResult = attnResult; self.mlpIn = mlpIn; self.attnIn = attnIn; self.splitQKVInput = splitQKVInput
+    }
 }
 
 public enum HookNames {
@@ -25,7 +31,10 @@ public enum HookNames {
 
     static func block(_ l: Int, optional: OptionalHooks) -> [String] {
         let b = "blocks.\(l)."
-        var names = [b + "hook_resid_pre", b + "ln1.hook_scale", b + "ln1.hook_normalized",
+        var names = [b + "hook_resid_pre"]
+        if optional.attnIn { names.append(b + "hook_attn_in") }
+        if optional.splitQKVInput { names += [b + "hook_q_input", b + "hook_k_input", b + "hook_v_input"] }
+        names += [b + "ln1.hook_scale", b + "ln1.hook_normalized",
                      b + "attn.hook_q", b + "attn.hook_k", b + "attn.hook_v",
                      b + "attn.hook_attn_scores", b + "attn.hook_pattern", b + "attn.hook_z"]
         if optional.attnResult { names.append(b + "attn.hook_result") }

@@ -98,11 +98,13 @@ final class ForwardGoldenTests: XCTestCase {
     func testOptionalHooks() throws {
         let g = try Golden("tiny-a")
         let model = try HookedTransformer.load(directory: g.hfDirectory)
-        model.optionalHooks = OptionalHooks(attnResult: true, mlpIn: true)
+        model.optionalHooks = OptionalHooks(attnResult: true, mlpIn: true, attnIn: true, splitQKVInput: true)
         let (logits, cache) = try model.runWithCache(tokens: [g.seqA])
         assertClose(logits, try g.tensor("processed/logits"), tol: tol, "logits with optional hooks on")
+        XCTAssertEqual(cache.keys, g.cacheKeys("processed_optional"), "firing order with every optional hook on")
         for l in 0..<model.config.nLayers {
-            for key in ["blocks.\(l).attn.hook_result", "blocks.\(l).hook_mlp_in"] {
+            for key in ["blocks.\(l).attn.hook_result", "blocks.\(l).hook_mlp_in", "blocks.\(l).hook_attn_in",
+                        "blocks.\(l).hook_q_input", "blocks.\(l).hook_k_input", "blocks.\(l).hook_v_input"] {
                 assertClose(cache[key]!, try g.tensor("processed/optional_cache/\(key)"), tol: tol, key)
             }
         }
