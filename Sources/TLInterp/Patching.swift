@@ -193,6 +193,52 @@ public final class Patcher: @unchecked Sendable {
         }
     }
 
+    /// Most patched runs batched into one forward pass.
+    static let batchLimit = 32
+
+    /// The metric for several indices of the same layer, as one batched forward pass over full
+    /// sequences from the patched layer (batch element b carries patch b).
+    public func patchedMetrics(activation: String, indices: [PatchIndex]) throws -> [Float] {
+        guard let first = indices.first else { return [] }
+        let l = try model.resolveLayer(first.layer)
+        guard indices.allSatisfy({ $0.layer == first.layer }) else {
+            throw TLInterpError.invalidArgument("a batched patch needs indices of one layer")
+        }
+        if indices.count == 1 { return [try patchedMetric(activation: activation, index: first)] }
+        var hookName = HookNames.actName(activation, layer: l)
+        if activation.contains(".") { hookName = activation }
+        guard let clean = cleanCache[hookName] else {
+            throw TLInterpError.invalidArgument("'\(hookName)' is not an activation of this model; see `hooks`")
+        }
+        let layout = ActivationLayout.of(hookName)
+        let L = model.config.nLayers, P = seqLength, n = indices.count
+        let isResidPost = hookName == "blocks.\(l).hook_resid_post"
+        let startLayer = isResidPost ? l + 1 : l
+        let base = try (startLayer == L ? corruptCache.get("resid_post", layer: L - 1) : corruptCache.get("resid_pre", layer: startLayer))
+        var input = Tensor(shape: [n] + Array(base.shape.dropFirst()), data: Array([[Float]](repeating: base.data, count: n).joined()))
+        let patchOne = { [self] (act: inout Tensor, layout: ActivationLayout) throws in
+            for (b, index) in indices.enumerated() {
+                var one = try act.gather(axis: 0, indices: [b])
+                try apply(&one, clean: clean, index: index, layout: layout, start: 0)
+                try act.scatter(axis: 0, indices: [b], values: one)
+            }
+        }
+        var o = RunOptions()
+        o.startAtLayer = startLayer
+        metric.restrict(&o, sequenceLength: P, startPosition: 0)
+        if startLayer == L {
+            try patchOne(&input, ActivationLayout(pos: 1, head: nil, src: nil))  // resid_post of the last block
+        } else {
+            let patchName = isResidPost ? "blocks.\(startLayer).hook_resid_pre" : hookName
+            o.hooks = [ForwardHook(name: patchName) { act, _ in try patchOne(&act, layout) }]
+        }
+        let logits = try model.run(residual: input, options: o).logits!  // [n, Q, V′]
+        let restricted = metric.columns != nil || metric.position != nil
+        return try (0..<n).map { b in
+            metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: restricted)
+        }
+    }
+
     /// Sweeps `axes` (each over `ranges[axis]` or its full range) and returns the metric grid.
     public func sweep(activation: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]] = [:], normalize: Bool = false,
                       monitor: WorkMonitor = .none) throws -> PatchResult {
@@ -209,10 +255,11 @@ public final class Patcher: @unchecked Sendable {
         }
         let counts = values.map(\.count)
         let total = counts.reduce(1, *)
-        var out = [Float](repeating: 0, count: total)
+        // Every index of the grid, in row-major order.
+        var indices: [PatchIndex] = []
+        indices.reserveCapacity(total)
         var idx = [Int](repeating: 0, count: axes.count)
-        for flat in 0..<total {
-            try monitor.checkCancelled()
+        for _ in 0..<total {
             var index = PatchIndex(layer: 0)
             for (k, axis) in axes.enumerated() {
                 let v = values[k][idx[k]]
@@ -223,12 +270,27 @@ public final class Patcher: @unchecked Sendable {
                 case .src: index.src = v
                 }
             }
-            var m = try patchedMetric(activation: activation, index: index)
-            if normalize { m = (m - corruptValue) / (cleanValue - corruptValue) }
-            out[flat] = m
-            monitor.progress?(flat + 1, total)
+            indices.append(index)
             var k = axes.count - 1
             while k >= 0 { idx[k] += 1; if idx[k] < counts[k] { break }; idx[k] = 0; k -= 1 }
+        }
+        // Patched runs that start at the same layer share one batched forward pass, so the weights
+        // stream once per batch rather than once per index.
+        var out = [Float](repeating: 0, count: total)
+        var done = 0
+        let byLayer = Dictionary(grouping: indices.indices, by: { indices[$0].layer })
+        for layer in byLayer.keys.sorted() {
+            let members = byLayer[layer]!
+            for chunkStart in stride(from: 0, to: members.count, by: Self.batchLimit) {
+                try monitor.checkCancelled()
+                let chunk = Array(members[chunkStart..<min(chunkStart + Self.batchLimit, members.count)])
+                let metrics = try patchedMetrics(activation: activation, indices: chunk.map { indices[$0] })
+                for (i, flat) in chunk.enumerated() {
+                    out[flat] = normalize ? (metrics[i] - corruptValue) / (cleanValue - corruptValue) : metrics[i]
+                }
+                done += chunk.count
+                monitor.progress?(done, total)
+            }
         }
         return PatchResult(activation: activation, axes: axes, axisValues: values, values: Tensor(shape: counts, data: out),
                            metric: metric, cleanValue: cleanValue, corruptValue: corruptValue, normalized: normalize)

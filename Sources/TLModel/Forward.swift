@@ -285,22 +285,37 @@ struct Forward {
                             BLAS.sgemm(transB: true, m: P, n: T, k: dh, alpha: 1,
                                        a: qs.baseAddress! + b * P * hd + h * dh, lda: hd,
                                        b: ks.baseAddress! + h * dh, ldb: hd, c: out, ldc: T)
-                            for i in 0..<P {
-                                let row = out + i * T
-                                for j in 0..<T {
-                                    if j > past + i || keyMask[b][j] == 0 { row[j] = -.infinity } else { row[j] /= scale }
-                                }
-                            }
+                        }
+                    }
+                }
+                // Scale and mask each (sequence, head) block, the blocks spread over the cores.
+                let base = Int(bitPattern: sc.baseAddress!)
+                Parallel.forEach(B * H) { bh in
+                    let out = UnsafeMutablePointer<Float>(bitPattern: base)! + bh * P * T
+                    let mask = keyMask[bh / H]
+                    for i in 0..<P {
+                        let row = out + i * T
+                        for j in 0..<T {
+                            if j > past + i || mask[j] == 0 { row[j] = -.infinity } else { row[j] /= scale }
                         }
                     }
                 }
             }
         }
         try fire(p + "attn.hook_attn_scores", &scores)
-        // pattern = softmax over keys  [B, H, P, T]
+        // pattern = softmax over keys  [B, H, P, T]. Keys after the query are −inf (causal), so each
+        // row's softmax runs over its prefix only and the rest is 0 — the same numbers, half the work.
         var pattern = scores
         pattern.data.withUnsafeMutableBufferPointer { pt in
-            for r in 0..<(B * H * P) { NeuralOps.softmaxRow(pt.baseAddress! + r * T, count: T) }
+            let base = Int(bitPattern: pt.baseAddress!)
+            Parallel.forEach(B * H) { bh in
+                let block = UnsafeMutablePointer<Float>(bitPattern: base)! + bh * P * T
+                for i in 0..<P {
+                    let row = block + i * T, valid = min(T, past + i + 1)
+                    NeuralOps.softmaxRow(row, count: valid)
+                    for j in valid..<T { row[j] = 0 }
+                }
+            }
         }
         try fire(p + "attn.hook_pattern", &pattern)
 
@@ -359,7 +374,14 @@ struct Forward {
         var pre = linear(mlpIn, layer.wIn, layer.bIn, outShape: [B, P, cfg.dMLP])
         try fire(p + "mlp.hook_pre", &pre)
         var post = pre
-        post.data.withUnsafeMutableBufferPointer { NeuralOps.geluNew($0.baseAddress!, count: $0.count) }
+        post.data.withUnsafeMutableBufferPointer { buf in
+            // gelu_new's tanh dominates element-wise time on long prompts: split it over the cores.
+            let base = Int(bitPattern: buf.baseAddress!), n = buf.count, chunks = n >= 1 << 16 ? Parallel.width : 1
+            Parallel.forEach(chunks) { c in
+                let start = n * c / chunks, end = n * (c + 1) / chunks
+                NeuralOps.geluNew(UnsafeMutablePointer<Float>(bitPattern: base)! + start, count: end - start)
+            }
+        }
         try fire(p + "mlp.hook_post", &post)
         // mlp_out = post @ W_out + b_out  [B, P, d]
         var mlpOut = linear(post, layer.wOut, layer.bOut, outShape: [B, P, d])

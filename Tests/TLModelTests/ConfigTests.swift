@@ -1,0 +1,42 @@
+// The GPT-2 family loads by its config alone: config.json as the Hugging Face repos ship it
+// (openai-community/gpt2, -medium, -large, -xl, distilbert/distilgpt2), and bad configs are errors.
+import XCTest
+@testable import TLModel
+
+final class ConfigTests: XCTestCase {
+    func config(_ layers: Int, _ embd: Int, _ heads: Int, nCtx: Bool = true) -> Data {
+        var fields = ["\"activation_function\": \"gelu_new\"", "\"architectures\": [\"GPT2LMHeadModel\"]", "\"layer_norm_epsilon\": 1e-05",
+                      "\"model_type\": \"gpt2\"", "\"n_embd\": \(embd)", "\"n_head\": \(heads)", "\"n_inner\": null",
+                      "\"n_layer\": \(layers)", "\"n_positions\": 1024", "\"vocab_size\": 50257"]
+        if nCtx { fields.append("\"n_ctx\": 1024") }
+        return Data(("{" + fields.joined(separator: ", ") + "}").utf8)
+    }
+
+    func testGPT2FamilyConfigs() throws {
+        // (name, layers, d_model, heads, TransformerLens n_params = L·(4·d²+2·d·4d))
+        for (name, l, d, h) in [("gpt2", 12, 768, 12), ("gpt2-medium", 24, 1024, 16), ("gpt2-large", 36, 1280, 20),
+                                ("gpt2-xl", 48, 1600, 25), ("distilgpt2", 6, 768, 12)] {
+            for withNCtx in [true, false] {
+                let c = try ModelConfig.fromHuggingFace(json: config(l, d, h, nCtx: withNCtx), path: "\(name)/config.json")
+                XCTAssertEqual([c.nLayers, c.dModel, c.nHeads, c.dHead, c.dMLP, c.nCtx, c.dVocab], [l, d, h, d / h, 4 * d, 1024, 50257], name)
+                XCTAssertEqual(c.nParams, l * (4 * d * d + 2 * d * 4 * d), name)
+                XCTAssertEqual(c.eps, 1e-5)
+            }
+        }
+    }
+
+    func testBadConfigsAreClearErrors() {
+        let cases: [(String, String)] = [
+            ("{\"model_type\": \"llama\"}", "llama"),
+            ("{\"n_embd\": 100, \"n_head\": 3, \"n_layer\": 1, \"n_positions\": 8, \"vocab_size\": 10}", "not divisible"),
+            ("{\"n_embd\": 64, \"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10}", "n_layer"),
+            ("[1, 2]", "JSON object"),
+            ("{\"n_embd\": 64, \"n_head\": 4, \"n_layer\": 1, \"n_positions\": 8, \"vocab_size\": 10, \"activation_function\": \"relu\"}", "relu"),
+        ]
+        for (json, expected) in cases {
+            XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data(json.utf8))) { e in
+                XCTAssertTrue("\(e)".contains(expected), "\(e)")
+            }
+        }
+    }
+}
