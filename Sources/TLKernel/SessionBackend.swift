@@ -27,7 +27,11 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
         do {
             let result = try session.execute(code)
             sink.finishProgress()
-            return .ok(result: result.map(Self.bundle))
+            guard let result else { return .ok(result: nil) }
+            // Pictures go out as their own display_data: front ends show one MIME type per output
+            // and prefer HTML (the tables) over image/png, so a combined bundle would hide them.
+            for picture in result.pictures { sink.show(picture) }
+            return .ok(result: Self.bundle(result))
         } catch {
             sink.finishProgress()
             return .error(ename: error.name, evalue: error.message, traceback: error.rendered.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
@@ -63,10 +67,16 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
             bundle = bundle.merging(MimeBundle.html(textHTML + html, altText: d.plainText))
                 .merging(MimeBundle.markdown((d.text.isEmpty ? "" : "```\n\(d.text)\n```\n\n") + markdown, altText: d.plainText))
         }
-        if let picture = d.pictures.first, let png = try? picture.picture.renderPNG() {
-            bundle = bundle.merging(MimeBundle.png(png.bytes, width: png.width, height: png.height, altText: d.plainText))
-            if let svg = try? picture.picture.renderSVG() { bundle = bundle.merging(MimeBundle.svg(svg, altText: d.plainText)) }
+        return bundle
+    }
+
+    /// image/png and image/svg+xml (hover values) of one picture, with its title as text/plain.
+    static func pictureBundle(_ picture: AnyPicture) -> MimeBundle {
+        var bundle = MimeBundle.text(picture.title.isEmpty ? "<picture>" : picture.title)
+        if let png = try? picture.picture.renderPNG() {
+            bundle = bundle.merging(MimeBundle.png(png.bytes, width: png.width, height: png.height, altText: picture.title))
         }
+        if let svg = try? picture.picture.renderSVG() { bundle = bundle.merging(MimeBundle.svg(svg, altText: picture.title)) }
         return bundle
     }
 
@@ -86,13 +96,12 @@ final class KernelSessionOutput: SessionOutput {
     func write(_ text: String, toStandardError: Bool) { output.stream(toStandardError ? .stderr : .stdout, text) }
 
     func display(_ display: Display) {
-        output.display(SessionBackend.bundle(display), displayID: nil)
-        for extra in display.pictures.dropFirst() {
-            if let png = try? extra.picture.renderPNG() {
-                output.display(MimeBundle.png(png.bytes, width: png.width, height: png.height, altText: extra.title), displayID: nil)
-            }
-        }
+        if !display.text.isEmpty || !display.tables.isEmpty { output.display(SessionBackend.bundle(display), displayID: nil) }
+        for picture in display.pictures { show(picture) }
     }
+
+    /// One picture as its own display_data.
+    func show(_ picture: AnyPicture) { output.display(SessionBackend.pictureBundle(picture), displayID: nil) }
 
     func progress(_ label: String, done: Int, total: Int) {
         let bar = Self.bar(label, done: done, total: total)

@@ -86,7 +86,14 @@ extension Session {
         return patchDisplay(result, metric: metric, tokens: clean.strTokens)
     }
 
-    func patchDisplay(_ r: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
+    func patchDisplay(_ result: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
+        // An axis swept over a single index (pos=-1) adds nothing to a picture: show the rest.
+        var r = result
+        if r.axes.count > 1, let single = r.axisValues.firstIndex(where: { $0.count == 1 }) {
+            r.axes.remove(at: single)
+            r.axisValues.remove(at: single)
+            r.values = r.values.reshaped(r.axisValues.map(\.count))
+        }
         let label: (PatchAxis, Int) -> String = { axis, v in
             switch axis {
             case .pos, .dest, .src: return "\(v) \(visibleToken(tokens[v]))"
@@ -120,7 +127,7 @@ extension Session {
             }
             d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
         }
-        return .result(d, data: NamedTensor(r.values, axes: r.axes.map(\.rawValue)))
+        return .result(d, data: NamedTensor(result.values, axes: result.axes.map(\.rawValue)))
     }
 
     /// The largest-effect cells of a 2-D patching grid.
