@@ -1,6 +1,7 @@
 // TransformerLens's default weight processing (from_pretrained): fold_ln, center_writing_weights,
 // center_unembed, fold_value_biases, in that order, applied to the compute layout. The math is
 // TRANSFORMERLENS.md §2b; each step leaves the model's log-probabilities unchanged.
+import TLTensor
 
 /// Which of TransformerLens's processing steps to apply.
 public struct ProcessingOptions: Sendable, Equatable {
@@ -71,33 +72,57 @@ extension ModelWeights {
 
     /// Folds LayerNorm weight `w` and bias `b` into a reader matrix W [rows = d_model, cols]:
     /// bias += bᵀW (before scaling), W ← diag(w)·W, then each column is centred over d_model.
+    /// Columns are split into blocks over the cores; sums are Float like TransformerLens's.
     static func foldLayerNorm(w: [Float], b: [Float], into W: inout [Float], bias: inout [Float], rows: Int) {
         let cols = bias.count
-        var newBias = bias.map(Double.init)
-        var colMean = [Double](repeating: 0, count: cols)
-        for i in 0..<rows {
-            let bi = Double(b[i]), wi = w[i]
-            for c in 0..<cols {
-                let v = W[i * cols + c]
-                newBias[c] += bi * Double(v)
-                let scaled = v * wi
-                W[i * cols + c] = scaled
-                colMean[c] += Double(scaled)
+        let blocks = cols >= 4096 ? Parallel.width * 4 : 1
+        W.withUnsafeMutableBufferPointer { wp in
+            bias.withUnsafeMutableBufferPointer { bp in
+                let (wBase, bBase) = (Int(bitPattern: wp.baseAddress!), Int(bitPattern: bp.baseAddress!))
+                Parallel.forEach(blocks) { blk in
+                    let W = UnsafeMutablePointer<Float>(bitPattern: wBase)!, bias = UnsafeMutablePointer<Float>(bitPattern: bBase)!
+                    let c0 = cols * blk / blocks, c1 = cols * (blk + 1) / blocks, n = c1 - c0
+                    guard n > 0 else { return }
+                    var mean = [Float](repeating: 0, count: n)
+                    mean.withUnsafeMutableBufferPointer { m in
+                        for i in 0..<rows {
+                            let row = W + i * cols + c0, bi = b[i], wi = w[i]
+                            for c in 0..<n {
+                                let v = row[c]
+                                bias[c0 + c] += bi * v
+                                let scaled = v * wi
+                                row[c] = scaled
+                                m[c] += scaled
+                            }
+                        }
+                        let inv = 1 / Float(rows)
+                        for c in 0..<n { m[c] *= inv }
+                        for i in 0..<rows {
+                            let row = W + i * cols + c0
+                            for c in 0..<n { row[c] -= m[c] }
+                        }
+                    }
+                }
             }
         }
-        for c in 0..<cols { colMean[c] /= Double(rows) }
-        for i in 0..<rows { for c in 0..<cols { W[i * cols + c] -= Float(colMean[c]) } }
-        bias = newBias.map(Float.init)
     }
 
-    /// Subtracts each row's mean (rows of length `width`).
+    /// Subtracts each row's mean (rows of length `width`), rows split over the cores.
     static func centerRows(_ x: inout [Float], width: Int) {
         let rows = x.count / width
-        for r in 0..<rows {
-            var s: Double = 0
-            for i in 0..<width { s += Double(x[r * width + i]) }
-            let mean = Float(s / Double(width))
-            for i in 0..<width { x[r * width + i] -= mean }
+        let chunks = rows >= 1024 ? Parallel.width : 1
+        x.withUnsafeMutableBufferPointer { xp in
+            let base = Int(bitPattern: xp.baseAddress!)
+            Parallel.forEach(chunks) { ch in
+                let x = UnsafeMutablePointer<Float>(bitPattern: base)!
+                for r in (rows * ch / chunks)..<(rows * (ch + 1) / chunks) {
+                    let row = x + r * width
+                    var s: Double = 0
+                    for i in 0..<width { s += Double(row[i]) }
+                    let mean = Float(s / Double(width))
+                    for i in 0..<width { row[i] -= mean }
+                }
+            }
         }
     }
 }

@@ -74,8 +74,18 @@ public struct ModelWeights: Sendable {
         let lnFW = try load("ln_f.weight", [d]), lnFB = try load("ln_f.bias", [d])
         // W_U = lm_head.weightᵀ, or wteᵀ for tied embeddings; b_U is zero (GPT-2 has none).
         let unembedSource = keys.contains("lm_head.weight") ? try load("lm_head.weight", [cfg.dVocab, d], full: true) : wE
+        // Transposed in 64 × 64 tiles so both sides stay in cache.
         var wU = [Float](repeating: 0, count: d * cfg.dVocab)
-        for v in 0..<cfg.dVocab { for i in 0..<d { wU[i * cfg.dVocab + v] = unembedSource[v * d + i] } }
+        let V = cfg.dVocab
+        wU.withUnsafeMutableBufferPointer { out in
+            unembedSource.withUnsafeBufferPointer { src in
+                for v0 in stride(from: 0, to: V, by: 64) {
+                    for i0 in stride(from: 0, to: d, by: 64) {
+                        for v in v0..<min(v0 + 64, V) { for i in i0..<min(i0 + 64, d) { out[i * V + v] = src[v * d + i] } }
+                    }
+                }
+            }
+        }
 
         for key in keys.subtracting(used).sorted() {
             let local = key.hasPrefix(prefix) ? String(key.dropFirst(prefix.count)) : key
