@@ -164,7 +164,7 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
                 let text = try picture.picture.renderTerminal(mode: configuration.pictureColors,
                                                              maxWidth: max(configuration.columns(), 20))
                 parts.append(text.hasSuffix("\n") ? String(text.dropLast()) : text)
-                let saveNote = "(to save it as PNG: p = <this statement>, then save p \"picture.png\")"
+                let saveNote = "(to save it as PNG: save the shown value, or a variable holding the result, e.g. save x \"picture.png\")"
                 parts.append(configuration.pictureColors == .none ? saveNote : "\u{1B}[2m\(saveNote)\u{1B}[0m")
             } catch {
                 parts.append("(cannot draw \(picture.title.isEmpty ? "picture" : picture.title): \(error))")
