@@ -36,7 +36,7 @@ final class TerminalOutputTests: XCTestCase {
         let plainText = plain.render(display)
         XCTAssertTrue(plainText.hasPrefix(try heatmap.renderTerminal(mode: .none, maxWidth: 60)), plainText)
         XCTAssertFalse(plainText.contains("\u{1B}["), "no escape sequences without colour")
-        XCTAssertTrue(plainText.contains("save p \"picture.png\""), plainText)
+        XCTAssertTrue(plainText.contains("save x \"picture.png\""), plainText)
         XCTAssertTrue(colour.render(display).contains("\u{1B}[48;5;"), "ansi256 colour blocks on a terminal")
     }
 
