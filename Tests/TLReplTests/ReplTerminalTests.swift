@@ -151,6 +151,9 @@ final class ReplTerminalTests: XCTestCase {
         t.type("y = 5\r")
         try t.expect("tlsh> ")
         t.type("y = 12345")
+        // As a person does: see the typed text echoed (the line editor is reading) before pressing Ctrl-C.
+        // A Ctrl-C that lands while libedit is still switching the terminal mode can be lost (docs/REPL.md).
+        try t.expect("12345")
         t.pressControlC()
         try t.expect("tlsh> ")
         // Many presses at any moment, typed or not, never end the session.
