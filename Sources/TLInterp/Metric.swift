@@ -40,6 +40,10 @@ public enum PatchMetric: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether `restrict` narrows a run's logits (to one position and/or a few vocabulary columns),
+    /// which `evaluate` must then be told.
+    var restrictsLogits: Bool { columns != nil || position != nil }
+
     /// Configures a run to compute just what the metric reads.
     func restrict(_ options: inout RunOptions, sequenceLength: Int, startPosition: Int) {
         if let p = position {

@@ -96,15 +96,20 @@ public final class Patcher: @unchecked Sendable {
 
     var seqLength: Int { corruptTokens.count }
 
-    /// The metric with `activation` (short or full name, resolved per layer) patched at `index`.
-    public func patchedMetric(activation: String, index: PatchIndex) throws -> Float {
-        let l = try model.resolveLayer(index.layer)
-        var hookName = HookNames.actName(activation, layer: l)
-        if activation.contains(".") { hookName = activation }
+    /// The full hook name of `activation` at layer `l` (a full name is used as given), its clean
+    /// value and where its indexed axes live.
+    func target(_ activation: String, layer l: Int) throws -> (hookName: String, clean: Tensor, layout: ActivationLayout) {
+        let hookName = activation.contains(".") ? activation : HookNames.actName(activation, layer: l)
         guard let clean = cleanCache[hookName] else {
             throw TLInterpError.invalidArgument("'\(hookName)' is not an activation of this model; see `hooks`")
         }
-        let layout = ActivationLayout.of(hookName)
+        return (hookName, clean, ActivationLayout.of(hookName))
+    }
+
+    /// The metric with `activation` (short or full name, resolved per layer) patched at `index`.
+    public func patchedMetric(activation: String, index: PatchIndex) throws -> Float {
+        let l = try model.resolveLayer(index.layer)
+        let (hookName, clean, layout) = try target(activation, layer: l)
         let P = seqLength
         // Causal shortcut: a patch at one (query) position leaves earlier positions untouched.
         var start = 0
@@ -128,7 +133,7 @@ public final class Patcher: @unchecked Sendable {
             o.startAtLayer = model.config.nLayers
             metric.restrict(&o, sequenceLength: P, startPosition: start)
             let logits = try model.run(residual: input, options: o).logits!
-            return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.columns != nil || metric.position != nil)
+            return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.restrictsLogits)
         }
         input = try corruptCache.get("resid_pre", layer: startLayer).slice(axis: 1, start: start, end: P)
         var o = RunOptions()
@@ -139,7 +144,7 @@ public final class Patcher: @unchecked Sendable {
             try self.apply(&act, clean: clean, index: index, layout: layout, start: start)
         }]
         let logits = try model.run(residual: input, options: o).logits!
-        return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.columns != nil || metric.position != nil)
+        return metric.evaluate(logits, tokens: corruptTokens, restricted: metric.restrictsLogits)
     }
 
     /// Copies the clean values at `index` into `act`, whose query positions begin at `start`.
@@ -205,12 +210,7 @@ public final class Patcher: @unchecked Sendable {
             throw TLInterpError.invalidArgument("a batched patch needs indices of one layer")
         }
         if indices.count == 1 { return [try patchedMetric(activation: activation, index: first)] }
-        var hookName = HookNames.actName(activation, layer: l)
-        if activation.contains(".") { hookName = activation }
-        guard let clean = cleanCache[hookName] else {
-            throw TLInterpError.invalidArgument("'\(hookName)' is not an activation of this model; see `hooks`")
-        }
-        let layout = ActivationLayout.of(hookName)
+        let (hookName, clean, layout) = try target(activation, layer: l)
         let L = model.config.nLayers, P = seqLength, n = indices.count
         let isResidPost = hookName == "blocks.\(l).hook_resid_post"
         let startLayer = isResidPost ? l + 1 : l
@@ -233,9 +233,8 @@ public final class Patcher: @unchecked Sendable {
             o.hooks = [ForwardHook(name: patchName) { act, _ in try patchOne(&act, layout) }]
         }
         let logits = try model.run(residual: input, options: o).logits!  // [n, Q, V′]
-        let restricted = metric.columns != nil || metric.position != nil
         return try (0..<n).map { b in
-            metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: restricted)
+            metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: metric.restrictsLogits)
         }
     }
 

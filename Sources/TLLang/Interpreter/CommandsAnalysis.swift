@@ -270,8 +270,9 @@ extension Session {
             : .sample(temperature: Float(temperature), topK: try a.option("top_k").map(intValue), topP: try a.number("top_p").map(Float.init),
                       freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
-        func continuation(_ hooks: [ForwardHook], label: String) throws -> String {
-            let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID, hooks: hooks,
+        func continuation(_ hooks: [ForwardHook], promptOnly: Bool = false, label: String) throws -> String {
+            let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID,
+                                             hooks: promptOnly ? [] : hooks, promptOnlyHooks: promptOnly ? hooks : [],
                                              monitor: monitor(label))
             return tok.decode(new)
         }
@@ -292,10 +293,7 @@ extension Session {
             hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
         }
         let normal = try continuation([], label: "generate")
-        let steered = promptOnly
-            ? tok.decode(try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID,
-                                                promptOnlyHooks: hooks, monitor: monitor("generate (steered)")))
-            : try continuation(hooks, label: "generate (steered)")
+        let steered = try continuation(hooks, promptOnly: promptOnly, label: "generate (steered)")
         let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
                           rows: [[.text("normal"), .text(normal)], [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .text(steered)]])
         return .result(Display(text: "normal:  \(prompt)\(normal)\nsteered: \(prompt)\(steered)", tables: [table]), data: nil)

@@ -39,8 +39,6 @@ public final class Session: @unchecked Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
-        let flag = Mutex(false)
-        _ = flag
         self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: nil)
         BLAS.setThreads(settings.threads)
     }
