@@ -18,9 +18,13 @@ let package = Package(
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // tlsh's own C kernels (small-row GEMM, causal attention, element-wise), one build per x86-64
+        // level picked at load time; imported by TLTensor only.
+        .target(name: "TLKernels"),
+
         // Swift modules.
         .target(name: "TLCore"),
-        .target(name: "TLTensor", dependencies: ["TLCore", "CBLAS"]),
+        .target(name: "TLTensor", dependencies: ["TLCore", "CBLAS", "TLKernels"]),
         .target(name: "TLModel", dependencies: ["TLCore", "TLTensor"]),
         .target(name: "TLTokenizer", dependencies: ["TLCore"]),
         .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel")]),

@@ -37,6 +37,16 @@ struct Forward {
         if let f = options.cacheFilter, f(n) { cache.store(n, t) }
     }
 
+    /// Whether an activation named `name` goes to a hook or the cache (otherwise it need not exist).
+    func wants(_ name: String) -> Bool {
+        if quiet { return false }
+        if let f = options.cacheFilter, f(name) { return true }
+        return hooked(name)
+    }
+
+    /// Whether a hook runs on `name` (and so may change it).
+    func hooked(_ name: String) -> Bool { hooks.contains { $0.filter.matches(name) } }
+
     func checkCancelled() throws {
         if let c = options.isCancelled, c() { throw TLModelError.cancelled }
     }
@@ -272,67 +282,24 @@ struct Forward {
         }
 
         // scores = q·kᵀ / √dh (× (l+1) for inverse-layer scaling), causal and padding masked to −inf
-        // [B, H, P, T]
         var scale = Float(dh).squareRoot()
         if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
-        var scores = Tensor(zeros: [B, H, P, T])
-        q.data.withUnsafeBufferPointer { qs in
-            scores.data.withUnsafeMutableBufferPointer { sc in
-                for b in 0..<B {
-                    keysPerSeq[b].withUnsafeBufferPointer { ks in
-                        for h in 0..<H {
-                            let out = sc.baseAddress! + (b * H + h) * P * T
-                            BLAS.sgemm(transB: true, m: P, n: T, k: dh, alpha: 1,
-                                       a: qs.baseAddress! + b * P * hd + h * dh, lda: hd,
-                                       b: ks.baseAddress! + h * dh, ldb: hd, c: out, ldc: T)
-                        }
-                    }
-                }
-                // Scale and mask each (sequence, head) block, the blocks spread over the cores.
-                let base = Int(bitPattern: sc.baseAddress!)
-                Parallel.forEach(B * H) { bh in
-                    let out = UnsafeMutablePointer<Float>(bitPattern: base)! + bh * P * T
-                    let mask = keyMask[bh / H]
-                    for i in 0..<P {
-                        let row = out + i * T
-                        for j in 0..<T {
-                            if j > past + i || mask[j] == 0 { row[j] = -.infinity } else { row[j] /= scale }
-                        }
-                    }
-                }
-            }
-        }
-        try fire(p + "attn.hook_attn_scores", &scores)
-        // pattern = softmax over keys  [B, H, P, T]. Keys after the query are −inf (causal), so each
-        // row's softmax runs over its prefix only and the rest is 0 — the same numbers, half the work.
-        var pattern = scores
-        pattern.data.withUnsafeMutableBufferPointer { pt in
-            let base = Int(bitPattern: pt.baseAddress!)
-            Parallel.forEach(B * H) { bh in
-                let block = UnsafeMutablePointer<Float>(bitPattern: base)! + bh * P * T
-                for i in 0..<P {
-                    let row = block + i * T, valid = min(T, past + i + 1)
-                    NeuralOps.softmaxRow(row, count: valid)
-                    for j in valid..<T { row[j] = 0 }
-                }
-            }
-        }
-        try fire(p + "attn.hook_pattern", &pattern)
-
-        // z = pattern @ v  [B, P, H, dh]
+        let masks: [[Int32]?] = keyMask.map { m in m.allSatisfy { $0 != 0 } ? nil : m.map { Int32($0) } }
+        let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: masks)
         var z = Tensor(zeros: [B, P, H, dh])
-        pattern.data.withUnsafeBufferPointer { pt in
-            z.data.withUnsafeMutableBufferPointer { zs in
-                for b in 0..<B {
-                    valuesPerSeq[b].withUnsafeBufferPointer { vs in
-                        for h in 0..<H {
-                            BLAS.sgemm(m: P, n: dh, k: T, a: pt.baseAddress! + (b * H + h) * P * T, lda: T,
-                                       b: vs.baseAddress! + h * dh, ldb: hd,
-                                       c: zs.baseAddress! + b * P * hd + h * dh, ldc: hd)
-                        }
-                    }
-                }
-            }
+        let scoresName = p + "attn.hook_attn_scores", patternName = p + "attn.hook_pattern"
+        if !wants(scoresName) && !wants(patternName) {
+            // Nobody looks at scores or pattern: fused causal attention, no [B, H, P, T] buffers.
+            heads.fused(q: q, keys: keysPerSeq, values: valuesPerSeq, z: &z)
+        } else {
+            // scores and pattern [B, H, P, T], each through its hooks. A hook may write above the
+            // diagonal; then softmax and pattern·v cover every key, as in TransformerLens.
+            var scores = heads.scores(q: q, keys: keysPerSeq)
+            try fire(scoresName, &scores)
+            var pattern = scores
+            heads.softmax(&pattern, causal: !hooked(scoresName))
+            try fire(patternName, &pattern)
+            heads.patternTimesValues(pattern, values: valuesPerSeq, z: &z, causal: !hooked(scoresName) && !hooked(patternName))
         }
         try fire(p + "attn.hook_z", &z)
 

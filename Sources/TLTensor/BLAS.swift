@@ -17,8 +17,8 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
-        if !transA && !transB && alpha == 1 && beta == 0 && m <= SmallBatchGEMM.maxRows && n >= 64 && k >= 64 {
-            // Few rows against a big matrix: stream it in place instead of letting OpenBLAS repack it.
+        if !transA && !transB && alpha == 1 && beta == 0 && m <= SmallBatchGEMM.maxRows && n >= 16 {
+            // Few rows against a matrix: read it in place instead of letting OpenBLAS repack it.
             SmallBatchGEMM.multiply(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             return
         }

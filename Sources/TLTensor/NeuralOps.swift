@@ -1,24 +1,15 @@
 // The few neural-network kernels a GPT-2 forward pass needs, on raw buffers so the engine can run
-// them in place. Float32 throughout, like TransformerLens's default.
+// them in place. Float32 throughout, like TransformerLens's default. The hot ones are vectorised C
+// (Sources/TLKernels); the rest stay in Swift.
 import Foundation
+internal import TLKernels
 
 public enum NeuralOps {
     /// LayerNormPre over rows of length `d`: x ← (x − mean) / scale with
     /// scale = sqrt(mean((x − mean)²) + eps). Writes each row's scale into `scales` [rows].
     public static func layerNormPre(_ x: UnsafeMutablePointer<Float>, rows: Int, d: Int, eps: Float,
                                     scales: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = x + r * d
-            var sum: Float = 0
-            for i in 0..<d { sum += row[i] }
-            let mean = sum / Float(d)
-            var sq: Float = 0
-            for i in 0..<d { let c = row[i] - mean; row[i] = c; sq += c * c }
-            let scale = (sq / Float(d) + eps).squareRoot()
-            scales[r] = scale
-            let inv = 1 / scale
-            for i in 0..<d { row[i] = row[i] * inv }
-        }
+        tlk_layernorm_pre(x, rows, d, eps, scales)
     }
 
     /// y = x · w + b per row (the affine part of LayerNorm when weights are not folded).
@@ -32,32 +23,19 @@ public enum NeuralOps {
 
     /// GPT-2's tanh-approximated GELU ("gelu_new"), in place.
     public static func geluNew(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let c: Float = 0.7978845608028654  // sqrt(2/pi)
-        for i in 0..<count {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + tanhf(c * (v + 0.044715 * v * v * v)))
-        }
+        tlk_gelu_new(x, count)
     }
 
     /// Softmax of one row in place; −inf entries become 0, and a row of only −inf becomes zeros
     /// (TransformerLens turns the NaN of such a row into 0).
     @inline(__always)
     public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
-        var maxV = -Float.infinity
-        for i in 0..<count where row[i] > maxV { maxV = row[i] }
-        if maxV == -.infinity { for i in 0..<count { row[i] = 0 }; return }
-        var sum: Float = 0
-        for i in 0..<count { let e = expf(row[i] - maxV); row[i] = e; sum += e }
-        let inv = 1 / sum
-        for i in 0..<count { row[i] *= inv }
+        tlk_softmax_row(row, count)
     }
 
     /// Adds a bias vector of length `n` to each of `rows` rows.
     public static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, bias: UnsafePointer<Float>) {
-        for r in 0..<rows {
-            let row = x + r * n
-            for i in 0..<n { row[i] += bias[i] }
-        }
+        tlk_add_bias(x, rows, n, bias)
     }
 
     /// log-softmax of one row into `out`.

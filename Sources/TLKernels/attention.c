@@ -1,0 +1,67 @@
+// Causal attention for one (sequence, head) without the full [P, T] pattern: query rows go in
+// tiles of QUERY_TILE; each tile multiplies only the keys its last row can see, so the masked
+// upper triangle is (almost) never computed, and its scores stay in a cache-sized scratch block.
+// Keys are transposed once per call so both products are plain row-major GEMMs (tlk_gemm_nn).
+#include <math.h>
+#include "TLKernels.h"
+#include "vec.h"
+
+enum { QUERY_TILE = 48 };
+
+size_t tlk_attention_scratch_floats(size_t t, size_t d_head) { return d_head * t + QUERY_TILE * t; }
+
+/// kt[d][j] = k[j][d] for keys j < count (kt's row stride is t).
+static void transpose_keys(size_t count, size_t t, size_t d_head, const float *k, size_t k_stride, float *kt) {
+    for (size_t j = 0; j < count; j++)
+        for (size_t d = 0; d < d_head; d++) kt[d * t + j] = k[j * k_stride + d];
+}
+
+/// Scores of query rows [i0, i1) against keys [0, keys), scaled and masked, into s (row stride
+/// ld_s): entries a row may not see become −inf.
+static void scores_tile(size_t i0, size_t i1, size_t keys, size_t past, size_t d_head, float scale,
+                        const float *q, size_t q_stride, const float *kt, size_t t, const int *key_mask,
+                        float *s, size_t ld_s) {
+    tlk_gemm_nn(i1 - i0, keys, d_head, q + i0 * q_stride, q_stride, kt, t, s, ld_s, 0, keys);
+    for (size_t i = i0; i < i1; i++) {
+        float *row = s + (i - i0) * ld_s;
+        size_t valid = past + i + 1 < keys ? past + i + 1 : keys;
+        for (size_t j = 0; j < valid; j++)
+            row[j] = (key_mask && key_mask[j] == 0) ? -INFINITY : row[j] / scale;
+        for (size_t j = valid; j < keys; j++) row[j] = -INFINITY;
+    }
+}
+
+static size_t visible_keys(size_t i1, size_t t, size_t past) { return past + i1 < t ? past + i1 : t; }
+
+TLK_CLONES
+void tlk_attention_scores(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, float scale,
+                          const float *q, size_t q_stride, const float *k, size_t k_stride,
+                          const int *key_mask, float *s, float *scratch) {
+    if (row_begin >= row_end) return;
+    float *kt = scratch;
+    transpose_keys(visible_keys(row_end, t, past), t, d_head, k, k_stride, kt);
+    for (size_t i0 = row_begin; i0 < row_end; i0 += QUERY_TILE) {
+        size_t i1 = i0 + QUERY_TILE < row_end ? i0 + QUERY_TILE : row_end;
+        size_t keys = visible_keys(i1, t, past);
+        scores_tile(i0, i1, keys, past, d_head, scale, q, q_stride, kt, t, key_mask, s + i0 * t, t);
+        for (size_t i = i0; i < i1; i++)
+            for (size_t j = keys; j < t; j++) s[i * t + j] = -INFINITY;
+    }
+}
+
+TLK_CLONES
+void tlk_attention_causal(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, float scale,
+                          const float *q, size_t q_stride, const float *k, size_t k_stride,
+                          const float *v, size_t v_stride, const int *key_mask,
+                          float *z, size_t z_stride, float *scratch) {
+    if (row_begin >= row_end) return;
+    float *kt = scratch, *s = scratch + d_head * t;
+    transpose_keys(visible_keys(row_end, t, past), t, d_head, k, k_stride, kt);
+    for (size_t i0 = row_begin; i0 < row_end; i0 += QUERY_TILE) {
+        size_t i1 = i0 + QUERY_TILE < row_end ? i0 + QUERY_TILE : row_end;
+        size_t keys = visible_keys(i1, t, past);
+        scores_tile(i0, i1, keys, past, d_head, scale, q, q_stride, kt, t, key_mask, s, t);
+        for (size_t i = i0; i < i1; i++) tlk_softmax_row(s + (i - i0) * t, keys);
+        tlk_gemm_nn(i1 - i0, d_head, keys, s, t, v, v_stride, z + i0 * z_stride, z_stride, 0, d_head);
+    }
+}

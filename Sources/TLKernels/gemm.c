@@ -1,0 +1,62 @@
+// Unpacked matrix product for row counts where OpenBLAS's packing dominates (see TLKernels.h).
+// The register tile is MR rows × NV·16 columns of C, accumulated over the whole k loop; B's rows
+// are read straight from the caller's matrix, 64 columns (4 cache lines) at a time, with a
+// software prefetch a few rows ahead because consecutive B rows are a full row stride apart.
+#include "TLKernels.h"
+#include "vec.h"
+
+enum { MR_MAX = 6, PREFETCH_ROWS = 12 };
+
+TLK_INLINE void tile(const int MR, const int NV, size_t k, const float *a, size_t lda,
+                     const float *b, size_t ldb, float *c, size_t ldc) {
+    v16 acc[MR_MAX][4];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = splat16(0);
+    for (size_t i = 0; i < k; i++) {
+        const float *brow = b + i * ldb;
+        if (i + PREFETCH_ROWS < k)
+            for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
+        v16 bv[4];
+        for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
+        for (int r = 0; r < MR; r++) {
+            v16 av = splat16(a[r * lda + i]);
+            for (int v = 0; v < NV; v++) acc[r][v] += av * bv[v];
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
+}
+
+/// One row block (≤ MR_MAX rows) against `width` columns starting at B's and C's column 0.
+TLK_INLINE void row_block(const int NV, size_t rows, size_t k, const float *a, size_t lda,
+                          const float *b, size_t ldb, float *c, size_t ldc) {
+    switch (rows) {
+    case 6: tile(6, NV, k, a, lda, b, ldb, c, ldc); break;
+    case 5: tile(5, NV, k, a, lda, b, ldb, c, ldc); break;
+    case 4: tile(4, NV, k, a, lda, b, ldb, c, ldc); break;
+    case 3: tile(3, NV, k, a, lda, b, ldb, c, ldc); break;
+    case 2: tile(2, NV, k, a, lda, b, ldb, c, ldc); break;
+    default: tile(1, NV, k, a, lda, b, ldb, c, ldc); break;
+    }
+}
+
+TLK_CLONES
+void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                 float *c, size_t ldc, size_t col_begin, size_t col_end) {
+    if (col_end > n) col_end = n;
+    size_t j = col_begin;
+    // Full 64-column panels: every row block reuses the panel while it is in cache.
+    for (; j + 64 <= col_end; j += 64)
+        for (size_t r = 0; r < m; r += MR_MAX)
+            row_block(4, m - r < MR_MAX ? m - r : MR_MAX, k, a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc);
+    for (; j + 16 <= col_end; j += 16)
+        for (size_t r = 0; r < m; r += MR_MAX)
+            row_block(1, m - r < MR_MAX ? m - r : MR_MAX, k, a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc);
+    // The last few columns (n mod 16), one dot product each.
+    for (; j < col_end; j++)
+        for (size_t r = 0; r < m; r++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) s += a[r * lda + i] * b[i * ldb + j];
+            c[r * ldc + j] = s;
+        }
+}

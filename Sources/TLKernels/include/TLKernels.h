@@ -1,0 +1,52 @@
+// tlsh's own numeric kernels in C, for the shapes OpenBLAS serves badly: products with few rows
+// (it repacks the whole weight matrix on every call), causal attention (no fused kernel), and the
+// transcendental element-wise ops (gelu_new's tanh, softmax's exp). Each entry point is compiled
+// for AVX-512, AVX2+FMA and baseline x86-64 and picked at load time (target_clones / ifunc), so
+// one binary runs everywhere and uses the vector units it finds. Only TLTensor imports this.
+#ifndef TLKERNELS_H
+#define TLKERNELS_H
+
+#include <stddef.h>
+
+/// C[m×n] = A[m×k] · B[k×n] for the output columns [col_begin, col_end), row-major with leading
+/// dimensions; C's other columns are untouched. B is read in place (no packing): each 64-column
+/// panel once from memory, then from cache for the remaining row tiles. Each output is a
+/// k-long fused multiply-add chain in ascending k.
+void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                 float *c, size_t ldc, size_t col_begin, size_t col_end);
+
+/// Causal softmax attention for one (sequence, head), query rows [row_begin, row_end):
+/// z[i] = Σ_j softmax_j(q[i]·k[j] / scale) v[j] over keys j ≤ past + i with key_mask[j] != 0
+/// (all keys when key_mask is NULL). q, k, v, z are row-major with the given strides (d_head
+/// columns each). `scratch` holds at least tlk_attention_scratch_floats(t, d_head) floats.
+/// A query row with no visible key gets z = 0 (TransformerLens turns that NaN row into zeros).
+void tlk_attention_causal(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, float scale,
+                          const float *q, size_t q_stride, const float *k, size_t k_stride,
+                          const float *v, size_t v_stride, const int *key_mask,
+                          float *z, size_t z_stride, float *scratch);
+size_t tlk_attention_scratch_floats(size_t t, size_t d_head);
+
+/// Scores for one (sequence, head): s[i][j] = q[i]·k[j] / scale for j ≤ past + i with
+/// key_mask[j] != 0, else −inf; rows [row_begin, row_end), s row stride t. `scratch` holds
+/// tlk_attention_scratch_floats(t, d_head) floats.
+void tlk_attention_scores(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, float scale,
+                          const float *q, size_t q_stride, const float *k, size_t k_stride,
+                          const int *key_mask, float *s, float *scratch);
+
+/// Softmax of `count` floats in place; −inf entries become 0 and an all −inf row becomes zeros.
+void tlk_softmax_row(float *row, size_t count);
+
+/// GPT-2's tanh-approximated GELU in place.
+void tlk_gelu_new(float *x, size_t count);
+
+/// LayerNormPre over `rows` rows of length d: x ← (x − mean) / sqrt(var + eps); scales[r] gets
+/// each row's sqrt(var + eps).
+void tlk_layernorm_pre(float *x, size_t rows, size_t d, float eps, float *scales);
+
+/// x[r][i] += bias[i] for each of `rows` rows of length n.
+void tlk_add_bias(float *x, size_t rows, size_t n, const float *bias);
+
+/// y[i] += x[i].
+void tlk_add(float *y, const float *x, size_t count);
+
+#endif
