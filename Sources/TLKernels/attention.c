@@ -11,22 +11,24 @@ enum { QUERY_TILE = 48 };
 size_t tlk_attention_scratch_floats(size_t t, size_t d_head) { return d_head * t + QUERY_TILE * t; }
 
 /// kt[d][j] = k[j][d] for keys j < count (kt's row stride is t).
-static void transpose_keys(size_t count, size_t t, size_t d_head, const float *k, size_t k_stride, float *kt) {
+TLK_INLINE void transpose_keys(size_t count, size_t t, size_t d_head, const float *k, size_t k_stride, float *kt) {
     for (size_t j = 0; j < count; j++)
         for (size_t d = 0; d < d_head; d++) kt[d * t + j] = k[j * k_stride + d];
 }
 
 /// Scores of query rows [i0, i1) against keys [0, keys), scaled and masked, into s (row stride
 /// ld_s): entries a row may not see become −inf.
-static void scores_tile(size_t i0, size_t i1, size_t keys, size_t past, size_t d_head, float scale,
+TLK_INLINE void scores_tile(size_t i0, size_t i1, size_t keys, size_t past, size_t d_head, float scale,
                         const float *q, size_t q_stride, const float *kt, size_t t, const int *key_mask,
                         float *s, size_t ld_s) {
     tlk_gemm_nn(i1 - i0, keys, d_head, q + i0 * q_stride, q_stride, kt, t, s, ld_s, 0, keys);
     for (size_t i = i0; i < i1; i++) {
         float *row = s + (i - i0) * ld_s;
         size_t valid = past + i + 1 < keys ? past + i + 1 : keys;
-        for (size_t j = 0; j < valid; j++)
-            row[j] = (key_mask && key_mask[j] == 0) ? -INFINITY : row[j] / scale;
+        for (size_t j = 0; j < valid; j++) row[j] = row[j] / scale;
+        if (key_mask)
+            for (size_t j = 0; j < valid; j++)
+                if (key_mask[j] == 0) row[j] = -INFINITY;
         for (size_t j = valid; j < keys; j++) row[j] = -INFINITY;
     }
 }

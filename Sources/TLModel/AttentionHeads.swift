@@ -57,7 +57,7 @@ struct AttentionHeads {
 
     /// Masked, scaled scores [B, H, P, T].
     func scores(q: Tensor, keys: [[Float]]) -> Tensor {
-        var out = Tensor(zeros: [B, H, P, T])
+        var out = Tensor(uninitialized: [B, H, P, T])
         let scratchCount = AttentionKernels.scratchCount(t: T, dHead: dHead)
         q.data.withUnsafeBufferPointer { qs in
             out.data.withUnsafeMutableBufferPointer { os in

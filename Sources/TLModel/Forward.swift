@@ -145,7 +145,7 @@ struct Forward {
             try fire("unembed.hook_out", &logits)
             return logits
         }
-        var logits = Tensor(zeros: [B, Q, V])
+        var logits = Tensor(uninitialized: [B, Q, V])
         x.data.withUnsafeBufferPointer { xs in
             w.wU.withUnsafeBufferPointer { wU in
                 logits.data.withUnsafeMutableBufferPointer { out in
@@ -185,7 +185,7 @@ struct Forward {
     /// x [rows, k] @ W [k, n] + b  →  [rows, n]
     func linear(_ x: Tensor, _ W: [Float], _ b: [Float], outShape: [Int]) -> Tensor {
         let n = b.count, k = W.count / n, rows = x.count / k
-        var out = Tensor(zeros: outShape)
+        var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xs in
             W.withUnsafeBufferPointer { ws in
                 out.data.withUnsafeMutableBufferPointer { o in
@@ -241,7 +241,7 @@ struct Forward {
         try fire(p + "hook_resid_pre", &resid)
 
         // Attention. x = LN1(resid)  [B, P, d]
-        var q = Tensor(zeros: [B, P, H, dh]), k = q, v = q
+        var q = Tensor(uninitialized: [B, P, H, dh]), k = Tensor(uninitialized: [B, P, H, dh]), v = Tensor(uninitialized: [B, P, H, dh])
         if model.optionalHooks.attnIn || model.optionalHooks.splitQKVInput {
             try perHeadQKV(l, resid, &q, &k, &v)
         } else {
@@ -286,7 +286,7 @@ struct Forward {
         if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
         let masks: [[Int32]?] = keyMask.map { m in m.allSatisfy { $0 != 0 } ? nil : m.map { Int32($0) } }
         let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: masks)
-        var z = Tensor(zeros: [B, P, H, dh])
+        var z = Tensor(uninitialized: [B, P, H, dh])
         let scoresName = p + "attn.hook_attn_scores", patternName = p + "attn.hook_pattern"
         if !wants(scoresName) && !wants(patternName) {
             // Nobody looks at scores or pattern: fused causal attention, no [B, H, P, T] buffers.
@@ -296,7 +296,7 @@ struct Forward {
             // diagonal; then softmax and pattern·v cover every key, as in TransformerLens.
             var scores = heads.scores(q: q, keys: keysPerSeq)
             try fire(scoresName, &scores)
-            var pattern = scores
+            var pattern = consume scores
             heads.softmax(&pattern, causal: !hooked(scoresName))
             try fire(patternName, &pattern)
             heads.patternTimesValues(pattern, values: valuesPerSeq, z: &z, causal: !hooked(scoresName) && !hooked(patternName))
@@ -340,7 +340,7 @@ struct Forward {
         try layerNorm(&mlpIn, weight: layer.ln2W, bias: layer.ln2B, prefix: p + "ln2.")
         var pre = linear(mlpIn, layer.wIn, layer.bIn, outShape: [B, P, cfg.dMLP])
         try fire(p + "mlp.hook_pre", &pre)
-        var post = pre
+        var post = consume pre  // no copy unless a hook or the cache kept hook_pre
         post.data.withUnsafeMutableBufferPointer { buf in
             // gelu_new's tanh dominates element-wise time on long prompts: split it over the cores.
             let base = Int(bitPattern: buf.baseAddress!), n = buf.count, chunks = n >= 1 << 16 ? Parallel.width : 1

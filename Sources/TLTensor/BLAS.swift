@@ -3,9 +3,10 @@ internal import CBLAS
 
 /// Matrix multiplication and BLAS thread control.
 public enum BLAS {
-    /// Sets the number of OpenBLAS threads (1 … cores).
-    public static func setThreads(_ n: Int) { _ = coreName; openblas_set_num_threads(Int32(max(1, n))) }
-    public static var threads: Int { _ = coreName; return Int(openblas_get_num_threads()) }
+    /// Sets the number of threads numeric work uses (1 … cores). OpenBLAS itself stays on one
+    /// thread; large products are split over `Parallel`'s workers instead (see Parallel.swift).
+    public static func setThreads(_ n: Int) { _ = coreName; Parallel.setWidth(n) }
+    public static var threads: Int { Parallel.width }
     /// The OpenBLAS kernel set in use (e.g. "SkylakeX"), chosen once before the first BLAS call;
     /// see BLASKernels for when and why it differs from OpenBLAS's own choice.
     public static var coreName: String { BLASKernels.coreName }
@@ -27,8 +28,35 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        // Large products: one single-threaded OpenBLAS call per worker on a block of C's rows
+        // (or of its columns when there are few rows), each block a multiple of 64.
+        let workers = m * n * k >= 1 << 22 ? Parallel.width : 1
+        let byRows = m >= 128 * workers
+        let extent = byRows ? m : n, blocks = max(1, min(workers, (extent + 63) / 64))
+        if blocks == 1 {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        let (ai, bi, ci) = (Int(bitPattern: a), Int(bitPattern: b), Int(bitPattern: c))
+        Parallel.forEach(blocks) { w in
+            let units = (extent + 63) / 64
+            let first = min(extent, units * w / blocks * 64), last = min(extent, units * (w + 1) / blocks * 64)
+            guard first < last else { return }
+            let a = UnsafePointer<Float>(bitPattern: ai)!, b = UnsafePointer<Float>(bitPattern: bi)!
+            let c = UnsafeMutablePointer<Float>(bitPattern: ci)!
+            if byRows {  // rows [first, last) of op(A) and C
+                let aBlock = transA ? a + first : a + first * lda
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(last - first), Int32(n), Int32(k), alpha, aBlock, Int32(lda), b, Int32(ldb),
+                            beta, c + first * ldc, Int32(ldc))
+            } else {  // columns [first, last) of op(B) and C
+                let bBlock = transB ? b + first * ldb : b + first
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(last - first), Int32(k), alpha, a, Int32(lda), bBlock, Int32(ldb),
+                            beta, c + first, Int32(ldc))
+            }
+        }
     }
 
     /// y[m] = alpha · op(A) · x + beta · y for a row-major A[rows×cols].

@@ -15,7 +15,12 @@ import Glibc
 
 enum BLASKernels {
     /// The core OpenBLAS uses after selection (e.g. "SkylakeX"); evaluated once, thread-safely.
-    static let coreName: String = select()
+    /// OpenBLAS is also set to one thread here: tlsh splits large products itself (Parallel.swift).
+    static let coreName: String = {
+        let name = select()
+        openblas_set_num_threads(1)
+        return name
+    }()
 
     static var currentCore: String {
         guard let p = openblas_get_corename() else { return "unknown" }

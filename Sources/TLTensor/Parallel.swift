@@ -1,10 +1,22 @@
-// Work spread over the cores outside BLAS (attention's masking and softmax, gelu): plain
-// DispatchQueue.concurrentPerform, with one chunk per core for small jobs left on the caller.
+// All of tlsh's numeric parallelism goes through here: large matrix products split into row or
+// column blocks (BLAS.sgemm), attention heads, and element-wise passes. OpenBLAS itself runs
+// single-threaded: its idle worker threads spin (sched_yield) after each call, and on a 2-core
+// machine that spinning took a core away from everything tlsh ran between products (22% of a
+// 1024-token forward). Plain DispatchQueue.concurrentPerform; small jobs stay on the caller.
 import Foundation
+import Synchronization
 
 public enum Parallel {
-    /// Worker count: the active processor count, at most 8.
-    public static let width = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+    private static let configured = Atomic<Int>(defaultWidth)
+
+    /// The machine's active processor count, at most 8.
+    public static let defaultWidth = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Worker count for parallel sections (`threads` in the language, `BLAS.setThreads`).
+    public static var width: Int { configured.load(ordering: .relaxed) }
+
+    /// Sets the worker count (at least 1).
+    public static func setWidth(_ n: Int) { configured.store(max(1, n), ordering: .relaxed) }
 
     /// Runs `body(i)` for i in 0..<count, on several threads when count > 1. Bodies must touch
     /// disjoint memory; pointers cross as Int bit patterns since raw pointers are not Sendable.
