@@ -5,26 +5,28 @@
 #include "TLKernels.h"
 #include "vec.h"
 
-enum { MR_MAX = 6, PREFETCH_ROWS = 12 };
+enum { MR_MAX = 6, PREFETCH_ROWS = 16, NV_MAX = 16 };
 
 TLK_INLINE void tile(const int MR, const int NV, size_t k, const float *a, size_t lda,
                      const float *b, size_t ldb, float *c, size_t ldc) {
-    v16 acc[MR_MAX][4];
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = splat16(0);
+    v16 acc[MR_MAX][NV_MAX];
+    // Every loop over r and v is unrolled so the accumulators live in registers.
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = splat16(0);
     for (size_t i = 0; i < k; i++) {
         const float *brow = b + i * ldb;
         if (i + PREFETCH_ROWS < k)
-            for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
-        v16 bv[4];
-        for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
-        for (int r = 0; r < MR; r++) {
-            v16 av = splat16(a[r * lda + i]);
-            for (int v = 0; v < NV; v++) acc[r][v] += av * bv[v];
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
+        v16 bv[NV_MAX];
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
+            float as = a[r * lda + i];
+            v16 av = {as, as, as, as, as, as, as, as, as, as, as, as, as, as, as, as};
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] += av * bv[v];
         }
     }
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
 }
 
 /// One row block (≤ MR_MAX rows) against `width` columns starting at B's and C's column 0.
@@ -45,6 +47,12 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
                  float *c, size_t ldc, size_t col_begin, size_t col_end) {
     if (col_end > n) col_end = n;
     size_t j = col_begin;
+    // One or two rows (generation's single token): 256 or 128 columns per step, so each B row
+    // yields 1 KB / 512 B of consecutive lines and more of them are in flight at once.
+    if (m == 1)
+        for (; j + 256 <= col_end; j += 256) tile(1, 16, k, a, lda, b + j, ldb, c + j, ldc);
+    if (m == 2)
+        for (; j + 128 <= col_end; j += 128) tile(2, 8, k, a, lda, b + j, ldb, c + j, ldc);
     // Full 64-column panels: every row block reuses the panel while it is in cache.
     for (; j + 64 <= col_end; j += 64)
         for (size_t r = 0; r < m; r += MR_MAX)

@@ -71,6 +71,11 @@ public final class HookedTransformer: @unchecked Sendable {
 
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing
+        // The matrices the forward pass streams, in 2 MB pages (fewer TLB misses; see HugePages).
+        for layer in self.weights.layers {
+            for m in [layer.wQKV, layer.wO, layer.wIn, layer.wOut] { HugePages.advise(m) }
+        }
+        HugePages.advise(self.weights.wU)
     }
 
     /// Loads a Hugging Face GPT-2 directory (config.json + safetensors) and processes the weights

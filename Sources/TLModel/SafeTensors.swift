@@ -1,6 +1,7 @@
 // A safetensors reader over mmap. The header is untrusted input: every length, offset and shape is
 // checked against the file before a byte is read, so a corrupt file is an error, never a crash.
 import Foundation
+import TLTensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -116,8 +117,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard let info = tensors[key] else { throw TLModelError.missingTensor(key: key, expectedShape: []) }
         let count = info.shape.reduce(1, *)
         let src = UnsafeRawPointer(base + dataStart + info.begin)
-        var out = [Float](repeating: 0, count: count)
-        out.withUnsafeMutableBufferPointer { dst in
+        let out = HugePages.array(count: count) { dst in
             switch info.dtype {
             case "F32":
                 memcpy(dst.baseAddress!, src, count * 4)

@@ -1,6 +1,7 @@
 // GPT-2 weights in the layout the forward pass computes with. The mapping to TransformerLens's
 // per-head layout is index arithmetic (see the accessors in TLLayout.swift), so nothing is stored twice.
 import Foundation
+import TLTensor
 
 /// One transformer block's parameters, right-multiplying like TransformerLens (`y = x @ W + b`).
 public struct LayerWeights: Sendable {
@@ -75,9 +76,8 @@ public struct ModelWeights: Sendable {
         // W_U = lm_head.weightᵀ, or wteᵀ for tied embeddings; b_U is zero (GPT-2 has none).
         let unembedSource = keys.contains("lm_head.weight") ? try load("lm_head.weight", [cfg.dVocab, d], full: true) : wE
         // Transposed in 64 × 64 tiles so both sides stay in cache.
-        var wU = [Float](repeating: 0, count: d * cfg.dVocab)
         let V = cfg.dVocab
-        wU.withUnsafeMutableBufferPointer { out in
+        let wU = HugePages.array(count: d * V) { out in
             unembedSource.withUnsafeBufferPointer { src in
                 for v0 in stride(from: 0, to: V, by: 64) {
                     for i0 in stride(from: 0, to: d, by: 64) {
