@@ -7,15 +7,16 @@
 
 enum { MR_MAX = 6, PREFETCH_ROWS = 16, NV_MAX = 16 };
 
-TLK_INLINE void tile(const int MR, const int NV, size_t k, const float *a, size_t lda,
-                     const float *b, size_t ldb, float *c, size_t ldc) {
+TLK_INLINE void tile_acc(const int MR, const int NV, const int PF, const int ACC, size_t k, const float *a, size_t lda,
+                         const float *b, size_t ldb, float *c, size_t ldc) {
     v16 acc[MR_MAX][NV_MAX];
-    // Every loop over r and v is unrolled so the accumulators live in registers.
+    // Every loop over r and v is unrolled so the accumulators live in registers. With ACC the
+    // tile continues sums already in C (a later block of k).
     _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = splat16(0);
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = ACC ? load16(c + r * ldc + 16 * v) : splat16(0);
     for (size_t i = 0; i < k; i++) {
         const float *brow = b + i * ldb;
-        if (i + PREFETCH_ROWS < k)
+        if (PF && i + PREFETCH_ROWS < k)
             _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
         v16 bv[NV_MAX];
         _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
@@ -28,6 +29,8 @@ TLK_INLINE void tile(const int MR, const int NV, size_t k, const float *a, size_
     _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
         _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
 }
+
+#define tile(MR, NV, ...) tile_acc(MR, NV, 1, 0, __VA_ARGS__)
 
 /// One row block (≤ MR_MAX rows) against `width` columns starting at B's and C's column 0.
 TLK_INLINE void row_block(const int NV, size_t rows, size_t k, const float *a, size_t lda,
@@ -67,4 +70,45 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
             for (size_t i = 0; i < k; i++) s += a[r * lda + i] * b[i * ldb + j];
             c[r * ldc + j] = s;
         }
+}
+
+/// Rows per block in the packed product: a block of A (≤ 96 rows × k) stays in L2 while every
+/// panel of the worker's range streams past it once.
+enum { PACKED_ROW_BLOCK = 96 };
+
+TLK_INLINE void packed_rows(size_t rows, size_t k, const float *a, size_t lda, const float *panel,
+                            float *c, size_t ldc) {
+    switch (rows) {
+    case 6: tile_acc(6, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    case 5: tile_acc(5, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    case 4: tile_acc(4, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    case 3: tile_acc(3, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    case 2: tile_acc(2, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    default: tile_acc(1, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
+    }
+}
+
+TLK_CLONES
+void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float *packed, float *c, size_t ldc,
+                     size_t panel_begin, size_t panel_end) {
+    for (size_t r0 = 0; r0 < m; r0 += PACKED_ROW_BLOCK) {
+        size_t r1 = r0 + PACKED_ROW_BLOCK < m ? r0 + PACKED_ROW_BLOCK : m;
+        for (size_t p = panel_begin; p < panel_end; p++) {
+            const float *panel = packed + p * k * 64;
+            for (size_t r = r0; r < r1; r += MR_MAX)
+                packed_rows(r1 - r < MR_MAX ? r1 - r : MR_MAX, k, a + r * lda, lda, panel, c + r * ldc + p * 64, ldc);
+        }
+    }
+}
+
+TLK_CLONES
+void tlk_pack_panels(size_t k, size_t n, const float *b, float *packed, size_t panel_begin, size_t panel_end) {
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        size_t width = n - p * 64 < 64 ? n - p * 64 : 64;
+        for (size_t i = 0; i < k; i++) {
+            float *dst = packed + (p * k + i) * 64;
+            memcpy(dst, b + i * n + p * 64, width * sizeof(float));
+            if (width < 64) memset(dst + width, 0, (64 - width) * sizeof(float));
+        }
+    }
 }

@@ -182,17 +182,21 @@ struct Forward {
         }
     }
 
-    /// x [rows, k] @ W [k, n] + b  →  [rows, n]
-    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], outShape: [Int]) -> Tensor {
+    /// x [rows, k] @ W [k, n] + b  →  [rows, n]; through W's panels when there are few rows.
+    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], packed: PackedMatrix?, outShape: [Int]) -> Tensor {
         let n = b.count, k = W.count / n, rows = x.count / k
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xs in
-            W.withUnsafeBufferPointer { ws in
-                out.data.withUnsafeMutableBufferPointer { o in
-                    BLAS.sgemm(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: n,
-                               c: o.baseAddress!, ldc: n)
-                    b.withUnsafeBufferPointer { NeuralOps.addBias(o.baseAddress!, rows: rows, n: n, bias: $0.baseAddress!) }
+            out.data.withUnsafeMutableBufferPointer { o in
+                if let packed, rows <= PackedMatrix.maxRows {
+                    packed.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n)
+                } else {
+                    W.withUnsafeBufferPointer { ws in
+                        BLAS.sgemm(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: n,
+                                   c: o.baseAddress!, ldc: n)
+                    }
                 }
+                b.withUnsafeBufferPointer { NeuralOps.addBias(o.baseAddress!, rows: rows, n: n, bias: $0.baseAddress!) }
             }
         }
         return out
@@ -236,7 +240,7 @@ struct Forward {
     func block(_ l: Int, _ resid: inout Tensor, keyMask: [[Int]]) throws {
         let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel
         let H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
-        let layer = w.layers[l]
+        let layer = w.layers[l], packed = model.packedLayers[l]
         let p = "blocks.\(l)."
         try fire(p + "hook_resid_pre", &resid)
 
@@ -248,7 +252,7 @@ struct Forward {
             var x = resid
             try layerNorm(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
             // qkv = x @ W_QKV + b  [B·P, 3·H·dh], split into q, k, v  [B, P, H, dh]
-            let qkv = linear(x, layer.wQKV, layer.bQKV, outShape: [B * P, 3 * hd])
+            let qkv = linear(x, layer.wQKV, layer.bQKV, packed: packed.qkv, outShape: [B * P, 3 * hd])
             qkv.data.withUnsafeBufferPointer { src in
                 q.data.withUnsafeMutableBufferPointer { qd in
                     k.data.withUnsafeMutableBufferPointer { kd in
@@ -328,7 +332,7 @@ struct Forward {
                 }
             }
         } else {
-            attnOut = linear(z, layer.wO, layer.bO, outShape: [B, P, d])
+            attnOut = linear(z, layer.wO, layer.bO, packed: packed.o, outShape: [B, P, d])
         }
         try fire(p + "hook_attn_out", &attnOut)
         resid.add(attnOut)
@@ -338,7 +342,7 @@ struct Forward {
         var mlpIn = resid
         if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
         try layerNorm(&mlpIn, weight: layer.ln2W, bias: layer.ln2B, prefix: p + "ln2.")
-        var pre = linear(mlpIn, layer.wIn, layer.bIn, outShape: [B, P, cfg.dMLP])
+        var pre = linear(mlpIn, layer.wIn, layer.bIn, packed: packed.mlpIn, outShape: [B, P, cfg.dMLP])
         try fire(p + "mlp.hook_pre", &pre)
         var post = consume pre  // no copy unless a hook or the cache kept hook_pre
         post.data.withUnsafeMutableBufferPointer { buf in
@@ -351,7 +355,7 @@ struct Forward {
         }
         try fire(p + "mlp.hook_post", &post)
         // mlp_out = post @ W_out + b_out  [B, P, d]
-        var mlpOut = linear(post, layer.wOut, layer.bOut, outShape: [B, P, d])
+        var mlpOut = linear(post, layer.wOut, layer.bOut, packed: packed.mlpOut, outShape: [B, P, d])
         try fire(p + "hook_mlp_out", &mlpOut)
         resid.add(mlpOut)
         try fire(p + "hook_resid_post", &resid)

@@ -60,6 +60,11 @@ public struct RunOutput {
     public var cache: ActivationCache
 }
 
+/// One block's weight matrices in panels (nil where a width is not a multiple of 64).
+struct PackedLayer: Sendable {
+    let qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpOut: PackedMatrix?
+}
+
 /// A GPT-2-family transformer with TransformerLens's hook points.
 public final class HookedTransformer: @unchecked Sendable {
     public let config: ModelConfig
@@ -69,13 +74,20 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Hooks that stay registered across runs (add_hook with is_permanent, or between runs).
     public var registeredHooks: [ForwardHook] = []
 
+    /// Each block's four matrices again in 64-column panels, for products with few rows
+    /// (PackedMatrix); weights never change after init, so the two copies stay equal.
+    let packedLayers: [PackedLayer]
+
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing
-        // The matrices the forward pass streams, in 2 MB pages (fewer TLB misses; see HugePages).
-        for layer in self.weights.layers {
-            for m in [layer.wQKV, layer.wO, layer.wIn, layer.wOut] { HugePages.advise(m) }
+        let d = config.dModel, hd = config.nHeads * config.dHead
+        packedLayers = weights.layers.map { layer in
+            PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: 3 * hd), o: PackedMatrix(layer.wO, rows: hd, columns: d),
+                        mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
+                        mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
         }
-        HugePages.advise(self.weights.wU)
+        // W_U (odd width, so no cache-set pile-up) is read in place; 2 MB pages spare the TLB.
+        HugePages.advise(weights.wU)
     }
 
     /// Loads a Hugging Face GPT-2 directory (config.json + safetensors) and processes the weights

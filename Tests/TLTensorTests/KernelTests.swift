@@ -129,3 +129,27 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class PackedMatrixTests: XCTestCase {
+    func testPackedProductsEqualNaiveForFullAndPaddedPanels() {
+        // 128 columns fill two panels; 130 leave a zero-padded third; row counts cross the 6-row
+        // tile and the 96-row block, and 1 row is generation's case.
+        for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1)] {
+            let a = KernelTests().data(m * (k + 2), seed: 21), w = KernelTests().data(k * n, seed: 22)
+            guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
+            let ldc = n + 3
+            var c = [Float](repeating: 7, count: m * ldc)
+            a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
+                packed.multiply(m: m, a: ap.baseAddress!, lda: k + 2, c: cp.baseAddress!, ldc: ldc)
+            } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Double = 0
+                    for t in 0..<k { s += Double(a[i * (k + 2) + t]) * Double(w[t * n + j]) }
+                    XCTAssertEqual(Double(c[i * ldc + j]), s, accuracy: 1e-4, "m=\(m) k=\(k) n=\(n) at \(i),\(j)")
+                }
+                for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], 7, "m=\(m) n=\(n): column \(j) beyond n written") }
+            }
+        }
+    }
+}

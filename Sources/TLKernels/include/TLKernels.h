@@ -15,6 +15,18 @@
 void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                  float *c, size_t ldc, size_t col_begin, size_t col_end);
 
+/// Weights packed for tlk_gemm_packed: B[k×n] as ⌈n/64⌉ panels, panel p holding columns
+/// [64p, 64p + 64) of every row contiguously ([k][64]); the last panel is zero-padded when n is
+/// not a multiple of 64. Fills panels [panel_begin, panel_end) of `packed` (k·64·⌈n/64⌉ floats).
+void tlk_pack_panels(size_t k, size_t n, const float *b, float *packed, size_t panel_begin, size_t panel_end);
+
+/// C[m×n] = A[m×k] · B for B packed by tlk_pack_panels, output panels [panel_begin, panel_end)
+/// (C's columns 64·panel_begin …; every panel writes 64 columns, so a padded last panel needs
+/// a C with room for them). Each panel streams sequentially, so the hardware prefetcher
+/// keeps up and no cache set is overloaded, whatever B's row stride was.
+void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float *packed, float *c, size_t ldc,
+                     size_t panel_begin, size_t panel_end);
+
 /// Causal softmax attention for one (sequence, head), query rows [row_begin, row_end):
 /// z[i] = Σ_j softmax_j(q[i]·k[j] / scale) v[j] over keys j ≤ past + i with key_mask[j] != 0
 /// (all keys when key_mask is NULL). q, k, v, z are row-major with the given strides (d_head
