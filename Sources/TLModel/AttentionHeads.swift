@@ -29,26 +29,34 @@ struct AttentionHeads {
         return mask.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    /// z [B, P, H, dh] from q [B, P, H, dh] and per-sequence keys/values [T, H·dh].
-    func fused(q: Tensor, keys: [[Float]], values: [[Float]], z: inout Tensor) {
+    /// Runs `body(b, h, q, out, scratch)` for every pair, with q [B, P, H, dh]'s base, `out`'s base
+    /// and a per-call scratch block for the attention kernels.
+    private func forEachPairWithScratch(q: Tensor, out: inout Tensor,
+                                        _ body: (Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let scratchCount = AttentionKernels.scratchCount(t: T, dHead: dHead)
         q.data.withUnsafeBufferPointer { qs in
-            z.data.withUnsafeMutableBufferPointer { zs in
-                let (qBase, zBase) = (Int(bitPattern: qs.baseAddress!), Int(bitPattern: zs.baseAddress!))
+            out.data.withUnsafeMutableBufferPointer { os in
+                let (qBase, oBase) = (Int(bitPattern: qs.baseAddress!), Int(bitPattern: os.baseAddress!))
                 forEachPair { b, h in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
                     defer { scratch.deallocate() }
-                    let qp = UnsafePointer<Float>(bitPattern: qBase)! + b * P * hd + h * dHead
-                    let zp = UnsafeMutablePointer<Float>(bitPattern: zBase)! + b * P * hd + h * dHead
-                    keys[b].withUnsafeBufferPointer { ks in
-                        values[b].withUnsafeBufferPointer { vs in
-                            withMask(b) { mask in
-                                AttentionKernels.causal(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
-                                                        q: qp, qStride: hd, k: ks.baseAddress! + h * dHead, kStride: hd,
-                                                        v: vs.baseAddress! + h * dHead, vStride: hd, keyMask: mask,
-                                                        z: zp, zStride: hd, scratch: scratch)
-                            }
-                        }
+                    body(b, h, UnsafePointer<Float>(bitPattern: qBase)!, UnsafeMutablePointer<Float>(bitPattern: oBase)!, scratch)
+                }
+            }
+        }
+    }
+
+    /// z [B, P, H, dh] from q [B, P, H, dh] and per-sequence keys/values [T, H·dh].
+    func fused(q: Tensor, keys: [[Float]], values: [[Float]], z: inout Tensor) {
+        forEachPairWithScratch(q: q, out: &z) { b, h, qs, zs, scratch in
+            keys[b].withUnsafeBufferPointer { ks in
+                values[b].withUnsafeBufferPointer { vs in
+                    withMask(b) { mask in
+                        AttentionKernels.causal(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
+                                                q: qs + b * P * hd + h * dHead, qStride: hd,
+                                                k: ks.baseAddress! + h * dHead, kStride: hd,
+                                                v: vs.baseAddress! + h * dHead, vStride: hd, keyMask: mask,
+                                                z: zs + b * P * hd + h * dHead, zStride: hd, scratch: scratch)
                     }
                 }
             }
@@ -58,22 +66,13 @@ struct AttentionHeads {
     /// Masked, scaled scores [B, H, P, T].
     func scores(q: Tensor, keys: [[Float]]) -> Tensor {
         var out = Tensor(uninitialized: [B, H, P, T])
-        let scratchCount = AttentionKernels.scratchCount(t: T, dHead: dHead)
-        q.data.withUnsafeBufferPointer { qs in
-            out.data.withUnsafeMutableBufferPointer { os in
-                let (qBase, oBase) = (Int(bitPattern: qs.baseAddress!), Int(bitPattern: os.baseAddress!))
-                forEachPair { b, h in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-                    defer { scratch.deallocate() }
-                    keys[b].withUnsafeBufferPointer { ks in
-                        withMask(b) { mask in
-                            AttentionKernels.scores(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
-                                                    q: UnsafePointer<Float>(bitPattern: qBase)! + b * P * hd + h * dHead,
-                                                    qStride: hd, k: ks.baseAddress! + h * dHead, kStride: hd, keyMask: mask,
-                                                    s: UnsafeMutablePointer<Float>(bitPattern: oBase)! + (b * H + h) * P * T,
-                                                    scratch: scratch)
-                        }
-                    }
+        forEachPairWithScratch(q: q, out: &out) { b, h, qs, os, scratch in
+            keys[b].withUnsafeBufferPointer { ks in
+                withMask(b) { mask in
+                    AttentionKernels.scores(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
+                                            q: qs + b * P * hd + h * dHead, qStride: hd,
+                                            k: ks.baseAddress! + h * dHead, kStride: hd, keyMask: mask,
+                                            s: os + (b * H + h) * P * T, scratch: scratch)
                 }
             }
         }

@@ -4,14 +4,17 @@
 import XCTest
 @testable import TLTensor
 
-final class KernelTests: XCTestCase {
-    func data(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-        var s = seed
-        return (0..<n).map { _ in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return scale * (Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1)
-        }
+/// Deterministic pseudo-random floats in [−scale, scale).
+func pseudoRandom(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    var s = seed
+    return (0..<n).map { _ in
+        s = s &* 6364136223846793005 &+ 1442695040888963407
+        return scale * (Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1)
     }
+}
+
+final class KernelTests: XCTestCase {
+    func data(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] { pseudoRandom(n, seed: seed, scale: scale) }
 
     func testSmallRowGEMMCoversEveryTileShapeAndLeavesOtherColumnsAlone() {
         // m crosses the 6-row tile, n the 64- and 16-column panels and the scalar tail.
@@ -135,7 +138,7 @@ final class PackedMatrixTests: XCTestCase {
         // 128 columns fill two panels; 130 leave a zero-padded third; row counts cross the 6-row
         // tile and the 96-row block, and 1 row is generation's case.
         for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1)] {
-            let a = KernelTests().data(m * (k + 2), seed: 21), w = KernelTests().data(k * n, seed: 22)
+            let a = pseudoRandom(m * (k + 2), seed: 21), w = pseudoRandom(k * n, seed: 22)
             guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
             let ldc = n + 3
             var c = [Float](repeating: 7, count: m * ldc)
