@@ -7,17 +7,23 @@
 
 enum { MR_MAX = 6, PREFETCH_ROWS = 16, NV_MAX = 16 };
 
-TLK_INLINE void tile_acc(const int MR, const int NV, const int PF, const int ACC, size_t k, const float *a, size_t lda,
-                         const float *b, size_t ldb, float *c, size_t ldc) {
+/// Software prefetch of a tile: none; B's rows PREFETCH_ROWS ahead (a strided B coming from
+/// memory); or the same rows of the next panel, `next` floats on (the tile works from cache, so
+/// the memory bus would idle — this starts the next panel's traffic meanwhile).
+enum { PF_NONE, PF_AHEAD, PF_NEXT_PANEL };
+
+TLK_INLINE void tile_pf(const int MR, const int NV, const int PF, size_t next, size_t k, const float *a, size_t lda,
+                        const float *b, size_t ldb, float *c, size_t ldc) {
     v16 acc[MR_MAX][NV_MAX];
-    // Every loop over r and v is unrolled so the accumulators live in registers. With ACC the
-    // tile continues sums already in C (a later block of k).
+    // Every loop over r and v is unrolled so the accumulators live in registers.
     _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = ACC ? load16(c + r * ldc + 16 * v) : splat16(0);
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = splat16(0);
     for (size_t i = 0; i < k; i++) {
         const float *brow = b + i * ldb;
-        if (PF && i + PREFETCH_ROWS < k)
+        if (PF == PF_AHEAD && i + PREFETCH_ROWS < k)
             _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
+        if (PF == PF_NEXT_PANEL)
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + next + 16 * v, 0, 2);
         v16 bv[NV_MAX];
         _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
         _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
@@ -30,18 +36,19 @@ TLK_INLINE void tile_acc(const int MR, const int NV, const int PF, const int ACC
         _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
 }
 
-#define tile(MR, NV, ...) tile_acc(MR, NV, 1, 0, __VA_ARGS__)
+#define tile(MR, NV, ...) tile_pf(MR, NV, PF_AHEAD, 0, __VA_ARGS__)
 
-/// One row block (≤ MR_MAX rows) against `width` columns starting at B's and C's column 0.
-TLK_INLINE void row_block(const int NV, size_t rows, size_t k, const float *a, size_t lda,
+/// One row block (≤ MR_MAX rows) against NV·16 columns starting at B's and C's column 0, with
+/// prefetch mode PF (`next` for PF_NEXT_PANEL).
+TLK_INLINE void row_block(const int NV, const int PF, size_t next, size_t rows, size_t k, const float *a, size_t lda,
                           const float *b, size_t ldb, float *c, size_t ldc) {
     switch (rows) {
-    case 6: tile(6, NV, k, a, lda, b, ldb, c, ldc); break;
-    case 5: tile(5, NV, k, a, lda, b, ldb, c, ldc); break;
-    case 4: tile(4, NV, k, a, lda, b, ldb, c, ldc); break;
-    case 3: tile(3, NV, k, a, lda, b, ldb, c, ldc); break;
-    case 2: tile(2, NV, k, a, lda, b, ldb, c, ldc); break;
-    default: tile(1, NV, k, a, lda, b, ldb, c, ldc); break;
+    case 6: tile_pf(6, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
+    case 5: tile_pf(5, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
+    case 4: tile_pf(4, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
+    case 3: tile_pf(3, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
+    case 2: tile_pf(2, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
+    default: tile_pf(1, NV, PF, next, k, a, lda, b, ldb, c, ldc); break;
     }
 }
 
@@ -56,13 +63,21 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
         for (; j + 256 <= col_end; j += 256) tile(1, 16, k, a, lda, b + j, ldb, c + j, ldc);
     if (m == 2)
         for (; j + 128 <= col_end; j += 128) tile(2, 8, k, a, lda, b + j, ldb, c + j, ldc);
-    // Full 64-column panels: every row block reuses the panel while it is in cache.
+    // Full 64-column panels: every row block reuses the panel while it is in cache; the first
+    // block fetches it from memory, the last prefetches the next panel.
     for (; j + 64 <= col_end; j += 64)
-        for (size_t r = 0; r < m; r += MR_MAX)
-            row_block(4, m - r < MR_MAX ? m - r : MR_MAX, k, a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc);
+        for (size_t r = 0; r < m; r += MR_MAX) {
+            size_t rows = m - r < MR_MAX ? m - r : MR_MAX;
+            const float *ar = a + r * lda, *bp = b + j;
+            float *cr = c + r * ldc + j;
+            if (r > 0 && r + MR_MAX >= m && j + 128 <= col_end)
+                row_block(4, PF_NEXT_PANEL, 64, rows, k, ar, lda, bp, ldb, cr, ldc);
+            else
+                row_block(4, PF_AHEAD, 0, rows, k, ar, lda, bp, ldb, cr, ldc);
+        }
     for (; j + 16 <= col_end; j += 16)
         for (size_t r = 0; r < m; r += MR_MAX)
-            row_block(1, m - r < MR_MAX ? m - r : MR_MAX, k, a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc);
+            row_block(1, PF_AHEAD, 0, m - r < MR_MAX ? m - r : MR_MAX, k, a + r * lda, lda, b + j, ldb, c + r * ldc + j, ldc);
     // The last few columns (n mod 16), one dot product each.
     for (; j < col_end; j++)
         for (size_t r = 0; r < m; r++) {
@@ -76,18 +91,6 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
 /// panel of the worker's range streams past it once.
 enum { PACKED_ROW_BLOCK = 96 };
 
-TLK_INLINE void packed_rows(size_t rows, size_t k, const float *a, size_t lda, const float *panel,
-                            float *c, size_t ldc) {
-    switch (rows) {
-    case 6: tile_acc(6, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    case 5: tile_acc(5, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    case 4: tile_acc(4, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    case 3: tile_acc(3, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    case 2: tile_acc(2, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    default: tile_acc(1, 4, 0, 0, k, a, lda, panel, 64, c, ldc); break;
-    }
-}
-
 TLK_CLONES
 void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float *packed, float *c, size_t ldc,
                      size_t panel_begin, size_t panel_end) {
@@ -95,8 +98,15 @@ void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float
         size_t r1 = r0 + PACKED_ROW_BLOCK < m ? r0 + PACKED_ROW_BLOCK : m;
         for (size_t p = panel_begin; p < panel_end; p++) {
             const float *panel = packed + p * k * 64;
-            for (size_t r = r0; r < r1; r += MR_MAX)
-                packed_rows(r1 - r < MR_MAX ? r1 - r : MR_MAX, k, a + r * lda, lda, panel, c + r * ldc + p * 64, ldc);
+            for (size_t r = r0; r < r1; r += MR_MAX) {
+                size_t rows = r1 - r < MR_MAX ? r1 - r : MR_MAX;
+                // Panels stream sequentially (the hardware prefetcher follows); the last row
+                // tile of a panel works from cache and starts fetching the next panel.
+                if (r > r0 && r + MR_MAX >= r1 && p + 1 < panel_end)
+                    row_block(4, PF_NEXT_PANEL, k * 64, rows, k, a + r * lda, lda, panel, 64, c + r * ldc + p * 64, ldc);
+                else
+                    row_block(4, PF_NONE, 0, rows, k, a + r * lda, lda, panel, 64, c + r * ldc + p * 64, ldc);
+            }
         }
     }
 }
