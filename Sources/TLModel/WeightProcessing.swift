@@ -75,7 +75,8 @@ extension ModelWeights {
     /// Columns are split into blocks over the cores; sums are Float like TransformerLens's.
     static func foldLayerNorm(w: [Float], b: [Float], into W: inout [Float], bias: inout [Float], rows: Int) {
         let cols = bias.count
-        let blocks = cols >= 4096 ? Parallel.width * 4 : 1
+        // Column blocks over the cores once the matrix is big enough to pay for the hand-off.
+        let blocks = rows * cols >= 1 << 20 ? Parallel.width * 4 : 1
         W.withUnsafeMutableBufferPointer { wp in
             bias.withUnsafeMutableBufferPointer { bp in
                 let (wBase, bBase) = (Int(bitPattern: wp.baseAddress!), Int(bitPattern: bp.baseAddress!))
@@ -117,9 +118,15 @@ extension ModelWeights {
                 let x = UnsafeMutablePointer<Float>(bitPattern: base)!
                 for r in (rows * ch / chunks)..<(rows * (ch + 1) / chunks) {
                     let row = x + r * width
-                    var s: Double = 0
-                    for i in 0..<width { s += Double(row[i]) }
-                    let mean = Float(s / Double(width))
+                    // Four running sums: one Double chain would wait on each add's latency.
+                    var s0: Double = 0, s1: Double = 0, s2: Double = 0, s3: Double = 0
+                    var i = 0
+                    while i + 4 <= width {
+                        s0 += Double(row[i]); s1 += Double(row[i + 1]); s2 += Double(row[i + 2]); s3 += Double(row[i + 3])
+                        i += 4
+                    }
+                    while i < width { s0 += Double(row[i]); i += 1 }
+                    let mean = Float(((s0 + s1) + (s2 + s3)) / Double(width))
                     for i in 0..<width { row[i] -= mean }
                 }
             }
