@@ -81,13 +81,25 @@ public final class HookedTransformer: @unchecked Sendable {
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing
         let d = config.dModel, hd = config.nHeads * config.dHead
+        let roomForPanels = Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
         packedLayers = weights.layers.map { layer in
-            PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: 3 * hd), o: PackedMatrix(layer.wO, rows: hd, columns: d),
-                        mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
-                        mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
+            guard roomForPanels else { return PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpOut: nil) }
+            return PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: 3 * hd),
+                               o: PackedMatrix(layer.wO, rows: hd, columns: d),
+                               mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
+                               mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
         }
         // W_U (odd width, so no cache-set pile-up) is read in place; 2 MB pages spare the TLB.
         HugePages.advise(weights.wU)
+    }
+
+    /// Whether the block matrices' panels (a second copy of them) fit: they are skipped, and
+    /// products go to OpenBLAS, when they would take more than a quarter of the memory still
+    /// available — gpt2-xl's 5.9 GB of panels on a 16 GB machine, say.
+    static func panelsFit(config: ModelConfig, availableBytes: Int?) -> Bool {
+        let d = config.dModel, hd = config.nHeads * config.dHead
+        let panelBytes = config.nLayers * (d * 3 * hd + hd * d + 2 * d * config.dMLP) * 4
+        return availableBytes.map { panelBytes <= $0 / 4 } ?? true
     }
 
     /// Loads a Hugging Face GPT-2 directory (config.json + safetensors) and processes the weights

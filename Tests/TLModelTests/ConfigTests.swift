@@ -25,6 +25,19 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testWeightPanelsAreSkippedWhenMemoryIsShort() throws {
+        // Panels are a second copy of the block matrices (4·nParams bytes): 340 MB for gpt2,
+        // 5.9 GB for gpt2-xl; they must not take more than a quarter of the available memory.
+        let small = try ModelConfig.fromHuggingFace(json: config(12, 768, 12))
+        let xl = try ModelConfig.fromHuggingFace(json: config(48, 1600, 25))
+        let gib = 1 << 30
+        XCTAssertTrue(HookedTransformer.panelsFit(config: small, availableBytes: 16 * gib))
+        XCTAssertTrue(HookedTransformer.panelsFit(config: small, availableBytes: nil), "unknown memory: keep the fast path")
+        XCTAssertFalse(HookedTransformer.panelsFit(config: small, availableBytes: gib))
+        XCTAssertFalse(HookedTransformer.panelsFit(config: xl, availableBytes: 16 * gib))
+        XCTAssertTrue(HookedTransformer.panelsFit(config: xl, availableBytes: 32 * gib))
+    }
+
     func testBadConfigsAreClearErrors() {
         let cases: [(String, String)] = [
             ("{\"model_type\": \"llama\"}", "llama"),

@@ -28,6 +28,23 @@ final class ForwardGoldenTests: XCTestCase {
         }
     }
 
+    func testLargeBatchesThroughOpenBLASMatchTheGoldenLogits() throws {
+        // Products with up to PackedMatrix.maxRows rows use the weight panels, longer ones OpenBLAS
+        // split over the workers: a batch of copies of seq_a crosses that line, and every copy
+        // must still give TransformerLens's logits.
+        for name in goldenModels {
+            let g = try Golden(name)
+            let model = try HookedTransformer.load(directory: g.hfDirectory)
+            let copies = PackedMatrix.maxRows / g.seqA.count + 2
+            let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
+            XCTAssertGreaterThan(copies * g.seqA.count, PackedMatrix.maxRows, "the batch must leave the panel path")
+            let expected = try g.tensor("processed/logits")
+            for b in [0, copies - 1] {
+                assertClose(try logits.gather(axis: 0, indices: [b]), expected, tol: tol, "\(name) copy \(b) of a \(copies)-sequence batch")
+            }
+        }
+    }
+
     func testProcessedWeightsMatchTransformerLensLayout() throws {
         for name in goldenModels {
             let g = try Golden(name)

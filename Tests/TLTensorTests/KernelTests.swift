@@ -156,3 +156,20 @@ final class PackedMatrixTests: XCTestCase {
         }
     }
 }
+
+final class SplitProductTests: XCTestCase {
+    func testLargeProductsSplitByRowsOrColumnsEqualNaive() throws {
+        // Big enough to be split over the workers: by rows (m ≥ 128 per worker) and by columns.
+        for (m, k, n) in [(300, 200, 300), (100, 100, 700)] {
+            let a = Tensor(shape: [m, k], data: pseudoRandom(m * k, seed: 31)), b = Tensor(shape: [k, n], data: pseudoRandom(k * n, seed: 32))
+            let c = try a.matmul(b)
+            for i in stride(from: 0, to: m, by: 37) + [m - 1] {
+                for j in stride(from: 0, to: n, by: 29) + [n - 1] {
+                    var s: Double = 0
+                    for t in 0..<k { s += Double(a.data[i * k + t]) * Double(b.data[t * n + j]) }
+                    XCTAssertEqual(Double(c.data[i * n + j]), s, accuracy: 1e-4, "m=\(m) n=\(n) at \(i),\(j)")
+                }
+            }
+        }
+    }
+}
