@@ -149,8 +149,12 @@ struct Forward {
         x.data.withUnsafeBufferPointer { xs in
             w.wU.withUnsafeBufferPointer { wU in
                 logits.data.withUnsafeMutableBufferPointer { out in
-                    BLAS.sgemm(m: B * Q, n: V, k: d, a: xs.baseAddress!, lda: d, b: wU.baseAddress!, ldb: V,
-                               c: out.baseAddress!, ldc: V)
+                    if let packed = model.packedUnembed, B * Q <= PackedMatrix.maxRows {
+                        packed.multiply(m: B * Q, a: xs.baseAddress!, lda: d, c: out.baseAddress!, ldc: V)
+                    } else {
+                        BLAS.sgemm(m: B * Q, n: V, k: d, a: xs.baseAddress!, lda: d, b: wU.baseAddress!, ldb: V,
+                                   c: out.baseAddress!, ldc: V)
+                    }
                     w.bU.withUnsafeBufferPointer { NeuralOps.addBias(out.baseAddress!, rows: B * Q, n: V, bias: $0.baseAddress!) }
                 }
             }

@@ -74,9 +74,10 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Hooks that stay registered across runs (add_hook with is_permanent, or between runs).
     public var registeredHooks: [ForwardHook] = []
 
-    /// Each block's four matrices again in 64-column panels, for products with few rows
+    /// Each block's four matrices and W_U again in 64-column panels, for products with few rows
     /// (PackedMatrix); weights never change after init, so the two copies stay equal.
     let packedLayers: [PackedLayer]
+    let packedUnembed: PackedMatrix?
 
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing
@@ -89,16 +90,18 @@ public final class HookedTransformer: @unchecked Sendable {
                                mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
                                mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
         }
-        // W_U (odd width, so no cache-set pile-up) is read in place; 2 MB pages spare the TLB.
+        // W_U is read in place by longer products: 2 MB pages spare the TLB.
         HugePages.advise(weights.wU)
+        packedUnembed = roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
     }
 
-    /// Whether the block matrices' panels (a second copy of them) fit: they are skipped, and
-    /// products go to OpenBLAS, when they would take more than a quarter of the memory still
-    /// available — gpt2-xl's 5.9 GB of panels on a 16 GB machine, say.
+    /// Whether the panels (a second copy of the block matrices and W_U) fit: they are skipped,
+    /// and products go to OpenBLAS, when they would take more than a quarter of the memory still
+    /// available — gpt2-xl's 6.2 GB of panels on a 16 GB machine, say.
     static func panelsFit(config: ModelConfig, availableBytes: Int?) -> Bool {
         let d = config.dModel, hd = config.nHeads * config.dHead
-        let panelBytes = config.nLayers * (d * 3 * hd + hd * d + 2 * d * config.dMLP) * 4
+        let blocks = config.nLayers * (d * 3 * hd + hd * d + 2 * d * config.dMLP)
+        let panelBytes = (blocks + d * ((config.dVocab + 63) / 64 * 64)) * 4
         return availableBytes.map { panelBytes <= $0 / 4 } ?? true
     }
 

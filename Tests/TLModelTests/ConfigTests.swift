@@ -26,8 +26,8 @@ final class ConfigTests: XCTestCase {
     }
 
     func testWeightPanelsAreSkippedWhenMemoryIsShort() throws {
-        // Panels are a second copy of the block matrices (4·nParams bytes): 340 MB for gpt2,
-        // 5.9 GB for gpt2-xl; they must not take more than a quarter of the available memory.
+        // Panels are a second copy of the block matrices and W_U: 494 MB for gpt2, 6.2 GB for
+        // gpt2-xl; they must not take more than a quarter of the available memory.
         let small = try ModelConfig.fromHuggingFace(json: config(12, 768, 12))
         let xl = try ModelConfig.fromHuggingFace(json: config(48, 1600, 25))
         let gib = 1 << 30
