@@ -134,7 +134,7 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("NAME", .word, "a variable to forget", required: false, repeats: true)],
                 examples: ["clear", "clear pos neg"]),
     CommandSpec("set", .session, "Show or change session settings",
-                options: [OptionSpec("threads", .integer, "CPU threads for matrix products", default: "all cores"),
+                options: [OptionSpec("threads", .integer, "CPU threads for numeric work (matrix products, attention, element-wise passes)", default: "all cores"),
                           OptionSpec("precision", .integer, "significant digits in tables", default: "4"),
                           OptionSpec("color", .boolean, "use colour in the terminal", default: "true when a terminal"),
                           OptionSpec("seed", .integer, "default random seed", default: "0")],

@@ -18,7 +18,8 @@ public enum HugePages {
     /// A new array of `count` floats that `initializer` must fill completely; large ones are
     /// advised into huge pages before their first touch (no zero-fill pass, no later collapse).
     public static func array(count: Int, _ initializer: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        guard count > 0 else { return [] }  // callers may force-unwrap the buffer's base address
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             if enabled, count * 4 >= 2 << 20 { _ = tlk_advise_huge_pages(buffer.baseAddress!, count * 4, 0) }
             initializer(buffer)
             initialized = count
