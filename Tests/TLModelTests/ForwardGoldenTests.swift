@@ -85,6 +85,27 @@ final class ForwardGoldenTests: XCTestCase {
         }
     }
 
+    func testHookThatUnmasksAFutureKeyIsHonoured() throws {
+        // A hook on hook_attn_scores that gives query 0 a finite score for key 1 (masked until
+        // then): as in TransformerLens, softmax and pattern·v then cover that key, so query 0's
+        // pattern splits between keys 0 and 1 and its z mixes their values.
+        let g = try Golden(goldenModels[0])
+        let model = try HookedTransformer.load(directory: g.hfDirectory)
+        var o = RunOptions()
+        o.hooks = [ForwardHook(name: "blocks.0.attn.hook_attn_scores") { s, _ in
+            s.data[1] = s.data[0]  // batch 0, head 0, query 0: key 1 gets key 0's score
+        }]
+        o.cacheFilter = { $0 == "blocks.0.attn.hook_pattern" || $0 == "blocks.0.attn.hook_z" || $0 == "blocks.0.attn.hook_v" }
+        let out = try model.run(tokens: [g.seqA], options: o)
+        let pattern = out.cache["blocks.0.attn.hook_pattern"]!, z = out.cache["blocks.0.attn.hook_z"]!, v = out.cache["blocks.0.attn.hook_v"]!
+        XCTAssertEqual(pattern.data[0], 0.5, accuracy: 1e-6)
+        XCTAssertEqual(pattern.data[1], 0.5, accuracy: 1e-6)
+        let dh = z.shape[3], hd = z.shape[2] * dh
+        for i in 0..<dh {  // head 0, query 0: z = (v[0] + v[1]) / 2
+            XCTAssertEqual(z.data[i], (v.data[i] + v.data[hd + i]) / 2, accuracy: 1e-5)
+        }
+    }
+
     func testStartAndStopAtLayer() throws {
         for name in goldenModels {
             let g = try Golden(name)
