@@ -351,10 +351,8 @@ struct Forward {
         var post = consume pre  // no copy unless a hook or the cache kept hook_pre
         post.data.withUnsafeMutableBufferPointer { buf in
             // gelu_new's tanh dominates element-wise time on long prompts: split it over the cores.
-            let base = Int(bitPattern: buf.baseAddress!), n = buf.count, chunks = n >= 1 << 16 ? Parallel.width : 1
-            Parallel.forEach(chunks) { c in
-                let start = n * c / chunks, end = n * (c + 1) / chunks
-                NeuralOps.geluNew(UnsafeMutablePointer<Float>(bitPattern: base)! + start, count: end - start)
+            Parallel.forEachChunk(of: buf.count, chunks: buf.count >= 1 << 16 ? Parallel.width : 1) { range in
+                NeuralOps.geluNew(buf.baseAddress! + range.lowerBound, count: range.count)
             }
         }
         try fire(p + "mlp.hook_post", &post)

@@ -79,11 +79,9 @@ extension ModelWeights {
         let blocks = rows * cols >= 1 << 20 ? Parallel.width * 4 : 1
         W.withUnsafeMutableBufferPointer { wp in
             bias.withUnsafeMutableBufferPointer { bp in
-                let (wBase, bBase) = (Int(bitPattern: wp.baseAddress!), Int(bitPattern: bp.baseAddress!))
-                Parallel.forEach(blocks) { blk in
-                    let W = UnsafeMutablePointer<Float>(bitPattern: wBase)!, bias = UnsafeMutablePointer<Float>(bitPattern: bBase)!
-                    let c0 = cols * blk / blocks, c1 = cols * (blk + 1) / blocks, n = c1 - c0
-                    guard n > 0 else { return }
+                let W = wp.baseAddress!, bias = bp.baseAddress!
+                Parallel.forEachChunk(of: cols, chunks: blocks) { columns in
+                    let c0 = columns.lowerBound, n = columns.count
                     var mean = [Float](repeating: 0, count: n)
                     mean.withUnsafeMutableBufferPointer { m in
                         for i in 0..<rows {
@@ -113,10 +111,9 @@ extension ModelWeights {
         let rows = x.count / width
         let chunks = rows >= 1024 ? Parallel.width : 1
         x.withUnsafeMutableBufferPointer { xp in
-            let base = Int(bitPattern: xp.baseAddress!)
-            Parallel.forEach(chunks) { ch in
-                let x = UnsafeMutablePointer<Float>(bitPattern: base)!
-                for r in (rows * ch / chunks)..<(rows * (ch + 1) / chunks) {
+            let x = xp.baseAddress!
+            Parallel.forEachChunk(of: rows, chunks: chunks) { range in
+                for r in range {
                     let row = x + r * width
                     // Four running sums: one Double chain would wait on each add's latency.
                     var s0: Double = 0, s1: Double = 0, s2: Double = 0, s3: Double = 0

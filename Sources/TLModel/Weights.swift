@@ -80,11 +80,8 @@ public struct ModelWeights: Sendable {
         let wU = HugePages.array(count: d * V) { out in
             unembedSource.withUnsafeBufferPointer { src in
                 // Vocabulary ranges over the cores; each writes its own columns of W_U.
-                let (srcBase, outBase) = (Int(bitPattern: src.baseAddress!), Int(bitPattern: out.baseAddress!))
-                let tiles = (V + 63) / 64, workers = Parallel.width
-                Parallel.forEach(workers) { w in
-                    let src = UnsafePointer<Float>(bitPattern: srcBase)!, out = UnsafeMutablePointer<Float>(bitPattern: outBase)!
-                    for v0 in stride(from: tiles * w / workers * 64, to: min(V, tiles * (w + 1) / workers * 64), by: 64) {
+                Parallel.forEachChunk(of: (V + 63) / 64, chunks: Parallel.width) { tiles in
+                    for v0 in stride(from: tiles.lowerBound * 64, to: min(V, tiles.upperBound * 64), by: 64) {
                         for i0 in stride(from: 0, to: d, by: 64) {
                             for v in v0..<min(v0 + 64, V) { for i in i0..<min(i0 + 64, d) { out[i * V + v] = src[v * d + i] } }
                         }

@@ -32,19 +32,9 @@ public enum BLAS {
         // (or of its columns when there are few rows), each block a multiple of 64.
         let workers = m * n * k >= 1 << 22 ? Parallel.width : 1
         let byRows = m >= 128 * workers
-        let extent = byRows ? m : n, blocks = max(1, min(workers, (extent + 63) / 64))
-        if blocks == 1 {
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-            return
-        }
-        let (ai, bi, ci) = (Int(bitPattern: a), Int(bitPattern: b), Int(bitPattern: c))
-        Parallel.forEach(blocks) { w in
-            let units = (extent + 63) / 64
-            let first = min(extent, units * w / blocks * 64), last = min(extent, units * (w + 1) / blocks * 64)
-            guard first < last else { return }
-            let a = UnsafePointer<Float>(bitPattern: ai)!, b = UnsafePointer<Float>(bitPattern: bi)!
-            let c = UnsafeMutablePointer<Float>(bitPattern: ci)!
+        let extent = byRows ? m : n
+        Parallel.forEachChunk(of: (extent + 63) / 64, chunks: workers) { units in
+            let first = units.lowerBound * 64, last = min(extent, units.upperBound * 64)
             if byRows {  // rows [first, last) of op(A) and C
                 let aBlock = transA ? a + first : a + first * lda
                 cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,

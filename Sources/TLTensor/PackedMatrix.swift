@@ -25,12 +25,9 @@ public struct PackedMatrix: Sendable {
         self.columns = columns
         let count = (columns + 63) / 64
         panels = w.withUnsafeBufferPointer { src in
-            let srcBase = Int(bitPattern: src.baseAddress!)
-            return HugePages.array(count: rows * count * 64) { dst in
-                let dstBase = Int(bitPattern: dst.baseAddress!), workers = min(Parallel.width, count)
-                Parallel.forEach(workers) { w in
-                    tlk_pack_panels(rows, columns, UnsafePointer<Float>(bitPattern: srcBase)!,
-                                    UnsafeMutablePointer<Float>(bitPattern: dstBase)!, count * w / workers, count * (w + 1) / workers)
+            HugePages.array(count: rows * count * 64) { dst in
+                Parallel.forEachChunk(of: count, chunks: Parallel.width) { range in
+                    tlk_pack_panels(rows, columns, src.baseAddress!, dst.baseAddress!, range.lowerBound, range.upperBound)
                 }
             }
         }
@@ -40,7 +37,7 @@ public struct PackedMatrix: Sendable {
     /// are split over the workers when there is enough work.
     public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let count = fullPanels
-        let workers = m * rows * columns >= 1 << 20 ? min(Parallel.width, count) : 1
+        let workers = m * rows * columns >= 1 << 20 ? Parallel.width : 1
         panels.withUnsafeBufferPointer { p in
             // A padded last panel goes through a scratch block, of which the real columns are kept.
             if count < panelCount {
@@ -51,15 +48,8 @@ public struct PackedMatrix: Sendable {
                     for r in 0..<m { (c + r * ldc + count * 64).update(from: s.baseAddress! + r * 64, count: width) }
                 }
             }
-            guard count > 0 else { return }
-            if workers == 1 {
-                tlk_gemm_packed(m, rows, a, lda, p.baseAddress!, c, ldc, 0, count)
-                return
-            }
-            let (ai, pi, ci) = (Int(bitPattern: a), Int(bitPattern: p.baseAddress!), Int(bitPattern: c))
-            Parallel.forEach(workers) { w in
-                tlk_gemm_packed(m, rows, UnsafePointer<Float>(bitPattern: ai)!, lda, UnsafePointer<Float>(bitPattern: pi)!,
-                                UnsafeMutablePointer<Float>(bitPattern: ci)!, ldc, count * w / workers, count * (w + 1) / workers)
+            Parallel.forEachChunk(of: count, chunks: workers) { range in
+                tlk_gemm_packed(m, rows, a, lda, p.baseAddress!, c, ldc, range.lowerBound, range.upperBound)
             }
         }
     }

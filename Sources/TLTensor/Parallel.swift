@@ -18,8 +18,16 @@ public enum Parallel {
     /// Sets the worker count (at least 1).
     public static func setWidth(_ n: Int) { configured.store(max(1, n), ordering: .relaxed) }
 
+    /// Splits 0..<count into at most `chunks` contiguous, near-equal, non-empty ranges
+    /// (count·c/chunks ..< count·(c+1)/chunks) and runs `body` on each, as `forEach` does.
+    public static func forEachChunk(of count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = max(1, min(chunks, count))
+        forEach(chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
+    }
+
     /// Runs `body(i)` for i in 0..<count, on several threads when count > 1. Bodies must touch
-    /// disjoint memory; pointers cross as Int bit patterns since raw pointers are not Sendable.
+    /// disjoint memory.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 || width == 1 {
             for i in 0..<count { body(i) }

@@ -16,17 +16,9 @@ enum SmallBatchGEMM {
                          b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         // Split columns over the workers in whole 64-column panels once there is enough work to pay
         // for the hand-off (about 100 µs of single-core work).
-        let panels = (n + 63) / 64
-        let workers = m * n * k >= 1 << 21 ? min(Parallel.width, panels) : 1
-        if workers == 1 {
-            tlk_gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, 0, n)
-            return
-        }
-        let (ai, bi, ci) = (Int(bitPattern: a), Int(bitPattern: b), Int(bitPattern: c))
-        Parallel.forEach(workers) { w in
-            let first = panels * w / workers * 64, last = min(n, panels * (w + 1) / workers * 64)
-            tlk_gemm_nn(m, n, k, UnsafePointer<Float>(bitPattern: ai)!, lda, UnsafePointer<Float>(bitPattern: bi)!, ldb,
-                        UnsafeMutablePointer<Float>(bitPattern: ci)!, ldc, first, last)
+        let workers = m * n * k >= 1 << 21 ? Parallel.width : 1
+        Parallel.forEachChunk(of: (n + 63) / 64, chunks: workers) { panels in
+            tlk_gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, panels.lowerBound * 64, min(n, panels.upperBound * 64))
         }
     }
 }
