@@ -101,10 +101,12 @@ struct Forward {
         let stop = try options.stopAtLayer.map { try model.resolveLayer($0, allowEnd: true) } ?? cfg.nLayers
         let B = resid.shape[0], P = resid.shape[1]
         let keyMask = try buildKeyMask(batch: B, newPositions: P)
+        // The attention kernels' form of it, made once per run: Int32, or nil where all keys are real.
+        let kernelMasks: [[Int32]?] = keyMask.map { m in m.allSatisfy { $0 != 0 } ? nil : m.map { Int32($0) } }
         if start < stop {
             for l in start..<stop {
                 try checkCancelled()
-                try block(l, &resid, keyMask: keyMask)
+                try block(l, &resid, keyMasks: kernelMasks)
             }
         }
         if let kv = options.kvCache {
@@ -145,20 +147,7 @@ struct Forward {
             try fire("unembed.hook_out", &logits)
             return logits
         }
-        var logits = Tensor(uninitialized: [B, Q, V])
-        x.data.withUnsafeBufferPointer { xs in
-            w.wU.withUnsafeBufferPointer { wU in
-                logits.data.withUnsafeMutableBufferPointer { out in
-                    if let packed = model.packedUnembed, B * Q <= PackedMatrix.maxRows {
-                        packed.multiply(m: B * Q, a: xs.baseAddress!, lda: d, c: out.baseAddress!, ldc: V)
-                    } else {
-                        BLAS.sgemm(m: B * Q, n: V, k: d, a: xs.baseAddress!, lda: d, b: wU.baseAddress!, ldb: V,
-                                   c: out.baseAddress!, ldc: V)
-                    }
-                    w.bU.withUnsafeBufferPointer { NeuralOps.addBias(out.baseAddress!, rows: B * Q, n: V, bias: $0.baseAddress!) }
-                }
-            }
-        }
+        var logits = linear(x, w.wU, w.bU, packed: model.packedUnembed, outShape: [B, Q, V])
         try fire("unembed.hook_out", &logits)
         return logits
     }
@@ -241,7 +230,8 @@ struct Forward {
 
     // MARK: One transformer block
 
-    func block(_ l: Int, _ resid: inout Tensor, keyMask: [[Int]]) throws {
+    /// `keyMasks`: per sequence, which of the T keys may be attended to (nil: all of them).
+    func block(_ l: Int, _ resid: inout Tensor, keyMasks: [[Int32]?]) throws {
         let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel
         let H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
         let layer = w.layers[l], packed = model.packedLayers[l]
@@ -292,8 +282,7 @@ struct Forward {
         // scores = q·kᵀ / √dh (× (l+1) for inverse-layer scaling), causal and padding masked to −inf
         var scale = Float(dh).squareRoot()
         if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
-        let masks: [[Int32]?] = keyMask.map { m in m.allSatisfy { $0 != 0 } ? nil : m.map { Int32($0) } }
-        let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: masks)
+        let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: keyMasks)
         var z = Tensor(uninitialized: [B, P, H, dh])
         let scoresName = p + "attn.hook_attn_scores", patternName = p + "attn.hook_pattern"
         if !wants(scoresName) && !wants(patternName) {
