@@ -90,8 +90,6 @@ public final class HookedTransformer: @unchecked Sendable {
                                mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
                                mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
         }
-        // W_U is read in place by longer products: 2 MB pages spare the TLB.
-        HugePages.advise(weights.wU)
         packedUnembed = roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
     }
 

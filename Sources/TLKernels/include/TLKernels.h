@@ -61,9 +61,8 @@ void tlk_add_bias(float *x, size_t rows, size_t n, const float *bias);
 /// y[i] += x[i].
 void tlk_add(float *y, const float *x, size_t count);
 
-/// Asks the kernel to back the 2 MB-aligned interior of [p, p + bytes) with huge pages
-/// (MADV_HUGEPAGE: pages touched from now on; with `collapse`, also MADV_COLLAPSE: pages already
-/// there, now). Returns 0 on success, −1 where the system declines.
-int tlk_advise_huge_pages(const void *p, size_t bytes, int collapse);
+/// Asks the kernel to back the 2 MB-aligned interior of [p, p + bytes) with huge pages from the
+/// first touch on (MADV_HUGEPAGE). Returns 0 on success, −1 where the system declines.
+int tlk_advise_huge_pages(const void *p, size_t bytes);
 
 #endif
