@@ -11,18 +11,10 @@ enum PipedInput {
         var firstLine = 1       // input line where the buffered statement starts
         var lineNumber = 0
         func execute(_ statement: String) -> Bool {
-            do {
-                // Leading newlines make the session's line numbers those of the input, so the
-                // error's excerpt and location agree.
-                let placed = String(repeating: "\n", count: firstLine - 1) + statement
-                if let shown = try session.execute(placed) { output.display(shown) }
-                output.finishProgress()
-                return true
-            } catch {
-                output.finishProgress()
-                output.showError(error, location: "<stdin>:\(error.line ?? firstLine):\(error.column ?? 1)")
-                return false
-            }
+            // Leading newlines make the session's line numbers those of the input, so the
+            // error's excerpt and location agree.
+            let placed = String(repeating: "\n", count: firstLine - 1) + statement
+            return ScriptRunner.execute(placed, origin: "<stdin>", line: firstLine, session: session, output: output)
         }
         while let line = readLine() {
             lineNumber += 1

@@ -29,14 +29,20 @@ public enum ScriptRunner {
     public static func run(source: String, origin: String, session: Session) -> Int32 {
         let output = attachOutput(to: session)
         defer { withExtendedLifetime(output) {} }
+        return execute(source, origin: origin, session: session, output: output) ? success : failure
+    }
+
+    /// Executes `source`, displays what it shows, and on failure shows the error located at
+    /// `origin:LINE:COL` (LINE `line` when the error has none); returns whether it succeeded.
+    static func execute(_ source: String, origin: String, line: Int = 1, session: Session, output: TerminalOutput) -> Bool {
         do {
             if let shown = try session.execute(source) { output.display(shown) }
             output.finishProgress()
-            return success
+            return true
         } catch {
             output.finishProgress()
-            output.showError(error, location: "\(origin):\(error.line ?? 1):\(error.column ?? 1)")
-            return failure
+            output.showError(error, location: "\(origin):\(error.line ?? line):\(error.column ?? 1)")
+            return false
         }
     }
 
