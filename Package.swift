@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
         .target(name: "TLRepl", dependencies: ["TLCore", "TLLang", "CEdit"]),
         .target(name: "TLKernel", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
-        .executableTarget(name: "tlsh", dependencies: ["TLCore", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub", "TLInterp"]),
+        .executableTarget(name: "tlsh", dependencies: ["TLCore", "TLTensor", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub", "TLInterp"]),
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),

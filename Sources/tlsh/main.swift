@@ -11,7 +11,12 @@ import TLInterp
 import TLKernel
 import TLLang
 import TLRepl
+import TLTensor
 import TLTokenizer
+
+// Freed activations stay mapped for the next run instead of being unmapped and faulted in again
+// (see ProcessMemory); TLSH_RETAIN_MEMORY=0 turns this off.
+ProcessMemory.retainFreedMemory()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment

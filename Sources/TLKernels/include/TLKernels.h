@@ -65,4 +65,12 @@ void tlk_add(float *y, const float *x, size_t count);
 /// first touch on (MADV_HUGEPAGE). Returns 0 on success, −1 where the system declines.
 int tlk_advise_huge_pages(const void *p, size_t bytes);
 
+/// Makes glibc's malloc serve every allocation from its heap and never shrink it, so memory that
+/// one run frees is reused, already mapped, by the next. Returns 0 on success, −1 where the
+/// allocator is not glibc's.
+int tlk_retain_freed_memory(void);
+
+/// Returns the heap's free pages to the system (malloc_trim); a no-op elsewhere.
+void tlk_release_freed_memory(void);
+
 #endif

@@ -17,6 +17,7 @@ extension Session {
         }
         current = loaded
         lastCache = nil
+        ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
         return .result(Display(text: "loaded \(loaded.name): " + summary(loaded)), data: nil)
     }
 
