@@ -1,6 +1,8 @@
 // The verbs and functions of tlsh. Summaries are one imperative line; every example must parse
 // (CommandTableTests checks), and docs/LANGUAGE.md embeds this table (DocsSyncTests checks).
 
+import TLTensor
+
 extension CommandTable {
     /// The table the parser, help, completion and docs use.
     public static let standard = CommandTable(commands: standardCommands, functions: standardFunctions)
@@ -135,10 +137,13 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["clear", "clear pos neg"]),
     CommandSpec("set", .session, "Show or change session settings",
                 options: [OptionSpec("threads", .integer, "CPU threads for numeric work (matrix products, attention, element-wise passes)", default: "all cores"),
+                          OptionSpec("matmul", .choice(MatmulPrecision.allCases.map(\.rawValue)),
+                                     "weight products in Float32 (highest) or, on Intel AMX, bf16 with Float32 sums: high ≈ 16 bits, medium ≈ 8 bits (like torch.set_float32_matmul_precision)",
+                                     default: "highest"),
                           OptionSpec("precision", .integer, "significant digits in tables", default: "4"),
                           OptionSpec("color", .boolean, "use colour in the terminal", default: "true when a terminal"),
                           OptionSpec("seed", .integer, "default random seed", default: "0")],
-                examples: ["set", "set threads=2 precision=3"]),
+                examples: ["set", "set threads=2 precision=3", "set matmul=medium"]),
     CommandSpec("help", .session, "List the verbs, or explain one verb or function",
                 positionals: [ArgSpec("TOPIC", .word, "a verb or function name", required: false)],
                 examples: ["help", "help patch", "help mean"]),

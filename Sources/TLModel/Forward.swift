@@ -147,7 +147,7 @@ struct Forward {
             try fire("unembed.hook_out", &logits)
             return logits
         }
-        var logits = linear(x, w.wU, w.bU, packed: model.packedUnembed, outShape: [B, Q, V])
+        var logits = linear(x, w.wU, w.bU, slot: .unembed, outShape: [B, Q, V])
         try fire("unembed.hook_out", &logits)
         return logits
     }
@@ -175,13 +175,22 @@ struct Forward {
         }
     }
 
-    /// x [rows, k] @ W [k, n] + b  →  [rows, n]; through W's panels when there are few rows.
-    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], packed: PackedMatrix?, outShape: [Int]) -> Tensor {
+    /// x [rows, k] @ W [k, n] + b  →  [rows, n], W being the model's weight in `slot`: on AMX tiles
+    /// at a reduced matmul precision, else through W's panels when there are few rows.
+    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], slot: WeightSlot, outShape: [Int]) -> Tensor {
         let n = b.count, k = W.count / n, rows = x.count / k
+        let precision = MatmulPrecision.current
+        let packed = model.panels(slot)
+        // "high" reads as many bytes per weight as Float32 (two bf16), so products with few rows,
+        // which only stream the weights, stay on the Float32 panels; "medium" reads half as many.
+        let useReduced = precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.maxRows))
+        let reduced = useReduced ? model.reducedWeights.matrix(slot, W, rows: k, columns: n) : nil
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xs in
             out.data.withUnsafeMutableBufferPointer { o in
-                if let packed, rows <= PackedMatrix.maxRows {
+                if let reduced {
+                    reduced.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n, precision: precision)
+                } else if let packed, rows <= PackedMatrix.maxRows {
                     packed.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n)
                 } else {
                     W.withUnsafeBufferPointer { ws in
@@ -234,7 +243,7 @@ struct Forward {
     func block(_ l: Int, _ resid: inout Tensor, keyMasks: [[Int32]?]) throws {
         let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel
         let H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
-        let layer = w.layers[l], packed = model.packedLayers[l]
+        let layer = w.layers[l]
         let p = "blocks.\(l)."
         try fire(p + "hook_resid_pre", &resid)
 
@@ -246,7 +255,7 @@ struct Forward {
             var x = resid
             try layerNorm(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
             // qkv = x @ W_QKV + b  [B·P, 3·H·dh], split into q, k, v  [B, P, H, dh]
-            let qkv = linear(x, layer.wQKV, layer.bQKV, packed: packed.qkv, outShape: [B * P, 3 * hd])
+            let qkv = linear(x, layer.wQKV, layer.bQKV, slot: .qkv(l), outShape: [B * P, 3 * hd])
             qkv.data.withUnsafeBufferPointer { src in
                 q.data.withUnsafeMutableBufferPointer { qd in
                     k.data.withUnsafeMutableBufferPointer { kd in
@@ -325,7 +334,7 @@ struct Forward {
                 }
             }
         } else {
-            attnOut = linear(z, layer.wO, layer.bO, packed: packed.o, outShape: [B, P, d])
+            attnOut = linear(z, layer.wO, layer.bO, slot: .o(l), outShape: [B, P, d])
         }
         try fire(p + "hook_attn_out", &attnOut)
         resid.add(attnOut)
@@ -335,7 +344,7 @@ struct Forward {
         var mlpIn = resid
         if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
         try layerNorm(&mlpIn, weight: layer.ln2W, bias: layer.ln2B, prefix: p + "ln2.")
-        var pre = linear(mlpIn, layer.wIn, layer.bIn, packed: packed.mlpIn, outShape: [B, P, cfg.dMLP])
+        var pre = linear(mlpIn, layer.wIn, layer.bIn, slot: .mlpIn(l), outShape: [B, P, cfg.dMLP])
         try fire(p + "mlp.hook_pre", &pre)
         var post = consume pre  // no copy unless a hook or the cache kept hook_pre
         post.data.withUnsafeMutableBufferPointer { buf in
@@ -346,7 +355,7 @@ struct Forward {
         }
         try fire(p + "mlp.hook_post", &post)
         // mlp_out = post @ W_out + b_out  [B, P, d]
-        var mlpOut = linear(post, layer.wOut, layer.bOut, packed: packed.mlpOut, outShape: [B, P, d])
+        var mlpOut = linear(post, layer.wOut, layer.bOut, slot: .mlpOut(l), outShape: [B, P, d])
         try fire(p + "hook_mlp_out", &mlpOut)
         resid.add(mlpOut)
         try fire(p + "hook_resid_post", &resid)

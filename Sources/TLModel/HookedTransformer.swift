@@ -78,6 +78,8 @@ public final class HookedTransformer: @unchecked Sendable {
     /// (PackedMatrix); weights never change after init, so the two copies stay equal.
     let packedLayers: [PackedLayer]
     let packedUnembed: PackedMatrix?
+    /// The same matrices as bf16 tiles, built on first use at a reduced matmul precision.
+    let reducedWeights = ReducedPrecisionWeights()
 
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing

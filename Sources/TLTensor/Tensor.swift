@@ -6,12 +6,15 @@ public enum TLTensorError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(String)
     case indexOutOfRange(String)
     case invalidAxis(String)
+    /// The machine lacks what an operation needs (the message says what and what to use instead).
+    case unsupported(String)
 
     public var description: String {
         switch self {
         case .shapeMismatch(let m): return "shape mismatch: \(m)"
         case .indexOutOfRange(let m): return "index out of range: \(m)"
         case .invalidAxis(let m): return "invalid axis: \(m)"
+        case .unsupported(let m): return m
         }
     }
 }

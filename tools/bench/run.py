@@ -3,7 +3,7 @@
 GPT-2-small weights, on this machine, with 2 threads each.
 
     python3 tools/bench/run.py [--python /path/to/venv/bin/python] [--tlsh .build/release/tlsh]
-                               [--rounds 3] [--repeats 3] [--markdown]
+                               [--rounds 3] [--repeats 3] [--matmul auto|none|high,medium]
 
 Every round runs tlsh, then TransformerLens, then HF, each in a fresh process (so a noisy
 neighbour hurts all three alike); the table shows the median over rounds of each process's median.
@@ -89,6 +89,9 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     ap.add_argument("--json", help="also write all measurements here")
+    ap.add_argument("--matmul", default="auto",
+                    help="also time tlsh at these reduced matmul precisions (comma-separated: high, medium; "
+                         "'auto' = both where the CPU has AMX-BF16, 'none' = skip)")
     args = ap.parse_args()
     tasks = args.tasks.split(",")
 
@@ -115,12 +118,17 @@ def main() -> None:
 
     env = thread_env(args.threads)
     env["TLSH_BENCH_REPEATS"] = str(args.repeats)
+    env.pop("TLSH_MATMUL", None)
     out_dir = tempfile.mkdtemp(prefix="tlsh-bench-")
     env["TLSH_BENCH_OUT"] = out_dir
-    runs: dict[str, list[dict]] = {"tlsh": [], **{s: [] for s in sides}}
+    reduced = reduced_precisions(args.matmul)
+    runs: dict[str, list[dict]] = {"tlsh": [], **{s: [] for s in sides}, **{f"tlsh-{p}": [] for p in reduced}}
     for r in range(args.rounds):
         log(f"round {r + 1}/{args.rounds}")
         runs["tlsh"].append(run_json([args.tlsh, "bench", model, ",".join(tasks)], env)[0])
+        for p in reduced:  # their patch grids and tokens are not the ones compared below
+            runs[f"tlsh-{p}"].append(run_json([args.tlsh, "bench", model, ",".join(t for t in tasks if t != "load")],
+                                              {**env, "TLSH_MATMUL": p, "TLSH_BENCH_OUT": tempfile.mkdtemp()})[0])
         for side in sides:
             cmd = [args.python, ref, "run", side, model, "--tasks", ",".join(tasks), "--repeats", str(args.repeats),
                    "--threads", str(args.threads), "--out", out_dir]
@@ -145,6 +153,41 @@ def main() -> None:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
     print(markdown(report, tasks, sides))
+    if reduced:
+        print(reduced_markdown(report, [t for t in tasks if t != "load"], sides, reduced))
+
+
+def reduced_precisions(arg: str) -> list[str]:
+    """The `set matmul=` values to time besides the default (AMX bf16 products; docs/PERFORMANCE.md)."""
+    if arg == "none":
+        return []
+    if arg == "auto":
+        try:
+            flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+        except (OSError, StopIteration):
+            flags = []
+        return ["high", "medium"] if "amx_bf16" in flags else []
+    return [p for p in arg.split(",") if p]
+
+
+def reduced_markdown(rep: dict, tasks: list[str], sides: list[str], reduced: list[str]) -> str:
+    med = rep["median_s"]
+    names = {"tl": "TL", "hf": "HF"}
+    head = "| task | tlsh (highest) | " + " | ".join(f"tlsh matmul={p}" for p in reduced)
+    head += "".join(f" | {names[s]} ÷ {p}" for p in reduced for s in sides) + " |"
+    lines = ["Opt-in reduced matmul precision (`set matmul=`), same rounds:", "", head,
+             "|" + "---|" * (2 + len(reduced) + len(reduced) * len(sides))]
+
+    def fmt(x):
+        return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
+    for t in tasks:
+        row = f"| {LABELS.get(t, t)} | {fmt(med['tlsh'].get(t))} | " + " | ".join(fmt(med[f'tlsh-{p}'].get(t)) for p in reduced)
+        for p in reduced:
+            for s in sides:
+                o, mine = med[s].get(t), med[f"tlsh-{p}"].get(t)
+                row += f" | {o / mine:.1f}×" if (o and mine) else " | —"
+        lines.append(row + " |")
+    return "\n".join(lines) + "\n"
 
 
 def compare_outputs(out_dir: str, sides: list[str]) -> dict:

@@ -7,6 +7,7 @@
 #define TLKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// C[m×n] = A[m×k] · B[k×n] for the output columns [col_begin, col_end), row-major with leading
 /// dimensions; C's other columns are untouched. B is read in place (no packing): each 64-column
@@ -64,6 +65,29 @@ void tlk_add(float *y, const float *x, size_t count);
 /// Asks the kernel to back the 2 MB-aligned interior of [p, p + bytes) with huge pages from the
 /// first touch on (MADV_HUGEPAGE). Returns 0 on success, −1 where the system declines.
 int tlk_advise_huge_pages(const void *p, size_t bytes);
+
+/// Reduced-precision products on Intel AMX (amx.c): 0 when this CPU has AMX-BF16 and the kernel
+/// granted the process the tile state, −1 otherwise (then the tlk_bf16_* products must not run).
+int tlk_amx_enable(void);
+
+/// n rounded up to the bf16 products' k step (32).
+size_t tlk_bf16_padded(size_t n);
+
+/// Packs B[k×n] (row-major) for tlk_bf16_gemm: column blocks [block_begin, block_end) of 16
+/// columns, each tlk_bf16_padded(k)·16 bf16 values in hi (and in lo, when not NULL, the rounding
+/// error of hi as a second bf16), zero-padded past k and n.
+void tlk_bf16_pack_b(size_t k, size_t n, const float *b, uint16_t *hi, uint16_t *lo, size_t block_begin, size_t block_end);
+
+/// Splits `rows` rows of A (k floats each, stride lda) into bf16 hi (and lo, when not NULL) rows
+/// of tlk_bf16_padded(k) values, zero-padded.
+void tlk_bf16_split_rows(size_t rows, size_t k, const float *a, size_t lda, uint16_t *hi, uint16_t *lo);
+
+/// C[m×n] columns of blocks [block_begin, block_end) = A · B in bf16 with Float32 accumulation:
+/// hi·hi, plus hi·lo + lo·hi when both lo arguments are given. A comes from tlk_bf16_split_rows
+/// with its rows padded (zeros) to a multiple of 32; B from tlk_bf16_pack_b. Requires
+/// tlk_amx_enable() == 0.
+void tlk_bf16_gemm(size_t m, size_t k, size_t n, const uint16_t *a_hi, const uint16_t *a_lo, const uint16_t *b_hi,
+                   const uint16_t *b_lo, float *c, size_t ldc, size_t block_begin, size_t block_end);
 
 /// Makes glibc's malloc serve every allocation from its heap and never shrink it, so memory that
 /// one run frees is reused, already mapped, by the next. Returns 0 on success, −1 where the

@@ -224,19 +224,38 @@ extension Session {
     }
 
     func cmdSet(_ a: Arguments) throws -> Value {
-        if let t = a.option("threads") {
+        // Every value is checked before any is applied, so a failed `set` changes nothing.
+        let threads = try a.option("threads").map { t in
             let n = try intValue(t)
             guard n >= 1 && n <= 256 else { throw TLLangError.at(t.range, "threads must be between 1 and 256") }
-            settings.threads = n
-            BLAS.setThreads(n)
+            return n
         }
-        if let p = a.option("precision") {
+        let matmul = try a.option("matmul").map { m in
+            let name = try m.dottedName ?? stringValue(m)
+            guard let precision = MatmulPrecision(rawValue: name) else {
+                throw TLLangError.at(m.range, "matmul must be highest, high or medium, not \(name)")
+            }
+            do { try MatmulPrecision.validate(precision) } catch { throw TLLangError.at(m.range, "\(error)") }
+            return precision
+        }
+        let precision = try a.option("precision").map { p in
             let n = try intValue(p)
             guard n >= 1 && n <= 12 else { throw TLLangError.at(p.range, "precision must be between 1 and 12") }
-            settings.precision = n
+            return n
         }
-        if let s = a.option("seed") { settings.seed = try intValue(s) }
-        let rows: [[Table.Cell]] = [[.text("threads"), .int(settings.threads)], [.text("precision"), .int(settings.precision)], [.text("seed"), .int(settings.seed)]]
+        let seed = try a.option("seed").map { try intValue($0) }
+        if let threads {
+            settings.threads = threads
+            BLAS.setThreads(threads)
+        }
+        if let matmul {
+            try MatmulPrecision.set(matmul)
+            settings.matmul = matmul
+        }
+        if let precision { settings.precision = precision }
+        if let seed { settings.seed = seed }
+        let rows: [[Table.Cell]] = [[.text("threads"), .int(settings.threads)], [.text("matmul"), .text(settings.matmul.rawValue)],
+                                    [.text("precision"), .int(settings.precision)], [.text("seed"), .int(settings.seed)]]
         return .result(Display(tables: [Table(title: "settings", columns: ["setting", "value"], rows: rows)]), data: nil)
     }
 }

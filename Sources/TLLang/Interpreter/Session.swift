@@ -24,6 +24,8 @@ public struct SessionSettings: Sendable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     public var precision = 4
     public var seed = 0
+    /// Process-wide in TLTensor (like threads); kept here so a failed statement can restore it.
+    public var matmul = MatmulPrecision.current
 }
 
 public final class Session: @unchecked Sendable {
@@ -77,6 +79,7 @@ public final class Session: @unchecked Sendable {
             } catch {
                 (variables, current, lastCache, settings) = saved
                 BLAS.setThreads(settings.threads)
+                try? MatmulPrecision.set(settings.matmul)  // it was valid when it was set
                 throw render(error, statement: statement, source: source)
             }
         }

@@ -1,0 +1,56 @@
+// `set`: the matmul precision setting (AMX bf16 products) and its errors.
+import Foundation
+import XCTest
+@testable import TLLang
+import TLTensor
+
+final class SettingsTests: XCTestCase {
+    func run(_ session: Session, _ statement: String) throws -> String {
+        try session.execute(statement)?.plainText ?? ""
+    }
+
+    func testMatmulSettingIsShownAndChangesTheProducts() throws {
+        try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
+        let before = MatmulPrecision.current
+        defer { try? MatmulPrecision.set(before) }
+        let s = Session()
+        s.output = CapturingOutput()
+        let shown = try run(s, "set matmul=medium")
+        XCTAssertTrue(shown.contains("matmul") && shown.contains("medium"), shown)
+        XCTAssertEqual(MatmulPrecision.current, .medium)
+        let medium = try run(s, "top \"The capital of France is\" k=1")
+        XCTAssertTrue(medium.contains("Paris"), medium)
+        _ = try run(s, "set matmul=highest")
+        let highest = try run(s, "top \"The capital of France is\" k=1")
+        XCTAssertTrue(highest.contains("Paris"), highest)
+        XCTAssertNotEqual(medium, highest, "bf16 products should move the logit in its last digits")
+    }
+
+    func testAFailedSetChangesNoSetting() throws {
+        try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
+        let before = MatmulPrecision.current
+        defer { try? MatmulPrecision.set(before) }
+        let s = Session()
+        s.output = CapturingOutput()
+        _ = try run(s, "set matmul=highest")
+        // Statements before the failing one stand; the failing one changes nothing, even when its
+        // bad value comes after a good one.
+        XCTAssertThrowsError(try s.execute("set matmul=medium\nset threads=0"))
+        XCTAssertEqual(MatmulPrecision.current, .medium)
+        _ = try run(s, "set matmul=highest")
+        XCTAssertThrowsError(try s.execute("set matmul=medium threads=0"))
+        XCTAssertEqual(MatmulPrecision.current, .highest)
+        XCTAssertEqual(s.settings.matmul, .highest)
+    }
+
+    func testUnknownMatmulValueNamesTheChoicesAndChangesNothing() throws {
+        let before = MatmulPrecision.current
+        let s = Session()
+        s.output = CapturingOutput()
+        XCTAssertThrowsError(try s.execute("set matmul=fast")) { error in
+            let text = (error as? Diagnostic)?.render(source: "set matmul=fast") ?? "\(error)"
+            XCTAssertTrue(text.contains("highest") && text.contains("medium"), text)
+        }
+        XCTAssertEqual(MatmulPrecision.current, before)
+    }
+}
