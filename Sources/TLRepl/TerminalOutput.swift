@@ -39,6 +39,8 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     }
 
     public let configuration: Configuration
+    /// `set color=`: nil keeps the detected colours (guarded by `lock`).
+    private var colorOverride: Bool?
     private let writeOut: @Sendable (String) -> Void
     private let writeErr: @Sendable (String) -> Void
     private let lock = NSLock()
@@ -65,6 +67,20 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     }
 
     // MARK: SessionOutput
+
+    public func useColor(_ enabled: Bool?) { lock.withLock { colorOverride = enabled } }
+
+    /// Picture colours after `set color=`: off, the detected mode (256 colours when none was
+    /// detected but colour is forced), or as detected.
+    var pictureColors: TerminalColorMode {
+        switch lock.withLock({ colorOverride }) {
+        case false?: return .none
+        case true?: return configuration.pictureColors == .none ? .ansi256 : configuration.pictureColors
+        case nil: return configuration.pictureColors
+        }
+    }
+
+    var errorColors: Bool { lock.withLock { colorOverride } ?? configuration.errorColors }
 
     public func write(_ text: String, toStandardError: Bool) {
         lock.withLock {
@@ -151,6 +167,7 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
         var parts: [String] = []
         if !display.text.isEmpty { parts.append(display.text.hasSuffix("\n") ? String(display.text.dropLast()) : display.text) }
         let style: TableStyle = configuration.stdoutIsTerminal ? .box : .plain
+        let colors = pictureColors
         for table in display.tables {
             do {
                 let text = try table.render(style: style)
@@ -161,11 +178,11 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
         }
         for picture in display.pictures {
             do {
-                let text = try picture.picture.renderTerminal(mode: configuration.pictureColors,
+                let text = try picture.picture.renderTerminal(mode: colors,
                                                              maxWidth: max(configuration.columns(), 20))
                 parts.append(text.hasSuffix("\n") ? String(text.dropLast()) : text)
                 let saveNote = "(to save it as PNG: save the shown value, or a variable holding the result, e.g. save x \"picture.png\")"
-                parts.append(configuration.pictureColors == .none ? saveNote : "\u{1B}[2m\(saveNote)\u{1B}[0m")
+                parts.append(colors == .none ? saveNote : "\u{1B}[2m\(saveNote)\u{1B}[0m")
             } catch {
                 parts.append("(cannot draw \(picture.title.isEmpty ? "picture" : picture.title): \(error))")
             }
@@ -176,7 +193,7 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     // MARK: Private
 
     private func paint(_ text: String, _ sgr: String) -> String {
-        configuration.errorColors ? "\u{1B}[\(sgr)m\(text)\u{1B}[0m" : text
+        errorColors ? "\u{1B}[\(sgr)m\(text)\u{1B}[0m" : text
     }
 
     private func clearBarLocked() {

@@ -40,6 +40,26 @@ final class TerminalOutputTests: XCTestCase {
         XCTAssertTrue(colour.render(display).contains("\u{1B}[48;5;"), "ansi256 colour blocks on a terminal")
     }
 
+    func testSetColorTurnsColourOffAndOnAndAFailedStatementRestoresIt() throws {
+        let heatmap = Heatmap(values: [0, 0.5, 1, 0.25], rows: 2, cols: 2, rowLabels: ["a", "b"], colLabels: ["x", "y"],
+                              title: "h", xLabel: "col", yLabel: "row", scale: .sequential(min: 0, max: 1))
+        let display = Display(pictures: [AnyPicture(heatmap, title: "h")])
+        let (output, _) = capturedOutput(terminal: true, colors: .ansi256, columns: 60)
+        let session = Session(environment: [:])
+        session.output = output
+        try session.execute("set color=false")
+        XCTAssertFalse(output.render(display).contains("\u{1B}["), "set color=false: no escape sequences")
+        XCTAssertThrowsError(try session.execute("set color=true threads=0"))  // fails: nothing changes
+        XCTAssertFalse(output.render(display).contains("\u{1B}["))
+        try session.execute("set color=true")
+        XCTAssertTrue(output.render(display).contains("\u{1B}[48;5;"))
+        // Forced on a pipe that detected no colour: the 256-colour palette.
+        let (pipe, _) = capturedOutput(terminal: false, colors: .none, columns: 60)
+        session.output = pipe
+        try session.execute("set color=true")
+        XCTAssertTrue(pipe.render(display).contains("\u{1B}[48;5;"))
+    }
+
     func testErrorsCarryTheirLocationAndColourOnlyWhenAllowed() {
         let error: ExecutionError
         do { try Session(environment: [:]).execute("print y"); return XCTFail("print y should fail") } catch let e { error = e }

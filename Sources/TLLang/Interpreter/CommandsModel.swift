@@ -244,6 +244,7 @@ extension Session {
             return n
         }
         let seed = try a.option("seed").map { try intValue($0) }
+        let color = try a.option("color").map { try boolValue($0) }
         if let threads {
             settings.threads = threads
             BLAS.setThreads(threads)
@@ -254,8 +255,13 @@ extension Session {
         }
         if let precision { settings.precision = precision }
         if let seed { settings.seed = seed }
+        if let color {
+            settings.color = color
+            output?.useColor(color)
+        }
         let rows: [[Table.Cell]] = [[.text("threads"), .int(settings.threads)], [.text("matmul"), .text(settings.matmul.rawValue)],
-                                    [.text("precision"), .int(settings.precision)], [.text("seed"), .int(settings.seed)]]
+                                    [.text("precision"), .int(settings.precision)], [.text("seed"), .int(settings.seed)],
+                                    [.text("color"), .text(settings.color.map { "\($0)" } ?? "auto")]]
         return .result(Display(tables: [Table(title: "settings", columns: ["setting", "value"], rows: rows)]), data: nil)
     }
 }

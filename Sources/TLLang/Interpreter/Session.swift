@@ -17,6 +17,13 @@ public protocol SessionOutput: AnyObject {
     func display(_ display: Display)
     /// Progress of long work (`done` of `total` units), for a bar; `done == total` ends it.
     func progress(_ label: String, done: Int, total: Int)
+    /// `set color=`: true forces colour, false turns it off, nil goes back to what the output
+    /// detected. Outputs without colour ignore it.
+    func useColor(_ enabled: Bool?)
+}
+
+extension SessionOutput {
+    public func useColor(_ enabled: Bool?) {}
 }
 
 /// Settings changed with `set`.
@@ -26,6 +33,8 @@ public struct SessionSettings: Sendable {
     public var seed = 0
     /// Process-wide in TLTensor (like threads); kept here so a failed statement can restore it.
     public var matmul = MatmulPrecision.current
+    /// nil: colour where the output detected a colour terminal.
+    public var color: Bool?
 }
 
 public final class Session: @unchecked Sendable {
@@ -80,6 +89,7 @@ public final class Session: @unchecked Sendable {
                 (variables, current, lastCache, settings) = saved
                 BLAS.setThreads(settings.threads)
                 try? MatmulPrecision.set(settings.matmul)  // it was valid when it was set
+                output?.useColor(settings.color)
                 throw render(error, statement: statement, source: source)
             }
         }
