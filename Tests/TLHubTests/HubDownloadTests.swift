@@ -1,4 +1,5 @@
 import Foundation
+import TLTestSupport
 import XCTest
 import TLCore
 @testable import TLHub

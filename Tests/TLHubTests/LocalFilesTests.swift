@@ -1,4 +1,5 @@
 import Foundation
+import TLTestSupport
 import XCTest
 @testable import TLHub
 

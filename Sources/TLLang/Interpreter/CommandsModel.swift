@@ -1,6 +1,7 @@
 // Commands about the model and single runs: model, info, tokens, hooks, run, top, loss, test,
 // norms, vars, set.
 import Foundation
+import TLHub
 import TLInterp
 import TLModel
 import TLRender
@@ -12,7 +13,9 @@ extension Session {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let process = try a.bool("process", default: true)
         let loaded: LoadedModel
-        do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch {
+        do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
+            throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
+        } catch {
             throw TLLangError.at(a.range, "\(error)")
         }
         current = loaded

@@ -44,21 +44,24 @@ public final class Session: @unchecked Sendable {
     public var settings = SessionSettings()
     public weak var output: SessionOutput?
     let hub: Hub
-    let cancelFlag = Mutex(false)
+    let cancelFlag: CancellationFlag
     /// Statements executed so far (Jupyter's execution_count is the front end's business).
     public private(set) var history: [String] = []
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
-        self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: nil)
+        // Downloads poll the same flag, so Ctrl-C or a kernel interrupt stops `model NAME` mid-file.
+        let flag = CancellationFlag()
+        self.cancelFlag = flag
+        self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: { flag.isSet })
         BLAS.setThreads(settings.threads)
     }
 
     // MARK: Cancellation
 
     /// Asks the running statement to stop at its next check (thread-safe; Ctrl-C, interrupt_request).
-    public func interrupt() { cancelFlag.withLock { $0 = true } }
-    var isCancelled: Bool { cancelFlag.withLock { $0 } }
+    public func interrupt() { cancelFlag.set(true) }
+    var isCancelled: Bool { cancelFlag.isSet }
     var monitorCancel: () -> Bool { { [weak self] in self?.isCancelled ?? false } }
 
     func checkCancelled() throws { if isCancelled { throw TLLangError.cancelled } }
@@ -69,7 +72,7 @@ public final class Session: @unchecked Sendable {
     /// of the last statement when it is a bare expression or command (the cell's result).
     @discardableResult
     public func execute(_ source: String) throws(ExecutionError) -> Display? {
-        cancelFlag.withLock { $0 = false }
+        cancelFlag.set(false)
         history.append(source)
         let statements: [Statement]
         do { statements = try Parser.parse(source) } catch {
@@ -108,7 +111,7 @@ public final class Session: @unchecked Sendable {
         case TLLangError.parse(let d):
             return ExecutionError(name: "ParseError", message: d.message, rendered: d.render(source: source),
                                   line: d.range.start.line, column: d.range.start.column)
-        case TLLangError.cancelled, TLModelError.cancelled, TLInterpError.cancelled:
+        case TLLangError.cancelled, TLModelError.cancelled, TLInterpError.cancelled, TLHubError.cancelled:
             name = "Interrupted"
             message = "interrupted; every variable is as it was before this statement"
         default: break
@@ -153,4 +156,12 @@ public final class Session: @unchecked Sendable {
         WorkMonitor(progress: { [weak self] done, total in self?.output?.progress(label, done: done, total: total) },
                     isCancelled: monitorCancel)
     }
+}
+
+/// The interrupt flag a statement's long work polls: set by `interrupt()` from any thread, cleared
+/// when the next statement starts.
+final class CancellationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ on: Bool) { value.store(on, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }

@@ -6,18 +6,18 @@ import XCTest
 
 /// Runs Tests/Fixtures/hub/fake_hub.py on 127.0.0.1 (a free port) for one test, and reads its
 /// request counters and its manifest (sizes and hashes computed by Python's hashlib).
-final class FakeHubServer {
+public final class FakeHubServer {
     let process = Process()
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    public let port: Int
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    static var scriptURL: URL {
+    public static var scriptURL: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/hub/fake_hub.py")
     }
 
     /// The first `python3` on PATH, or nil.
-    static func python() -> URL? {
+    public static func python() -> URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent("python3")
@@ -26,7 +26,7 @@ final class FakeHubServer {
         return nil
     }
 
-    init() throws {
+    public init() throws {
         guard let python = Self.python() else {
             throw XCTSkip("python3 is not on PATH; the hub download tests need it to run Tests/Fixtures/hub/fake_hub.py")
         }
@@ -49,20 +49,20 @@ final class FakeHubServer {
         self.port = port
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
 
     deinit { stop() }
 
-    struct Stats: Decodable { let requests: Int; let paths: [String]; let cdn_with_auth: Int }
+    public struct Stats: Decodable { public let requests: Int; public let paths: [String]; public let cdn_with_auth: Int }
 
-    struct FileInfo: Decodable { let size: Int; let sha256: String; let etag: String; let lfs: Bool }
-    struct RepoInfo: Decodable { let commit: String; let files: [String: FileInfo] }
+    public struct FileInfo: Decodable { public let size: Int; public let sha256: String; public let etag: String; public let lfs: Bool }
+    public struct RepoInfo: Decodable { public let commit: String; public let files: [String: FileInfo] }
 
-    func stats() throws -> Stats { try JSONDecoder().decode(Stats.self, from: get("/_stats")) }
-    func reset() throws { _ = try get("/_reset") }
-    func manifest() throws -> [String: RepoInfo] { try JSONDecoder().decode([String: RepoInfo].self, from: get("/_manifest")) }
+    public func stats() throws -> Stats { try JSONDecoder().decode(Stats.self, from: get("/_stats")) }
+    public func reset() throws { _ = try get("/_reset") }
+    public func manifest() throws -> [String: RepoInfo] { try JSONDecoder().decode([String: RepoInfo].self, from: get("/_manifest")) }
 
     private func get(_ path: String) throws -> Data {
         let url = URL(string: endpoint + path)!
@@ -92,7 +92,7 @@ private final class ResultBox: @unchecked Sendable {
 }
 
 /// A fresh temporary directory, removed by `cleanup`.
-func makeTemporaryDirectory(_ name: String = "tlhub") throws -> URL {
+public func makeTemporaryDirectory(_ name: String = "tlhub") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
