@@ -144,6 +144,14 @@ void tlk_bf16_gemm(size_t m, size_t k, size_t n, const uint16_t *a_hi, const uin
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) { cfg.rows[t] = TILE; cfg.colsb[t] = 64; }
+    // Fewer than 32 rows (generation, short prompts): the A and C tiles get only the rows that
+    // exist, since a tile product's time grows with its rows; with ≤ 16 the second row tile is
+    // not used at all. The weights then stream at half the bytes of Float32 ("medium").
+    const int second = m > TILE;
+    if (m < 2 * TILE) {
+        cfg.rows[0] = cfg.rows[1] = cfg.rows[4] = (uint8_t)(m < TILE ? m : TILE);
+        if (second) cfg.rows[2] = cfg.rows[3] = cfg.rows[5] = (uint8_t)(m - TILE);
+    }
     _tile_loadconfig(&cfg);
     // A's rows are padded to a multiple of 32 by the caller (zeros), so every tile load is whole;
     // only the stores are cut to m and n. Rows go in chunks whose A stays in L2 while the column
@@ -160,7 +168,8 @@ void tlk_bf16_gemm(size_t m, size_t k, size_t n, const uint16_t *a_hi, const uin
             for (size_t r = r0; r < r1; r += 2 * TILE) {
                 const uint16_t *ah0 = a_hi + r * kp, *ah1 = ah0 + TILE * kp;
                 const uint16_t *al0 = three ? a_lo + r * kp : NULL, *al1 = three ? al0 + TILE * kp : NULL;
-                _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+                _tile_zero(0); _tile_zero(1);
+                if (second) { _tile_zero(2); _tile_zero(3); }
                 for (size_t s = 0; s < ksteps; s++) {
                     size_t ka = s * KSTEP, kb = s * KSTEP * TILE;
                     // Tile registers are not renamed, so a load waits for the products still
@@ -182,34 +191,34 @@ void tlk_bf16_gemm(size_t m, size_t k, size_t n, const uint16_t *a_hi, const uin
                         size_t pa = ka + PF_STEPS * KSTEP, pb = kb + PF_STEPS * KSTEP * TILE;
                         for (int q = 0; q < TILE; q++) {
                             _mm_prefetch((const char *)(ah0 + pa + q * kp), _MM_HINT_T0);
-                            _mm_prefetch((const char *)(ah1 + pa + q * kp), _MM_HINT_T0);
+                            if (second) _mm_prefetch((const char *)(ah1 + pa + q * kp), _MM_HINT_T0);
                             _mm_prefetch((const char *)(bh0 + pb + q * 32), _MM_HINT_T0);
                             _mm_prefetch((const char *)(bh1 + pb + q * 32), _MM_HINT_T0);
                             if (three) {
                                 _mm_prefetch((const char *)(al0 + pa + q * kp), _MM_HINT_T0);
-                                _mm_prefetch((const char *)(al1 + pa + q * kp), _MM_HINT_T0);
+                                if (second) _mm_prefetch((const char *)(al1 + pa + q * kp), _MM_HINT_T0);
                                 _mm_prefetch((const char *)(bl0 + pb + q * 32), _MM_HINT_T0);
                                 _mm_prefetch((const char *)(bl1 + pb + q * 32), _MM_HINT_T0);
                             }
                         }
                     }
                     _tile_loadd(4, ah0 + ka, lda);
-                    _tile_loadd(5, ah1 + ka, lda);
+                    if (second) _tile_loadd(5, ah1 + ka, lda);
                     _tile_loadd(6, bh0 + kb, 64);
                     _tile_loadd(7, bh1 + kb, 64);
                     _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+                    if (second) { _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7); }
                     if (three) {
                         _tile_loadd(6, bl0 + kb, 64);  // hi · lo
                         _tile_loadd(7, bl1 + kb, 64);
                         _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
-                        _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+                        if (second) { _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7); }
                         _tile_loadd(4, al0 + ka, lda);  // lo · hi
-                        _tile_loadd(5, al1 + ka, lda);
+                        if (second) _tile_loadd(5, al1 + ka, lda);
                         _tile_loadd(6, bh0 + kb, 64);
                         _tile_loadd(7, bh1 + kb, 64);
                         _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7);
-                        _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+                        if (second) { _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7); }
                     }
                 }
                 size_t rows0 = clamp_tile(r, m), rows1 = clamp_tile(r + TILE, m);
