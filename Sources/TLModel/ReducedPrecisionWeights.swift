@@ -11,12 +11,27 @@ enum WeightSlot: Hashable, Sendable {
 
 final class ReducedPrecisionWeights: Sendable {
     private let matrices = Mutex<[WeightSlot: BF16Matrix]>([:])
+    private let decided = Mutex<[MatmulPrecision: Bool]>([:])
 
-    /// W [rows × columns] in bf16 tiles, packed on first request; nil where AMX is unavailable.
-    func matrix(_ slot: WeightSlot, _ w: [Float], rows: Int, columns: Int) -> BF16Matrix? {
-        matrices.withLock { cache in
-            if let m = cache[slot] { return m }
-            guard let m = BF16Matrix(w, rows: rows, columns: columns) else { return nil }
+    /// Whether this model may build its copies for `precision`: decided once, before the first
+    /// one is packed, by `HookedTransformer.reducedPrecisionFits` (where they would not fit, the
+    /// products stay Float32 rather than risk running out of memory half-way through a run).
+    func permitted(_ precision: MatmulPrecision, for model: HookedTransformer) -> Bool {
+        decided.withLock { cache in
+            if let known = cache[precision] { return known }
+            let fits = model.reducedPrecisionFits(precision)
+            cache[precision] = fits
+            return fits
+        }
+    }
+
+    /// W [rows × columns] in bf16 tiles for `precision`, packed on first request (with the lo
+    /// halves only once "high" asks for them); nil where AMX is unavailable.
+    func matrix(_ slot: WeightSlot, _ w: [Float], rows: Int, columns: Int, precision: MatmulPrecision) -> BF16Matrix? {
+        let withLo = precision == .high
+        return matrices.withLock { cache in
+            if let m = cache[slot], m.hasLo || !withLo { return m }
+            guard let m = BF16Matrix(w, rows: rows, columns: columns, withLo: withLo) else { return nil }
             cache[slot] = m
             return m
         }
@@ -24,6 +39,23 @@ final class ReducedPrecisionWeights: Sendable {
 
     /// How many matrices have been packed.
     var count: Int { matrices.withLock { $0.count } }
+}
+
+extension HookedTransformer {
+    /// Bytes of the bf16 copies that `precision` needs for this model's weight products (hi for
+    /// medium, hi and lo for high; 0 for highest).
+    public func reducedPrecisionBytes(_ precision: MatmulPrecision) -> Int {
+        guard precision != .highest else { return 0 }
+        let d = config.dModel, hd = config.nHeads * config.dHead, lo = precision == .high
+        let perLayer = BF16Matrix.bytes(rows: d, columns: 3 * hd, withLo: lo) + BF16Matrix.bytes(rows: hd, columns: d, withLo: lo)
+            + BF16Matrix.bytes(rows: d, columns: config.dMLP, withLo: lo) + BF16Matrix.bytes(rows: config.dMLP, columns: d, withLo: lo)
+        return config.nLayers * perLayer + BF16Matrix.bytes(rows: d, columns: config.dVocab, withLo: lo)
+    }
+
+    /// Whether those copies fit: at most half of the memory still available (nil: unknown, so yes).
+    public func reducedPrecisionFits(_ precision: MatmulPrecision, availableBytes: Int? = MemoryBudget.availableBytes()) -> Bool {
+        availableBytes.map { reducedPrecisionBytes(precision) <= $0 / 2 } ?? true
+    }
 }
 
 extension HookedTransformer {

@@ -45,24 +45,32 @@ public enum AMX {
         + "kernel does not offer; products stay in Float32 (matmul=highest)"
 }
 
-/// A weight matrix W [rows × columns] as bfloat16 tiles for the AMX products: hi = bf16(W) and
-/// lo = bf16(W − hi), in 16-column blocks (4 bytes per weight for the pair, like Float32).
+/// A weight matrix W [rows × columns] as bfloat16 tiles for the AMX products: hi = bf16(W) and,
+/// for "high", lo = bf16(W − hi), in 16-column blocks (2 bytes per weight, 4 with lo).
 public struct BF16Matrix: Sendable {
     public let rows: Int, columns: Int
     let hi: [UInt16], lo: [UInt16]
     var blocks: Int { (columns + 15) / 16 }
+    /// Whether lo was packed, which "high" needs.
+    public var hasLo: Bool { !lo.isEmpty }
 
-    /// Packs W (row-major); nil where AMX is not available.
-    public init?(_ w: [Float], rows: Int, columns: Int) {
+    /// Bytes that the tiles of a rows × columns matrix take, with or without lo.
+    public static func bytes(rows: Int, columns: Int, withLo: Bool) -> Int {
+        tlk_bf16_padded(rows) * 16 * ((columns + 15) / 16) * 2 * (withLo ? 2 : 1)
+    }
+
+    /// Packs W (row-major), with lo when `withLo`; nil where AMX is not available.
+    public init?(_ w: [Float], rows: Int, columns: Int, withLo: Bool) {
         guard AMX.available, rows > 0, columns > 0, w.count == rows * columns else { return nil }
         self.rows = rows
         self.columns = columns
         let blocks = (columns + 15) / 16, count = tlk_bf16_padded(rows) * 16 * blocks
-        var hi = [UInt16](repeating: 0, count: count), lo = [UInt16](repeating: 0, count: count)
+        var hi = [UInt16](repeating: 0, count: count), lo = [UInt16](repeating: 0, count: withLo ? count : 0)
         w.withUnsafeBufferPointer { src in
             hi.withUnsafeMutableBufferPointer { h in
                 lo.withUnsafeMutableBufferPointer { l in
-                    let (hp, lp) = (h.baseAddress!, l.baseAddress!)
+                    // (An empty array's buffer may still have a base address: test withLo.)
+                    let (hp, lp) = (h.baseAddress!, withLo ? l.baseAddress : nil)
                     Parallel.forEachChunk(of: blocks, chunks: Parallel.width) { range in
                         tlk_bf16_pack_b(rows, columns, src.baseAddress!, hp, lp, range.lowerBound, range.upperBound)
                     }
@@ -73,11 +81,13 @@ public struct BF16Matrix: Sendable {
         self.lo = lo
     }
 
-    /// C[m × columns] = A[m × rows] · W at `precision` (high or medium); C is overwritten.
+    /// C[m × columns] = A[m × rows] · W at `precision` (high, which needs `hasLo`, or medium); C is
+    /// overwritten.
     public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                          precision: MatmulPrecision) {
         guard m > 0 else { return }
         let three = precision != .medium
+        precondition(!three || hasLo, "matmul=high needs the lo halves packed")
         let kp = tlk_bf16_padded(rows), mp = (m + 31) / 32 * 32
         // A's rows are split once, padded with zero rows to a multiple of 32 (whole tiles).
         func rowBuffer() -> [UInt16] {

@@ -43,6 +43,22 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(s.settings.matmul, .highest)
     }
 
+    func testMatmulRefusesACopyThatWouldNotFit() throws {
+        try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
+        let before = MatmulPrecision.current
+        defer { try? MatmulPrecision.set(before); unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
+        let s = Session()
+        s.output = CapturingOutput()
+        _ = try run(s, "set matmul=highest")
+        _ = try run(s, "model")  // the embedded default
+        setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1)
+        XCTAssertThrowsError(try s.execute("set matmul=high")) { error in
+            let text = (error as? ExecutionError)?.rendered ?? "\(error)"
+            XCTAssertTrue(text.contains("bf16 copy") && text.contains("matmul=medium"), text)
+        }
+        XCTAssertEqual(MatmulPrecision.current, .highest)
+    }
+
     func testUnknownMatmulValueNamesTheChoicesAndChangesNothing() throws {
         let before = MatmulPrecision.current
         let s = Session()

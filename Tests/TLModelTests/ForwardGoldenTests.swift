@@ -78,6 +78,24 @@ final class ForwardGoldenTests: XCTestCase {
         }
     }
 
+    func testReducedPrecisionStaysFloat32WhereTheCopiesWouldNotFit() throws {
+        // With less memory than the bf16 copies need (a 1 kB cap), the products stay Float32:
+        // the same logits bit for bit, and nothing packed.
+        try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
+        let g = try Golden(goldenModels[0])
+        let model = try HookedTransformer.load(directory: g.hfDirectory)
+        let before = MatmulPrecision.current
+        defer { try? MatmulPrecision.set(before); unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
+        try MatmulPrecision.set(.highest)
+        let float32 = try model.run(tokens: [g.seqA]).logits!
+        setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1)
+        XCTAssertFalse(model.reducedPrecisionFits(.medium))
+        XCTAssertEqual(model.reducedPrecisionBytes(.high), 2 * model.reducedPrecisionBytes(.medium))
+        try MatmulPrecision.set(.medium)
+        XCTAssertEqual(try model.run(tokens: [g.seqA]).logits!.data, float32.data)
+        XCTAssertEqual(model.reducedWeights.count, 0, "no bf16 copy may be built")
+    }
+
     func testProcessedWeightsMatchTransformerLensLayout() throws {
         for name in goldenModels {
             let g = try Golden(name)

@@ -15,7 +15,8 @@ final class ReducedPrecisionTests: XCTestCase {
     func worstRelativeError(m: Int, k: Int, n: Int, precision: MatmulPrecision, seed: UInt64) throws -> Double {
         let lda = k + 3, ldc = n + 5
         let a = pseudoRandom(m * lda, seed: seed), w = pseudoRandom(k * n, seed: seed + 1, scale: 0.1)
-        let packed = try XCTUnwrap(BF16Matrix(w, rows: k, columns: n))
+        let packed = try XCTUnwrap(BF16Matrix(w, rows: k, columns: n, withLo: precision == .high))
+        XCTAssertEqual(packed.hasLo, precision == .high, "medium packs no lo halves")
         var c = [Float](repeating: 7, count: m * ldc)
         a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
             packed.multiply(m: m, a: ap.baseAddress!, lda: lda, c: cp.baseAddress!, ldc: ldc, precision: precision)

@@ -20,6 +20,12 @@ extension Session {
         }
         current = loaded
         lastCache = nil
+        let precision = MatmulPrecision.current
+        if precision != .highest && !loaded.model.reducedPrecisionFits(precision) {
+            note("note: the bf16 copy of this model's weights for matmul=\(precision.rawValue) "
+                 + "(\(MemoryBudget.describe(bytes: Double(loaded.model.reducedPrecisionBytes(precision))))) would take more than half "
+                 + "of the memory available, so its products stay Float32")
+        }
         ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
         return .result(Display(text: "loaded \(loaded.name): " + summary(loaded)), data: nil)
     }
@@ -239,6 +245,11 @@ extension Session {
                 throw TLLangError.at(m.range, "matmul must be highest, high or medium, not \(name)")
             }
             do { try MatmulPrecision.validate(precision) } catch { throw TLLangError.at(m.range, "\(error)") }
+            if let model = current?.model, !model.reducedPrecisionFits(precision) {
+                throw TLLangError.at(m.range, "matmul=\(name) keeps a bf16 copy of the weights, "
+                    + "\(MemoryBudget.describe(bytes: Double(model.reducedPrecisionBytes(precision)))) for this model, more than half "
+                    + "of the memory available; stay at matmul=highest" + (precision == .high ? " or try matmul=medium (half the size)" : ""))
+            }
             return precision
         }
         let precision = try a.option("precision").map { p in
