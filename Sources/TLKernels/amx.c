@@ -21,10 +21,7 @@
 #endif
 
 enum { TILE = 16, KSTEP = 32 };  // a tile is 16 rows × 64 bytes: 16 floats, or 32 bf16
-enum { PF_STEPS_DEFAULT = 2 };
-#ifndef PF_STEPS
-#define PF_STEPS 2
-#endif  // a tile is 16 rows × 64 bytes: 16 floats, or 32 bf16
+enum { PF_STEPS = 2 };           // k steps between a tile's L1 prefetch and its load
 
 int tlk_amx_enable(void) {
 #ifdef TLK_AMX_BUILT

@@ -184,7 +184,7 @@ struct Forward {
         // "high" reads as many bytes per weight as Float32 (two bf16), so products with few rows,
         // which only stream the weights, stay on the Float32 panels; "medium" reads half as many.
         let useReduced = (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.maxRows)))
-            && model.reducedWeights.permitted(precision, for: model)
+            && model.reducedPrecisionPermitted(precision)
         let reduced = useReduced ? model.reducedWeights.matrix(slot, W, rows: k, columns: n, precision: precision) : nil
         var out = Tensor(uninitialized: outShape)
         x.data.withUnsafeBufferPointer { xs in

@@ -52,6 +52,13 @@ extension HookedTransformer {
         return config.nLayers * perLayer + BF16Matrix.bytes(rows: d, columns: config.dVocab, withLo: lo)
     }
 
+    /// Whether this model builds its copies for `precision` (else its products stay Float32):
+    /// `reducedPrecisionFits` as it stood the first time anyone asked, so what the language reports
+    /// and what the forward pass does agree.
+    public func reducedPrecisionPermitted(_ precision: MatmulPrecision) -> Bool {
+        precision == .highest || reducedWeights.permitted(precision, for: self)
+    }
+
     /// Whether those copies fit: at most half of the memory still available (nil: unknown, so yes).
     public func reducedPrecisionFits(_ precision: MatmulPrecision, availableBytes: Int? = MemoryBudget.availableBytes()) -> Bool {
         availableBytes.map { reducedPrecisionBytes(precision) <= $0 / 2 } ?? true

@@ -15,7 +15,7 @@ public enum MatmulPrecision: String, Sendable, CaseIterable {
     private static var initial: Int {
         let name = ProcessInfo.processInfo.environment["TLSH_MATMUL"] ?? "highest"
         let p = MatmulPrecision(rawValue: name) ?? .highest
-        return p == .highest || AMX.available ? index(p) : index(.highest)
+        return index((try? validate(p)) != nil ? p : .highest)
     }
     private static func index(_ p: MatmulPrecision) -> Int { allCases.firstIndex(of: p)! }
 

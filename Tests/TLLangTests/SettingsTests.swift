@@ -5,16 +5,30 @@ import XCTest
 import TLTensor
 
 final class SettingsTests: XCTestCase {
+    /// The process-wide setting as it was before each test, restored after it.
+    private var before = MatmulPrecision.highest
+    private let output = CapturingOutput()  // the session holds its output weakly
+
+    override func setUp() { before = MatmulPrecision.current }
+
+    override func tearDown() {
+        try? MatmulPrecision.set(before)
+        unsetenv("TLSH_MEMORY_LIMIT_BYTES")
+    }
+
+    func makeSession() -> Session {
+        let s = Session()
+        s.output = output
+        return s
+    }
+
     func run(_ session: Session, _ statement: String) throws -> String {
         try session.execute(statement)?.plainText ?? ""
     }
 
     func testMatmulSettingIsShownAndChangesTheProducts() throws {
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before) }
-        let s = Session()
-        s.output = CapturingOutput()
+        let s = makeSession()
         let shown = try run(s, "set matmul=medium")
         XCTAssertTrue(shown.contains("matmul") && shown.contains("medium"), shown)
         XCTAssertEqual(MatmulPrecision.current, .medium)
@@ -28,10 +42,7 @@ final class SettingsTests: XCTestCase {
 
     func testAFailedSetChangesNoSetting() throws {
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before) }
-        let s = Session()
-        s.output = CapturingOutput()
+        let s = makeSession()
         _ = try run(s, "set matmul=highest")
         // Statements before the failing one stand; the failing one changes nothing, even when its
         // bad value comes after a good one.
@@ -45,10 +56,7 @@ final class SettingsTests: XCTestCase {
 
     func testMatmulRefusesACopyThatWouldNotFit() throws {
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before); unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
-        let s = Session()
-        s.output = CapturingOutput()
+        let s = makeSession()
         _ = try run(s, "set matmul=highest")
         _ = try run(s, "model")  // the embedded default
         setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1)
@@ -60,9 +68,7 @@ final class SettingsTests: XCTestCase {
     }
 
     func testUnknownMatmulValueNamesTheChoicesAndChangesNothing() throws {
-        let before = MatmulPrecision.current
-        let s = Session()
-        s.output = CapturingOutput()
+        let s = makeSession()
         XCTAssertThrowsError(try s.execute("set matmul=fast")) { error in
             let text = (error as? Diagnostic)?.render(source: "set matmul=fast") ?? "\(error)"
             XCTAssertTrue(text.contains("highest") && text.contains("medium"), text)

@@ -178,8 +178,6 @@ def reduced_markdown(rep: dict, tasks: list[str], sides: list[str], reduced: lis
     lines = ["Opt-in reduced matmul precision (`set matmul=`), same rounds:", "", head,
              "|" + "---|" * (2 + len(reduced) + len(reduced) * len(sides))]
 
-    def fmt(x):
-        return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
     for t in tasks:
         row = f"| {LABELS.get(t, t)} | {fmt(med['tlsh'].get(t))} | " + " | ".join(fmt(med[f'tlsh-{p}'].get(t)) for p in reduced)
         for p in reduced:
@@ -227,14 +225,17 @@ def machine_description() -> str:
     return f"{model}, {os.cpu_count()} logical CPUs ({' '.join(simd)}){mem}, load average {os.getloadavg()[0]:.1f} at the end"
 
 
+def fmt(x: float | None) -> str:
+    """Seconds as "12.3 ms" or "1.23 s"; "—" when not measured."""
+    return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
+
+
 def markdown(rep: dict, tasks: list[str], sides: list[str]) -> str:
     med = rep["median_s"]
     head = "| task | tlsh | " + " | ".join({"tl": "TransformerLens 3.9", "hf": "HF transformers"}[s] for s in sides)
     head += "".join(f" | {s.upper()} ÷ tlsh" for s in sides) + " |"
     lines = [head, "|" + "---|" * (2 + 2 * len(sides))]
 
-    def fmt(x):
-        return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
     for t in tasks:
         mine = med["tlsh"].get(t)
         row = f"| {LABELS.get(t, t)} | {fmt(mine)} | " + " | ".join(fmt(med[s].get(t)) for s in sides)

@@ -21,13 +21,18 @@ extension Session {
         current = loaded
         lastCache = nil
         let precision = MatmulPrecision.current
-        if precision != .highest && !loaded.model.reducedPrecisionFits(precision) {
+        if !loaded.model.reducedPrecisionPermitted(precision) {
             note("note: the bf16 copy of this model's weights for matmul=\(precision.rawValue) "
-                 + "(\(MemoryBudget.describe(bytes: Double(loaded.model.reducedPrecisionBytes(precision))))) would take more than half "
+                 + "(\(bf16CopySize(loaded.model, precision))) would take more than half "
                  + "of the memory available, so its products stay Float32")
         }
         ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
         return .result(Display(text: "loaded \(loaded.name): " + summary(loaded)), data: nil)
+    }
+
+    /// "247 MB": the bf16 weight copies `precision` needs for `model`.
+    func bf16CopySize(_ model: HookedTransformer, _ precision: MatmulPrecision) -> String {
+        MemoryBudget.describe(bytes: Double(model.reducedPrecisionBytes(precision)))
     }
 
     func summary(_ m: LoadedModel) -> String {
@@ -245,9 +250,9 @@ extension Session {
                 throw TLLangError.at(m.range, "matmul must be highest, high or medium, not \(name)")
             }
             do { try MatmulPrecision.validate(precision) } catch { throw TLLangError.at(m.range, "\(error)") }
-            if let model = current?.model, !model.reducedPrecisionFits(precision) {
+            if let model = current?.model, !model.reducedPrecisionPermitted(precision) {
                 throw TLLangError.at(m.range, "matmul=\(name) keeps a bf16 copy of the weights, "
-                    + "\(MemoryBudget.describe(bytes: Double(model.reducedPrecisionBytes(precision)))) for this model, more than half "
+                    + "\(bf16CopySize(model, precision)) for this model, more than half "
                     + "of the memory available; stay at matmul=highest" + (precision == .high ? " or try matmul=medium (half the size)" : ""))
             }
             return precision
