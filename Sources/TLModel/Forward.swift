@@ -176,14 +176,14 @@ struct Forward {
     }
 
     /// x [rows, k] @ W [k, n] + b  →  [rows, n], W being the model's weight in `slot`: on AMX tiles
-    /// at a reduced matmul precision, else through W's panels when there are few rows.
+    /// at a reduced matmul precision, else through W's panels (OpenBLAS where there are none).
     func linear(_ x: Tensor, _ W: [Float], _ b: [Float], slot: WeightSlot, outShape: [Int]) -> Tensor {
         let n = b.count, k = W.count / n, rows = x.count / k
         let precision = MatmulPrecision.current
         let packed = model.panels(slot)
         // "high" reads as many bytes per weight as Float32 (two bf16), so products with few rows,
         // which only stream the weights, stay on the Float32 panels; "medium" reads half as many.
-        let useReduced = (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.maxRows)))
+        let useReduced = (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.streamingRows)))
             && model.reducedPrecisionPermitted(precision)
         let reduced = useReduced ? model.reducedWeights.matrix(slot, W, rows: k, columns: n, precision: precision) : nil
         var out = Tensor(uninitialized: outShape)

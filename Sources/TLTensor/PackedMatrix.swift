@@ -1,15 +1,24 @@
-// A weight matrix stored a second time in 64-column panels (Sources/TLKernels/gemm.c), for
-// products with up to `maxRows` rows: short prompts, patching batches, generation. Read in its
-// row-major form, a GPT-2 weight matrix is walked a full row (9–12 KB) at a time, which defeats
-// the hardware prefetcher and piles every row onto a few cache sets; in panels it streams
-// sequentially. Costs one extra copy of the packed matrices (docs/PERFORMANCE.md).
+// A weight matrix stored a second time in 64-column panels (Sources/TLKernels/gemm.c), for every
+// product of activations with the model's weights. Read in its row-major form, a GPT-2 weight
+// matrix is walked a full row (9–12 KB) at a time, which defeats the hardware prefetcher and piles
+// every row onto a few cache sets; in panels it streams sequentially, and no product repacks it
+// (OpenBLAS packs its operands on every call). Costs one extra copy of the matrices
+// (docs/PERFORMANCE.md).
 import Foundation
 internal import TLKernels
 
 public struct PackedMatrix: Sendable {
-    /// Largest row count that uses the panels; above it OpenBLAS's own packing pays for itself.
-    /// `TLSH_PACKED_ROWS=N` changes it (0 turns packed products off).
-    public static let maxRows = ProcessInfo.processInfo.environment["TLSH_PACKED_ROWS"].flatMap(Int.init) ?? 160
+    /// Largest row count that uses the panels: every product by default, since with work handed
+    /// out in small units they beat OpenBLAS at every size measured. `TLSH_PACKED_ROWS=N` sends
+    /// longer products to OpenBLAS (0 turns packed products off), for comparisons.
+    public static let maxRows = ProcessInfo.processInfo.environment["TLSH_PACKED_ROWS"].flatMap(Int.init) ?? Int.max
+
+    /// Products with up to this many rows are bound by streaming the weights from memory rather
+    /// than by arithmetic: short prompts, patching batches, generation.
+    public static let streamingRows = 160
+
+    /// Rows of C per unit of work in a long product: two of the kernel's 96-row blocks.
+    static let unitRows = 192
 
     public let rows: Int, columns: Int
     let panels: [Float]
@@ -33,8 +42,8 @@ public struct PackedMatrix: Sendable {
         }
     }
 
-    /// C[m × columns] = A[m × rows] · W, with leading dimensions; C is overwritten. Output panels
-    /// are split over the workers when there is enough work.
+    /// C[m × columns] = A[m × rows] · W, with leading dimensions; C is overwritten. The work is
+    /// split over the workers when there is enough of it.
     public func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         let count = fullPanels
         let workers = m * rows * columns >= 1 << 20 ? Parallel.width : 1
@@ -48,8 +57,27 @@ public struct PackedMatrix: Sendable {
                     for r in 0..<m { (c + r * ldc + count * 64).update(from: s.baseAddress! + r * 64, count: width) }
                 }
             }
-            Parallel.forEachChunk(of: count, chunks: workers) { range in
-                tlk_gemm_packed(m, rows, a, lda, p.baseAddress!, c, ldc, range.lowerBound, range.upperBound)
+            guard count > 0 else { return }
+            if workers > 1 && m > Self.streamingRows {
+                // Arithmetic-bound: many small units (row block × panel group), taken by whichever
+                // worker is free. On a shared host one core often runs slower than the other (a busy
+                // neighbour on its sibling thread); with one fixed half each, a product took as long
+                // as the slower core's half, 1.2–1.5× the balanced time (docs/PERFORMANCE.md).
+                let rowUnits = (m + Self.unitRows - 1) / Self.unitRows
+                let group = max(1, min(4, count / (8 * workers)))
+                let groups = (count + group - 1) / group
+                Parallel.forEach(rowUnits * groups) { unit in
+                    // Neighbouring units share a panel group, so the workers read the same panels.
+                    let r0 = (unit % rowUnits) * Self.unitRows, p0 = (unit / rowUnits) * group
+                    tlk_gemm_packed(min(m, r0 + Self.unitRows) - r0, rows, a + r0 * lda, lda, p.baseAddress!,
+                                    c + r0 * ldc, ldc, p0, min(count, p0 + group))
+                }
+            } else {
+                // Bound by streaming the panels: one contiguous range per worker, so each panel's
+                // last row tile can prefetch the next panel of the same range.
+                Parallel.forEachChunk(of: count, chunks: workers) { range in
+                    tlk_gemm_packed(m, rows, a, lda, p.baseAddress!, c, ldc, range.lowerBound, range.upperBound)
+                }
             }
         }
     }

@@ -28,19 +28,24 @@ final class ForwardGoldenTests: XCTestCase {
         }
     }
 
-    func testLargeBatchesThroughOpenBLASMatchTheGoldenLogits() throws {
-        // Products with up to PackedMatrix.maxRows rows use the weight panels, longer ones OpenBLAS
-        // split over the workers: a batch of copies of seq_a crosses that line, and every copy
-        // must still give TransformerLens's logits.
+    func testLargeBatchesMatchTheGoldenLogitsOnPanelsAndThroughOpenBLAS() throws {
+        // A batch of copies of seq_a long enough for the panel products to split rows into several
+        // units, and the same batch on a model without panels (too little memory for them), whose
+        // products go to OpenBLAS: every copy must give TransformerLens's logits both ways.
+        defer { unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
         for name in goldenModels {
             let g = try Golden(name)
-            let model = try HookedTransformer.load(directory: g.hfDirectory)
-            let copies = PackedMatrix.maxRows / g.seqA.count + 2
-            let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
-            XCTAssertGreaterThan(copies * g.seqA.count, PackedMatrix.maxRows, "the batch must leave the panel path")
+            let copies = 2 * PackedMatrix.streamingRows / g.seqA.count + 2
             let expected = try g.tensor("processed/logits")
-            for b in [0, copies - 1] {
-                assertClose(try logits.gather(axis: 0, indices: [b]), expected, tol: tol, "\(name) copy \(b) of a \(copies)-sequence batch")
+            for panels in [true, false] {
+                if panels { unsetenv("TLSH_MEMORY_LIMIT_BYTES") } else { setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1) }
+                let model = try HookedTransformer.load(directory: g.hfDirectory)
+                XCTAssertEqual(model.panels(.qkv(0)) != nil, panels, "\(name): panels expected: \(panels)")
+                let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
+                for b in [0, copies / 2, copies - 1] {
+                    assertClose(try logits.gather(axis: 0, indices: [b]), expected, tol: tol,
+                                "\(name) copy \(b) of a \(copies)-sequence batch, panels: \(panels)")
+                }
             }
         }
     }
@@ -48,7 +53,7 @@ final class ForwardGoldenTests: XCTestCase {
     func testReducedMatmulPrecisionsStayCloseToTransformerLens() throws {
         // `set matmul=high|medium` (AMX bf16 products): the same golden logits, to looser stated
         // tolerances, and at high the same top token at every position (these random fixture
-        // models have near-ties that medium's 8 bits can flip). A batch past the panel limit makes
+        // models have near-ties that medium's 8 bits can flip). A batch past streamingRows makes
         // "high" use the tiles too (below it, it keeps the Float32 panels). Measured here: high
         // 0.6–1.7·10⁻⁴, medium 0.03–0.11 (Float32 stays under 10⁻⁴).
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
@@ -58,7 +63,7 @@ final class ForwardGoldenTests: XCTestCase {
             let g = try Golden(name)
             let model = try HookedTransformer.load(directory: g.hfDirectory)
             let expected = try g.tensor("processed/logits")
-            let copies = PackedMatrix.maxRows / g.seqA.count + 2
+            let copies = PackedMatrix.streamingRows / g.seqA.count + 2
             var worst: [MatmulPrecision: Float] = [:]
             for (precision, tolerance) in [(MatmulPrecision.high, Float(1e-3)), (.medium, Float(0.25))] {
                 try MatmulPrecision.set(precision)

@@ -136,8 +136,13 @@ final class KernelTests: XCTestCase {
 final class PackedMatrixTests: XCTestCase {
     func testPackedProductsEqualNaiveForFullAndPaddedPanels() {
         // 128 columns fill two panels; 130 leave a zero-padded third; row counts cross the 6-row
-        // tile and the 96-row block, and 1 row is generation's case.
-        for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1)] {
+        // tile and the 96-row block, and 1 row is generation's case. Long products (over
+        // streamingRows) are handed out in row-block × panel-group units: 400 rows leave a short
+        // last unit, and 1000 × 1024 makes sixteen one-panel groups. Two workers even on one core.
+        let width = Parallel.width
+        Parallel.setWidth(2)
+        defer { Parallel.setWidth(width) }
+        for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1), (400, 70, 300), (1000, 48, 1024)] {
             let a = pseudoRandom(m * (k + 2), seed: 21), w = pseudoRandom(k * n, seed: 22)
             guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
             let ldc = n + 3

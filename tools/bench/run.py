@@ -5,8 +5,11 @@ GPT-2-small weights, on this machine, with 2 threads each.
     python3 tools/bench/run.py [--python /path/to/venv/bin/python] [--tlsh .build/release/tlsh]
                                [--rounds 3] [--repeats 3] [--matmul auto|none|high,medium]
 
-Every round runs tlsh, then TransformerLens, then HF, each in a fresh process (so a noisy
-neighbour hurts all three alike); the table shows the median over rounds of each process's median.
+The machine's speed drifts (on a shared host, by up to 2x from one minute to the next), so every
+round takes the tasks one at a time and runs each in tlsh, then TransformerLens, then HF, each in a
+fresh process: the three meet the same minute. Each round also measures the machine's limits
+(streaming bandwidth, sgemm rate) just before its tasks. The table shows the median over rounds of
+each process's median, and each ratio as the median of the per-round ratios with their range.
 Peak resident memory is measured in separate processes that load the model and run
 run_with_cache on 1024 tokens once. Without a usable --python (torch, transformers,
 transformer-lens==3.9.0), the Python columns are skipped with a message; the weights then have
@@ -123,18 +126,21 @@ def main() -> None:
     env["TLSH_BENCH_OUT"] = out_dir
     reduced = reduced_precisions(args.matmul)
     runs: dict[str, list[dict]] = {"tlsh": [], **{s: [] for s in sides}, **{f"tlsh-{p}": [] for p in reduced}}
+    round_limits: list[dict] = []
     for r in range(args.rounds):
         log(f"round {r + 1}/{args.rounds}")
-        runs["tlsh"].append(run_json([args.tlsh, "bench", model, ",".join(tasks)], env)[0])
-        for p in reduced:  # their patch grids and tokens are not the ones compared below
-            runs[f"tlsh-{p}"].append(run_json([args.tlsh, "bench", model, ",".join(t for t in tasks if t != "load")],
-                                              {**env, "TLSH_MATMUL": p, "TLSH_BENCH_OUT": tempfile.mkdtemp()})[0])
-        for side in sides:
-            cmd = [args.python, ref, "run", side, model, "--tasks", ",".join(tasks), "--repeats", str(args.repeats),
-                   "--threads", str(args.threads), "--out", out_dir]
-            runs[side].append(run_json(cmd, env)[0])
-
-    limits, _ = run_json([args.tlsh, "bench", model, "stream,gemm,weightbytes"], env)
+        round_limits.append(run_json([args.tlsh, "bench", model, "stream,gemm,weightbytes"], env)[0])
+        for key in runs:
+            runs[key].append({})
+        for task in tasks:
+            runs["tlsh"][-1].update(run_json([args.tlsh, "bench", model, task], env)[0])
+            for p in reduced if task != "load" else []:  # their patch grids and tokens are not the ones compared
+                runs[f"tlsh-{p}"][-1].update(run_json([args.tlsh, "bench", model, task],
+                                                      {**env, "TLSH_MATMUL": p, "TLSH_BENCH_OUT": tempfile.mkdtemp()})[0])
+            for side in sides:
+                cmd = [args.python, ref, "run", side, model, "--tasks", task, "--repeats", str(args.repeats),
+                       "--threads", str(args.threads), "--out", out_dir]
+                runs[side][-1].update(run_json(cmd, env)[0])
 
     memory: dict[str, int] = {}
     if not args.no_memory:
@@ -146,8 +152,10 @@ def main() -> None:
     med = {s: {t: statistics.median([run[t] for run in rs if t in run]) for t in tasks if any(t in run for run in rs)}
            for s, rs in runs.items()}
     checks = compare_outputs(out_dir, sides)
+    limits = {k: statistics.median([l[k] for l in round_limits if k in l]) for k in round_limits[0]} if round_limits else {}
     report = {"model": model, "threads": args.threads, "rounds": args.rounds, "repeats": args.repeats,
               "machine": machine_description(), "median_s": med, "peak_rss_kib": memory, "limits": limits,
+              "round_limits": round_limits,
               "checks": checks, "runs": runs}
     if args.json:
         with open(args.json, "w") as f:
@@ -182,8 +190,7 @@ def reduced_markdown(rep: dict, tasks: list[str], sides: list[str], reduced: lis
         row = f"| {LABELS.get(t, t)} | {fmt(med['tlsh'].get(t))} | " + " | ".join(fmt(med[f'tlsh-{p}'].get(t)) for p in reduced)
         for p in reduced:
             for s in sides:
-                o, mine = med[s].get(t), med[f"tlsh-{p}"].get(t)
-                row += f" | {o / mine:.1f}×" if (o and mine) else " | —"
+                row += " | " + fmt_ratio(ratios(rep, s, f"tlsh-{p}", t))
         lines.append(row + " |")
     return "\n".join(lines) + "\n"
 
@@ -225,6 +232,19 @@ def machine_description() -> str:
     return f"{model}, {os.cpu_count()} logical CPUs ({' '.join(simd)}){mem}, load average {os.getloadavg()[0]:.1f} at the end"
 
 
+def ratios(rep: dict, other: str, mine: str, task: str) -> list[float]:
+    """other's time ÷ mine, per round (both measured in the same minute)."""
+    return [o[task] / m[task] for o, m in zip(rep["runs"][other], rep["runs"][mine]) if task in o and task in m]
+
+
+def fmt_ratio(rs: list[float]) -> str:
+    """"2.1× (1.8–2.6)": the median of per-round ratios and their range; "—" when none."""
+    if not rs:
+        return "—"
+    med = f"{statistics.median(rs):.1f}×"
+    return med if len(rs) == 1 else f"{med} ({min(rs):.1f}–{max(rs):.1f})"
+
+
 def fmt(x: float | None) -> str:
     """Seconds as "12.3 ms" or "1.23 s"; "—" when not measured."""
     return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
@@ -232,37 +252,40 @@ def fmt(x: float | None) -> str:
 
 def markdown(rep: dict, tasks: list[str], sides: list[str]) -> str:
     med = rep["median_s"]
-    head = "| task | tlsh | " + " | ".join({"tl": "TransformerLens 3.9", "hf": "HF transformers"}[s] for s in sides)
-    head += "".join(f" | {s.upper()} ÷ tlsh" for s in sides) + " |"
-    lines = [head, "|" + "---|" * (2 + 2 * len(sides))]
-
+    names = {"tl": "TransformerLens 3.9", "hf": "HF transformers"}
+    cells = ["task", "tlsh"] + [names[s] for s in sides] + [f"{s.upper()} ÷ tlsh" for s in sides]
+    lines = ["| " + " | ".join(cells) + " |", "|" + "---|" * len(cells)]
     for t in tasks:
-        mine = med["tlsh"].get(t)
-        row = f"| {LABELS.get(t, t)} | {fmt(mine)} | " + " | ".join(fmt(med[s].get(t)) for s in sides)
-        for s in sides:
-            o = med[s].get(t)
-            row += f" | {o / mine:.1f}×" if (o and mine) else " | —"
-        lines.append(row + " |")
+        row = [LABELS.get(t, t), fmt(med["tlsh"].get(t))] + [fmt(med[s].get(t)) for s in sides]
+        row += [fmt_ratio(ratios(rep, s, "tlsh", t)) for s in sides]
+        lines.append("| " + " | ".join(row) + " |")
     if rep["peak_rss_kib"]:
         m = rep["peak_rss_kib"]
         row = "| peak RSS, load + run_with_cache 1024 | " + " | ".join(f"{m[s] / 1024:.0f} MiB" for s in ["tlsh"] + sides)
         row += "".join(f" | {m[s] / m['tlsh']:.2f}×" for s in sides)
         lines.append(row + " |")
-    lim = rep["limits"]
     out = "\n".join(lines) + "\n\n"
-    out += f"Machine: {rep['machine']}. Threads: {rep['threads']}; {rep['rounds']} alternating rounds × {rep['repeats']} repeats.\n\n"
+    out += (f"Machine: {rep['machine']}. Threads: {rep['threads']}; {rep['rounds']} rounds × {rep['repeats']} repeats, "
+            "tasks interleaved; ratios are medians of per-round ratios (range in brackets).\n\n")
+    lim = rep["limits"]
     if lim:
         bw, gemm, wb = lim.get("stream_GBps"), lim.get("gemm_GFLOPps"), lim.get("weight_bytes")
-        out += f"Limits measured by tlsh: streaming read {bw:.1f} GB/s, sgemm 2048³ {gemm:.1f} GFLOP/s, weights streamed per forward {wb / 1e6:.0f} MB.\n"
-        f11 = med["tlsh"].get("forward11")
-        if f11 and bw:
+        out += (f"Limits measured by tlsh at the start of each round (medians): streaming read {bw:.1f} GB/s, "
+                f"sgemm 2048³ {gemm:.1f} GFLOP/s, weights streamed per forward {wb / 1e6:.0f} MB.\n")
+        per_round = list(zip(rep["round_limits"], rep["runs"]["tlsh"]))
+        streaming = [run["forward11"] / (l["weight_bytes"] / (l["stream_GBps"] * 1e9))
+                     for l, run in per_round if "forward11" in run and l.get("stream_GBps")]
+        if streaming:
             floor = wb / (bw * 1e9)
-            out += f"- forward on 11 tokens: {f11 * 1000:.1f} ms = {f11 / floor:.2f}× the weight-streaming time ({floor * 1000:.1f} ms).\n"
-        f1024 = med["tlsh"].get("forward1024")
-        if f1024 and gemm:
-            flops = lim.get("forward1024_flop", 0)
-            rate = flops / f1024 / 1e9
-            out += f"- forward on 1024 tokens: {flops / 1e9:.0f} GFLOP in {f1024:.2f} s = {rate:.1f} GFLOP/s = {100 * rate / gemm:.0f}% of the sgemm rate.\n"
+            out += (f"- forward on 11 tokens: {med['tlsh']['forward11'] * 1000:.1f} ms; the weight-streaming time is "
+                    f"{floor * 1000:.1f} ms; per round {fmt_ratio(streaming)} of it.\n")
+        flops = lim.get("forward1024_flop", 0)
+        shares = [flops / run["forward1024"] / 1e9 / l["gemm_GFLOPps"]
+                  for l, run in per_round if "forward1024" in run and l.get("gemm_GFLOPps")]
+        if shares and flops:
+            rate = flops / med["tlsh"]["forward1024"] / 1e9
+            out += (f"- forward on 1024 tokens: {flops / 1e9:.0f} GFLOP in {med['tlsh']['forward1024']:.2f} s = "
+                    f"{rate:.1f} GFLOP/s; per round {', '.join(f'{100 * x:.0f}%' for x in shares)} of that round's sgemm rate.\n")
     for k, v in rep["checks"].items():
         out += f"- check {k}: {v}\n"
     return out
