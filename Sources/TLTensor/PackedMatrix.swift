@@ -73,9 +73,10 @@ public struct PackedMatrix: Sendable {
                                     c + r0 * ldc, ldc, p0, min(count, p0 + group))
                 }
             } else {
-                // Bound by streaming the panels: one contiguous range per worker, so each panel's
-                // last row tile can prefetch the next panel of the same range.
-                Parallel.forEachChunk(of: count, chunks: workers) { range in
+                // Bound by streaming the panels: contiguous ranges, so each panel's last row tile can
+                // prefetch the next panel of the same range; long ones first, short ones last, so
+                // a worker on a faster core takes over the tail (guided scheduling).
+                Parallel.forEachGuided(of: count, workers: workers, minimum: 2) { range in
                     tlk_gemm_packed(m, rows, a, lda, p.baseAddress!, c, ldc, range.lowerBound, range.upperBound)
                 }
             }

@@ -26,6 +26,29 @@ public enum Parallel {
         forEach(chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
     }
 
+    /// Splits 0..<count into contiguous pieces that `workers` threads claim in turn, each piece
+    /// about 1/(2·workers) of what is left and at least `minimum` long (guided scheduling): the
+    /// first pieces are long, so work that streams through memory stays sequential, and the last
+    /// ones short, so a worker on a faster core finishes the other's work instead of waiting.
+    public static func forEachGuided(of count: Int, workers: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        if workers <= 1 || width == 1 { return body(0..<count) }
+        let next = Atomic<Int>(0)
+        forEach(workers) { _ in
+            var start = next.load(ordering: .relaxed)
+            while start < count {
+                let end = min(count, start + max(minimum, (count - start) / (2 * workers)))
+                let (claimed, current) = next.compareExchange(expected: start, desired: end, ordering: .relaxed)
+                if claimed {
+                    body(start..<end)
+                    start = next.load(ordering: .relaxed)
+                } else {
+                    start = current
+                }
+            }
+        }
+    }
+
     /// Runs `body(i)` for i in 0..<count, on several threads when count > 1. Bodies must touch
     /// disjoint memory.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {

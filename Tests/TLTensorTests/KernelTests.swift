@@ -178,3 +178,28 @@ final class SplitProductTests: XCTestCase {
         }
     }
 }
+
+final class ParallelTests: XCTestCase {
+    func testGuidedPiecesCoverEveryIndexOnceShrinkingToTheMinimum() {
+        // Every index in exactly one piece; pieces start long (a quarter of the rest with two
+        // workers) and none is shorter than the minimum except where fewer indices were left.
+        let width = Parallel.width
+        Parallel.setWidth(2)
+        defer { Parallel.setWidth(width) }
+        for (count, minimum) in [(1, 2), (2, 2), (13, 2), (36, 2), (785, 2), (100, 1), (7, 10)] {
+            let lock = NSLock()
+            var pieces: [Range<Int>] = []
+            Parallel.forEachGuided(of: count, workers: 2, minimum: minimum) { range in
+                lock.lock(); pieces.append(range); lock.unlock()
+            }
+            pieces.sort { $0.lowerBound < $1.lowerBound }
+            XCTAssertEqual(pieces.first?.lowerBound, 0, "count \(count)")
+            XCTAssertEqual(pieces.last?.upperBound, count, "count \(count)")
+            for (a, b) in zip(pieces, pieces.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound, "count \(count): gap or overlap") }
+            for p in pieces { XCTAssertTrue(p.count >= minimum || p.upperBound == count, "count \(count): piece \(p) below \(minimum)") }
+            XCTAssertEqual(pieces.first?.count, max(minimum, count / 4) < count ? max(minimum, count / 4) : count,
+                           "count \(count): the first piece is a quarter of the work")
+            if count >= 100 { XCTAssertGreaterThan(pieces.count, 4, "count \(count): the tail is split finer") }
+        }
+    }
+}
