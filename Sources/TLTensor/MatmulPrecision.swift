@@ -107,10 +107,11 @@ public struct BF16Matrix: Sendable {
                 }
                 hi.withUnsafeBufferPointer { bh in
                     lo.withUnsafeBufferPointer { bl in
-                        // Column blocks go to the workers in pairs (the kernel's 32-column step).
+                        // Column blocks go to the workers in pairs (the kernel's 32-column step), in
+                        // shrinking pieces so that a faster core takes over the tail (Parallel.swift).
                         let pairs = (blocks + 1) / 2
                         let workers = m * rows * columns >= 1 << 21 ? Parallel.width : 1
-                        Parallel.forEachChunk(of: pairs, chunks: workers) { p in
+                        Parallel.forEachGuided(of: pairs, workers: workers, minimum: 2) { p in
                             tlk_bf16_gemm(m, rows, columns, ahp, alp, bh.baseAddress!,
                                           three ? bl.baseAddress! : nil, c, ldc, p.lowerBound * 2,
                                           min(blocks, p.upperBound * 2))
