@@ -51,6 +51,7 @@ final class InteractiveRepl {
         var buffer = StatementBuffer()
         while true {
             editor.pendingSource = buffer.text
+            editor.colors = output.pictureColors != .none  // after `set color=`
             // No pre-filled indent on `...>` lines: an empty line there must stay empty so that
             // Ctrl-D can drop the statement (indentation means nothing to the language).
             switch editor.readLine(continuation: !buffer.isEmpty) {

@@ -26,8 +26,11 @@ final class LineEditor {
     /// Lines already entered for the statement being typed (for completion context).
     var pendingSource = ""
     private var interrupted = false
-    private var primaryPrompt: UnsafeMutablePointer<CChar>
-    private var continuationPrompt: UnsafeMutablePointer<CChar>
+    /// The prompts, plain and in colour; `colors` picks (`set color=` may change it between lines).
+    private let plainPrompts: (primary: UnsafeMutablePointer<CChar>, continuation: UnsafeMutablePointer<CChar>)
+    private let colorPrompts: (primary: UnsafeMutablePointer<CChar>, continuation: UnsafeMutablePointer<CChar>)
+    /// Whether the prompt is drawn in colour.
+    var colors: Bool
     private var showContinuation = false
     /// Keys to hand libedit before reading the terminal again (the redisplay sequence).
     private var queuedKeys: [Unicode.Scalar] = []
@@ -45,11 +48,12 @@ final class LineEditor {
         self.interruptPipe = interruptPipe
         self.completer = completer
         // \u{1} brackets the escape sequences so libedit does not count them as columns.
-        func prompt(_ text: String) -> UnsafeMutablePointer<CChar> {
-            strdup(colors ? "\u{1}\u{1B}[1;32m\u{1}\(text)\u{1}\u{1B}[0m\u{1} " : "\(text) ")!
+        func prompt(_ text: String, colored: Bool) -> UnsafeMutablePointer<CChar> {
+            strdup(colored ? "\u{1}\u{1B}[1;32m\u{1}\(text)\u{1}\u{1B}[0m\u{1} " : "\(text) ")!
         }
-        primaryPrompt = prompt("tlsh>")
-        continuationPrompt = prompt("...>")
+        plainPrompts = (prompt("tlsh>", colored: false), prompt("...>", colored: false))
+        colorPrompts = (prompt("tlsh>", colored: true), prompt("...>", colored: true))
+        self.colors = colors
 
         tlsh_history_set_size(h, Int32(historyLimit))
         tlsh_history_set_unique(h, 1)
@@ -74,8 +78,7 @@ final class LineEditor {
         if activeEditor === self { activeEditor = nil }
         el_end(editLine)
         history_end(history)
-        free(primaryPrompt)
-        free(continuationPrompt)
+        for p in [plainPrompts.primary, plainPrompts.continuation, colorPrompts.primary, colorPrompts.continuation] { free(p) }
     }
 
     /// Adds an entry to the in-memory history (up arrow, Ctrl-R).
@@ -109,7 +112,10 @@ final class LineEditor {
 
     // MARK: Callbacks
 
-    fileprivate var currentPrompt: UnsafeMutablePointer<CChar> { showContinuation ? continuationPrompt : primaryPrompt }
+    fileprivate var currentPrompt: UnsafeMutablePointer<CChar> {
+        let prompts = colors ? colorPrompts : plainPrompts
+        return showContinuation ? prompts.continuation : prompts.primary
+    }
 
     /// libedit's character reader: one Unicode scalar from standard input, or -1 when Ctrl-C
     /// arrived (the pipe became readable), or 0 at end of input. Resizes are handled here too,

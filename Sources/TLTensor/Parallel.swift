@@ -1,8 +1,10 @@
-// All of tlsh's numeric parallelism goes through here: large matrix products split into row or
-// column blocks (BLAS.sgemm), attention heads, and element-wise passes. OpenBLAS itself runs
+// All of tlsh's numeric parallelism goes through here: matrix products split into units or
+// pieces (PackedMatrix, BLAS.sgemm), attention heads, and element-wise passes. OpenBLAS itself runs
 // single-threaded: its idle worker threads spin (sched_yield) after each call, and on a 2-core
 // machine that spinning took a core away from everything tlsh ran between products (22% of a
-// 1024-token forward). Plain DispatchQueue.concurrentPerform; small jobs stay on the caller.
+// 1024-token forward). At most `width` threads (DispatchQueue.concurrentPerform) take work as they
+// free up, because on a shared host one core is often slower than the other; small jobs stay on
+// the caller.
 import Foundation
 import Synchronization
 
@@ -49,16 +51,25 @@ public enum Parallel {
         }
     }
 
-    /// Runs `body(i)` for i in 0..<count, on several threads when count > 1. Bodies must touch
-    /// disjoint memory.
+    /// Runs `body(i)` for i in 0..<count on at most `width` threads, each taking the next index as
+    /// it finishes one (so a slower core simply takes fewer). Bodies must touch disjoint memory.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 || width == 1 {
+        let workers = min(count, width)
+        if workers <= 1 {
             for i in 0..<count { body(i) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendableBox(body)
-            DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
+            if workers == count {
+                DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
+                return
+            }
+            // concurrentPerform alone would run up to one thread per core, whatever `width` says.
+            let next = Atomic<Int>(0)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count { box.value(i) }
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TLLang
+import TLModel
 
 final class CommandTableTests: XCTestCase {
     let table = CommandTable.standard
@@ -78,7 +79,8 @@ final class CommandTableTests: XCTestCase {
     }
 }
 
-/// hookNames(nLayers:) against the cache keys TransformerLens itself produces
+/// The engine's hook names (HookNames, which the session's completion and `cache.` use) against
+/// the cache keys and get_act_name expansions TransformerLens itself produces
 /// (Tests/Fixtures/lang, written by tools/golden/lang_hook_names.py).
 final class HookNameTests: XCTestCase {
     private func keys(_ name: String) throws -> [String] {
@@ -86,29 +88,21 @@ final class HookNameTests: XCTestCase {
     }
 
     func testFullNamesMatchTransformerLensCacheOrder() throws {
-        XCTAssertEqual(hookNames(nLayers: 2).map(\.full), try keys("hook_names_gpt2_2l.txt"))
-        XCTAssertEqual(hookNames(nLayers: 2, attnOnly: true).map(\.full), try keys("hook_names_attn_only_2l.txt"))
-        XCTAssertEqual(hookNames(nLayers: 12).count, 2 + 12 * 17 + 2)
-        XCTAssertEqual(hookNames(nLayers: 1, unembed: true).suffix(2).map(\.full), ["unembed.hook_in", "unembed.hook_out"])
+        XCTAssertEqual(HookNames.all(nLayers: 2), try keys("hook_names_gpt2_2l.txt"))
+        XCTAssertEqual(HookNames.all(nLayers: 12).count, 2 + 12 * 17 + 4)
     }
 
-    /// A short name without a dot must be what TransformerLens's get_act_name(short, layer)
-    /// expands to the full name; LayerNorm hooks need a layer type there, so ours carry it (`ln1.scale`).
-    func testShortNamesAgreeWithGetActName() throws {
-        let byFull = Dictionary(uniqueKeysWithValues: hookNames(nLayers: 2).map { ($0.full, $0) })
+    /// Every layer hook's leaf name (`cache.pattern[1]`) expands as get_act_name(leaf, layer) does.
+    func testShortNamesExpandAsGetActNameDoes() throws {
         let rows = try keys("hook_short_names_gpt2_2l.txt").map { $0.split(separator: "\t").map(String.init) }
         XCTAssertEqual(rows.count, 2 * 17)
         for row in rows {
             let (full, leaf, expanded) = (row[0], row[1], row[2])
-            let hook = try XCTUnwrap(byFull[full], full)
-            if expanded == full {
-                XCTAssertEqual(hook.short, leaf, full)
-            } else {
-                XCTAssertTrue(hook.short.hasSuffix(".\(leaf)") && full.contains(hook.short.replacingOccurrences(of: ".", with: ".hook_")), full)
-            }
-            XCTAssertEqual(hook.layer, Int(full.split(separator: ".")[1]))
+            XCTAssertEqual(HookNames.actName(leaf, layer: HookNames.layer(of: full)), expanded, full)
         }
-        XCTAssertEqual(shortHookNames(hookNames(nLayers: 2)).count, 2 + 17 + 2)
+        let short = Session.cacheShortNames(fullNames: HookNames.all(nLayers: 2))
+        XCTAssertEqual(short.count, Set(short).count, "no duplicates")
+        for leaf in Set(rows.map { $0[1] }) { XCTAssertTrue(short.contains(leaf), "cache.\(leaf) offered") }
     }
 }
 

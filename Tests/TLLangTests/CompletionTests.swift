@@ -1,11 +1,12 @@
 import XCTest
 @testable import TLLang
+import TLModel
 
 final class CompletionTests: XCTestCase {
     private let context = CompletionContext(
         variables: ["cache", "clean", "corrupt", "metric", "v"],
-        hookNames: hookNames(nLayers: 2).map(\.full),
-        cacheShortNames: shortHookNames(hookNames(nLayers: 2)))
+        hookNames: HookNames.all(nLayers: 2),
+        cacheShortNames: Session.cacheShortNames(fullNames: HookNames.all(nLayers: 2)))
 
     /// Completes at the `|` in `marked` (the bar is removed first).
     private func complete(_ marked: String) -> CompletionResult {

@@ -92,6 +92,16 @@ final class ReplTerminalTests: XCTestCase {
         leave(t)
     }
 
+    func testSetColorRecoloursThePrompt() throws {
+        let t = try startRepl()  // NO_COLOR: the prompt starts plain
+        t.type("set color=true\r")
+        try t.expect("\u{1B}[1;32mtlsh>")
+        t.type("set color=false\r")
+        let plain = try t.expect("tlsh> ")
+        XCTAssertFalse(plain.contains("\u{1B}[1;32m"), "set color=false must give a plain prompt: \(plain.debugDescription)")
+        leave(t)
+    }
+
     // MARK: History
 
     func testHistoryPersistsAcrossRuns() throws {

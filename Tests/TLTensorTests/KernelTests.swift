@@ -180,6 +180,20 @@ final class SplitProductTests: XCTestCase {
 }
 
 final class ParallelTests: XCTestCase {
+    func testForEachRunsEveryIndexOnceWithMoreIndicesThanWorkers() {
+        let width = Parallel.width
+        defer { Parallel.setWidth(width) }
+        for workers in [1, 2, 3] {
+            Parallel.setWidth(workers)
+            for count in [0, 1, 2, 3, 50] {
+                let lock = NSLock()
+                var seen: [Int] = []
+                Parallel.forEach(count) { i in lock.lock(); seen.append(i); lock.unlock() }
+                XCTAssertEqual(seen.sorted(), Array(0..<count), "width \(workers), count \(count)")
+            }
+        }
+    }
+
     func testGuidedPiecesCoverEveryIndexOnceShrinkingToTheMinimum() {
         // Every index in exactly one piece; pieces start long (a quarter of the rest with two
         // workers) and none is shorter than the minimum except where fewer indices were left.

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the TransformerLens cache key lists that TLLang's hookNames(nLayers:) must reproduce.
+"""Writes the TransformerLens cache key list that the engine's HookNames.all(nLayers:) must reproduce.
 
 Builds tiny randomly initialised HookedTransformers (no download), runs them with
 run_with_cache, and writes the keys in cache order, one per line, plus the short names
 utils.get_act_name maps back to each full name (for the layer-indexed hooks).
 
 Run: /work/venv-ref/bin/python tools/golden/lang_hook_names.py
-Output: Tests/Fixtures/lang/hook_names_*.txt, hook_short_names_gpt2_2l.txt
+Output: Tests/Fixtures/lang/hook_names_gpt2_2l.txt, hook_short_names_gpt2_2l.txt
 """
 import pathlib
 import torch
@@ -16,29 +16,26 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "lang"
 
 
-def keys(attn_only: bool) -> list[str]:
-    cfg = HookedTransformerConfig(n_layers=2, d_model=16, n_ctx=8, d_head=4, n_heads=4,
-                                  d_mlp=None if attn_only else 64, act_fn=None if attn_only else "gelu_new",
-                                  d_vocab=50, normalization_type="LN", attn_only=attn_only, seed=0)
+def keys() -> list[str]:
+    cfg = HookedTransformerConfig(n_layers=2, d_model=16, n_ctx=8, d_head=4, n_heads=4, d_mlp=64,
+                                  act_fn="gelu_new", d_vocab=50, normalization_type="LN", seed=0)
     model = HookedTransformer(cfg)
     _, cache = model.run_with_cache(torch.tensor([[1, 2, 3]]))
-    # 3.x adds unembed.hook_in/out; TLLang lists them only with unembed=true, so drop them here.
-    return [k for k in cache.keys() if not k.startswith("unembed.")]
+    return list(cache.keys())
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     from importlib.metadata import version as package_version
     version = package_version("transformer-lens")
-    for name, attn_only in [("hook_names_gpt2_2l.txt", False), ("hook_names_attn_only_2l.txt", True)]:
-        lines = [f"# transformer_lens {version}; tools/golden/lang_hook_names.py"] + keys(attn_only)
-        (OUT / name).write_text("\n".join(lines) + "\n")
-        print(name, len(lines) - 1, "keys")
+    lines = [f"# transformer_lens {version}; tools/golden/lang_hook_names.py"] + keys()
+    (OUT / "hook_names_gpt2_2l.txt").write_text("\n".join(lines) + "\n")
+    print("hook_names_gpt2_2l.txt", len(lines) - 1, "keys")
     # For each layer hook: the leaf short name and what get_act_name(leaf, layer) expands it to,
-    # so the Swift test can check that TLLang's short names mean what TransformerLens means.
+    # so the Swift test can check that tlsh's short names mean what TransformerLens means.
     from transformer_lens.utils import get_act_name
     rows = [f"# transformer_lens {version}; full<TAB>leaf<TAB>get_act_name(leaf, layer)"]
-    for key in keys(False):
+    for key in keys():
         parts = key.split(".")
         if parts[0] != "blocks":
             continue
