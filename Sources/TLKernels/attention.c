@@ -72,3 +72,13 @@ void tlk_attention_causal(size_t row_begin, size_t row_end, size_t t, size_t pas
         tlk_gemm_nn(i1 - i0, d_head, keys, s, ld, v, v_stride, z + i0 * z_stride, z_stride, 0, d_head);
     }
 }
+
+TLK_CLONES
+void tlk_attention_pattern_values(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, int causal,
+                                  const float *pattern, const float *v, size_t v_stride, float *z, size_t z_stride) {
+    for (size_t i0 = row_begin; i0 < row_end; i0 += QUERY_TILE) {
+        size_t i1 = i0 + QUERY_TILE < row_end ? i0 + QUERY_TILE : row_end;
+        size_t keys = causal ? visible_keys(i1, t, past) : t;
+        tlk_gemm_nn(i1 - i0, d_head, keys, pattern + i0 * t, t, v, v_stride, z + i0 * z_stride, z_stride, 0, d_head);
+    }
+}

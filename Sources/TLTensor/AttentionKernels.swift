@@ -3,9 +3,6 @@
 internal import TLKernels
 
 public enum AttentionKernels {
-    /// Rows of query positions handled together; a multiple of the GEMM kernel's row tile.
-    public static let queryTile = 48
-
     /// Floats of scratch that `causal` and `scores` need for `t` keys.
     public static func scratchCount(t: Int, dHead: Int) -> Int { tlk_attention_scratch_floats(t, dHead) }
 
@@ -33,12 +30,7 @@ public enum AttentionKernels {
     public static func patternTimesValues(rows: Range<Int>, t: Int, past: Int, dHead: Int, causal: Bool,
                                           pattern: UnsafePointer<Float>, v: UnsafePointer<Float>, vStride: Int,
                                           z: UnsafeMutablePointer<Float>, zStride: Int) {
-        var i0 = rows.lowerBound
-        while i0 < rows.upperBound {
-            let i1 = min(i0 + queryTile, rows.upperBound)
-            let keys = causal ? min(t, past + i1) : t
-            tlk_gemm_nn(i1 - i0, dHead, keys, pattern + i0 * t, t, v, vStride, z + i0 * zStride, zStride, 0, dHead)
-            i0 = i1
-        }
+        tlk_attention_pattern_values(rows.lowerBound, rows.upperBound, t, past, dHead, causal ? 1 : 0, pattern, v, vStride,
+                                     z, zStride)
     }
 }

@@ -165,6 +165,15 @@ def generate(side: str, model, prompt, out_dir: str | None):
     if out_dir:
         with open(os.path.join(out_dir, f"generate-{side}.json"), "w") as f:
             json.dump(new, f)
+        full = os.path.join(out_dir, "generate-tl-full-forward.json")
+        if side == "tl" and not os.path.exists(full):
+            # Greedy decoding by definition: the argmax of a full forward at every step (TL's
+            # generate without its KV cache; untimed, once). On the random benchmark weights TL 3.9's
+            # cached path departs from it at the 13th token, so tlsh is compared with this one.
+            ref = model.generate(prompt, max_new_tokens=40, do_sample=False, stop_at_eos=False, verbose=False,
+                                 use_past_kv_cache=False, return_type="tokens")
+            with open(full, "w") as f:
+                json.dump(ref[0, prompt.shape[1]:].tolist(), f)
     return new
 
 

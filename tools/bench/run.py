@@ -205,10 +205,10 @@ def compare_outputs(out_dir: str, sides: list[str]) -> dict:
     if a is not None and b is not None:
         flat = lambda g: [x for row in g for x in row]
         checks["patch_max_abs_diff_vs_tl"] = max(abs(x - y) for x, y in zip(flat(a), flat(b)))
-    g = {s: read(f"generate-{s}.json") for s in ["tlsh"] + sides}
-    for s in sides:
+    g = {s: read(f"generate-{s}.json") for s in ["tlsh"] + sides + ["tl-full-forward"]}
+    for s in sides + ["tl-full-forward"]:
         if g["tlsh"] is not None and g[s] is not None:
-            checks[f"generate_same_tokens_as_{s}"] = g["tlsh"] == g[s]
+            checks[f"generate_same_tokens_as_{s.replace('-', '_')}"] = g["tlsh"] == g[s]
     return checks
 
 

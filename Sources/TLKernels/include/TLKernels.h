@@ -46,6 +46,12 @@ void tlk_attention_scores(size_t row_begin, size_t row_end, size_t t, size_t pas
                           const float *q, size_t q_stride, const float *k, size_t k_stride,
                           const int *key_mask, float *s, float *scratch);
 
+/// z[i] = Σ_j pattern[i][j] · v[j] for query rows [row_begin, row_end) of a [P, t] pattern (row
+/// stride t), in the same query tiles as tlk_attention_causal. With `causal`, row i reads only
+/// keys j ≤ past + i (the rest of its pattern row must be 0).
+void tlk_attention_pattern_values(size_t row_begin, size_t row_end, size_t t, size_t past, size_t d_head, int causal,
+                                  const float *pattern, const float *v, size_t v_stride, float *z, size_t z_stride);
+
 /// Softmax of `count` floats in place; −inf entries become 0 and an all −inf row becomes zeros.
 void tlk_softmax_row(float *row, size_t count);
 
