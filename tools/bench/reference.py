@@ -168,8 +168,9 @@ def generate(side: str, model, prompt, out_dir: str | None):
         full = os.path.join(out_dir, "generate-tl-full-forward.json")
         if side == "tl" and not os.path.exists(full):
             # Greedy decoding by definition: the argmax of a full forward at every step (TL's
-            # generate without its KV cache; untimed, once). On the random benchmark weights TL 3.9's
-            # cached path departs from it at the 13th token, so tlsh is compared with this one.
+            # generate without its KV cache; untimed, once). TL 3.9's cached path mis-positions the
+            # newest token when the model has no tokenizer (Tests/Fixtures/golden/README.md), and
+            # departs from this at the 13th token here, so tlsh is compared with this one too.
             ref = model.generate(prompt, max_new_tokens=40, do_sample=False, stop_at_eos=False, verbose=False,
                                  use_past_kv_cache=False, return_type="tokens")
             with open(full, "w") as f:
