@@ -61,11 +61,8 @@ public enum Parallel {
         }
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendableBox(body)
-            if workers == count {
-                DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
-                return
-            }
-            // concurrentPerform alone would run up to one thread per core, whatever `width` says.
+            // One iteration per worker: concurrentPerform over all `count` indices would run up to
+            // one thread per core, whatever `width` says.
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count { box.value(i) }

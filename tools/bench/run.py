@@ -181,17 +181,13 @@ def reduced_precisions(arg: str) -> list[str]:
 def reduced_markdown(rep: dict, tasks: list[str], sides: list[str], reduced: list[str]) -> str:
     med = rep["median_s"]
     names = {"tl": "TL", "hf": "HF"}
-    head = "| task | tlsh (highest) | " + " | ".join(f"tlsh matmul={p}" for p in reduced)
-    head += "".join(f" | {names[s]} ÷ {p}" for p in reduced for s in sides) + " |"
-    lines = ["Opt-in reduced matmul precision (`set matmul=`), same rounds:", "", head,
-             "|" + "---|" * (2 + len(reduced) + len(reduced) * len(sides))]
-
+    cells = ["task", "tlsh (highest)"] + [f"tlsh matmul={p}" for p in reduced]
+    cells += [f"{names[s]} ÷ {p}" for p in reduced for s in sides]
+    lines = ["Opt-in reduced matmul precision (`set matmul=`), same rounds:", "", md_row(cells), "|" + "---|" * len(cells)]
     for t in tasks:
-        row = f"| {LABELS.get(t, t)} | {fmt(med['tlsh'].get(t))} | " + " | ".join(fmt(med[f'tlsh-{p}'].get(t)) for p in reduced)
-        for p in reduced:
-            for s in sides:
-                row += " | " + fmt_ratio(ratios(rep, s, f"tlsh-{p}", t))
-        lines.append(row + " |")
+        row = [LABELS.get(t, t), fmt(med["tlsh"].get(t))] + [fmt(med[f"tlsh-{p}"].get(t)) for p in reduced]
+        row += [fmt_ratio(ratios(rep, s, f"tlsh-{p}", t)) for p in reduced for s in sides]
+        lines.append(md_row(row))
     return "\n".join(lines) + "\n"
 
 
@@ -245,6 +241,10 @@ def fmt_ratio(rs: list[float]) -> str:
     return med if len(rs) == 1 else f"{med} ({min(rs):.1f}–{max(rs):.1f})"
 
 
+def md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def fmt(x: float | None) -> str:
     """Seconds as "12.3 ms" or "1.23 s"; "—" when not measured."""
     return "—" if x is None else (f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s")
@@ -254,16 +254,15 @@ def markdown(rep: dict, tasks: list[str], sides: list[str]) -> str:
     med = rep["median_s"]
     names = {"tl": "TransformerLens 3.9", "hf": "HF transformers"}
     cells = ["task", "tlsh"] + [names[s] for s in sides] + [f"{s.upper()} ÷ tlsh" for s in sides]
-    lines = ["| " + " | ".join(cells) + " |", "|" + "---|" * len(cells)]
+    lines = [md_row(cells), "|" + "---|" * len(cells)]
     for t in tasks:
         row = [LABELS.get(t, t), fmt(med["tlsh"].get(t))] + [fmt(med[s].get(t)) for s in sides]
         row += [fmt_ratio(ratios(rep, s, "tlsh", t)) for s in sides]
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append(md_row(row))
     if rep["peak_rss_kib"]:
         m = rep["peak_rss_kib"]
-        row = "| peak RSS, load + run_with_cache 1024 | " + " | ".join(f"{m[s] / 1024:.0f} MiB" for s in ["tlsh"] + sides)
-        row += "".join(f" | {m[s] / m['tlsh']:.2f}×" for s in sides)
-        lines.append(row + " |")
+        row = ["peak RSS, load + run_with_cache 1024"] + [f"{m[s] / 1024:.0f} MiB" for s in ["tlsh"] + sides]
+        lines.append(md_row(row + [f"{m[s] / m['tlsh']:.2f}×" for s in sides]))
     out = "\n".join(lines) + "\n\n"
     out += (f"Machine: {rep['machine']}. Threads: {rep['threads']}; {rep['rounds']} rounds × {rep['repeats']} repeats, "
             "tasks interleaved; ratios are medians of per-round ratios (range in brackets).\n\n")
