@@ -28,39 +28,27 @@ public struct ModelConfig: Sendable, Equatable {
     /// Parameters as TransformerLens's cfg.n_params counts them (attention and MLP weights only).
     public var nParams: Int { nLayers * (4 * dModel * dHead * nHeads + 2 * dModel * dMLP) }
 
-    /// Parses a Hugging Face GPT-2 `config.json` (accepts `n_ctx` or `n_positions`).
+    /// Parses a Hugging Face GPT-2 `config.json` (accepts `n_ctx` or `n_positions`). A key present
+    /// with a value of the wrong type is an error naming it, never a silent default.
     public static func fromHuggingFace(json data: Data, path: String = "config.json") throws -> ModelConfig {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TLModelError.invalidConfig("\(path) is not valid JSON (\(error.localizedDescription))")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw TLModelError.invalidConfig("\(path) must hold a JSON object")
-        }
-        if let type = dict["model_type"] as? String, type != "gpt2" {
+        let json = try ConfigJSON(data: data, path: path)
+        if let type = try json.string("model_type"), type != "gpt2" {
             throw TLModelError.unsupportedArchitecture("\(path) says model_type \"\(type)\"")
         }
-        if let archs = dict["architectures"] as? [String], let a = archs.first,
-           !["GPT2LMHeadModel", "GPT2Model"].contains(a) {
+        if let a = try json.strings("architectures")?.first, !["GPT2LMHeadModel", "GPT2Model"].contains(a) {
             throw TLModelError.unsupportedArchitecture("\(path) lists architecture \(a)")
         }
-        func int(_ keys: [String], default value: Int? = nil) throws -> Int {
-            for k in keys {
-                if let v = dict[k] as? Int { return v }
-                // Int(exactly:) rather than Int(_:), which traps on 1e19, infinities and NaN.
-                if let v = dict[k] as? Double, let exact = Int(exactly: v) { return exact }
-                if dict[k] is Double { throw TLModelError.invalidConfig("\(path): \(k) = \(dict[k]!) is not a whole number in range") }
-            }
-            if let value { return value }
-            throw TLModelError.invalidConfig("\(path) lacks \(keys.joined(separator: " or "))")
+        func required(_ keys: [String]) throws -> Int {
+            guard let v = try json.int(keys) else { throw TLModelError.invalidConfig("\(path) lacks \(keys.joined(separator: " or "))") }
+            return v
         }
-        let nEmbd = try int(["n_embd", "hidden_size"])
-        let nHead = try int(["n_head", "num_attention_heads"])
-        let nLayer = try int(["n_layer", "num_hidden_layers"])
-        let nCtx = try int(["n_ctx", "n_positions", "max_position_embeddings"])
-        let vocab = try int(["vocab_size"])
+        let nEmbd = try required(["n_embd", "hidden_size"])
+        let nHead = try required(["n_head", "num_attention_heads"])
+        let nLayer = try required(["n_layer", "num_hidden_layers"])
+        let nCtx = try required(["n_ctx", "n_positions", "max_position_embeddings"])
+        let vocab = try required(["vocab_size"])
         // 4 · n_embd is only computed for an n_embd that passes the range check below (no overflow).
-        let inner = (dict["n_inner"] as? Int) ?? (nEmbd > 0 && nEmbd <= 1 << 22 ? 4 * nEmbd : Int.max)
+        let inner = try json.int("n_inner") ?? (nEmbd > 0 && nEmbd <= 1 << 22 ? 4 * nEmbd : Int.max)
         for (name, v) in [("n_embd", nEmbd), ("n_head", nHead), ("n_layer", nLayer), ("n_positions", nCtx), ("vocab_size", vocab), ("n_inner", inner)]
         where v <= 0 || v > 1 << 22 {
             throw TLModelError.invalidConfig("\(path): \(name) = \(v) is out of range")
@@ -69,16 +57,19 @@ public struct ModelConfig: Sendable, Equatable {
             throw TLModelError.invalidConfig("\(path): n_embd \(nEmbd) is not divisible by n_head \(nHead)")
         }
         var cfg = ModelConfig(nLayers: nLayer, dModel: nEmbd, nHeads: nHead, dMLP: inner, nCtx: nCtx, dVocab: vocab)
-        if let eps = dict["layer_norm_epsilon"] as? Double { cfg.eps = Float(eps) }
-        if let act = dict["activation_function"] as? String {
+        if let eps = try json.double("layer_norm_epsilon") {
+            guard eps > 0 && eps < 1 else { throw TLModelError.invalidConfig("\(path): layer_norm_epsilon = \(eps) must be between 0 and 1") }
+            cfg.eps = Float(eps)
+        }
+        if let act = try json.string("activation_function") {
             guard ["gelu_new", "gelu_pytorch_tanh"].contains(act) else {
                 throw TLModelError.unsupportedArchitecture("activation_function \"\(act)\" (tlsh implements gelu_new)")
             }
             cfg.actFn = "gelu_new"
         }
-        cfg.scaleAttnByInverseLayerIdx = (dict["scale_attn_by_inverse_layer_idx"] as? Bool) ?? false
-        cfg.tieWordEmbeddings = (dict["tie_word_embeddings"] as? Bool) ?? true
-        if let name = dict["_name_or_path"] as? String, !name.isEmpty { cfg.modelName = name }
+        cfg.scaleAttnByInverseLayerIdx = try json.bool("scale_attn_by_inverse_layer_idx") ?? false
+        cfg.tieWordEmbeddings = try json.bool("tie_word_embeddings") ?? true
+        if let name = try json.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
         return cfg
     }
 }
