@@ -70,7 +70,7 @@ public enum SafeFileWriter {
         var template = Array((parent + "/." + name + ".tlsh-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw .io(path: path, step: "creating a temporary file in \(parent)", reason: errorText()) }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var renamed = false
         defer { if !renamed { unlink(temporary) } }
 
