@@ -20,6 +20,8 @@ struct BytePairEncoder: Sendable {
     var fallbackByteIDs: [Int32]?
     var unknownID: Int32 = -1
     var fuseUnknown = false
+    /// A long scalar-level piece may be encoded in stretches cut before each "▁" (see TokenizerTables).
+    var splitsBeforeMetaspace = false
 
     static let noMerge = UInt64.max
 

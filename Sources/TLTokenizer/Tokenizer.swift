@@ -252,6 +252,35 @@ public final class Tokenizer: Sendable {
             output.append(id)
             return
         }
+        if encoder.splitsBeforeMetaspace && piece.count > PieceCache.Key.maximumLength {
+            // SentencePiece-style text without a pre-tokenizer is one long piece: encode it word by word,
+            // cutting where a run of "▁" (E2 96 81) starts.
+            var start = 0
+            var index = 1
+            var afterMetaspace = piece.count >= 3 && piece[0] == 0xE2 && piece[1] == 0x96 && piece[2] == 0x81
+            if afterMetaspace { index = 3 }
+            while index < piece.count {
+                if index + 2 < piece.count && piece[index] == 0xE2 && piece[index + 1] == 0x96 && piece[index + 2] == 0x81 {
+                    if !afterMetaspace {
+                        encodeCachedPiece(UnsafeBufferPointer(rebasing: piece[start..<index]), into: &output, scratch: &scratch)
+                        start = index
+                    }
+                    afterMetaspace = true
+                    index += 3
+                } else {
+                    afterMetaspace = false
+                    index += 1
+                }
+            }
+            encodeCachedPiece(UnsafeBufferPointer(rebasing: piece[start...]), into: &output, scratch: &scratch)
+            return
+        }
+        encodeCachedPiece(piece, into: &output, scratch: &scratch)
+    }
+
+    @inline(__always)
+    private func encodeCachedPiece(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32],
+                                   scratch: inout BytePairEncoder.Scratch) {
         guard let key = PieceCache.Key(piece) else {
             encoder.encode(piece, into: &output, scratch: &scratch)
             return

@@ -87,6 +87,7 @@ struct TokenizerTables {
                 encoder.unknownID = Int32(id)
             }
             encoder.fuseUnknown = description.fuseUnknown
+            encoder.splitsBeforeMetaspace = Self.noMergeCrossesMetaspace(description, idsByContent)
         }
 
         self.encoder = encoder
@@ -97,6 +98,23 @@ struct TokenizerTables {
         normalizedAddedTokens = AddedTokenMatcher(description.addedTokens.filter { $0.normalized })
         self.idsByContent = idsByContent
         self.idsByBytes = idsByBytes
+    }
+
+    /// Whether "▁" is a vocabulary symbol and no merge makes a token where "▁" follows another scalar
+    /// (SentencePiece vocabularies: "▁the", "▁▁▁" but no "a▁"). Then no merge joins a symbol to a following
+    /// "▁" run, so BPE on a long piece equals BPE on its stretches cut where each "▁" run starts (which are
+    /// short and cacheable, like words).
+    private static func noMergeCrossesMetaspace(_ description: TokenizerDescription, _ idsByContent: IDsByContent) -> Bool {
+        let metaspace: Unicode.Scalar = "\u{2581}"
+        guard idsByContent[String(metaspace)] != nil else { return false }
+        for merge in description.merges {
+            var previous: Unicode.Scalar?
+            for scalar in merge.left.unicodeScalars + merge.right.unicodeScalars {
+                if scalar == metaspace, let previous, previous != metaspace { return false }
+                previous = scalar
+            }
+        }
+        return true
     }
 
     /// `(left << 32 | right)` -> `(rank << 32 | merged id)`; every token a merge names must exist.
@@ -246,9 +264,11 @@ struct PieceCache {
         let low: UInt64
         let high: UInt64
 
+        static let maximumLength = 15
+
         @inline(__always)
         init?(_ piece: UnsafeBufferPointer<UInt8>) {
-            guard piece.count <= 15 else { return nil }
+            guard piece.count <= Self.maximumLength else { return nil }
             var low: UInt64 = 0
             var high = UInt64(piece.count) << 56
             for (offset, byte) in piece.enumerated() {
