@@ -6,11 +6,11 @@ import TLTokenizer
 
 public final class LoadedModel: @unchecked Sendable {
     public let model: HookedTransformer
-    public let tokenizer: GPT2Tokenizer?
+    public let tokenizer: Tokenizer?
     public let name: String
     public let directory: URL
 
-    init(model: HookedTransformer, tokenizer: GPT2Tokenizer?, name: String, directory: URL) {
+    init(model: HookedTransformer, tokenizer: Tokenizer?, name: String, directory: URL) {
         self.model = model; self.tokenizer = tokenizer; self.name = name; self.directory = directory
     }
 
@@ -19,7 +19,7 @@ public final class LoadedModel: @unchecked Sendable {
         let source = try ModelSource.parse(name)
         let files = try hub.resolve(source)
         let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none)
-        let tokenizer: GPT2Tokenizer? = files.tokenizerFiles.isEmpty ? nil : try GPT2Tokenizer.load(directory: files.directory)
+        let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty ? nil : try Tokenizer.load(directory: files.directory)
         let display: String
         switch source {
         case .embeddedDefault: display = "default (embedded tiny GPT-2)"
@@ -31,7 +31,7 @@ public final class LoadedModel: @unchecked Sendable {
 
     var bos: Int { tokenizer?.bosTokenID ?? model.config.dVocab - 1 }
 
-    func requireTokenizer() throws -> GPT2Tokenizer {
+    func requireTokenizer() throws -> Tokenizer {
         guard let tokenizer else {
             throw TLLangError.runtime("this model has no tokenizer files (tokenizer.json or vocab.json + merges.txt); pass token ids instead, e.g. run [\(bos), 464, 3139]")
         }
