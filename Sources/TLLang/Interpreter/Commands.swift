@@ -18,6 +18,8 @@ struct Arguments {
     func int(_ name: String, default d: Int) throws -> Int { try option(name).map(session.intValue) ?? d }
     func number(_ name: String) throws -> Double? { try option(name).map(session.numberValue) }
     func bool(_ name: String, default d: Bool) throws -> Bool { try option(name).map(session.boolValue) ?? d }
+    /// A boolean option, nil when not given (the caller then uses a model-dependent default).
+    func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }
     var range: SourceRange { command.range }
 }
 

@@ -19,7 +19,11 @@ public final class LoadedModel: @unchecked Sendable {
         let source = try ModelSource.parse(name)
         let files = try hub.resolve(source)
         let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none)
-        let tokenizer: GPT2Tokenizer? = files.tokenizerFiles.isEmpty ? nil : try GPT2Tokenizer.load(directory: files.directory)
+        // GPT-2 checkpoints must have a readable tokenizer; other families get one only where the
+        // GPT-2 tokenizer reads their files (else token ids: run [1, 2, 3]).
+        let isGPT2 = model.config.originalArchitecture == ModelFamily.gpt2.architectures[0]
+        let tokenizer: GPT2Tokenizer? = files.tokenizerFiles.isEmpty ? nil
+            : isGPT2 ? try GPT2Tokenizer.load(directory: files.directory) : try? GPT2Tokenizer.load(directory: files.directory)
         let display: String
         switch source {
         case .embeddedDefault: display = "default (embedded tiny GPT-2)"
@@ -38,10 +42,11 @@ public final class LoadedModel: @unchecked Sendable {
         return tokenizer
     }
 
-    /// Token ids of a prompt (BOS prepended by default, as TransformerLens does for GPT-2).
-    func tokens(_ text: String, bos prependBOS: Bool = true) throws -> [Int] {
+    /// Token ids of a prompt; BOS prepended when `prependBOS` says so, by default as TransformerLens
+    /// does for the family (default_prepend_bos: GPT-2 and Llama yes, Pythia and Qwen2 no).
+    func tokens(_ text: String, bos prependBOS: Bool? = nil) throws -> [Int] {
         let t = try requireTokenizer()
-        let (ids, truncated) = t.toTokens(text, prependBOS: prependBOS)
+        let (ids, truncated) = t.toTokens(text, prependBOS: prependBOS ?? model.config.defaultPrependBOS)
         if let truncated {
             throw TLLangError.runtime("the prompt has \(truncated) tokens but the model's context is \(model.config.nCtx) (n_ctx); shorten it")
         }
