@@ -24,7 +24,8 @@ struct ActivationLayout {
     static func of(_ hookName: String) -> ActivationLayout {
         let tail = hookName.split(separator: ".").last.map(String.init) ?? hookName
         switch tail {
-        case "hook_q", "hook_k", "hook_v", "hook_z", "hook_result", "hook_q_input", "hook_k_input", "hook_v_input", "hook_attn_in":
+        case "hook_q", "hook_k", "hook_v", "hook_rot_q", "hook_rot_k", "hook_z", "hook_result", "hook_q_input", "hook_k_input",
+             "hook_v_input", "hook_attn_in":
             return ActivationLayout(pos: 1, head: 2, src: nil)
         case "hook_pattern", "hook_attn_scores":
             return ActivationLayout(pos: 2, head: 1, src: 3)
@@ -242,7 +243,10 @@ public final class Patcher: @unchecked Sendable {
     public func sweep(activation: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]] = [:], normalize: Bool = false,
                       monitor: WorkMonitor = .none) throws -> PatchResult {
         let cfg = model.config
-        let full: [PatchAxis: [Int]] = [.layer: Array(0..<cfg.nLayers), .pos: Array(0..<seqLength), .head: Array(0..<cfg.nHeads),
+        // Heads of this activation: key/value heads for k and v under grouped-query attention.
+        let probe = activation.contains(".") ? activation : HookNames.actName(activation, layer: 0)
+        let heads = HookRegistry.headCount(of: probe, config: cfg) ?? cfg.nHeads
+        let full: [PatchAxis: [Int]] = [.layer: Array(0..<cfg.nLayers), .pos: Array(0..<seqLength), .head: Array(0..<heads),
                                         .dest: Array(0..<seqLength), .src: Array(0..<seqLength)]
         let values = try axes.map { axis -> [Int] in
             let v = ranges[axis] ?? full[axis]!

@@ -22,11 +22,16 @@ final class FamilyGoldenTests: XCTestCase {
         let (logits, cache) = try model.runWithCache(tokens: [tokens(g)])
         XCTAssertEqual(cache.keys, g.cacheKeys(prefix), "\(name) \(prefix): cache keys in firing order")
         XCTAssertEqual(model.hookNames, g.cacheKeys(prefix), "\(name): the registry's hook list")
+        var worst: Float = 0
         for key in g.cacheKeys(prefix) {
             guard let mine = cache[key] else { XCTFail("\(name) \(prefix): no \(key)"); continue }
-            assertClose(mine, try g.tensor("\(prefix)/cache/\(key)"), tol: tol, "\(name) \(prefix) \(key)")
+            let expected = try g.tensor("\(prefix)/cache/\(key)")
+            assertClose(mine, expected, tol: tol, "\(name) \(prefix) \(key)")
+            if mine.count == expected.count { worst = max(worst, mine.maxAbsDifference(expected)) }
         }
-        assertClose(logits, try g.tensor("\(prefix)/logits"), tol: tol, "\(name) \(prefix) logits")
+        let expected = try g.tensor("\(prefix)/logits")
+        assertClose(logits, expected, tol: tol, "\(name) \(prefix) logits")
+        print("\(name) \(prefix): max |tlsh − TL| activations \(worst), logits \(logits.maxAbsDifference(expected))")
     }
 
     func testProcessedMatchesTransformerLens() throws {

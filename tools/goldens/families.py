@@ -42,6 +42,8 @@ import transformer_lens  # noqa: E402
 import transformer_lens.loading_from_pretrained as tl_loading  # noqa: E402
 from transformer_lens import HookedTransformer  # noqa: E402
 
+from transformer_lens import patching  # noqa: E402
+
 from store import TensorStore  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -185,6 +187,51 @@ def tl_config_dict(model) -> dict:
     return out
 
 
+def interp_goldens(store: TensorStore, model, spec: FamilySpec, clean: list[int]) -> dict:
+    """One patching sweep per granularity kind, a per-key/value-head patch and DLA, on the processed
+    model. TransformerLens's own get_act_patch_attn_head_k_all_pos indexes query heads and fails
+    under grouped-query attention (issue #980), so the kv-head sweep is written out with
+    run_with_hooks: patch blocks.L.attn.hook_k[:, :, g] from the clean run."""
+    g = torch.Generator().manual_seed(spec.seed + 11)
+    vocab = spec.config["vocab_size"]
+    corrupt = torch.randint(0, vocab, (len(clean),), generator=g).tolist()
+    t1 = clean[0]  # what continues the repeated half
+    t2 = (t1 + vocab // 3) % vocab
+    clean_t, corrupt_t = torch.tensor([clean]), torch.tensor([corrupt])
+
+    def metric(logits):
+        return logits[0, -1, t1] - logits[0, -1, t2]
+
+    with torch.no_grad():
+        clean_logits, clean_cache = model.run_with_cache(clean_t)
+        store.put("interp/clean_metric", metric(clean_logits))
+        store.put("interp/corrupted_metric", metric(model(corrupt_t)))
+        store.put("interp/resid_pre", patching.get_act_patch_resid_pre(model, corrupt_t, clean_cache, metric))
+        store.put("interp/attn_head_out_by_pos",
+                  patching.get_act_patch_attn_head_out_by_pos(model, corrupt_t, clean_cache, metric))
+        n_kv = model.cfg.n_key_value_heads or model.cfg.n_heads
+        grid = torch.zeros(model.cfg.n_layers, n_kv)
+        for layer in range(model.cfg.n_layers):
+            name = f"blocks.{layer}.attn.hook_k"
+            for head in range(n_kv):
+                def hook(act, hook, head=head, name=name):
+                    act[:, :, head] = clean_cache[name][:, :, head]
+                    return act
+                grid[layer, head] = metric(model.run_with_hooks(corrupt_t, fwd_hooks=[(name, hook)]))
+        store.put("interp/k_kv_head_all_pos", grid)
+        decomp = clean_cache.decompose_resid(apply_ln=False, pos_slice=-1)
+        heads = clean_cache.stack_head_results(layer=-1, apply_ln=False, pos_slice=-1)
+        for key, stack in (("decompose_resid", decomp), ("stack_head_results", heads)):
+            store.put(f"interp/dla/{key}", clean_cache.logit_attrs(stack, tokens=t1, incorrect_tokens=t2, pos_slice=-1))
+    return {"clean": clean, "corrupted": corrupt, "t1": t1, "t2": t2,
+            "metric": "logits[0, -1, t1] - logits[0, -1, t2] (processed model)",
+            "calls": {"resid_pre": "patching.get_act_patch_resid_pre", "attn_head_out_by_pos":
+                      "patching.get_act_patch_attn_head_out_by_pos",
+                      "k_kv_head_all_pos": "run_with_hooks patching hook_k[:, :, g] per layer and kv head",
+                      "dla": "cache.logit_attrs(stack, tokens=t1, incorrect_tokens=t2, pos_slice=-1) on "
+                             "decompose_resid / stack_head_results(layer=-1, apply_ln=False, pos_slice=-1)"}}
+
+
 def write_json(path: str, obj) -> None:
     with open(path, "w") as f:
         json.dump(obj, f, indent=1)
@@ -217,6 +264,8 @@ def generate(spec: FamilySpec) -> None:
             configs[prefix] = tl_config_dict(tl)
             if not processed:
                 raw_logits = logits
+            if processed:
+                meta["interp"] = interp_goldens(store, tl, spec, tokens)
     with torch.no_grad():
         hf_logits = ref(t).logits
     store.put("hf/logits", hf_logits)
