@@ -1,4 +1,4 @@
-// TransformerLens names for the GPT-2 family, as in TransformerLens's OFFICIAL_MODEL_NAMES and
+// TransformerLens names for the GPT-2 family (the other families' are in FamilyAliases.swift), as in TransformerLens's OFFICIAL_MODEL_NAMES and
 // MODEL_ALIASES (transformer_lens/supported_models.py). TransformerLens keeps the legacy,
 // un-namespaced hub ids ("gpt2", "distilgpt2"); the hub redirects them to the repos' current
 // homes (openai-community/gpt2, distilbert/distilgpt2). We resolve to the same ids TransformerLens
@@ -27,6 +27,9 @@ enum ModelAliases {
     /// The hub repo id for a TransformerLens name or alias (case-insensitive, like TransformerLens).
     static func repo(forAlias name: String) -> String? {
         let key = name.lowercased()
+        for entry in otherFamilies where entry.officialName.lowercased() == key || entry.aliases.contains(key) {
+            return entry.officialName
+        }
         for entry in gpt2Family {
             if entry.officialName == key || entry.aliases.contains(key) { return entry.officialName }
         }
@@ -45,5 +48,10 @@ enum ModelAliases {
     /// All names accepted as aliases, for completion and help text.
     static var allNames: [String] {
         gpt2Family.flatMap { [$0.officialName] + $0.aliases }
+    }
+
+    /// The names of the other supported families (FamilyAliases.swift, generated from TransformerLens).
+    static var familyNames: [String] {
+        otherFamilies.flatMap(\.aliases)
     }
 }

@@ -73,10 +73,19 @@ public struct ModelFiles: Sendable, Equatable {
         } else {
             missing.append(weightsName)
         }
-        if !exists(tokenizerJSONName) && !(exists(vocabName) && exists(mergesName)) {
+        if !exists(tokenizerJSONName) && !(exists(vocabName) && exists(mergesName)) && !tokenizerOptional(in: directory) {
             missing.append("\(tokenizerJSONName) (or \(vocabName) + \(mergesName))")
         }
         return missing
+    }
+
+    /// Models of the families beyond GPT-2 load without a tokenizer (they then run on token ids):
+    /// their tokenizers are not GPT-2's, so a missing one is not an incomplete download.
+    static func tokenizerOptional(in directory: URL) -> Bool {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent(configName)),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let type = object["model_type"] as? String else { return false }
+        return type != "gpt2"
     }
 
     /// The distinct shard file names in a safetensors index's `weight_map`, sorted.

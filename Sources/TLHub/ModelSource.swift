@@ -13,6 +13,8 @@ public enum ModelSource: Sendable, Equatable, CustomStringConvertible {
 
     /// Names accepted as TransformerLens aliases (gpt2-small, distilgpt2, ...).
     public static var aliasNames: [String] { ModelAliases.allNames }
+    /// TransformerLens's names (and tlsh's short forms) of the supported families beyond GPT-2.
+    public static var familyAliasNames: [String] { ModelAliases.familyNames }
 
     /// Parses what a user typed after `model`.
     ///

@@ -35,7 +35,8 @@ struct ActivationLayout {
     static func of(_ hookName: String) -> ActivationLayout {
         let tail = hookName.split(separator: ".").last.map(String.init) ?? hookName
         switch tail {
-        case "hook_q", "hook_k", "hook_v", "hook_z", "hook_result", "hook_q_input", "hook_k_input", "hook_v_input", "hook_attn_in":
+        case "hook_q", "hook_k", "hook_v", "hook_rot_q", "hook_rot_k", "hook_z", "hook_result", "hook_q_input", "hook_k_input",
+             "hook_v_input", "hook_attn_in":
             return ActivationLayout(pos: 1, head: 2, src: nil)
         case "hook_pattern", "hook_attn_scores":
             return ActivationLayout(pos: 2, head: 1, src: 3)
@@ -258,7 +259,10 @@ public final class Patcher: @unchecked Sendable {
             throw TLInterpError.invalidArgument("normalize=true divides by (clean − corrupt), but the clean and corrupt metrics are equal "
                 + "(clean \(cleanValue), corrupt \(corruptValue)); patch two prompts the metric tells apart, or leave normalize=false")
         }
-        let full: [PatchAxis: [Int]] = [.layer: Array(0..<cfg.nLayers), .pos: Array(0..<seqLength), .head: Array(0..<cfg.nHeads),
+        // Heads of this activation: key/value heads for k and v under grouped-query attention.
+        let probe = activation.contains(".") ? activation : HookNames.actName(activation, layer: 0)
+        let heads = HookRegistry.headCount(of: probe, config: cfg) ?? cfg.nHeads
+        let full: [PatchAxis: [Int]] = [.layer: Array(0..<cfg.nLayers), .pos: Array(0..<seqLength), .head: Array(0..<heads),
                                         .dest: Array(0..<seqLength), .src: Array(0..<seqLength)]
         let values = try axes.map { axis -> [Int] in
             let v = ranges[axis] ?? full[axis]!

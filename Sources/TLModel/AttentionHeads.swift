@@ -10,8 +10,14 @@ struct AttentionHeads {
     let scale: Float
     /// Per sequence, the key mask over all T keys as Int32, or nil when every key is real.
     let masks: [[Int32]?]
+    /// Key/value heads (grouped-query attention: query head h reads kv head h / (H / kvHeads)).
+    var kvHeads: Int = 0
 
     var hd: Int { H * dHead }
+    /// Row stride of the per-sequence keys and values [T, kv_heads·d_head].
+    var kvStride: Int { (kvHeads == 0 ? H : kvHeads) * dHead }
+    /// Offset of query head h's key/value head within a key or value row.
+    func kvOffset(_ h: Int) -> Int { (kvHeads == 0 ? h : h / (H / kvHeads)) * dHead }
 
     /// Below this much work (multiply-adds) the pairs run on the calling thread.
     private var parallelWorth: Bool { B * H * P * T * dHead >= 1 << 16 }
@@ -54,8 +60,8 @@ struct AttentionHeads {
                     withMask(b) { mask in
                         AttentionKernels.causal(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
                                                 q: qs + b * P * hd + h * dHead, qStride: hd,
-                                                k: ks.baseAddress! + h * dHead, kStride: hd,
-                                                v: vs.baseAddress! + h * dHead, vStride: hd, keyMask: mask,
+                                                k: ks.baseAddress! + kvOffset(h), kStride: kvStride,
+                                                v: vs.baseAddress! + kvOffset(h), vStride: kvStride, keyMask: mask,
                                                 z: zs + b * P * hd + h * dHead, zStride: hd, scratch: scratch)
                     }
                 }
@@ -71,7 +77,7 @@ struct AttentionHeads {
                 withMask(b) { mask in
                     AttentionKernels.scores(rows: 0..<P, t: T, past: past, dHead: dHead, scale: scale,
                                             q: qs + b * P * hd + h * dHead, qStride: hd,
-                                            k: ks.baseAddress! + h * dHead, kStride: hd, keyMask: mask,
+                                            k: ks.baseAddress! + kvOffset(h), kStride: kvStride, keyMask: mask,
                                             s: os + (b * H + h) * P * T, scratch: scratch)
                 }
             }
@@ -105,7 +111,7 @@ struct AttentionHeads {
                         AttentionKernels.patternTimesValues(
                             rows: 0..<P, t: T, past: past, dHead: dHead, causal: causal,
                             pattern: UnsafePointer<Float>(bitPattern: pBase)! + (b * H + h) * P * T,
-                            v: vs.baseAddress! + h * dHead, vStride: hd,
+                            v: vs.baseAddress! + kvOffset(h), vStride: kvStride,
                             z: UnsafeMutablePointer<Float>(bitPattern: zBase)! + b * P * hd + h * dHead, zStride: hd)
                     }
                 }

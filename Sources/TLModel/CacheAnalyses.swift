@@ -36,22 +36,22 @@ extension ActivationCache {
     }
 
     /// Divides each component by the cached LayerNorm scale of the norm that reads the stream at
-    /// `layer` (ln_final at the end), after centring it — or by its own recomputed scale.
+    /// `layer` (ln_final at the end), after centring it (LayerNorm models) — or by its own recomputed scale.
     public func applyLNToStack(_ stack: Tensor, layer: Int? = nil, mlpInput: Bool = false, posSlice: PosSlice = .all,
                                recomputeLN: Bool = false) throws -> Tensor {
         let l = try endLayer(layer)
         let d = model.config.dModel
         var out = stack
         let n = stack.count / d
-        // Centre every component over d_model.
-        out.data.withUnsafeMutableBufferPointer { x in
+        // Centre every component over d_model (LayerNorm models only: RMSNorm does not centre).
+        if model.config.normalizationType == .layerNorm { out.data.withUnsafeMutableBufferPointer { x in
             for r in 0..<n {
                 var s: Float = 0
                 for i in 0..<d { s += x[r * d + i] }
                 let mean = s / Float(d)
                 for i in 0..<d { x[r * d + i] -= mean }
             }
-        }
+        } }
         if recomputeLN {
             out.data.withUnsafeMutableBufferPointer { x in
                 for r in 0..<n {

@@ -29,20 +29,12 @@ public enum MemoryBudget {
 }
 
 extension HookedTransformer {
-    /// Float32 elements of hook `name`'s activation for `batch` sequences of `positions` tokens.
+    /// Float32 elements of hook `name`'s activation for `batch` sequences of `positions` tokens,
+    /// from the hook registry's shape (every hook, optional ones included); d_model per row for a
+    /// name the registry does not know.
     public func activationElements(hook name: String, batch: Int, positions: Int) -> Double {
-        let c = config
-        let bp = Double(batch) * Double(positions)
-        let suffix = name.split(separator: ".").last.map(String.init) ?? name
-        switch suffix {
-        case "hook_scale": return bp
-        case "hook_q", "hook_k", "hook_v", "hook_z": return bp * Double(c.nHeads * c.dHead)
-        case "hook_result": return bp * Double(c.nHeads * c.dModel)
-        case "hook_attn_scores", "hook_pattern": return Double(batch) * Double(c.nHeads) * Double(positions) * Double(positions)
-        case "hook_pre", "hook_post": return name.contains("mlp.") ? bp * Double(c.dMLP) : bp * Double(c.dModel)
-        case "hook_out" where name.hasPrefix("unembed."): return bp * Double(c.dVocab)
-        default: return bp * Double(c.dModel)
-        }
+        guard let spec = HookRegistry.spec(for: name) else { return Double(batch) * Double(positions) * Double(config.dModel) }
+        return spec.shape(config, batch: batch, positions: positions).reduce(1.0) { $0 * Double($1) }
     }
 
     /// Bytes that caching every hook passing `names` takes for such a run, plus its logits.

@@ -22,34 +22,18 @@ public struct OptionalHooks: Sendable, Equatable {
 }
 
 public enum HookNames {
-    /// Every hook name of a GPT-2 model in firing (cache-insertion) order.
+    /// Every hook name of a GPT-2 model with `nLayers` blocks, in firing order (the registry's
+    /// answer for a GPT-2 config; `all(config:optional:)` in HookRegistry.swift for any family).
     public static func all(nLayers: Int, optional: OptionalHooks = OptionalHooks()) -> [String] {
-        var names = ["hook_embed", "hook_pos_embed"]
-        for l in 0..<nLayers { names += block(l, optional: optional) }
-        return names + ["ln_final.hook_scale", "ln_final.hook_normalized", "unembed.hook_in", "unembed.hook_out"]
-    }
-
-    static func block(_ l: Int, optional: OptionalHooks) -> [String] {
-        let b = "blocks.\(l)."
-        var names = [b + "hook_resid_pre"]
-        if optional.attnIn { names.append(b + "hook_attn_in") }
-        if optional.splitQKVInput { names += [b + "hook_q_input", b + "hook_k_input", b + "hook_v_input"] }
-        names += [b + "ln1.hook_scale", b + "ln1.hook_normalized",
-                     b + "attn.hook_q", b + "attn.hook_k", b + "attn.hook_v",
-                     b + "attn.hook_attn_scores", b + "attn.hook_pattern", b + "attn.hook_z"]
-        if optional.attnResult { names.append(b + "attn.hook_result") }
-        names += [b + "hook_attn_out", b + "hook_resid_mid"]
-        if optional.mlpIn { names.append(b + "hook_mlp_in") }
-        names += [b + "ln2.hook_scale", b + "ln2.hook_normalized", b + "mlp.hook_pre", b + "mlp.hook_post",
-                  b + "hook_mlp_out", b + "hook_resid_post"]
-        return names
+        all(config: ModelConfig(nLayers: nLayers, dModel: 64, nHeads: 1, nCtx: 1, dVocab: 1), optional: optional)
     }
 
     /// Short names accepted by `actName` and the language (`cache.resid_post[6]`), with the aliases
     /// of TransformerLens's get_act_name.
     public static let shortNames = ["embed", "pos_embed", "resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out",
                                     "q", "k", "v", "z", "attn_scores", "pattern", "result", "pre", "post", "scale",
-                                    "normalized", "mlp_in", "attn_in", "q_input", "k_input", "v_input"]
+                                    "normalized", "mlp_in", "attn_in", "q_input", "k_input", "v_input", "rot_q", "rot_k",
+                                    "pre_linear"]
 
     /// TransformerLens's `utils.get_act_name(name, layer, layer_type)`.
     public static func actName(_ name: String, layer: Int? = nil, layerType: String? = nil) -> String {

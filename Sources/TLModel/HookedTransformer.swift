@@ -62,10 +62,10 @@ public struct RunOutput {
 
 /// One block's weight matrices in panels (nil where a width is not a multiple of 64).
 struct PackedLayer: Sendable {
-    let qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpOut: PackedMatrix?
+    let qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpGate: PackedMatrix?, mlpOut: PackedMatrix?
 }
 
-/// A GPT-2-family transformer with TransformerLens's hook points.
+/// A transformer of any supported family (ModelFamily) with TransformerLens's hook points.
 public final class HookedTransformer: @unchecked Sendable {
     public let config: ModelConfig
     public private(set) var weights: ModelWeights
@@ -80,16 +80,20 @@ public final class HookedTransformer: @unchecked Sendable {
     let packedUnembed: PackedMatrix?
     /// The same matrices as bf16 tiles, built on first use at a reduced matmul precision.
     let reducedWeights = ReducedPrecisionWeights()
+    /// Rotary frequencies of a rotary model (nil for learned positions).
+    let rotary: Rotary?
 
     public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
         self.config = config; self.weights = weights; self.processing = processing
+        rotary = config.isRotary ? Rotary(config: config) : nil
         let d = config.dModel, hd = config.nHeads * config.dHead
         let roomForPanels = Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
         packedLayers = weights.layers.map { layer in
-            guard roomForPanels else { return PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpOut: nil) }
-            return PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: 3 * hd),
+            guard roomForPanels else { return PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpGate: nil, mlpOut: nil) }
+            return PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: config.qkvWidth),
                                o: PackedMatrix(layer.wO, rows: hd, columns: d),
                                mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
+                               mlpGate: layer.wGate.flatMap { PackedMatrix($0, rows: d, columns: config.dMLP) },
                                mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
         }
         packedUnembed = roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
@@ -100,13 +104,14 @@ public final class HookedTransformer: @unchecked Sendable {
     /// available — gpt2-xl's 6.2 GB of panels on a 16 GB machine, say.
     static func panelsFit(config: ModelConfig, availableBytes: Int?) -> Bool {
         let d = config.dModel, hd = config.nHeads * config.dHead
-        let blocks = config.nLayers * (d * 3 * hd + hd * d + 2 * d * config.dMLP)
+        let blocks = config.nLayers * (d * config.qkvWidth + hd * d + (config.gatedMLP ? 3 : 2) * d * config.dMLP)
         let panelBytes = (blocks + d * ((config.dVocab + 63) / 64 * 64)) * 4
         return availableBytes.map { panelBytes <= $0 / 4 } ?? true
     }
 
-    /// Loads a Hugging Face GPT-2 directory (config.json + safetensors) and processes the weights
-    /// as TransformerLens's from_pretrained does (or not, with `.none`).
+    /// Loads a Hugging Face directory of a supported family (config.json + safetensors, sharded or
+    /// not) and processes the weights as TransformerLens's from_pretrained does for that family
+    /// (ProcessingOptions.effective), or not, with `.none`.
     public static func load(directory: URL, processing: ProcessingOptions = .default) throws -> HookedTransformer {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
@@ -115,15 +120,16 @@ public final class HookedTransformer: @unchecked Sendable {
         }
         let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
         var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
-        weights.process(processing, config: config)
-        return HookedTransformer(config: config, weights: weights, processing: processing)
+        let applied = processing.effective(for: config)
+        weights.process(applied, config: config)
+        return HookedTransformer(config: config, weights: weights, processing: applied)
     }
 
     /// Whether LayerNorms were folded (TransformerLens then uses LayerNormPre).
     public var isLNFolded: Bool { processing.foldLN }
 
     /// Every hook name this model fires, in order.
-    public var hookNames: [String] { HookNames.all(nLayers: config.nLayers, optional: optionalHooks) }
+    public var hookNames: [String] { HookNames.all(config: config, optional: optionalHooks) }
 
     // MARK: Entry points
 

@@ -30,7 +30,7 @@ public enum TLModelError: Error, CustomStringConvertible, Equatable {
         case .invalidConfig(let m):
             return "invalid config.json: \(m)"
         case .unsupportedArchitecture(let m):
-            return "unsupported architecture: \(m). tlsh runs GPT-2-family models (GPT2LMHeadModel)."
+            return "unsupported architecture: \(m)"
         case .invalidInput(let m):
             return m
         case .cancelled:

@@ -6,7 +6,7 @@ import TLTensor
 
 /// Which of the model's weight products a `linear` call is.
 enum WeightSlot: Hashable, Sendable {
-    case qkv(Int), o(Int), mlpIn(Int), mlpOut(Int), unembed
+    case qkv(Int), o(Int), mlpIn(Int), mlpGate(Int), mlpOut(Int), unembed
 }
 
 final class ReducedPrecisionWeights: Sendable {
@@ -47,8 +47,9 @@ extension HookedTransformer {
     public func reducedPrecisionBytes(_ precision: MatmulPrecision) -> Int {
         guard precision != .highest else { return 0 }
         let d = config.dModel, hd = config.nHeads * config.dHead, lo = precision == .high
-        let perLayer = BF16Matrix.bytes(rows: d, columns: 3 * hd, withLo: lo) + BF16Matrix.bytes(rows: hd, columns: d, withLo: lo)
-            + BF16Matrix.bytes(rows: d, columns: config.dMLP, withLo: lo) + BF16Matrix.bytes(rows: config.dMLP, columns: d, withLo: lo)
+        let perLayer = BF16Matrix.bytes(rows: d, columns: config.qkvWidth, withLo: lo) + BF16Matrix.bytes(rows: hd, columns: d, withLo: lo)
+            + (config.gatedMLP ? 2 : 1) * BF16Matrix.bytes(rows: d, columns: config.dMLP, withLo: lo)
+            + BF16Matrix.bytes(rows: config.dMLP, columns: d, withLo: lo)
         return config.nLayers * perLayer + BF16Matrix.bytes(rows: d, columns: config.dVocab, withLo: lo)
     }
 
@@ -72,6 +73,7 @@ extension HookedTransformer {
         case .qkv(let l): return packedLayers[l].qkv
         case .o(let l): return packedLayers[l].o
         case .mlpIn(let l): return packedLayers[l].mlpIn
+        case .mlpGate(let l): return packedLayers[l].mlpGate
         case .mlpOut(let l): return packedLayers[l].mlpOut
         case .unembed: return packedUnembed
         }

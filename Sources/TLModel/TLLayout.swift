@@ -5,10 +5,10 @@ import TLTensor
 extension HookedTransformer {
     /// A parameter by its TransformerLens state-dict name (`blocks.0.attn.W_Q`, `unembed.W_U`, …).
     public func parameter(_ key: String) throws -> Tensor {
-        let cfg = config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh
+        let cfg = config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead
         switch key {
         case "embed.W_E": return Tensor(shape: [cfg.dVocab, d], data: weights.wE)
-        case "pos_embed.W_pos": return Tensor(shape: [cfg.nCtx, d], data: weights.wPos)
+        case "pos_embed.W_pos" where !weights.wPos.isEmpty: return Tensor(shape: [cfg.nCtx, d], data: weights.wPos)
         case "unembed.W_U": return Tensor(shape: [d, cfg.dVocab], data: weights.wU)
         case "unembed.b_U": return Tensor(shape: [cfg.dVocab], data: weights.bU)
         case "ln_final.w": return try vector(weights.lnFinalW, key)
@@ -21,28 +21,48 @@ extension HookedTransformer {
         }
         let layer = weights.layers[l]
         switch (parts[2], parts[3]) {
-        case ("attn", "W_Q"), ("attn", "W_K"), ("attn", "W_V"):
-            let which = ["W_Q": 0, "W_K": 1, "W_V": 2][parts[3]]!
-            var out = [Float](repeating: 0, count: H * d * dh)
-            for h in 0..<H { for i in 0..<d { for j in 0..<dh {
-                out[(h * d + i) * dh + j] = layer.wQKV[i * 3 * hd + which * hd + h * dh + j]
-            } } }
-            return Tensor(shape: [H, d, dh], data: out)
-        case ("attn", "b_Q"), ("attn", "b_K"), ("attn", "b_V"):
-            let which = ["b_Q": 0, "b_K": 1, "b_V": 2][parts[3]]!
-            return Tensor(shape: [H, dh], data: Array(layer.bQKV[(which * hd)..<((which + 1) * hd)]))
+        case ("attn", "W_Q"), ("attn", "W_K"), ("attn", "W_V"), ("attn", "_W_K"), ("attn", "_W_V"):
+            // W_K / W_V repeat each key/value head for its query heads (TransformerLens's GQA
+            // properties); _W_K / _W_V are the stored kv_heads.
+            let which = ["W_Q": 0, "W_K": 1, "W_V": 2, "_W_K": 1, "_W_V": 2][parts[3]]!
+            let grouped = parts[3].hasPrefix("_"), K = cfg.kvHeads, width = cfg.qkvWidth
+            let heads = which == 0 || !grouped ? H : K
+            let offset = [0, H * dh, (H + K) * dh][which]
+            var out = [Float](repeating: 0, count: heads * d * dh)
+            for h in 0..<heads {
+                let source = which == 0 || grouped ? h : h / cfg.queriesPerKVHead
+                for i in 0..<d { for j in 0..<dh {
+                    out[(h * d + i) * dh + j] = layer.wQKV[i * width + offset + source * dh + j]
+                } }
+            }
+            return Tensor(shape: [heads, d, dh], data: out)
+        case ("attn", "b_Q"), ("attn", "b_K"), ("attn", "b_V"), ("attn", "_b_K"), ("attn", "_b_V"):
+            let which = ["b_Q": 0, "b_K": 1, "b_V": 2, "_b_K": 1, "_b_V": 2][parts[3]]!
+            let grouped = parts[3].hasPrefix("_"), K = cfg.kvHeads
+            let heads = which == 0 || !grouped ? H : K
+            let offset = [0, H * dh, (H + K) * dh][which]
+            var out = [Float](repeating: 0, count: heads * dh)
+            for h in 0..<heads {
+                let source = which == 0 || grouped ? h : h / cfg.queriesPerKVHead
+                for j in 0..<dh { out[h * dh + j] = layer.bQKV[offset + source * dh + j] }
+            }
+            return Tensor(shape: [heads, dh], data: out)
         case ("attn", "W_O"): return Tensor(shape: [H, dh, d], data: layer.wO)
         case ("attn", "b_O"): return Tensor(shape: [d], data: layer.bO)
         case ("mlp", "W_in"): return Tensor(shape: [d, cfg.dMLP], data: layer.wIn)
         case ("mlp", "b_in"): return Tensor(shape: [cfg.dMLP], data: layer.bIn)
+        case ("mlp", "W_gate"):
+            guard let gate = layer.wGate else { break }
+            return Tensor(shape: [d, cfg.dMLP], data: gate)
         case ("mlp", "W_out"): return Tensor(shape: [cfg.dMLP, d], data: layer.wOut)
         case ("mlp", "b_out"): return Tensor(shape: [d], data: layer.bOut)
         case ("ln1", "w"): return try vector(layer.ln1W, key)
         case ("ln1", "b"): return try vector(layer.ln1B, key)
         case ("ln2", "w"): return try vector(layer.ln2W, key)
         case ("ln2", "b"): return try vector(layer.ln2B, key)
-        default: throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
+        default: break
         }
+        throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
     }
 
     private func vector(_ v: [Float]?, _ key: String) throws -> Tensor {
@@ -57,6 +77,7 @@ extension HookedTransformer {
         var n = w.wE.count + w.wPos.count + (config.tieWordEmbeddings ? 0 : w.wU.count)
             + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
         for l in w.layers {
+            n += (l.wGate?.count ?? 0)
             n += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count + l.wOut.count + l.bOut.count
             n += (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0) + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0)
         }

@@ -15,6 +15,15 @@ public struct ProcessingOptions: Sendable, Equatable {
     }
     /// from_pretrained's defaults.
     public static let `default` = ProcessingOptions()
+    /// The steps TransformerLens's from_pretrained actually applies to a model of `cfg`'s family:
+    /// centring writing weights only for LayerNorm models (not RMS, not final_rms), and no
+    /// center_unembed under a final-logit soft-cap (soft-capping is not shift-invariant).
+    public func effective(for cfg: ModelConfig) -> ProcessingOptions {
+        var o = self
+        if cfg.normalizationType != .layerNorm || cfg.finalRMS { o.centerWritingWeights = false }
+        if cfg.outputLogitsSoftCap > 0 { o.centerUnembed = false }
+        return o
+    }
     /// from_pretrained_no_processing.
     public static let none = ProcessingOptions(foldLN: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false)
 }
@@ -26,22 +35,29 @@ extension ModelWeights {
         if options.foldLN {
             for l in layers.indices {
                 var layer = layers[l]
-                if let w = layer.ln1W, let b = layer.ln1B {
-                    Self.foldLayerNorm(w: w, b: b, into: &layer.wQKV, bias: &layer.bQKV, rows: d)
+                // LayerNorm: fold weight and bias, then centre the readers; RMSNorm: weight only
+                // (TransformerLens's fold_layer_norm with fold_biases=False, center_weights=False).
+                if let w = layer.ln1W {
+                    Self.foldNorm(w: w, b: layer.ln1B, into: &layer.wQKV, bias: &layer.bQKV, rows: d)
                 }
-                if let w = layer.ln2W, let b = layer.ln2B {
-                    Self.foldLayerNorm(w: w, b: b, into: &layer.wIn, bias: &layer.bIn, rows: d)
+                if let w = layer.ln2W {
+                    Self.foldNorm(w: w, b: layer.ln2B, into: &layer.wIn, bias: &layer.bIn, rows: d)
+                    if var gate = layer.wGate {
+                        var unused = [Float](repeating: 0, count: cfg.dMLP)
+                        Self.foldNorm(w: w, b: layer.ln2B, into: &gate, bias: &unused, rows: d)
+                        layer.wGate = gate
+                    }
                 }
                 layer.ln1W = nil; layer.ln1B = nil; layer.ln2W = nil; layer.ln2B = nil
                 layers[l] = layer
             }
-            if let w = lnFinalW, let b = lnFinalB { Self.foldLayerNorm(w: w, b: b, into: &wU, bias: &bU, rows: d) }
+            if let w = lnFinalW { Self.foldNorm(w: w, b: lnFinalB, into: &wU, bias: &bU, rows: d) }
             lnFinalW = nil; lnFinalB = nil
         }
         // TransformerLens centres writing weights only for LayerNorm models (GPT-2 is one).
         if options.centerWritingWeights {
             Self.centerRows(&wE, width: d)
-            Self.centerRows(&wPos, width: d)
+            if !wPos.isEmpty { Self.centerRows(&wPos, width: d) }
             for l in layers.indices {
                 Self.centerRows(&layers[l].wO, width: d)
                 Self.centerRows(&layers[l].bO, width: d)
@@ -54,18 +70,38 @@ extension ModelWeights {
             Self.centerRows(&bU, width: cfg.dVocab)
         }
         if options.foldValueBiases {
-            let hd = cfg.nHeads * cfg.dHead
+            let H = cfg.nHeads, dh = cfg.dHead, vStart = (H + cfg.kvHeads) * dh
             for l in layers.indices {
-                // b_O += Σ_h Σ_d b_V[h,d] · W_O[h,d,:]; b_V = 0. Valid because pattern rows sum to 1.
+                // b_O += Σ_h Σ_d b_V[kv(h),d] · W_O[h,d,:]; b_V = 0. Valid because pattern rows sum
+                // to 1. Under grouped-query attention each query head reads its group's b_V.
                 var bO = layers[l].bO.map(Double.init)
-                for r in 0..<hd {
-                    let bv = Double(layers[l].bQKV[2 * hd + r])
-                    if bv == 0 { continue }
-                    for j in 0..<d { bO[j] += bv * Double(layers[l].wO[r * d + j]) }
+                for h in 0..<H {
+                    let kv = h / cfg.queriesPerKVHead
+                    for j in 0..<dh {
+                        let bv = Double(layers[l].bQKV[vStart + kv * dh + j])
+                        if bv == 0 { continue }
+                        let row = (h * dh + j) * d
+                        for i in 0..<d { bO[i] += bv * Double(layers[l].wO[row + i]) }
+                    }
                 }
                 layers[l].bO = bO.map(Float.init)
-                for r in 0..<hd { layers[l].bQKV[2 * hd + r] = 0 }
+                for r in vStart..<layers[l].bQKV.count { layers[l].bQKV[r] = 0 }
                 if options.centerWritingWeights { Self.centerRows(&layers[l].bO, width: d) }
+            }
+        }
+    }
+
+    /// fold_ln for one norm: LayerNorm (weight and bias, then centring) or RMSNorm (weight only).
+    static func foldNorm(w: [Float], b: [Float]?, into W: inout [Float], bias: inout [Float], rows: Int) {
+        if let b {
+            foldLayerNorm(w: w, b: b, into: &W, bias: &bias, rows: rows)
+            return
+        }
+        let cols = W.count / rows
+        W.withUnsafeMutableBufferPointer { wp in
+            for i in 0..<rows {
+                let scale = w[i]
+                for c in 0..<cols { wp[i * cols + c] *= scale }
             }
         }
     }

@@ -1,4 +1,4 @@
-// GPT-2 weights in the layout the forward pass computes with. The mapping to TransformerLens's
+// Model weights in the layout the forward pass computes with (every family shares it). The mapping to TransformerLens's
 // per-head layout is index arithmetic (see the accessors in TLLayout.swift), so nothing is stored twice.
 import Foundation
 import TLTensor
@@ -7,17 +7,20 @@ import TLTensor
 public struct LayerWeights: Sendable {
     /// LayerNorm weight/bias before attention; nil once folded (the block then uses LayerNormPre).
     public var ln1W: [Float]?, ln1B: [Float]?
-    /// [d_model, 3·n_heads·d_head]; columns are (q|k|v, head, d_head) — HF's c_attn layout.
+    /// [d_model, (n_heads + 2·kv_heads)·d_head]; columns are q (head, d_head) | k (kv head, d_head) |
+    /// v (kv head, d_head) — HF GPT-2's c_attn layout, with grouped-query attention's fewer k/v heads.
     public var wQKV: [Float]
-    /// [3·n_heads·d_head]
+    /// [(n_heads + 2·kv_heads)·d_head] (zeros for families without attention biases)
     public var bQKV: [Float]
     /// [n_heads·d_head, d_model]; rows are (head, d_head) — TransformerLens's W_O flattened.
     public var wO: [Float]
     /// [d_model]
     public var bO: [Float]
     public var ln2W: [Float]?, ln2B: [Float]?
-    /// [d_model, d_mlp]
+    /// [d_model, d_mlp]; in a gated MLP the linear branch (hook_pre_linear).
     public var wIn: [Float]
+    /// [d_model, d_mlp]: a gated MLP's activated branch (hook_pre); nil for a plain MLP.
+    public var wGate: [Float]? = nil
     /// [d_mlp]
     public var bIn: [Float]
     /// [d_mlp, d_model]
@@ -26,11 +29,11 @@ public struct LayerWeights: Sendable {
     public var bOut: [Float]
 }
 
-/// All parameters of a GPT-2-family model.
+/// All parameters of a model.
 public struct ModelWeights: Sendable {
     /// [d_vocab, d_model]
     public var wE: [Float]
-    /// [n_ctx, d_model]
+    /// [n_ctx, d_model]; empty for rotary models (no learned positions).
     public var wPos: [Float]
     public var layers: [LayerWeights]
     public var lnFinalW: [Float]?, lnFinalB: [Float]?
@@ -39,10 +42,19 @@ public struct ModelWeights: Sendable {
     /// [d_vocab]
     public var bU: [Float]
 
+    /// Reads a Hugging Face checkpoint of `cfg`'s family (FamilyWeights.swift for the others).
+    public static func fromHuggingFace(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+        switch ModelFamily(config: cfg) ?? .gpt2 {
+        case .gpt2: return try gpt2(checkpoint, config: cfg)
+        case .gptNeoX: return try gptNeoX(checkpoint, config: cfg)
+        case .llama, .mistral, .qwen2: return try llamaLike(checkpoint, config: cfg)
+        }
+    }
+
     /// Reads HF GPT-2 tensors, accepting both key layouts seen in the wild: `h.0.attn.c_attn.weight`
     /// (openai-community/gpt2, possibly with `attn.bias`/`attn.masked_bias` buffers, ignored) and
     /// `transformer.h.0...` with an optional `lm_head.weight`. Conv1D weights are [in, out].
-    public static func fromHuggingFace(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    static func gpt2(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
         let keys = Set(checkpoint.keys)
         let prefix = keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : ""
         var used = Set<String>()
@@ -75,20 +87,7 @@ public struct ModelWeights: Sendable {
         let lnFW = try load("ln_f.weight", [d]), lnFB = try load("ln_f.bias", [d])
         // W_U = lm_head.weightᵀ, or wteᵀ for tied embeddings; b_U is zero (GPT-2 has none).
         let unembedSource = keys.contains("lm_head.weight") ? try load("lm_head.weight", [cfg.dVocab, d], full: true) : wE
-        // Transposed in 64 × 64 tiles so both sides stay in cache.
-        let V = cfg.dVocab
-        let wU = HugePages.array(count: d * V) { out in
-            unembedSource.withUnsafeBufferPointer { src in
-                // Vocabulary ranges over the cores; each writes its own columns of W_U.
-                Parallel.forEachChunk(of: (V + 63) / 64, chunks: Parallel.width) { tiles in
-                    for v0 in stride(from: tiles.lowerBound * 64, to: min(V, tiles.upperBound * 64), by: 64) {
-                        for i0 in stride(from: 0, to: d, by: 64) {
-                            for v in v0..<min(v0 + 64, V) { for i in i0..<min(i0 + 64, d) { out[i * V + v] = src[v * d + i] } }
-                        }
-                    }
-                }
-            }
-        }
+        let wU = transposed(unembedSource, rows: cfg.dVocab, columns: d)
 
         for key in keys.subtracting(used).sorted() {
             let local = key.hasPrefix(prefix) ? String(key.dropFirst(prefix.count)) : key
@@ -98,5 +97,21 @@ public struct ModelWeights: Sendable {
         }
         return ModelWeights(wE: wE, wPos: wPos, layers: layers, lnFinalW: lnFW, lnFinalB: lnFB,
                             wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
+    }
+
+    /// [rows, columns] → [columns, rows], in 64 × 64 tiles so both sides stay in cache; rows
+    /// range over the cores, each writing its own output columns.
+    static func transposed(_ src: [Float], rows R: Int, columns C: Int) -> [Float] {
+        HugePages.array(count: R * C) { out in
+            src.withUnsafeBufferPointer { src in
+                Parallel.forEachChunk(of: (R + 63) / 64, chunks: R * C >= 1 << 20 ? Parallel.width : 1) { tiles in
+                    for r0 in stride(from: tiles.lowerBound * 64, to: min(R, tiles.upperBound * 64), by: 64) {
+                        for c0 in stride(from: 0, to: C, by: 64) {
+                            for r in r0..<min(r0 + 64, R) { for c in c0..<min(c0 + 64, C) { out[c * R + r] = src[r * C + c] } }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

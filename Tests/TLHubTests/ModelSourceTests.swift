@@ -20,6 +20,21 @@ final class ModelSourceTests: XCTestCase {
         XCTAssertEqual(try ModelSource.parse("GPT2-Small"), .hub(repo: "gpt2", revision: "main"))
     }
 
+    /// The other families' names (Tests/Fixtures/hub/make_family_aliases.py from TransformerLens's
+    /// tables, plus the short forms) resolve to TransformerLens's official hub ids, revisions kept.
+    func testFamilyAliasesMatchTransformerLens() throws {
+        let url = FakeHubServer.scriptURL.deletingLastPathComponent().appendingPathComponent("family_aliases.json")
+        struct Reference: Decodable { let aliases: [String: String] }
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
+        XCTAssertGreaterThan(reference.aliases.count, 100)
+        for (alias, official) in reference.aliases {
+            XCTAssertEqual(try ModelSource.parse(alias), .hub(repo: official, revision: "main"), alias)
+        }
+        XCTAssertEqual(try ModelSource.parse("pythia-70m-deduped@step3000"), .hub(repo: "EleutherAI/pythia-70m-deduped", revision: "step3000"))
+        XCTAssertEqual(try ModelSource.parse("llama-3.2-1b"), .hub(repo: "meta-llama/Llama-3.2-1B", revision: "main"))
+        XCTAssertEqual(try ModelSource.parse("qwen2.5-0.5b"), .hub(repo: "Qwen/Qwen2.5-0.5B", revision: "main"))
+    }
+
     func testRepoIDsAndRevisions() throws {
         XCTAssertEqual(try ModelSource.parse("openai-community/gpt2"), .hub(repo: "openai-community/gpt2", revision: "main"))
         XCTAssertEqual(try ModelSource.parse("org/name@v1.0"), .hub(repo: "org/name", revision: "v1.0"))

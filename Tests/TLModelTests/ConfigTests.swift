@@ -40,7 +40,8 @@ final class ConfigTests: XCTestCase {
 
     func testBadConfigsAreClearErrors() {
         let cases: [(String, String)] = [
-            ("{\"model_type\": \"llama\"}", "llama"),
+            ("{\"model_type\": \"falcon\"}", "falcon"),
+            ("{\"model_type\": \"llama\", \"num_attention_heads\": 4}", "hidden_size"),
             ("{\"n_embd\": 100, \"n_head\": 3, \"n_layer\": 1, \"n_positions\": 8, \"vocab_size\": 10}", "not divisible"),
             ("{\"n_embd\": 64, \"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10}", "n_layer"),
             ("[1, 2]", "JSON object"),

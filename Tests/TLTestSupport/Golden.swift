@@ -14,9 +14,12 @@ public struct Golden {
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/golden")
 
-    public init(_ name: String, file: String = "golden.safetensors") throws {
+    /// Fixtures of the families beyond GPT-2 (tools/goldens/families.py).
+    public static let familiesRoot = root.deletingLastPathComponent().appendingPathComponent("families")
+
+    public init(_ name: String, file: String = "golden.safetensors", root: URL = Golden.root) throws {
         self.name = name
-        directory = Golden.root.appendingPathComponent(name)
+        directory = root.appendingPathComponent(name)
         self.file = try SafeTensorsFile(path: directory.appendingPathComponent(file).path)
         let data = try Data(contentsOf: directory.appendingPathComponent(file == "golden.safetensors" ? "meta.json" : "interp.json"))
         meta = try JSONSerialization.jsonObject(with: data) as! [String: Any]

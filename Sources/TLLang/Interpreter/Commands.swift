@@ -100,6 +100,9 @@ struct Arguments {
     private func missingDefault(_ name: String) -> TLLangError {
         TLLangError.at(range, "internal error: option \(name) of \(command.verb) has no declared default; please report this")
     }
+
+    /// A boolean option, nil when not given (the caller then uses a model-dependent default).
+    func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }
 }
 
 extension Session {

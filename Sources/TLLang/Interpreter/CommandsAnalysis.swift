@@ -46,7 +46,7 @@ extension Session {
     }
 
     func cacheVariable(_ name: String, option: Expr?, range: SourceRange) throws -> CacheValue {
-        if let option { return try runPrompt(try evaluate(option), bos: true, range: option.range) }
+        if let option { return try runPrompt(try evaluate(option), bos: nil, range: option.range) }
         guard let v = variables[name] else {
             throw TLLangError.at(range, "patch needs a '\(name)' cache", hint: "\(name) = run \"...\" (or pass \(name)=...)")
         }

@@ -57,7 +57,7 @@ extension Session {
 
     func cmdTokens(_ a: Arguments) throws -> Value {
         let m = try requireModel()
-        let ids = try m.tokens(try a.string(0) ?? "", bos: try a.bool("bos", default: true))
+        let ids = try m.tokens(try a.string(0) ?? "", bos: try a.optionalBool("bos"))
         let strs = m.strTokens(ids)
         let rows = ids.indices.map { [Table.Cell.int($0), .int(ids[$0]), .token(strs[$0])] }
         return .result(Display(tables: [Table(title: "\(ids.count) tokens", columns: ["pos", "id", "token"], rows: rows)]),
@@ -86,7 +86,8 @@ extension Session {
     }
 
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
-    func runPrompt(_ value: Value, bos: Bool, range: SourceRange) throws -> CacheValue {
+    /// `bos` nil: the model family's default_prepend_bos.
+    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -112,14 +113,14 @@ extension Session {
 
     func cmdRun(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
-        let c = try runPrompt(try evaluate(p), bos: try a.bool("bos", default: true), range: p.range)
+        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range)
         lastCache = c
         return .cache(c)
     }
 
     /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
     func cacheArgument(_ e: Expr?, range: SourceRange) throws -> CacheValue {
-        if let e { return try runPrompt(try evaluate(e), bos: true, range: e.range) }
+        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range) }
         guard let c = lastCache else {
             throw TLLangError.at(range, "there is no cache yet", hint: "run a prompt first: cache = run \"The capital of France is\"")
         }

@@ -38,10 +38,11 @@ public final class LoadedModel: @unchecked Sendable {
         return tokenizer
     }
 
-    /// Token ids of a prompt (BOS prepended by default, as TransformerLens does for GPT-2).
-    func tokens(_ text: String, bos prependBOS: Bool = true) throws -> [Int] {
+    /// Token ids of a prompt; BOS prepended when `prependBOS` says so, by default as TransformerLens
+    /// does for the family (default_prepend_bos: GPT-2 and Llama yes, Pythia and Qwen2 no).
+    func tokens(_ text: String, bos prependBOS: Bool? = nil) throws -> [Int] {
         let t = try requireTokenizer()
-        let (ids, truncated) = t.toTokens(text, prependBOS: prependBOS)
+        let (ids, truncated) = t.toTokens(text, prependBOS: prependBOS ?? model.config.defaultPrependBOS)
         if let truncated {
             throw TLLangError.runtime("the prompt has \(truncated) tokens but the model's context is \(model.config.nCtx) (n_ctx); shorten it")
         }

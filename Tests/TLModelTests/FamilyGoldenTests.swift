@@ -1,0 +1,91 @@
+// The families beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2) against TransformerLens 3.9 and
+// transformers, on the seeded random models of tools/goldens/families.py: every cache entry in
+// TransformerLens's order and the logits, with and without TransformerLens's default processing.
+import Foundation
+import XCTest
+@testable import TLModel
+import TLTensor
+import TLTestSupport
+
+let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b"]
+
+final class FamilyGoldenTests: XCTestCase {
+    /// Activations and logits; the largest difference seen is about 2e-5 (logits of 12-token runs).
+    let tol: Float = 1e-4
+
+    func golden(_ name: String) throws -> Golden { try Golden(name, root: Golden.familiesRoot) }
+    func tokens(_ g: Golden) -> [Int] { g.meta["tokens"] as! [Int] }
+
+    func check(_ name: String, processing: ProcessingOptions, prefix: String) throws {
+        let g = try golden(name)
+        let model = try HookedTransformer.load(directory: g.hfDirectory, processing: processing)
+        let (logits, cache) = try model.runWithCache(tokens: [tokens(g)])
+        XCTAssertEqual(cache.keys, g.cacheKeys(prefix), "\(name) \(prefix): cache keys in firing order")
+        XCTAssertEqual(model.hookNames, g.cacheKeys(prefix), "\(name): the registry's hook list")
+        var worst: Float = 0
+        for key in g.cacheKeys(prefix) {
+            guard let mine = cache[key] else { XCTFail("\(name) \(prefix): no \(key)"); continue }
+            let expected = try g.tensor("\(prefix)/cache/\(key)")
+            assertClose(mine, expected, tol: tol, "\(name) \(prefix) \(key)")
+            if mine.count == expected.count { worst = max(worst, mine.maxAbsDifference(expected)) }
+        }
+        let expected = try g.tensor("\(prefix)/logits")
+        assertClose(logits, expected, tol: tol, "\(name) \(prefix) logits")
+        print("\(name) \(prefix): max |tlsh − TL| activations \(worst), logits \(logits.maxAbsDifference(expected))")
+    }
+
+    func testProcessedMatchesTransformerLens() throws {
+        for name in familyModels { try check(name, processing: .default, prefix: "processed") }
+    }
+
+    func testUnprocessedMatchesTransformerLens() throws {
+        for name in familyModels { try check(name, processing: .none, prefix: "unprocessed") }
+    }
+
+    /// Hugging Face parity: without processing, tlsh's logits equal transformers' own forward.
+    func testUnprocessedLogitsMatchTransformers() throws {
+        for name in familyModels {
+            let g = try golden(name)
+            let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
+            let logits = try model.run(tokens: [tokens(g)]).logits!
+            assertClose(logits, try g.tensor("hf/logits"), tol: tol, "\(name) vs transformers")
+        }
+    }
+
+    func testFamilyConfigs() throws {
+        let pythia = try HookedTransformer.load(directory: try golden("pythia-a").hfDirectory).config
+        XCTAssertEqual(pythia.originalArchitecture, "GPTNeoXForCausalLM")
+        XCTAssertTrue(pythia.parallelAttnMLP)
+        XCTAssertEqual(pythia.rotaryDim, 4)
+        XCTAssertFalse(pythia.defaultPrependBOS)
+        let mistral = try HookedTransformer.load(directory: try golden("mistral-a").hfDirectory).config
+        XCTAssertEqual(mistral.kvHeads, 1)
+        XCTAssertEqual(mistral.window(layer: 0), 4)
+        let llama = try HookedTransformer.load(directory: try golden("llama-b").hfDirectory).config
+        XCTAssertNotNil(llama.ropeScaling)
+        XCTAssertNil(llama.nKeyValueHeads)
+    }
+
+    /// Grouped-query attention: k/v hooks carry the kv heads, and the per-head optional hooks work.
+    func testGroupedQueryHooksAndOptionalInputs() throws {
+        let g = try golden("llama-a")
+        let model = try HookedTransformer.load(directory: g.hfDirectory)
+        let (plain, _) = try model.runWithCache(tokens: [tokens(g)])
+        model.optionalHooks = OptionalHooks(attnResult: true, mlpIn: true, attnIn: false, splitQKVInput: true)
+        let (logits, cache) = try model.runWithCache(tokens: [tokens(g)])
+        XCTAssertEqual(cache["blocks.0.hook_k_input"]?.shape, [1, 12, 2, 64])
+        XCTAssertEqual(cache["blocks.0.attn.hook_k"]?.shape, [1, 12, 2, 16])
+        XCTAssertEqual(cache["blocks.0.attn.hook_result"]?.shape, [1, 12, 4, 64])
+        assertClose(logits, plain, tol: 1e-4, "optional hooks leave the logits")
+        XCTAssertEqual(model.activationElements(hook: "blocks.0.attn.hook_k", batch: 1, positions: 12), 12 * 2 * 16)
+        XCTAssertEqual(model.activationElements(hook: "blocks.0.hook_attn_in", batch: 1, positions: 12), 12 * 4 * 64)
+    }
+
+    func testUnsupportedArchitectureListsSupported() {
+        let json = #"{"architectures": ["FalconForCausalLM"], "hidden_size": 64}"#.data(using: .utf8)!
+        XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: json)) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("FalconForCausalLM") && text.contains("LlamaForCausalLM") && text.contains("GPTNeoXForCausalLM"), text)
+        }
+    }
+}
