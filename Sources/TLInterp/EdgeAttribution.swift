@@ -15,7 +15,10 @@ import TLTensor
 
 /// A sender or receiver of the edge graph.
 public struct EdgeNode: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable { case input, head(layer: Int, head: Int), mlp(layer: Int), logits }
+    public enum Kind: Sendable, Hashable {
+        case input, head(layer: Int, head: Int), mlp(layer: Int), logits
+        var headIndex: Int? { if case .head(_, let h) = self { return h }; return nil }
+    }
     public let kind: Kind
     /// For receivers of heads: "q", "k" or "v".
     public let channel: String?
@@ -80,10 +83,16 @@ public struct EdgeScores: Sendable {
 public struct Circuit: Sendable {
     public let edges: [ScoredEdge]
     public var edgeNames: Set<String> { Set(edges.map(\.name)) }
+    /// The circuit's components in residual-stream order (input, a0.h0, …, m0, a1.h0, …, logits).
     public var components: [String] {
-        var seen: [String] = []
-        for e in edges { for c in [e.from.component, e.to.component] where !seen.contains(c) { seen.append(c) } }
-        return seen
+        var order: [String: Int] = [:]
+        for e in edges {
+            for n in [e.from, e.to] {
+                let rank = n.order(nLayers: 1 << 20) * 100_000 + (n.kind.headIndex ?? 0)
+                order[n.component] = rank
+            }
+        }
+        return order.keys.sorted { order[$0]! < order[$1]! }
     }
 }
 

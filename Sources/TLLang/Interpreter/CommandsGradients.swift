@@ -168,8 +168,12 @@ extension Session {
                              scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
                              circuit.components.count, scores.cleanValue, scores.corruptValue, circuitValue, faithfulness)
         var d = Display(text: summary)
+        let k = try a.int("k", default: 30)
         d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
-                              rows: circuit.edges.prefix(try a.int("k", default: 30)).map { [.text($0.name), .float(Double($0.score))] }))
+                              rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
+        let inCircuit = circuit.edgeNames
+        d.tables.append(Table(title: "highest-scoring edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4), .init(name: "in circuit")],
+                              rows: scores.edges.prefix(k).map { [.text($0.name), .float(Double($0.score)), .text(inCircuit.contains($0.name) ? "yes" : "")] }))
         // Component × component scores inside the circuit (q, k and v summed): a compact picture of the graph.
         let comps = circuit.components
         if !comps.isEmpty {
