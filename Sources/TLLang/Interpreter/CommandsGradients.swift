@@ -168,7 +168,7 @@ extension Session {
                              scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
                              circuit.components.count, scores.cleanValue, scores.corruptValue, circuitValue, faithfulness)
         var d = Display(text: summary)
-        let k = try a.int("k", default: 30)
+        let k = try a.int("k", default: 15)
         d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
                               rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
         let inCircuit = circuit.edgeNames
