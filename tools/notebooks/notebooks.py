@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = EXAMPLES / "notebooks"
-PICTURE_VERBS = ("show", "patch", "dla", "lens", "induction", "detect", "norms")
+PICTURE_VERBS = ("show", "patch", "attrib", "dla", "lens", "induction", "detect", "norms")
 KERNEL = "tlsh-notebooks"
 
 
