@@ -62,7 +62,7 @@ extension SparseAutoencoder {
     }
 
     /// Rows of `t` as the SAE reads them: [rows, d_in], and the leading (batch, pos) shape.
-    func rows(of t: Tensor) throws -> (rows: Tensor, lead: [Int]) {
+    public func rows(of t: Tensor) throws -> (rows: Tensor, lead: [Int]) {
         let tail = config.reshapeHookZ ? 2 : 1
         guard t.rank > tail else { throw SAEError.incompatible("the activation at \(config.hookName) has shape \(t.shape); too few axes for this SAE") }
         let lead = Array(t.shape.prefix(t.rank - tail))

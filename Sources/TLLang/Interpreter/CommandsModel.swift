@@ -86,7 +86,7 @@ extension Session {
     }
 
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
-    func runPrompt(_ value: Value, bos: Bool, range: SourceRange) throws -> CacheValue {
+    func runPrompt(_ value: Value, bos: Bool, range: SourceRange, saes: [SAESplice] = []) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -103,16 +103,19 @@ extension Session {
         var o = RunOptions()
         o.cacheFilter = { _ in true }
         o.isCancelled = monitorCancel
+        o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
         do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
             throw TLLangError.at(range, msg)
-        }
+        } catch let e as SAEError { throw TLLangError.at(range, e.description) }
+        for s in saes { s.insertRecorded(into: out.cache, model: m.model) }
         return CacheValue(cache: out.cache, logits: out.logits!, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
     }
 
     func cmdRun(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
-        let c = try runPrompt(try evaluate(p), bos: try a.bool("bos", default: true), range: p.range)
+        let saes = try splices(a, model: try requireModel())
+        let c = try runPrompt(try evaluate(p), bos: try a.bool("bos", default: true), range: p.range, saes: saes)
         lastCache = c
         return .cache(c)
     }
