@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TLTensor", dependencies: ["TLCore", "CBLAS", "TLKernels"]),
         .target(name: "TLModel", dependencies: ["TLCore", "TLTensor"]),
         .target(name: "TLTokenizer", dependencies: ["TLCore"]),
-        .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel")]),
+        .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel"), .copy("Resources/SAEReleases")]),
         .target(name: "TLInterp", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub"]),
         .target(name: "TLRender", dependencies: ["TLCore", "CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),

@@ -30,7 +30,7 @@ private let standardCommands: [CommandSpec] = [
 
     // MARK: Running
     CommandSpec("run", .running, "Run the model on a prompt and cache every activation",
-                positionals: [ArgSpec("PROMPT", .text, "the prompt, or a list of token ids used as they are")],
+                positionals: [ArgSpec("PROMPT", .text, "the prompt")],
                 options: [bos,
                           OptionSpec("saes", .value, "SAEs or transcoders to splice in at their hooks, e.g. saes=[s]"),
                           OptionSpec("error", .boolean, "with saes=: add each SAE's error term, so the output equals the model's own", default: "false"),
@@ -118,9 +118,10 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
 
     // MARK: Sparse autoencoders
-    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder saved in SAELens's layout",
-                positionals: [ArgSpec("DIR", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors")],
-                examples: ["s = sae \"./sae-res-2\""],
+    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder saved in SAELens's layout, from a directory or by SAELens release",
+                positionals: [ArgSpec("SOURCE", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors, or a SAELens release name"),
+                              ArgSpec("SAE_ID", .word, "with a release: the SAE's id in it, e.g. blocks.8.hook_resid_pre", required: false)],
+                examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre"],
                 details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),
     CommandSpec("features", .saes, "Show which SAE features fire at each position of a prompt",
                 positionals: [ArgSpec("SAE", .value, "an SAE"), ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],

@@ -27,6 +27,21 @@ final class SAECommandTests: XCTestCase {
         return Tensor(shape: shape, data: data)
     }
 
+    /// A golden model's checkpoint with GPT-2's tokenizer files beside it (the session wants a
+    /// tokenizer; the tests pass token ids, all below the tiny models' vocabularies).
+    func modelDirectory(_ name: String) throws -> String {
+        let dir = try temporaryDirectory()
+        let hf = try Golden(name).hfDirectory
+        for file in ["config.json", "model.safetensors"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(file), withDestinationURL: hf.appendingPathComponent(file))
+        }
+        let tokenizer = repositoryRoot.appendingPathComponent("Sources/TLHub/Resources/DefaultModel")
+        for file in ["vocab.json", "merges.txt"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(file), withDestinationURL: tokenizer.appendingPathComponent(file))
+        }
+        return dir.path
+    }
+
     func temporaryDirectory() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-sae-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -37,7 +52,7 @@ final class SAECommandTests: XCTestCase {
     func testTheIssueStatementsMatchSAELens() throws {
         for name in ["standard", "gated", "topk", "transcoder", "hook_z"] {
             let m = try meta(name)
-            let model = try Golden(m["model"] as! String).hfDirectory.path
+            let model = try modelDirectory(m["model"] as! String)
             let ids = (m["tokens"] as! [Int]).map(String.init).joined(separator: ", ")
             let out = try temporaryDirectory()
             let s = session()
@@ -71,7 +86,7 @@ final class SAECommandTests: XCTestCase {
 
     func testFeaturesShowTablesAndOneFeatureAndStats() throws {
         let m = try meta("standard")
-        let model = try Golden("tiny-a").hfDirectory.path
+        let model = try modelDirectory("tiny-a")
         let ids = (m["tokens"] as! [Int]).map(String.init).joined(separator: ", ")
         let s = session()
         try s.execute("model \"\(model)\"\ns = sae \"\(saeRoot.path)/standard/sae\"\nc = run [\(ids)]")
@@ -98,7 +113,7 @@ final class SAECommandTests: XCTestCase {
 
     func testMismatchedSAEIsAClearError() throws {
         let s = session()
-        try s.execute("model \"\(try Golden("tiny-b").hfDirectory.path)\"")
+        try s.execute("model \"\(try modelDirectory("tiny-b"))\"")
         XCTAssertThrowsError(try s.execute("s = sae \"\(saeRoot.path)/standard/sae\"")) { e in
             XCTAssertTrue("\(e)".contains("d_in is 64"), "\(e)")
         }
@@ -108,6 +123,31 @@ final class SAECommandTests: XCTestCase {
         try s.execute("s = sae \"\(saeRoot.path)/hook_z/sae\"")
         XCTAssertThrowsError(try s.execute("c = run [1, 2, 3] saes=[s] ablate=[500]")) { e in
             XCTAssertTrue("\(e)".contains("out of range"), "\(e)")
+        }
+    }
+
+    func testLoadingByReleaseNameGoesThroughTheHubCache() throws {
+        let server = try FakeHubServer()
+        defer { server.stop() }
+        let home = try temporaryDirectory()
+        let s = Session(environment: ["HF_ENDPOINT": server.endpoint, "HF_HOME": home.path])
+        s.output = output
+        try s.execute("s = sae gpt2-small-res-jb blocks.0.hook_resid_pre")
+        guard case .sae(let v)? = s.variables["s"] else { return XCTFail("s is not an SAE") }
+        XCTAssertEqual(v.sae.config.hookName, "blocks.0.hook_resid_pre")
+        XCTAssertEqual(v.neuronpediaID, "gpt2-small/0-res-jb", "the release table's Neuronpedia id wins")
+        // The same SAE as the fixture it was served from.
+        let local = try SparseAutoencoder.load(directory: saeRoot.appendingPathComponent("standard/sae"))
+        XCTAssertEqual(v.sae.wEnc, local.wEnc)
+        // Offline, the cached copy is enough.
+        let offline = Session(environment: ["HF_ENDPOINT": server.endpoint, "HF_HOME": home.path, "HF_HUB_OFFLINE": "1"])
+        offline.output = output
+        try offline.execute("s = sae gpt2-small-res-jb blocks.0.hook_resid_pre")
+        XCTAssertThrowsError(try s.execute("s = sae gpt2-small-res-jb blocks.99.hook_resid_pre")) { e in
+            XCTAssertTrue("\(e)".contains("has no SAE"), "\(e)")
+        }
+        XCTAssertThrowsError(try s.execute("s = sae gpt2-small-res-jbb blocks.0.hook_resid_pre")) { e in
+            XCTAssertTrue("\(e)".contains("gpt2-small-res-jb"), "\(e)")
         }
     }
 }

@@ -11,7 +11,11 @@ import TLTensor
 public final class SAEValue: @unchecked Sendable {
     public let sae: SparseAutoencoder
     public let name: String
-    init(sae: SparseAutoencoder, name: String) { self.sae = sae; self.name = name }
+    /// The Neuronpedia id: the release table's, else cfg.json's.
+    public let neuronpediaID: String?
+    init(sae: SparseAutoencoder, name: String, neuronpediaID: String? = nil) {
+        self.sae = sae; self.name = name; self.neuronpediaID = neuronpediaID ?? sae.config.neuronpediaID
+    }
 
     var summary: String {
         let c = sae.config
@@ -27,7 +31,7 @@ public final class SAEValue: @unchecked Sendable {
 
     /// Neuronpedia's dashboard for `feature`, when the SAE names its Neuronpedia id.
     func neuronpediaLink(_ feature: Int) -> String? {
-        sae.config.neuronpediaID.map { "https://www.neuronpedia.org/\($0)/\(feature)" }
+        neuronpediaID.map { "https://www.neuronpedia.org/\($0)/\(feature)" }
     }
 }
 
@@ -37,20 +41,52 @@ extension Session {
     func cmdSAE(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "sae needs a directory, e.g. s = sae \"./my-sae\"") }
         let source = try p.dottedName ?? stringValue(p)
-        if a.positional(1) != nil {
-            throw TLLangError.at(a.range, "loading an SAE by release name is not available yet",
-                                 hint: "download the SAE's folder (cfg.json + sae_weights.safetensors) and load it with sae \"DIR\"")
+        let value: SAEValue
+        if let idExpr = a.positional(1) {
+            value = try releaseSAE(release: source, id: try idExpr.dottedName ?? stringValue(idExpr), range: a.range)
+        } else {
+            let url = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
+            value = SAEValue(sae: try loadSAE(url, range: p.range), name: url.path)
         }
-        let url = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
-        let sae: SparseAutoencoder
-        do { sae = try SparseAutoencoder.load(directory: url) } catch let e as SAEError {
-            throw TLLangError.at(p.range, e.description)
-        } catch let e as TLModelError {
-            throw TLLangError.at(p.range, e.description)
-        }
-        let value = SAEValue(sae: sae, name: url.path)
         if let m = current { try checkSAE(value, against: m, range: p.range) }
         return .sae(value)
+    }
+
+    func loadSAE(_ url: URL, range: SourceRange) throws -> SparseAutoencoder {
+        do { return try SparseAutoencoder.load(directory: url) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        } catch let e as TLModelError {
+            throw TLLangError.at(range, e.description)
+        }
+    }
+
+    /// `sae RELEASE ID`: SAELens's release table names the repo and folder; the files come through
+    /// the hub cache like a model's (HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN apply).
+    func releaseSAE(release: String, id: String, range: SourceRange) throws -> SAEValue {
+        let table: [String: SAERelease]
+        do { table = try SAEReleases.load() } catch { throw TLLangError.at(range, "\(error)") }
+        guard let r = table[release] else {
+            let hint = Suggest.nearest(to: release, in: Array(table.keys)).map { "did you mean '\($0)'?" }
+            throw TLLangError.at(range, "'\(release)' is not a release in tlsh's SAE table (SAELens releases in SAELens's layout for GPT-2 models)",
+                                 hint: hint ?? "or download the SAE's folder and load it with sae \"DIR\"")
+        }
+        guard let entry = r.saes[id] else {
+            let ids = r.saes.keys.sorted()
+            let hint = Suggest.nearest(to: id, in: ids).map { "did you mean '\($0)'?" } ?? "its SAEs: " + ids.prefix(6).joined(separator: ", ") + (ids.count > 6 ? ", …" : "")
+            throw TLLangError.at(range, "release \(release) has no SAE '\(id)'", hint: hint)
+        }
+        let folder = entry.path.hasSuffix("/") ? String(entry.path.dropLast()) : entry.path
+        let snapshot: URL
+        do {
+            snapshot = try hub.snapshot(repo: r.repo, required: ["\(folder)/cfg.json", "\(folder)/sae_weights.safetensors"],
+                                        optional: ["\(folder)/sparsity.safetensors"])
+        } catch TLHubError.cancelled { throw TLHubError.cancelled } catch { throw TLLangError.at(range, "\(error)") }
+        var sae = try loadSAE(snapshot.appendingPathComponent(folder), range: range)
+        // As SAELens's from_pretrained: a release's dataset-level input scale is folded in.
+        if sae.config.normalization == .expectedAverageOnlyIn, let s = entry.normScalingFactor {
+            sae = sae.foldingNormScalingFactor(Float(s))
+        }
+        return SAEValue(sae: sae, name: "\(release)/\(id)", neuronpediaID: entry.neuronpedia)
     }
 
     /// Hooks and widths always; the model name where the loaded model has a hub name to compare.
