@@ -114,12 +114,15 @@ private let standardCommands: [CommandSpec] = [
                           OptionSpec("add", .value, "a steering vector [d_model] added to the activation"),
                           OptionSpec("at", .hook, "where to add it", default: "resid_post"),
                           OptionSpec("layer", .layers, "the layer(s) to add it at"),
-                          OptionSpec("prompt_only", .boolean, "add the vector only at the prompt's positions, not at generated ones", default: "false")],
+                          OptionSpec("prompt_only", .boolean, "add the vector only at the prompt's positions, not at generated ones", default: "false"),
+                          OptionSpec("saes", .value, "SAEs to splice into the second (steered) run, e.g. saes=[s]"),
+                          OptionSpec("error", .boolean, "with saes=: keep each SAE's error term", default: "false"),
+                          OptionSpec("ablate", .value, "with saes=: features to set to zero, e.g. ablate=[123]")],
                 examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
 
     // MARK: Sparse autoencoders
     CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder saved in SAELens's layout, from a directory or by SAELens release",
-                positionals: [ArgSpec("SOURCE", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors, or a SAELens release name"),
+                positionals: [ArgSpec("SOURCE", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors, a SAELens release name, or default (the SAE shipped for the embedded model)"),
                               ArgSpec("SAE_ID", .word, "with a release: the SAE's id in it, e.g. blocks.8.hook_resid_pre", required: false)],
                 examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre"],
                 details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),

@@ -44,6 +44,10 @@ extension Session {
         let value: SAEValue
         if let idExpr = a.positional(1) {
             value = try releaseSAE(release: source, id: try idExpr.dottedName ?? stringValue(idExpr), range: a.range)
+        } else if source == "default" {
+            // The SAE trained for the embedded default model (tools/train_default_sae).
+            let url = DefaultModel.directory.appendingPathComponent("sae")
+            value = SAEValue(sae: try loadSAE(url, range: p.range), name: "default (embedded, \(url.lastPathComponent))")
         } else {
             let url = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
             value = SAEValue(sae: try loadSAE(url, range: p.range), name: url.path)
