@@ -149,6 +149,7 @@ public enum CommandCategory: String, CaseIterable, Sendable {
     case attribution = "Patching and attribution"
     case heads = "Attention heads"
     case generation = "Generation and steering"
+    case saes = "Sparse autoencoders"
     case session = "Output and session"
 }
 

@@ -129,6 +129,10 @@ extension Session {
         case "detect": return try cmdDetect(a)
         case "generate": return try cmdGenerate(a)
         case "show": return try cmdShow(a, assigning: assigning)
+        case "sae": return try cmdSAE(a)
+        case "features": return try cmdFeatures(a, assigning: assigning)
+        case "feature": return try cmdFeature(a)
+        case "sae_stats": return try cmdSAEStats(a)
         case "print", "warn":
             let text = try c.positionals.map { try plainString(evaluate($0)) }.joined(separator: " ")
             output?.write(text + "\n", toStandardError: c.verb == "warn")

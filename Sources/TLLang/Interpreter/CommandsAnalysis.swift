@@ -316,15 +316,20 @@ extension Session {
             : .sample(temperature: Float(temperature), topK: try a.intIfGiven("top_k"), topP: try a.numberIfGiven("top_p").map(Float.init),
                       freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
-        func continuation(_ hooks: [ForwardHook], promptOnly: Bool = false, label: String) throws -> String {
+        func continuation(_ hooks: [ForwardHook], promptOnly: [ForwardHook] = [], label: String) throws -> String {
             let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID,
-                                             hooks: promptOnly ? [] : hooks, promptOnlyHooks: promptOnly ? hooks : [],
-                                             monitor: monitor(label))
+                                             hooks: hooks, promptOnlyHooks: promptOnly, monitor: monitor(label))
             return tok.decode(new)
         }
+        // saes= splices SAEs into every step of the second run (see CommandsSAE.swift).
+        let spliceHooks = try splices(a, model: m).flatMap { $0.hooks(for: m.model) }
         guard let add = a.option("add") else {
             let text = try continuation([], label: "generate")
-            return .result(Display(text: prompt + text), data: nil)
+            if spliceHooks.isEmpty { return .result(Display(text: prompt + text), data: nil) }
+            let spliced = try continuation(spliceHooks, label: "generate (SAEs spliced)")
+            let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
+                              rows: [[.text("normal"), .text(text)], [.text("SAEs spliced"), .text(spliced)]])
+            return .result(Display(text: "normal:  \(prompt)\(text)\nspliced: \(prompt)\(spliced)", tables: [table]), data: nil)
         }
         let dModel = m.model.config.dModel
         let addValue = try evaluate(add)
@@ -349,7 +354,7 @@ extension Session {
             hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
         }
         let normal = try continuation([], label: "generate")
-        let steered = try continuation(hooks, promptOnly: promptOnly, label: "generate (steered)")
+        let steered = try continuation(spliceHooks + (promptOnly ? [] : hooks), promptOnly: promptOnly ? hooks : [], label: "generate (steered)")
         let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
                           rows: [[.text("normal"), .text(normal)], [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .text(steered)]])
         return .result(Display(text: "normal:  \(prompt)\(normal)\nsteered: \(prompt)\(steered)", tables: [table]), data: nil)

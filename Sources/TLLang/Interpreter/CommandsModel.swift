@@ -87,7 +87,7 @@ extension Session {
 
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
-    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange) throws -> CacheValue {
+    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = []) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -104,10 +104,12 @@ extension Session {
         var o = RunOptions()
         o.cacheFilter = { _ in true }
         o.isCancelled = monitorCancel
+        o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
         do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
             throw TLLangError.at(range, msg)
-        }
+        } catch let e as SAEError { throw TLLangError.at(range, e.description) }
+        for s in saes { s.insertRecorded(into: out.cache, model: m.model) }
         return CacheValue(cache: out.cache, logits: out.logits!, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
     }
 

@@ -21,6 +21,7 @@ extension Session {
             let toks = c.strTokens.map { visibleToken($0) }.joined(separator: " | ")
             return Display(text: "cache of \(c.tokens.count) tokens: \(toks)\nlogits [\(shape)], \(c.cache.count) activations (cache.resid_post[0], cache[\"pattern\", 0], …)")
         case .tensor(let t): return Display(text: describe(t))
+        case .sae(let s): return Display(text: s.summary + "\nfrom \(s.name)")
         }
     }
 

@@ -142,6 +142,8 @@ extension Session {
             if c.cache.contains(HookNames.actName(name, layer: 0)) { return .cacheSeries(c, shortName: name) }
             let hint = Suggest.nearest(to: name, in: HookNames.shortNames + ["logits", "tokens"]).map { "did you mean cache.\($0)?" }
             throw TLLangError.at(range, "a cache has no member '\(name)'", hint: hint ?? "try cache.resid_post[0] or cache[\"blocks.0.hook_resid_post\"]")
+        case .sae(let s):
+            return try saeMember(s, name, range: range)
         case .tensor(let t) where name == "shape":
             return .list(t.tensor.shape.map { .number(Double($0)) })
         default:
