@@ -248,7 +248,7 @@ public final class Patcher: @unchecked Sendable {
             let v = ranges[axis] ?? full[axis]!
             let limit = full[axis]!.count
             for i in v where i < -limit || i >= limit {
-                throw TLInterpError.invalidArgument("\(axis.rawValue)=\(i) is out of range: valid \(axis.rawValue)s are 0…\(limit - 1)")
+                throw TLInterpError.invalidArgument("\(axis.rawValue)=\(i) is out of range: valid values are 0…\(limit - 1)")
             }
             return v.map { $0 < 0 ? $0 + limit : $0 }
         }
