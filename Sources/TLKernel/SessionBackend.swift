@@ -111,10 +111,11 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
         }
     }
 
-    /// Text in a <pre> that keeps words and numbers whole (JupyterLab's own <pre> style breaks
-    /// them anywhere, "12.076⏎4"); long lines scroll instead.
+    /// Text in a <pre> that wraps long lines only between words, keeping words and numbers whole
+    /// (JupyterLab's own <pre> style breaks them anywhere, "12.076⏎4"); a word longer than the
+    /// output area scrolls.
     static func preformatted(_ text: String) -> String {
-        "<pre style=\"white-space:pre;word-break:normal;overflow-wrap:normal;overflow-x:auto\">\(escape(text))</pre>"
+        "<pre style=\"white-space:pre-wrap;word-break:normal;overflow-wrap:normal;overflow-x:auto\">\(escape(text))</pre>"
     }
 
     static func escape(_ s: String) -> String {

@@ -89,6 +89,8 @@ public struct Parser {
     // MARK: - Statements
 
     private mutating func parseStatement() throws(Diagnostic) -> Statement {
+        // Only a whole statement: `x = quit` is no request to leave.
+        if let habit = parseHabit() { return Statement(.command(habit), range: habit.range) }
         let start = current
         if case .identifier(let name) = start.kind, peek().kind == .equals {
             if table[name] != nil {
@@ -113,7 +115,6 @@ public struct Parser {
     }
 
     private mutating func parseBody() throws(Diagnostic) -> Statement.Body {
-        if let habit = parseHabit() { return .command(habit) }
         if case .identifier(let name) = current.kind {
             let next = peek()
             let isCall = next.kind == .leftParen && !next.spaceBefore

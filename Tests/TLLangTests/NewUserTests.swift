@@ -60,7 +60,9 @@ final class NewUserTests: XCTestCase {
         let shown = try XCTUnwrap(try s.execute("help(patch)"))
         XCTAssertTrue(shown.text.contains("patch"), shown.text)
         XCTAssertFalse(s.exitRequested)
-        // Only whole statements: a variable called quit still works in expressions.
+        // Only whole statements: `x = quit` is no request to leave, and names that start with
+        // quit still work in expressions.
+        XCTAssertNotEqual(sexprs("x = quit"), sexprs("x = exit"))
         try s.execute("quit_after = 3\nprint quit_after")
         XCTAssertEqual(number(s, "quit_after"), 3)
     }

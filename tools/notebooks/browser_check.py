@@ -154,8 +154,8 @@ def main():
                 # 3. Text in <pre> does not break inside words (the help text, result lines).
                 pres = page.locator(".jp-RenderedHTMLCommon pre")
                 expect(pres.count() >= 2, f"result text as <pre> ({pres.count()})")
-                styles = [pres.nth(i).evaluate("e => getComputedStyle(e).whiteSpace") for i in range(pres.count())]
-                expect(all(w == "pre" for w in styles), f"result text keeps its lines (white-space: {styles})")
+                styles = [pres.nth(i).evaluate("e => [getComputedStyle(e).whiteSpace, getComputedStyle(e).wordBreak]") for i in range(pres.count())]
+                expect(all(w == ["pre-wrap", "normal"] for w in styles), f"result text wraps between words only (white-space, word-break: {styles})")
                 pres.last.scroll_into_view_if_needed()
                 time.sleep(0.3)
                 page.screenshot(path=str(out / "5-help.png"))

@@ -92,8 +92,8 @@ public struct Table: Sendable, Equatable {
         }
         guard groups.count > 1 else { return whole }
         return try groups.enumerated().map { i, group in
-            let name = title.map { i == 0 ? $0 : "\($0) (continued, \(i + 1) of \(groups.count))" }
-                ?? (i == 0 ? nil : "(continued, \(i + 1) of \(groups.count))")
+            // Later parts follow the first at once: a short title, so it fits a narrow terminal too.
+            let name = i == 0 ? title : "(continued, \(i + 1) of \(groups.count))"
             let part = Table(title: name, columns: group.map { columns[$0] },
                              rows: rows.map { row in group.map { $0 < row.count ? row[$0] : .empty } })
             return try part.render(style: style)
