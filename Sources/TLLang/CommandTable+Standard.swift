@@ -192,9 +192,10 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["save v \"steer.npy\"", "save cache.pattern[0] heads.png"]),
     CommandSpec("vars", .session, "List session variables with their types and shapes",
                 examples: ["vars"]),
-    CommandSpec("clear", .session, "Forget variables (all of them when none are named)",
-                positionals: [ArgSpec("NAME", .word, "a variable to forget", required: false, repeats: true)],
-                examples: ["clear", "clear pos neg"]),
+    CommandSpec("clear", .session, "Clear the screen; with names, forget those variables (clear * forgets every one)",
+                positionals: [ArgSpec("NAME", .word, "a variable to forget, e.g. clean; * forgets them all", required: false, repeats: true)],
+                examples: ["clear", "clear pos neg", "clear *"],
+                details: "Alone, clear only clears the terminal (or the cell's output in a notebook), as in psql and IPython; no variable is touched."),
     CommandSpec("set", .session, "Show or change session settings",
                 options: [OptionSpec("threads", .integer, "CPU threads for numeric work (matrix products, attention, element-wise passes)", default: "all cores", bounds: .atLeast(1, atMost: .value(256))),
                           OptionSpec("matmul", .choice(MatmulPrecision.allCases.map(\.rawValue)),
@@ -207,6 +208,9 @@ private let standardCommands: [CommandSpec] = [
     CommandSpec("help", .session, "List the verbs, or explain one verb or function",
                 positionals: [ArgSpec("TOPIC", .word, "a verb or function name", required: false)],
                 examples: ["help", "help patch", "help mean"]),
+    CommandSpec("exit", .session, "Leave tlsh: the REPL, or the rest of a script or -c (quit, exit(), \\q and .quit too)",
+                examples: ["exit"],
+                details: "In a notebook it stops nothing: use Kernel › Shut Down Kernel."),
 ]
 
 private let over = OptionSpec("over", .choice(axisNames), "the axis to reduce", default: "all axes")

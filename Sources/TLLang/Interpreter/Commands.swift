@@ -140,7 +140,12 @@ extension Session {
         case "save": return try cmdSave(a)
         case "vars": return cmdVars()
         case "clear":
-            if c.positionals.isEmpty { variables.removeAll(); lastCache = nil } else {
+            // Alone it clears the screen, as psql's and IPython's clear do: forgetting every
+            // variable takes `clear *`.
+            if c.positionals.isEmpty { output?.clearScreen(); return .none }
+            if c.positionals.contains(where: { $0.kind == .bareWord("*") || $0.kind == .wildcard }) {
+                variables.removeAll(); lastCache = nil
+            } else {
                 for p in c.positionals {
                     guard let name = p.dottedName ?? (try? stringValue(p)) else { continue }
                     guard variables.removeValue(forKey: name) != nil else { throw TLLangError.at(p.range, "no variable '\(name)' to clear") }
@@ -148,6 +153,9 @@ extension Session {
             }
             return .none
         case "set": return try cmdSet(a)
+        case "exit":
+            exitRequested = true
+            return .none
         case "help":
             let topic = c.positionals.first.map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
             if let topic, !topic.isEmpty {

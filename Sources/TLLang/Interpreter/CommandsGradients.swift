@@ -147,7 +147,7 @@ extension Session {
         let corrupt = try cacheVariable("corrupt", option: a.option("corrupt"), range: a.range)
         let metric = try metricArgument(a, verb: "eap")
         let steps = try a.option("steps").map { try intValue($0) }
-        let threshold = try a.number("threshold").map(Float.init)
+        let threshold = try a.numberIfGiven("threshold").map(Float.init)
         let top = try a.option("top").map { try intValue($0) } ?? (threshold == nil ? 20 : nil)
         if let top, top < 1 { throw TLLangError.at(a.range, "top= must be at least 1") }
         let scores: EdgeScores, circuit: Circuit, circuitValue: Float

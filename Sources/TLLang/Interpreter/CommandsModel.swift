@@ -129,7 +129,9 @@ extension Session {
         return c
     }
 
-    func topTable(_ c: CacheValue, position: Int, k: Int, title: String) throws -> Table {
+    /// `firstRank`: 1 for `top`; 0 for `test`, whose answer ranks count from 0 as TransformerLens's
+    /// test_prompt does, so its two tables agree.
+    func topTable(_ c: CacheValue, position: Int, k: Int, title: String, firstRank: Int = 1) throws -> Table {
         let m = try requireModel()
         let logits = try c.logits.select(axis: 0, index: 0)  // [pos, vocab]
         let P = logits.shape[0], V = logits.shape[1]
@@ -139,7 +141,7 @@ extension Session {
         let probs = row.softmax()
         let top = row.topK(k)
         let rows = top.enumerated().map { i, t in
-            [Table.Cell.int(i + 1), .token(m.strTokens([t.index])[0]), .int(t.index), .float(Double(probs.data[t.index])), .float(Double(t.value))]
+            [Table.Cell.int(i + firstRank), .token(m.strTokens([t.index])[0]), .int(t.index), .float(Double(probs.data[t.index])), .float(Double(t.value))]
         }
         return Table(title: title, columns: [.init(name: "rank"), .init(name: "token"), .init(name: "id"), .init(name: "prob", decimals: 4), .init(name: "logit", decimals: 3)], rows: rows)
     }
@@ -147,6 +149,7 @@ extension Session {
     func cmdTop(_ a: Arguments) throws -> Value {
         let c = try cacheArgument(a.positional(0), range: a.range)
         let pos = try a.int("pos"), k = try a.int("k")
+        try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"
         return .result(Display(tables: [try topTable(c, position: pos, k: k, title: "top \(k) next tokens\(label)")]), data: nil)
     }
@@ -189,7 +192,7 @@ extension Session {
             let probs = row.softmax()
             let rank = row.data.filter { $0 > row.data[t] }.count
             rankRows.append([.token(m.strTokens([t])[0]), .int(rank), .float(Double(row.data[t])), .float(Double(probs.data[t]))])
-            d.tables.append(try topTable(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))"))
+            d.tables.append(try topTable(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))", firstRank: 0))
         }
         d.tables.insert(Table(title: "answer tokens", columns: [.init(name: "token"), .init(name: "rank"), .init(name: "logit", decimals: 3), .init(name: "prob", decimals: 4)], rows: rankRows), at: 0)
         return .result(d, data: nil)
@@ -206,6 +209,7 @@ extension Session {
         let positions = try posSpec.map { try indexList($0, limit: P) } ?? [P - 1]
         var values: [Float] = []
         for l in 0..<L {
+            try checkCancelled()
             let name = HookNames.actName(hook, layer: l)
             guard case .tensor(let t) = try cacheTensor(c, fullName: name, range: a.range) else { continue }
             let norms = try t.tensor.reduce(.norm, axis: -1)  // [pos]

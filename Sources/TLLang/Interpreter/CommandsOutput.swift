@@ -88,6 +88,7 @@ extension Session {
             guard let d = try display(of: v) else { return .none }
             shown = d
         }
+        try checkCancelled()  // interrupted while the value was computed: draw nothing
         output?.display(shown)
         guard assigning else { return .none }
         return .result(shown, data: SaveFormats.tensor(of: v))

@@ -37,8 +37,9 @@ extension Session {
         if let v = variables[name] { return v }
         if name == "true" { return .number(1) }
         if name == "false" { return .number(0) }
+        // Only a verb written out in full is pointed at: `five` in `k=five` is no typo of `save`.
         let hint = Suggest.nearest(to: name, in: Array(variables.keys)).map { "did you mean '\($0)'?" }
-            ?? CommandTable.standard.suggestVerb(for: name).map { "'\(name)' is not a variable; did you mean the command '\($0)'?" }
+            ?? (CommandTable.standard[name] != nil ? "'\(name)' is a command: start a statement with it, e.g. x = \(name) ..." : nil)
             ?? "define it first, e.g. \(name) = run \"some text\""
         throw TLLangError.at(range, "unknown variable '\(name)'", hint: hint)
     }
@@ -238,6 +239,10 @@ extension Session {
     }
 
     func intValue(_ e: Expr) throws -> Int {
+        // `k=five`: a word that is no variable was meant as a number.
+        if case .identifier(let name) = e.kind, variables[name] == nil, name != "true", name != "false" {
+            throw TLLangError.at(e.range, "expected a whole number, found the word '\(name)'", hint: "write digits, e.g. 5")
+        }
         switch try evaluate(e) {
         case .number(let n) where n == n.rounded(): return try integer(n, at: e.range, what: "a whole number")
         default: throw TLLangError.at(e.range, "expected a whole number here")
