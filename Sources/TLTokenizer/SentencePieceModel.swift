@@ -44,20 +44,26 @@ extension TokenizerDescription {
     /// transformers' `generate_merges`: every split of a piece into two pieces is a merge, ranked by the merged
     /// piece's id, then by the left part's length (within a piece, splits are first ordered by the parts' ids).
     static func generateMerges(_ vocabulary: [(token: String, id: Int)], _ ids: [[UInt8]: Int]) -> [Merge] {
+        // Looked up by byte slices, so that trying every split allocates nothing.
+        var idsBySlice: [ArraySlice<UInt8>: Int] = Dictionary(minimumCapacity: ids.count)
+        for (bytes, id) in ids { idsBySlice[bytes[...]] = id }
         var merges: [(rank: Int, leftLength: Int, rightLength: Int, left: String, right: String)] = []
         for (token, id) in vocabulary {
-            let scalars = Array(token.unicodeScalars)
-            var local: [(leftID: Int, rightID: Int, left: String, right: String, leftLength: Int)] = []
-            for cut in scalars.indices.dropFirst() {
-                let left = String(String.UnicodeScalarView(scalars[..<cut]))
-                let right = String(String.UnicodeScalarView(scalars[cut...]))
-                if let leftID = ids[Array(left.utf8)], let rightID = ids[Array(right.utf8)] {
-                    local.append((leftID, rightID, left, right, cut))
+            let bytes = Array(token.utf8)
+            let scalarCount = token.unicodeScalars.count
+            var local: [(leftID: Int, rightID: Int, cut: Int, leftLength: Int)] = []
+            var leftLength = 0
+            for cut in 1..<max(bytes.count, 1) where bytes[cut] & 0xC0 != 0x80 {  // each scalar boundary
+                leftLength += 1
+                if let leftID = idsBySlice[bytes[..<cut]], let rightID = idsBySlice[bytes[cut...]] {
+                    local.append((leftID, rightID, cut, leftLength))
                 }
             }
             local.sort { ($0.leftID, $0.rightID) < ($1.leftID, $1.rightID) }
             for split in local {
-                merges.append((id, split.leftLength, scalars.count - split.leftLength, split.left, split.right))
+                merges.append((id, split.leftLength, scalarCount - split.leftLength,
+                               String(decoding: bytes[..<split.cut], as: UTF8.self),
+                               String(decoding: bytes[split.cut...], as: UTF8.self)))
             }
         }
         // Python's sort is stable: equal keys keep the order above.
