@@ -21,7 +21,7 @@ public enum TLTokenizerError: Error, CustomStringConvertible, Equatable {
         case let .unreadableFile(path, reason):
             return "cannot read tokenizer file \(path): \(reason)"
         case let .missingTokenizerFiles(directory):
-            return "no tokenizer in \(directory): expected tokenizer.json, or vocab.json together with merges.txt"
+            return "no tokenizer in \(directory): expected tokenizer.json, vocab.json together with merges.txt, or tokenizer.model"
         case let .unsupported(file, feature):
             return "\(file): \(feature) is not supported (docs/TOKENIZER.md lists the supported components)"
         case let .notSingleToken(text, pieces):

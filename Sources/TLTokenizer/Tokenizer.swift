@@ -51,13 +51,19 @@ public final class Tokenizer: Sendable {
         try self.init(description: description)
     }
 
+    /// Loads from a SentencePiece `tokenizer.model` (BPE), as transformers converts it to a fast tokenizer.
+    public convenience init(sentencePieceModel: Data) throws {
+        try self.init(description: TokenizerDescription.fromSentencePieceModel([UInt8](sentencePieceModel), file: "tokenizer.model"))
+    }
+
     /// Loads from a Hugging Face `tokenizer.json` (BPE model).
     public convenience init(tokenizerJSON: Data) throws {
         try self.init(description: TokenizerDescription.fromTokenizerJSON([UInt8](tokenizerJSON), file: "tokenizer.json"))
     }
 
     /// Loads the tokenizer of a model directory: `tokenizer.json` if present, else `vocab.json` + `merges.txt`
-    /// (plus `added_tokens.json` if present). `tokenizer_config.json`, if present, names bos/eos tokens;
+    /// (plus `added_tokens.json` if present), else a SentencePiece BPE `tokenizer.model` (read as transformers
+    /// converts it). `tokenizer_config.json`, if present, names bos/eos tokens;
     /// `config.json`, if present, gives the family (model_type) for `prependsBOSByDefault`.
     public static func load(directory: URL) throws -> Tokenizer {
         let tokenizerJSON = directory.appendingPathComponent("tokenizer.json")
@@ -74,15 +80,14 @@ public final class Tokenizer: Sendable {
                 vocabJSON: try readBytes(vocabJSON), mergesText: merges, vocabFile: vocabJSON.path, mergesFile: mergesText.path)
             description.addedTokens = try readAddedTokensFile(directory.appendingPathComponent("added_tokens.json"))
         } else if fileManager.fileExists(atPath: sentencePiece.path) {
-            throw TLTokenizerError.unsupported(file: sentencePiece.path, feature: "a SentencePiece tokenizer.model "
-                + "without tokenizer.json (convert it with transformers: "
-                + "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR) writes tokenizer.json)")
+            description = try TokenizerDescription.fromSentencePieceModel(try readBytes(sentencePiece), file: sentencePiece.path)
         } else {
             throw TLTokenizerError.missingTokenizerFiles(directory: directory.path)
         }
         let names = try readSpecialTokenNames(directory.appendingPathComponent("tokenizer_config.json"))
         let family = try readModelType(directory.appendingPathComponent("config.json"))
-        return try Tokenizer(description: description, bosName: names.bos, eosName: names.eos,
+        return try Tokenizer(description: description, bosName: names.bos ?? description.defaultBOS,
+                             eosName: names.eos ?? description.defaultEOS,
                              prependsBOS: family.map(Self.familyPrependsBOS) ?? true)
     }
 

@@ -35,6 +35,10 @@ struct TokenizerDescription {
     var fuseUnknown = false
     /// tokenizer.json `model.ignore_merges`: a piece that is a whole vocabulary entry is taken as is.
     var ignoreMerges = false
+    /// BOS / EOS named by the file itself (a SentencePiece model's bos_id / eos_id), used when
+    /// tokenizer_config.json names none.
+    var defaultBOS: String?
+    var defaultEOS: String?
     /// Names used in error messages.
     var vocabularyFile = "vocab.json"
     var mergesFile = "merges.txt"

@@ -32,12 +32,14 @@ final class FamilyGoldenTests: XCTestCase {
         }
     }
 
-    static func goldens(_ family: String) -> [Golden] {
+    static func goldens(_ family: String) -> [Golden] { goldens(at: familiesDirectory.appendingPathComponent(family)) }
+
+    static func goldens(at directory: URL) -> [Golden] {
         func integers(_ value: JSONValue?) -> [Int]? {
             guard case .array(let items)? = value else { return nil }
             return items.map { if case .integer(let id) = $0 { id } else { -1 } }
         }
-        return lines(familiesDirectory.appendingPathComponent(family).appendingPathComponent("golden.jsonl")).map { value in
+        return lines(directory.appendingPathComponent("golden.jsonl")).map { value in
             var decoded: String?
             if case .string(let text)? = value["decoded"] { decoded = text }
             var tokens: [String]?
@@ -50,8 +52,13 @@ final class FamilyGoldenTests: XCTestCase {
     }
 
     func checkFamily(_ family: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let tokenizer = try Tokenizer.load(directory: Self.familiesDirectory.appendingPathComponent(family))
-        let goldens = Self.goldens(family)
+        try checkDirectory(Self.familiesDirectory.appendingPathComponent(family), file: file, line: line)
+    }
+
+    func checkDirectory(_ directory: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let family = directory.lastPathComponent
+        let tokenizer = try Tokenizer.load(directory: directory)
+        let goldens = Self.goldens(at: directory)
         XCTAssertEqual(goldens.count, Self.corpus.count, file: file, line: line)
         XCTAssertGreaterThanOrEqual(goldens.count, 5_000, file: file, line: line)
         var failures = 0
@@ -85,6 +92,26 @@ final class FamilyGoldenTests: XCTestCase {
     func testLlama2() throws { try checkFamily("llama2") }
     func testLlama2Metaspace() throws { try checkFamily("llama2-metaspace") }
     func testGemma() throws { try checkFamily("gemma") }
+
+    /// Mistral's real SentencePiece tokenizer.model (from the mistral-common wheel), read from protobuf and
+    /// tokenized as transformers' conversion does.
+    func testMistralSentencePieceModel() throws {
+        try checkDirectory(Fixtures.tokenizerFixtures.appendingPathComponent("sentencepiece/mistral-v1"))
+        let tokenizer = try Tokenizer.load(directory: Fixtures.tokenizerFixtures.appendingPathComponent("sentencepiece/mistral-v1"))
+        XCTAssertEqual(tokenizer.vocabSize, 32000)
+        XCTAssertEqual(tokenizer.tokenString(tokenizer.bosTokenID), "<s>")
+        XCTAssertEqual(tokenizer.tokenString(tokenizer.eosTokenID), "</s>")
+        XCTAssertTrue(tokenizer.prependsBOSByDefault)
+        XCTAssertTrue(tokenizer.encoder.splitsBeforeMetaspace)
+    }
+
+    /// The word-by-word path for SentencePiece vocabularies is the one the goldens exercise.
+    func testSentencePieceFamiliesUseWordStretches() throws {
+        for family in ["llama2", "llama2-metaspace", "gemma"] {
+            let tokenizer = try Tokenizer.load(directory: Self.familiesDirectory.appendingPathComponent(family))
+            XCTAssertTrue(tokenizer.encoder.splitsBeforeMetaspace, family)
+        }
+    }
 
     /// TransformerLens 3.9: default_prepend_bos is False for GPT-NeoX and Qwen2; BOS is bos_token, or
     /// eos_token where the tokenizer has none (Qwen2).

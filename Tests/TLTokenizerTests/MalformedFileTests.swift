@@ -112,4 +112,17 @@ final class MalformedFileTests: XCTestCase {
         XCTAssertEqual(message, directory.appendingPathComponent("tokenizer.json").path
                        + ", line 1, byte 11: expected a string key")
     }
+
+    func testSentencePieceModelErrors() {
+        // A piece (field 1) whose length runs past the end of the file.
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: Data([0x0A, 0x20, 0x0A, 0x01])) },
+                       "tokenizer.model, byte 2: invalid protobuf: length 32 runs past the end")
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: Data()) },
+                       "tokenizer.model, field 1: no pieces (not a SentencePiece model?)")
+        // One piece "a", trainer_spec.model_type = 1 (Unigram).
+        let unigram = Data([0x0A, 0x03, 0x0A, 0x01, 0x61, 0x12, 0x02, 0x18, 0x01])
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: unigram) },
+                       "tokenizer.model: a SentencePiece Unigram model (tlsh reads BPE models) is not supported "
+                       + "(docs/TOKENIZER.md lists the supported components)")
+    }
 }

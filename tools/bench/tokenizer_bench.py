@@ -76,6 +76,19 @@ def median_time(encode, text):
     return {"tokens": count, "seconds": seconds, "tokens_per_second": count / seconds}
 
 
+def sentencepiece_converted(directory):
+    """The `tokenizers` pipeline transformers converts a tokenizer.model to (what tlsh reproduces)."""
+    import shutil
+    from transformers import AutoTokenizer
+
+    work = "/tmp/tlsh-bench-sentencepiece"
+    os.makedirs(work, exist_ok=True)
+    shutil.copyfile(os.path.join(directory, "tokenizer.model"), os.path.join(work, "tokenizer.model"))
+    with open(os.path.join(work, "tokenizer_config.json"), "w", encoding="utf-8") as handle:
+        json.dump({"tokenizer_class": "LlamaTokenizer"}, handle)
+    return AutoTokenizer.from_pretrained(work)._tokenizer
+
+
 def families(args):
     from tokenizers import Tokenizer
 
@@ -84,6 +97,8 @@ def families(args):
     directories = [("gpt2 (vocab.json+merges.txt)", make_goldens.MODEL_DIR)]
     directories += [(name, os.path.join(family_root, name)) for name in sorted(os.listdir(family_root))
                     if os.path.isdir(os.path.join(family_root, name))]
+    directories.append(("mistral-v1 (tokenizer.model)",
+                        os.path.join(repo, "Tests", "Fixtures", "tokenizer", "sentencepiece", "mistral-v1")))
     texts = {"english": english_text(args.megabytes), "mixed": mixed_text(args.megabytes)}
     paths = {}
     for kind, text in texts.items():
@@ -95,6 +110,8 @@ def families(args):
     for name, directory in directories:
         if os.path.exists(os.path.join(directory, "tokenizer.json")):
             tokenizer = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+        elif os.path.exists(os.path.join(directory, "tokenizer.model")):
+            tokenizer = sentencepiece_converted(directory)
         else:
             tokenizer = make_goldens.hf_tokenizer()
         for kind, text in texts.items():

@@ -19,7 +19,8 @@ public final class LoadedModel: @unchecked Sendable {
         let source = try ModelSource.parse(name)
         let files = try hub.resolve(source)
         let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none)
-        let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty ? nil : try Tokenizer.load(directory: files.directory)
+        let sentencePiece = FileManager.default.fileExists(atPath: files.directory.appendingPathComponent("tokenizer.model").path)
+        let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty && !sentencePiece ? nil : try Tokenizer.load(directory: files.directory)
         let display: String
         switch source {
         case .embeddedDefault: display = "default (embedded tiny GPT-2)"
