@@ -115,7 +115,8 @@ extension Session {
 
     func cmdRun(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
-        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range)
+        let saes = try splices(a, model: try requireModel())
+        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range, saes: saes)
         lastCache = c
         return .cache(c)
     }
