@@ -150,4 +150,39 @@ final class SAECommandTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("gpt2-small-res-jb"), "\(e)")
         }
     }
+
+    /// The embedded default model's SAE (tools/train_default_sae): the features its achieved.json
+    /// names by rule fire where the tutorial says, ablating the " Paris" feature takes " Paris"
+    /// from near-certain to a coin flip, and steering with its direction writes " Paris".
+    func testDefaultSAEShowsInterpretableFeatures() throws {
+        let achieved = try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("tools/train_default_sae/achieved.json"))) as! [String: Any]
+        let paris = achieved["paris_feature"] as! Int, capital = achieved["capital_feature"] as! Int
+        let s = session()
+        try s.execute("""
+            s = sae default
+            c = run "The capital of France is"
+            f = features s c
+            ca = run "The capital of France is" saes=[s] error=true ablate=[\(paris)]
+            """)
+        guard case .tensor(let f)? = s.variables["f"], case .cache(let c)? = s.variables["c"], case .cache(let ca)? = s.variables["ca"] else {
+            return XCTFail("missing values")
+        }
+        let last = f.tensor.shape[0] - 1, width = f.tensor.shape[1]
+        XCTAssertEqual(Double(f.tensor.data[last * width + paris]), achieved["paris_feature_activation"] as! Double, accuracy: 1e-3)
+        XCTAssertEqual(Double(f.tensor.data[last * width + capital]), achieved["capital_feature_activation"] as! Double, accuracy: 1e-3)
+        func parisProbability(_ cache: CacheValue) throws -> Float {
+            let logits = try cache.logits.select(axis: 0, index: 0)
+            let row = try logits.select(axis: 0, index: logits.shape[0] - 1)
+            return row.softmax().data[6342]  // " Paris"
+        }
+        XCTAssertGreaterThan(try parisProbability(c), 0.99)
+        XCTAssertLessThan(try parisProbability(ca), 0.75)
+        let steered = try s.execute("generate \"I went to\" n=10 add=s.dec[\(paris)]*20 at=resid_post layer=2")!.plainText
+        let line = steered.split(separator: "\n").first { $0.hasPrefix("steered:") } ?? ""
+        XCTAssertTrue(line.contains("Paris"), steered)
+        let feature = try s.execute("feature s \(capital) k=10")!.plainText
+        for city in (achieved["capital_feature_top_logits"] as! [String]).prefix(3) {
+            XCTAssertTrue(feature.contains("␣" + city.dropFirst()), "\(city) missing from \(feature)")
+        }
+    }
 }

@@ -13,6 +13,8 @@ public final class SAEValue: @unchecked Sendable {
     public let name: String
     /// The Neuronpedia id: the release table's, else cfg.json's.
     public let neuronpediaID: String?
+    /// Whether the "model name cannot be checked" note was shown (once per SAE).
+    var notedUncheckedModel = false
     init(sae: SparseAutoencoder, name: String, neuronpediaID: String? = nil) {
         self.sae = sae; self.name = name; self.neuronpediaID = neuronpediaID ?? sae.config.neuronpediaID
     }
@@ -99,6 +101,8 @@ extension Session {
             throw TLLangError.at(range, e.description)
         }
         guard let trained = s.sae.config.modelName, !trained.isEmpty else { return }
+        // The SAE shipped for the embedded model names it "tlsh-default".
+        if m.name.hasPrefix("default") && trained == "tlsh-default" { return }
         if let loadedRepo = m.hubRepo, case .hub(let repo, _)? = try? ModelSource.parse(trained) {
             guard repo.lowercased() == loadedRepo.lowercased() else {
                 throw TLLangError.at(range, "this SAE was trained on \(trained) (\(repo)) but the current model is \(loadedRepo)",
@@ -106,7 +110,10 @@ extension Session {
             }
             return
         }
-        note("note: the SAE says it was trained on \(trained); the current model (\(m.name)) has no hub name to compare, so only its hooks and widths were checked")
+        if !s.notedUncheckedModel {
+            s.notedUncheckedModel = true
+            note("note: the SAE says it was trained on \(trained); the current model (\(m.name)) has no hub name to compare, so only its hooks and widths were checked")
+        }
     }
 
     func saeArgument(_ e: Expr?, range: SourceRange) throws -> SAEValue {
