@@ -185,4 +185,34 @@ final class SAECommandTests: XCTestCase {
             XCTAssertTrue(feature.contains("␣" + city.dropFirst()), "\(city) missing from \(feature)")
         }
     }
+
+    /// Feature DLA sums to the DLA of the SAE's reconstruction minus b_dec's share: checked here
+    /// against the same sum computed from the decoder, the unembedding and the cached scale.
+    func testFeatureDLAMatchesItsDefinition() throws {
+        let s = session()
+        try s.execute("""
+            s = sae default
+            c = run "The capital of France is"
+            f = features s c
+            a = features s c dla=" Paris" - " Rome"
+            """)
+        guard case .tensor(let f)? = s.variables["f"], case .tensor(let attr)? = s.variables["a"], case .cache(let c)? = s.variables["c"],
+              case .sae(let v)? = s.variables["s"], let m = s.current else { return XCTFail("missing values") }
+        let P = f.tensor.shape[0], F = f.tensor.shape[1], d = m.model.config.dModel, V = m.model.config.dVocab
+        let scale = c.cache["ln_final.hook_scale"]!.data[P - 1]
+        let wU = m.model.weights.wU
+        var checked = 0
+        for feature in 0..<F where f.tensor.data[(P - 1) * F + feature] > 0 {
+            let dir = v.sae.decoderDirection(feature)
+            let mean = dir.reduce(0, +) / Float(d)
+            var expected: Float = 0
+            for i in 0..<d { expected += (dir[i] - mean) * (wU[i * V + 6342] - wU[i * V + 10598]) }
+            expected *= f.tensor.data[(P - 1) * F + feature] / scale
+            XCTAssertEqual(attr.tensor.data[feature], expected, accuracy: 1e-4)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 3)
+        let shown = try s.execute("features s c dla=\" Paris\" k=3")!.plainText
+        XCTAssertTrue(shown.contains("direct logit attribution"), shown)
+    }
 }
