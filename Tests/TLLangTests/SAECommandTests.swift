@@ -105,6 +105,10 @@ final class SAECommandTests: XCTestCase {
         XCTAssertTrue(stats.contains("L0") && stats.contains("explained variance") && stats.contains("loss, SAE spliced with error term"), stats)
         let feature = try s.execute("feature s 7 k=3")!.plainText
         XCTAssertTrue(feature.contains("promotes") && feature.contains("neuronpedia"), feature)
+        // A cache given to run saes= is rerun on its tokens with the SAE spliced in.
+        try s.execute("cr = run c saes=[s]")
+        guard case .cache(let cr)? = s.variables["cr"] else { return XCTFail("cr is not a cache") }
+        XCTAssertNotNil(cr.cache["blocks.0.hook_resid_pre.hook_sae_acts_post"])
         // The decoder direction steers like any vector.
         try s.execute("v = s.dec[7]")
         guard case .tensor(let v)? = s.variables["v"] else { return XCTFail("v is not a tensor") }
