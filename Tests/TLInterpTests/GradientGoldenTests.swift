@@ -111,6 +111,14 @@ final class GradientGoldenTests: XCTestCase {
                 let got = try atp.attribute(activation: act, axes: axes).values
                 assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) attrib \(act) \(key)")
             }
+            // AtP*'s QK fix against a brute-force recomputation of the softmax.
+            for act in ["q", "k"] {
+                for (key, axes) in [("layer_pos_head", [AttributionAxis.layer, .pos, .head]), ("layer_head", [.layer, .head])] {
+                    let want = try f.grads.tensor("attrib_qk_fix/\(act)/\(key)")
+                    let got = try atp.attributeQKFixed(activation: act, axes: axes).values
+                    assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) QK fix \(act) \(key)")
+                }
+            }
             // A range picks rows out of the full grid.
             let part = try atp.attribute(activation: "resid_post", axes: [.layer, .pos], ranges: [.layer: [1], .pos: [-1, 0]]).values
             let full = try atp.attribute(activation: "resid_post", axes: [.layer, .pos]).values

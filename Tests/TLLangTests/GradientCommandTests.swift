@@ -111,6 +111,10 @@ final class GradientCommandTests: XCTestCase {
         }
         XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c top=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("top="), "\($0)") }
         XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c steps=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("steps"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("attrib z head=* clean=c corrupt=c qk_fix=true")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("q and k only"), "\($0)")
+        }
+        try s.execute("x = attrib k layer=* head=* clean=c corrupt=c qk_fix=true")
         // stop= detaches: with every LayerNorm scale stopped the gradient is the frozen-LN one.
         try s.execute("g = grad c stop=\"hook_scale\"")
     }

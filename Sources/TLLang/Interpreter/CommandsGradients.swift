@@ -83,7 +83,12 @@ extension Session {
         do {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                              cleanCache: clean.cache, stopGradient: try stopArgument(a), isCancelled: monitorCancel)
-            result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
+            if try a.bool("qk_fix", default: false) {
+                guard hook == "q" || hook == "k" else { throw TLLangError.at(a.range, "qk_fix=true applies to q and k only") }
+                result = try atp.attributeQKFixed(activation: hook, axes: axes, ranges: ranges)
+            } else {
+                result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
+            }
         } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
