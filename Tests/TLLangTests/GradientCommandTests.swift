@@ -75,6 +75,12 @@ final class GradientCommandTests: XCTestCase {
         // The last position's residual stream at the last layer restores the clean answer in both.
         let r = try result(s, "r").tensor, q = try result(s, "q").tensor
         XCTAssertEqual(top(r.data), top(q.data))
+        // exact=true shows both, with their agreement; the data stays the attribution.
+        try s.execute("x = attrib z layer=* head=* exact=true")
+        guard case .result(let d, let data?)? = s.variables["x"] else { return XCTFail("attrib exact") }
+        XCTAssertTrue(d.text.contains("correlation"), d.text)
+        XCTAssertEqual(d.pictures.count, 2)
+        XCTAssertEqual(data.tensor.data, a)
     }
 
     /// Tutorial 7's induction circuit: EAP-IG finds L0's previous-token head feeding L1's
