@@ -35,18 +35,20 @@ public final class AttributionPatcher: @unchecked Sendable {
     public let cleanValue: Float
     public let corruptValue: Float
 
-    /// `stopGradient`: hook points to detach in the backward (e.g. LayerNorm scales).
+    /// `cleanCache` (with `cleanLogits`, when known) saves the clean run; `stopGradient`: hook
+    /// points to detach in the backward (e.g. LayerNorm scales).
     public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                cleanCache: ActivationCache? = nil, stopGradient: ((String) -> Bool)? = nil,
+                cleanCache: ActivationCache? = nil, cleanLogits: Tensor? = nil, stopGradient: ((String) -> Bool)? = nil,
                 isCancelled: (() -> Bool)? = nil) throws {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
         self.model = model; self.cleanTokens = clean; self.corruptTokens = corrupt; self.metric = metric
+        let knownCleanLogits = cleanLogits
         let cleanLogits: Tensor
         if let cleanCache {
             self.cleanCache = cleanCache
-            cleanLogits = try model.run(tokens: [clean]).logits!
+            cleanLogits = try knownCleanLogits ?? model.run(tokens: [clean]).logits!
         } else {
             (cleanLogits, self.cleanCache) = try model.runWithCache(tokens: [clean])
         }

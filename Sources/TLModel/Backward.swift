@@ -168,15 +168,22 @@ struct Backward {
     func unembedBackward(_ seed: LogitGradient) throws -> Tensor {
         let d = cfg.dModel, V = cfg.dVocab
         var dIn = Tensor(zeros: [B, P, d])  // d unembed.hook_in
-        if wants("unembed.hook_out") {
-            // The dense gradient [B, P, V] (hooks may change any of it), then dIn = dLogits @ W_Uᵀ.
+        let hookedOut = hooks.contains { $0.filter.matches("unembed.hook_out") }
+        if !hookedOut && wants("unembed.hook_out") {
+            // Kept but not hooked: store the dense gradient, and go on from the sparse seed below.
             var dLogits = Tensor(zeros: [B, P, V])
             let width = seed.columns?.count ?? V
             for (i, r) in seed.rows.enumerated() {
-                for c in 0..<width {
-                    let col = seed.columns?[c] ?? c
-                    dLogits.data[r * V + col] += seed.values[i * width + c]
-                }
+                for c in 0..<width { dLogits.data[r * V + (seed.columns?[c] ?? c)] += seed.values[i * width + c] }
+            }
+            try fire("unembed.hook_out", &dLogits)
+        }
+        if hookedOut {
+            // Hooked: the dense gradient [B, P, V] (hooks may change any of it), then dIn = dLogits @ W_Uᵀ.
+            var dLogits = Tensor(zeros: [B, P, V])
+            let width = seed.columns?.count ?? V
+            for (i, r) in seed.rows.enumerated() {
+                for c in 0..<width { dLogits.data[r * V + (seed.columns?[c] ?? c)] += seed.values[i * width + c] }
             }
             try fire("unembed.hook_out", &dLogits)
             dLogits.data.withUnsafeBufferPointer { g in

@@ -82,7 +82,8 @@ extension Session {
         let result: AttributionResult
         do {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
-                                             cleanCache: clean.cache, stopGradient: try stopArgument(a), isCancelled: monitorCancel)
+                                             cleanCache: clean.cache, cleanLogits: clean.logits, stopGradient: try stopArgument(a),
+                                             isCancelled: monitorCancel)
             if try a.bool("qk_fix", default: false) {
                 guard hook == "q" || hook == "k" else { throw TLLangError.at(a.range, "qk_fix=true applies to q and k only") }
                 result = try atp.attributeQKFixed(activation: hook, axes: axes, ranges: ranges)
