@@ -88,12 +88,17 @@ final class SafetyTests: XCTestCase {
             d = dla " Paris" - " Rome" cache=clean
             save d "\(dir)/d.csv"
             save p "\(dir)/p.json"
+            a = attrib resid_post layer=* pos=*
+            save a "\(dir)/a.csv"
             """)
         let layers = s.current!.model.config.nLayers, heads = s.current!.model.config.nHeads
         guard case .cache(let clean)? = s.variables["clean"] else { return XCTFail("no clean cache") }
         let patchLines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(patchLines.first, "layer,pos,token,metric")
         XCTAssertEqual(patchLines.count - 1, layers * clean.tokens.count, "one row per cell")
+        let attribLines = try String(contentsOfFile: dir + "/a.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(attribLines.first, "layer,pos,token,attribution")
+        XCTAssertEqual(attribLines.count - 1, layers * clean.tokens.count, "one row per cell")
         let dlaLines = try String(contentsOfFile: dir + "/d.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(dlaLines.first, "kind,component,attribution")
         XCTAssertEqual(dlaLines.filter { $0.hasPrefix("head,") }.count, layers * heads)

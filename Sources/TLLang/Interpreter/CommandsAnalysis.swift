@@ -115,82 +115,15 @@ extension Session {
         throw TLLangError.at(range, "'\(name)' is not an activation of this model", hint: hint)
     }
 
-    func patchDisplay(_ result: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
-        // An axis swept over a single index (pos=-1) adds nothing to a picture: show the rest.
-        var r = result
-        if r.axes.count > 1, let single = r.axisValues.firstIndex(where: { $0.count == 1 }) {
-            r.axes.remove(at: single)
-            r.axisValues.remove(at: single)
-            r.values = r.values.reshaped(r.axisValues.map(\.count))
-        }
-        let label: (PatchAxis, Int) -> String = { axis, v in
-            switch axis {
-            case .pos, .dest, .src: return "\(v) \(visibleToken(tokens[v]))"
-            case .head: return "H\(v)"
-            case .layer: return "\(v)"
-            }
-        }
+    func patchDisplay(_ r: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
         let summary = String(format: "patching %@ — %@%@; clean %.4f, corrupt %.4f", r.activation, metric.description,
                              r.normalized ? " (normalised: 0 = corrupt, 1 = clean)" : "", r.cleanValue, r.corruptValue)
         var d = Display(text: summary)
-        let title = "patch \(r.activation): \(metric.description)"
-        let values = r.values.data
-        switch r.axes.count {
-        case 1:
-            let labels = r.axisValues[0].map { label(r.axes[0], $0) }
-            d.tables.append(Table(columns: [r.axes[0].rawValue, "metric"], rows: zip(labels, values).map { [.text($0), .float(Double($1))] }))
-            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: title, xLabel: r.axes[0].rawValue, yLabel: "metric"), title: title))
-        case 2:
-            let rowsL = r.axisValues[0].map { label(r.axes[0], $0) }, colsL = r.axisValues[1].map { label(r.axes[1], $0) }
-            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: rowsL.count, cols: colsL.count, rowLabels: rowsL,
-                colLabels: r.axes[1] == .pos || r.axes[1] == .dest ? r.axisValues[1].map { visibleToken(tokens[$0]) } : colsL,
-                title: title, xLabel: r.axes[1].rawValue, yLabel: r.axes[0].rawValue, scale: .diverging())), title: title))
-            d.tables.append(topCells(r, labels: [rowsL, colsL]))
-        default:
-            // [layer, pos/head, head/…]: one panel per index of the first axis.
-            let n1 = r.axisValues[1].count, n2 = r.axisValues[2...].map(\.count).reduce(1, *)
-            let panels = r.axisValues[0].enumerated().map { i, v in
-                Heatmap(values: Array(values[(i * n1 * n2)..<((i + 1) * n1 * n2)]), rows: n1, cols: n2,
-                        rowLabels: r.axisValues[1].map { label(r.axes[1], $0) }, colLabels: r.axisValues[2].map { label(r.axes[2], $0) },
-                        title: "\(r.axes[0].rawValue) \(v)", xLabel: r.axes[2].rawValue, yLabel: r.axes[1].rawValue, scale: .diverging())
-            }
-            d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
-        }
-        d.records = patchRecords(result, tokens: tokens)
-        return .result(d, data: NamedTensor(result.values, axes: result.axes.map(\.rawValue)))
-    }
-
-    /// Every cell of a patching result: its index on each swept axis (with the token for position
-    /// axes) and the metric, for CSV/JSON export.
-    func patchRecords(_ r: PatchResult, tokens: [String]) -> Table {
-        let tokenAxes = r.axes.indices.filter { [.pos, .dest, .src].contains(r.axes[$0]) }
-        var columns = r.axes.map { Table.Column(name: $0.rawValue) }
-        for i in tokenAxes { columns.append(.init(name: r.axes.count > 1 && tokenAxes.count > 1 ? "\(r.axes[i].rawValue)_token" : "token")) }
-        columns.append(.init(name: "metric"))
-        let sizes = r.axisValues.map(\.count)
-        var rows: [[Table.Cell]] = []
-        rows.reserveCapacity(r.values.count)
-        for flat in 0..<r.values.count {
-            var rest = flat, index = [Int](repeating: 0, count: sizes.count)
-            for axis in sizes.indices.reversed() { index[axis] = rest % sizes[axis]; rest /= sizes[axis] }
-            let values = index.enumerated().map { r.axisValues[$0][$1] }
-            var row = values.map { Table.Cell.int($0) }
-            for i in tokenAxes { row.append(.token(tokens.indices.contains(values[i]) ? tokens[values[i]] : "")) }
-            row.append(.float(Double(r.values.data[flat])))
-            rows.append(row)
-        }
-        return Table(title: "patch \(r.activation): every cell", columns: columns, rows: rows)
-    }
-
-    /// The largest-effect cells of a 2-D patching grid.
-    func topCells(_ r: PatchResult, labels: [[String]], k: Int = 8) -> Table {
-        let n2 = labels[1].count
-        let base = r.normalized ? 0 : r.corruptValue
-        let order = r.values.data.indices.sorted { abs(r.values.data[$0] - base) > abs(r.values.data[$1] - base) }
-        let rows = order.prefix(k).map { i in
-            [Table.Cell.text(labels[0][i / n2]), .text(labels[1][i % n2]), .float(Double(r.values.data[i]))]
-        }
-        return Table(title: "largest effects", columns: [r.axes[0].rawValue, r.axes[1].rawValue, "metric"], rows: rows)
+        let grid = SweepGrid(axes: r.axes.map(\.rawValue), axisValues: r.axisValues, values: r.values, valueName: "metric",
+                             title: "patch \(r.activation): \(metric.description)", largestTitle: "largest effects",
+                             rankingBase: r.normalized ? 0 : r.corruptValue)
+        grid.present(into: &d, tokens: tokens)
+        return .result(d, data: NamedTensor(r.values, axes: grid.axes))
     }
 
     func cmdDLA(_ a: Arguments) throws -> Value {

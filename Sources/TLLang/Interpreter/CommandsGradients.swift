@@ -133,53 +133,14 @@ extension Session {
         return String(format: "against exact patching (patched − corrupt) over %d cells: correlation %.3f, largest gap %.4f", estimate.count, r, gap)
     }
 
-    func attributionDisplay(_ result: AttributionResult, metric: MetricValue, tokens: [String]) -> Value {
-        var r = result
-        // An axis swept over a single index adds nothing to a picture: show the rest.
-        if r.axes.count > 1, let single = r.axisValues.firstIndex(where: { $0.count == 1 }) {
-            r.axes.remove(at: single); r.axisValues.remove(at: single)
-            r.values = r.values.reshaped(r.axisValues.map(\.count))
-        }
-        let label: (AttributionAxis, Int) -> String = { axis, v in
-            switch axis {
-            case .pos, .dest, .src: return "\(v) \(visibleToken(tokens[v]))"
-            case .head: return "H\(v)"
-            case .neuron: return "N\(v)"
-            case .layer: return "\(v)"
-            }
-        }
+    func attributionDisplay(_ r: AttributionResult, metric: MetricValue, tokens: [String]) -> Value {
         let summary = String(format: "attribution patching %@ — %@: estimated change of the metric when patching clean into corrupt (clean %.4f, corrupt %.4f, difference %.4f)",
                              r.activation, metric.description, r.cleanValue, r.corruptValue, r.cleanValue - r.corruptValue)
         var d = Display(text: summary)
-        let title = "attrib \(r.activation): \(metric.description)"
-        let values = r.values.data
-        switch r.axes.count {
-        case 1:
-            let labels = r.axisValues[0].map { label(r.axes[0], $0) }
-            d.tables.append(Table(columns: [r.axes[0].rawValue, "attribution"], rows: zip(labels, values).map { [.text($0), .float(Double($1))] }))
-            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: title, xLabel: r.axes[0].rawValue, yLabel: "attribution"), title: title))
-        case 2:
-            let rowsL = r.axisValues[0].map { label(r.axes[0], $0) }, colsL = r.axisValues[1].map { label(r.axes[1], $0) }
-            let isPos = [.pos, .dest, .src].contains(r.axes[1])
-            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: rowsL.count, cols: colsL.count, rowLabels: rowsL,
-                colLabels: isPos ? r.axisValues[1].map { visibleToken(tokens[$0]) } : colsL,
-                title: title, xLabel: r.axes[1].rawValue, yLabel: r.axes[0].rawValue, scale: .diverging())), title: title))
-            let order = values.indices.sorted { abs(values[$0]) > abs(values[$1]) }
-            d.tables.append(Table(title: "largest attributions", columns: [r.axes[0].rawValue, r.axes[1].rawValue, "attribution"],
-                                  rows: order.prefix(8).map { i in [.text(rowsL[i / colsL.count]), .text(colsL[i % colsL.count]), .float(Double(values[i]))] }))
-        default:
-            // [layer, a, b, …]: one panel per index of the first axis, the rest flattened into columns.
-            let n1 = r.axisValues[1].count, n2 = r.axisValues[2...].map(\.count).reduce(1, *)
-            let panels = r.axisValues[0].enumerated().map { i, v in
-                Heatmap(values: Array(values[(i * n1 * n2)..<((i + 1) * n1 * n2)]), rows: n1, cols: n2,
-                        rowLabels: r.axisValues[1].map { label(r.axes[1], $0) },
-                        colLabels: r.axes.count == 3 ? r.axisValues[2].map { label(r.axes[2], $0) } : (0..<n2).map(String.init),
-                        title: "\(r.axes[0].rawValue) \(v)", xLabel: r.axes[2...].map(\.rawValue).joined(separator: "×"),
-                        yLabel: r.axes[1].rawValue, scale: .diverging())
-            }
-            d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
-        }
-        return .result(d, data: NamedTensor(result.values, axes: result.axes.map(\.rawValue)))
+        let grid = SweepGrid(axes: r.axes.map(\.rawValue), axisValues: r.axisValues, values: r.values, valueName: "attribution",
+                             title: "attrib \(r.activation): \(metric.description)", largestTitle: "largest attributions")
+        grid.present(into: &d, tokens: tokens)
+        return .result(d, data: NamedTensor(r.values, axes: grid.axes))
     }
 }
 
