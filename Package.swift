@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 // tlsh — mechanistic interpretability for transformer language models.
 // Dependency direction (see docs/ARCHITECTURE.md):
-//   TLCore <- TLTensor <- TLModel, TLTokenizer, TLHub <- TLInterp <- TLLang <- TLRepl, TLKernel <- tlsh
+//   TLTensor <- TLModel <- TLInterp <- TLLang <- TLRepl, TLKernel <- tlsh; TLCore <- TLHub, TLLang;
+//   TLTokenizer, TLRender stand alone.
 // Each C library is wrapped by one system-library target and imported by exactly one Swift module.
+// Declared dependencies equal each target's imports: tools/checks/imports.py checks it in CI.
 import PackageDescription
 
 let package = Package(
@@ -17,23 +19,24 @@ let package = Package(
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // tlsh's own C kernels (small-row GEMM, causal attention, element-wise), one build per x86-64
         // level picked at load time; imported by TLTensor only.
         .target(name: "TLKernels"),
 
         // Swift modules.
-        .target(name: "TLCore"),
-        .target(name: "TLTensor", dependencies: ["TLCore", "CBLAS", "TLKernels"]),
-        .target(name: "TLModel", dependencies: ["TLCore", "TLTensor"]),
-        .target(name: "TLTokenizer", dependencies: ["TLCore"]),
+        .target(name: "TLCore", dependencies: ["CCrypto"]),
+        .target(name: "TLTensor", dependencies: ["CBLAS", "TLKernels"]),
+        .target(name: "TLModel", dependencies: ["TLTensor"]),
+        .target(name: "TLTokenizer"),
         .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel")]),
-        .target(name: "TLInterp", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub"]),
-        .target(name: "TLRender", dependencies: ["TLCore", "CZlib", "CFreeType"]),
+        .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"]),
+        .target(name: "TLRender", dependencies: ["CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
-        .target(name: "TLRepl", dependencies: ["TLCore", "TLLang", "CEdit"]),
+        .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),
         .target(name: "TLKernel", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
-        .executableTarget(name: "tlsh", dependencies: ["TLCore", "TLTensor", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub", "TLInterp"]),
+        .executableTarget(name: "tlsh", dependencies: ["TLTensor", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub", "TLInterp"]),
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),
@@ -41,12 +44,12 @@ let package = Package(
         .testTarget(name: "TLModelTests", dependencies: ["TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLTokenizerTests", dependencies: ["TLTokenizer"]),
         .testTarget(name: "TLHubTests", dependencies: ["TLHub", "TLCore", "TLTestSupport"]),
-        .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTokenizer", "TLTestSupport"]),
+        .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),
-        .testTarget(name: "TLLangTests", dependencies: ["TLLang", "TLTestSupport"]),
-        .testTarget(name: "TLKernelTests", dependencies: ["TLKernel", "TLCore"]),
-        .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang"]),
-        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTensor", "TLTokenizer", "TLLang", "TLKernel", "TLCore"]),
+        .testTarget(name: "TLLangTests", dependencies: ["TLLang", "TLHub", "TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
+        .testTarget(name: "TLKernelTests", dependencies: ["TLKernel"]),
+        .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang", "TLRender"]),
+        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTokenizer", "TLLang", "TLKernel"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,7 @@
 # system-library targets, a font for PNG text, Python for the kernel and notebook tests.
 # Idempotent and quiet; run as root (or with sudo available).
 set -euo pipefail
-packages=(libopenblas-dev libzmq3-dev libedit-dev libfreetype-dev zlib1g-dev fonts-dejavu-core pkg-config python3 python3-venv)
+packages=(libopenblas-dev libzmq3-dev libedit-dev libfreetype-dev zlib1g-dev libssl-dev fonts-dejavu-core pkg-config python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -13,6 +13,8 @@ scripts/deps.sh
 python="$(scripts/python-env.sh)"
 export PYTHON="$python" TLHUB_REFERENCE_PYTHON="$python"
 export TLSH_FUZZ_ITERATIONS="${TLSH_FUZZ_ITERATIONS:-1500}"
+echo "== module graph (declared dependencies equal imports)"
+python3 tools/checks/imports.py
 echo "== swift test (release)"
 swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
 swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | grep -v "prohibited flag"

@@ -38,14 +38,18 @@ public struct Generator {
             return best
         case .sample(let temperature, let topK, let topP, let freqPenalty, _):
             if temperature == 0 { return choose(logits, history: history, sampling: .greedy, rng: &rng) }
-            var l = logits.map { $0 / temperature }
-            if freqPenalty != 0 { for t in history where t < l.count { l[t] -= freqPenalty } }
+            // In Double: a tiny temperature (1e-39) makes Float logits / temperature overflow to inf
+            // and the probabilities NaN; in Double the scaled logits stay finite, so the softmax goes
+            // to its limit (all mass on the largest logit: greedy) instead of sampling garbage.
+            let t = Double(temperature)
+            var l = logits.map { Double($0) / t }
+            if freqPenalty != 0 { for h in history where h < l.count { l[h] -= Double(freqPenalty) } }
             var order = Array(l.indices)
             order.sort { l[$0] > l[$1] }
             var keep = order.count
             if let k = topK, k > 0 { keep = min(keep, k) }
             let maxL = l[order[0]]
-            var probs = order.prefix(keep).map { Double(expf(l[$0] - maxL)) }
+            var probs = order.prefix(keep).map { exp(l[$0] - maxL) }
             var total = probs.reduce(0, +)
             if let p = topP, p < 1 {
                 // Smallest prefix whose cumulative probability reaches p (the first is always kept).

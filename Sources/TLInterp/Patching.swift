@@ -12,6 +12,17 @@ import TLTensor
 /// An axis of a patching sweep.
 public enum PatchAxis: String, Sendable, CaseIterable {
     case layer, pos, head, dest, src
+
+    /// The plural used in messages: "valid positions are 0…10".
+    public var noun: String {
+        switch self {
+        case .layer: return "layers"
+        case .pos: return "positions"
+        case .head: return "heads"
+        case .dest: return "destination positions"
+        case .src: return "source positions"
+        }
+    }
 }
 
 /// Where the indexed axes live in an activation, by hook kind (batch axis 0 everywhere).
@@ -243,6 +254,11 @@ public final class Patcher: @unchecked Sendable {
     public func sweep(activation: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]] = [:], normalize: Bool = false,
                       monitor: WorkMonitor = .none) throws -> PatchResult {
         let cfg = model.config
+        // Normalising divides by (clean − corrupt): undefined when the two runs score the same.
+        if normalize && abs(cleanValue - corruptValue) <= 1e-6 * max(1, abs(cleanValue), abs(corruptValue)) {
+            throw TLInterpError.invalidArgument("normalize=true divides by (clean − corrupt), but the clean and corrupt metrics are equal "
+                + "(clean \(cleanValue), corrupt \(corruptValue)); patch two prompts the metric tells apart, or leave normalize=false")
+        }
         // Heads of this activation: key/value heads for k and v under grouped-query attention.
         let probe = activation.contains(".") ? activation : HookNames.actName(activation, layer: 0)
         let heads = HookRegistry.headCount(of: probe, config: cfg) ?? cfg.nHeads
@@ -252,7 +268,7 @@ public final class Patcher: @unchecked Sendable {
             let v = ranges[axis] ?? full[axis]!
             let limit = full[axis]!.count
             for i in v where i < -limit || i >= limit {
-                throw TLInterpError.invalidArgument("\(axis.rawValue)=\(i) is out of range: valid \(axis.rawValue)s are 0…\(limit - 1)")
+                throw TLInterpError.invalidArgument("\(axis.rawValue)=\(i) is out of range: valid \(axis.noun) are 0…\(limit - 1) (negative counts from the end)")
             }
             return v.map { $0 < 0 ? $0 + limit : $0 }
         }

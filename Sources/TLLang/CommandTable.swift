@@ -77,19 +77,68 @@ public struct ArgSpec: Equatable, Sendable {
     }
 }
 
+/// The valid range of a numeric option, declared beside it: the session refuses a value outside it
+/// before the command runs, help prints it, and the option fuzzer draws its edge cases from it.
+/// Number options must always be finite; integer options must always fit an Int.
+public struct ValueBounds: Equatable, Sendable, CustomStringConvertible {
+    /// An end of the range: a constant, or a size of the current model.
+    public enum Limit: Equatable, Sendable {
+        case value(Double)
+        /// d_vocab of the current model.
+        case vocabulary
+        /// n_ctx of the current model.
+        case context
+
+        var phrase: String {
+            switch self {
+            case .value(let v): return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+            case .vocabulary: return "the vocabulary size"
+            case .context: return "the context length (n_ctx)"
+            }
+        }
+    }
+
+    public var lower: Limit?
+    public var lowerInclusive = true
+    public var upper: Limit?
+    public var upperInclusive = true
+
+    /// `value >= minimum`, and `<= maximum` when given.
+    public static func atLeast(_ minimum: Double, atMost maximum: Limit? = nil) -> ValueBounds {
+        ValueBounds(lower: .value(minimum), upper: maximum)
+    }
+    /// `value > minimum` and `<= maximum`.
+    public static func above(_ minimum: Double, atMost maximum: Double) -> ValueBounds {
+        ValueBounds(lower: .value(minimum), lowerInclusive: false, upper: .value(maximum))
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let lower { parts.append((lowerInclusive ? "≥ " : "> ") + lower.phrase) }
+        if let upper { parts.append((upperInclusive ? "≤ " : "< ") + upper.phrase) }
+        return parts.joined(separator: " and ")
+    }
+}
+
 /// A `key=value` option of a command or keyword argument of a function.
 public struct OptionSpec: Equatable, Sendable {
     public var name: String
     public var kind: ArgKind
     public var doc: String
-    /// How the default reads in help (`"10"`, `"the last cache"`), nil when there is none.
+    /// How the default reads in help (`"10"`, `"the last cache"`), nil when there is none. When it is
+    /// a literal of the option's kind (`"10"`, `"0.3"`, `"false"`), it is also the value the command
+    /// gets when the option is left out: the one place the default is written.
     public var defaultValue: String?
+    /// The valid values of an integer or number option (nil: any finite value).
+    public var bounds: ValueBounds?
 
-    public init(_ name: String, _ kind: ArgKind, _ doc: String, default defaultValue: String? = nil) {
+    public init(_ name: String, _ kind: ArgKind, _ doc: String, default defaultValue: String? = nil,
+                bounds: ValueBounds? = nil) {
         self.name = name
         self.kind = kind
         self.doc = doc
         self.defaultValue = defaultValue
+        self.bounds = bounds
     }
 }
 

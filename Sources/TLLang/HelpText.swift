@@ -65,7 +65,8 @@ extension CommandTable {
         var lines = ["", "options:"]
         for option in options {
             var text = option.doc
-            if let value = option.defaultValue { text += " (default: \(value))" }
+            let notes = [option.bounds.map { "valid: \($0)" }, option.defaultValue.map { "default: \($0)" }].compactMap { $0 }
+            if !notes.isEmpty { text += " (" + notes.joined(separator: "; ") + ")" }
             lines.append("  " + "\(option.name)=\(placeholder(for: option.kind))".padded(to: width) + text)
         }
         return lines
@@ -87,8 +88,9 @@ extension CommandTable {
                     out.append("- `\(arg.name)`\(optional): \(arg.doc); \(arg.kind.expectation).")
                 }
                 for option in spec.options {
+                    let valid = option.bounds.map { " Valid: \($0)." } ?? ""
                     let value = option.defaultValue.map { " Default: \($0)." } ?? ""
-                    out.append("- `\(option.name)=`: \(option.doc); \(option.kind.expectation).\(value)")
+                    out.append("- `\(option.name)=`: \(option.doc); \(option.kind.expectation).\(valid)\(value)")
                 }
                 if !spec.positionals.isEmpty || !spec.options.isEmpty { out.append("") }
                 out += ["Examples:", "", "```"] + spec.examples + ["```", ""]

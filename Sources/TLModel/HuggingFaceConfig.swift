@@ -44,40 +44,40 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     }
 }
 
-/// Typed reads from a config.json object, each failure naming the file and the key.
+/// Reads of a config.json (ConfigJSON: a value of the wrong type is an error naming the key, the
+/// type and the file) with the defaults and range checks the parsers share.
 struct ConfigReader {
-    let dict: [String: Any]
-    let path: String
+    let json: ConfigJSON
+    var path: String { json.path }
 
     func int(_ keys: [String], default value: Int? = nil) throws -> Int {
-        for k in keys {
-            if let v = dict[k] as? Int { return v }
-            // Int(exactly:) rather than Int(_:), which traps on 1e19, infinities and NaN.
-            if let v = dict[k] as? Double, let exact = Int(exactly: v) { return exact }
-            if dict[k] is Double { throw TLModelError.invalidConfig("\(path): \(k) = \(dict[k]!) is not a whole number in range") }
-        }
+        if let v = try json.int(keys) { return v }
         if let value { return value }
         throw TLModelError.invalidConfig("\(path) lacks \(keys.joined(separator: " or "))")
     }
 
-    func optionalInt(_ key: String) throws -> Int? {
-        guard let v = dict[key], !(v is NSNull) else { return nil }
-        return try int([key])
-    }
+    func optionalInt(_ key: String) throws -> Int? { try json.int(key) }
 
-    func double(_ keys: [String], default value: Double) -> Double {
-        for k in keys { if let v = dict[k] as? Double { return v }; if let v = dict[k] as? Int { return Double(v) } }
+    func double(_ keys: [String], default value: Double) throws -> Double {
+        for k in keys { if let v = try json.double(k) { return v } }
         return value
     }
 
-    func bool(_ key: String, default value: Bool) -> Bool { (dict[key] as? Bool) ?? value }
-    func string(_ key: String) -> String? { dict[key] as? String }
-    func object(_ key: String) -> [String: Any]? { dict[key] as? [String: Any] }
+    func bool(_ key: String, default value: Bool) throws -> Bool { try json.bool(key) ?? value }
+    func string(_ key: String) throws -> String? { try json.string(key) }
+    func object(_ key: String) throws -> ConfigJSON? { try json.object(key) }
 
     /// A size that must lie in 1…2²²; the error names the key.
     func positive(_ name: String, _ v: Int) throws -> Int {
         guard v > 0 && v <= 1 << 22 else { throw TLModelError.invalidConfig("\(path): \(name) = \(v) is out of range") }
         return v
+    }
+
+    /// A norm epsilon, which must lie strictly between 0 and 1.
+    func epsilon(_ key: String, default value: Double) throws -> Float {
+        let eps = try double([key], default: value)
+        guard eps > 0 && eps < 1 else { throw TLModelError.invalidConfig("\(path): \(key) = \(eps) must be between 0 and 1") }
+        return Float(eps)
     }
 }
 
@@ -85,16 +85,9 @@ extension ModelConfig {
     /// Parses a Hugging Face `config.json` of any supported family; an unsupported architecture is
     /// an error that lists the supported ones.
     public static func fromHuggingFace(json data: Data, path: String = "config.json") throws -> ModelConfig {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TLModelError.invalidConfig("\(path) is not valid JSON (\(error.localizedDescription))")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw TLModelError.invalidConfig("\(path) must hold a JSON object")
-        }
-        let r = ConfigReader(dict: dict, path: path)
-        let arch = (dict["architectures"] as? [String])?.first
-        let type = r.string("model_type")
+        let r = ConfigReader(json: try ConfigJSON(data: data, path: path))
+        let arch = try r.json.strings("architectures")?.first
+        let type = try r.string("model_type")
         // A config naming neither is read as GPT-2 (hand-written and older GPT-2 configs).
         let named = arch != nil || type != nil
         guard let family = named ? ModelFamily.from(architecture: arch, modelType: type) : .gpt2 else {
@@ -108,7 +101,7 @@ extension ModelConfig {
         case .llama, .mistral, .qwen2: cfg = try llamaLike(r, family: family)
         }
         cfg.originalArchitecture = family.architectures[0]
-        if let name = r.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
+        if let name = try r.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
         return cfg
     }
 
@@ -119,20 +112,20 @@ extension ModelConfig {
         let nCtx = try r.positive("n_positions", try r.int(["n_ctx", "n_positions", "max_position_embeddings"]))
         let vocab = try r.positive("vocab_size", try r.int(["vocab_size"]))
         // 4 · n_embd is only computed for an n_embd that passed the range check (no overflow).
-        let inner = try r.positive("n_inner", (r.dict["n_inner"] as? Int) ?? 4 * nEmbd)
+        let inner = try r.positive("n_inner", try r.optionalInt("n_inner") ?? 4 * nEmbd)
         guard nEmbd % nHead == 0 else {
             throw TLModelError.invalidConfig("\(r.path): n_embd \(nEmbd) is not divisible by n_head \(nHead)")
         }
         var cfg = ModelConfig(nLayers: nLayer, dModel: nEmbd, nHeads: nHead, dMLP: inner, nCtx: nCtx, dVocab: vocab)
-        cfg.eps = Float(r.double(["layer_norm_epsilon"], default: 1e-5))
-        if let act = r.string("activation_function") {
+        cfg.eps = try r.epsilon("layer_norm_epsilon", default: 1e-5)
+        if let act = try r.string("activation_function") {
             guard ["gelu_new", "gelu_pytorch_tanh"].contains(act) else {
                 throw TLModelError.unsupportedArchitecture("activation_function \"\(act)\" (tlsh implements gelu_new for GPT-2)")
             }
             cfg.actFn = "gelu_new"
         }
-        cfg.scaleAttnByInverseLayerIdx = r.bool("scale_attn_by_inverse_layer_idx", default: false)
-        cfg.tieWordEmbeddings = r.bool("tie_word_embeddings", default: true)
+        cfg.scaleAttnByInverseLayerIdx = try r.bool("scale_attn_by_inverse_layer_idx", default: false)
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
         return cfg
     }
 
@@ -151,18 +144,14 @@ extension ModelConfig {
     }
 
     /// rope_theta at the top level (transformers 4) or in rope_parameters (transformers 5).
-    private static func ropeTheta(_ r: ConfigReader, default value: Double) -> Double {
-        if let v = r.dict["rope_theta"] as? Double { return v }
-        if let v = r.dict["rope_theta"] as? Int { return Double(v) }
-        if let p = r.object("rope_parameters") {
-            if let v = p["rope_theta"] as? Double { return v }
-            if let v = p["rope_theta"] as? Int { return Double(v) }
-        }
+    private static func ropeTheta(_ r: ConfigReader, default value: Double) throws -> Double {
+        if let v = try r.json.double("rope_theta") { return v }
+        if let p = try r.object("rope_parameters"), let v = try p.double("rope_theta") { return v }
         return value
     }
 
     private static func activation(_ r: ConfigReader, key: String) throws -> String {
-        let act = r.string(key) ?? "silu"
+        let act = try r.string(key) ?? "silu"
         let known = ["gelu", "gelu_new", "gelu_pytorch_tanh", "silu", "relu"]
         guard known.contains(act) else {
             throw TLModelError.unsupportedArchitecture("\(r.path): \(key) \"\(act)\" (tlsh implements \(known.joined(separator: ", ")))")
@@ -173,20 +162,18 @@ extension ModelConfig {
     /// GPT-NeoX / Pythia: LayerNorm, parallel attention + MLP, partial rotate-half rotary, no BOS.
     private static func gptNeoX(_ r: ConfigReader) throws -> ModelConfig {
         var cfg = try sizes(r)
-        cfg.eps = Float(r.double(["layer_norm_eps"], default: 1e-5))
+        cfg.eps = try r.epsilon("layer_norm_eps", default: 1e-5)
         cfg.actFn = try activation(r, key: "hidden_act")
-        cfg.parallelAttnMLP = r.bool("use_parallel_residual", default: true)
+        cfg.parallelAttnMLP = try r.bool("use_parallel_residual", default: true)
         cfg.positionalEmbeddingType = .rotary
         cfg.rotaryAdjacentPairs = false
         // rotary_pct (transformers 4) or partial_rotary_factor (transformers 5, top level or in rope_parameters).
-        var pct = r.double(["rotary_pct", "partial_rotary_factor"], default: -1)
-        if pct < 0, let p = r.object("rope_parameters") {
-            pct = (p["partial_rotary_factor"] as? Double) ?? (p["partial_rotary_factor"] as? Int).map(Double.init) ?? -1
-        }
+        var pct = try r.double(["rotary_pct", "partial_rotary_factor"], default: -1)
+        if pct < 0, let p = try r.object("rope_parameters") { pct = try p.double("partial_rotary_factor") ?? -1 }
         if pct < 0 { pct = 0.25 }
         cfg.rotaryDim = Int((pct * Double(cfg.dHead)).rounded(.toNearestOrEven))
-        cfg.rotaryBase = r.double(["rotary_emb_base"], default: ropeTheta(r, default: 10000))
-        cfg.tieWordEmbeddings = r.bool("tie_word_embeddings", default: false)
+        cfg.rotaryBase = try r.double(["rotary_emb_base"], default: try ropeTheta(r, default: 10000))
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
         cfg.defaultPrependBOS = false
         guard cfg.rotaryDim % 2 == 0, cfg.rotaryDim <= cfg.dHead else {
             throw TLModelError.invalidConfig("\(r.path): rotary dimension \(cfg.rotaryDim) must be even and at most d_head \(cfg.dHead)")
@@ -199,7 +186,7 @@ extension ModelConfig {
         // TransformerLens takes d_head = hidden_size / heads for Llama and Qwen2, head_dim for Mistral.
         let explicitHead = family == .mistral ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
         var cfg = try sizes(r, headDim: explicitHead)
-        cfg.eps = Float(r.double(["rms_norm_eps"], default: 1e-6))
+        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = try activation(r, key: "hidden_act")
         cfg.normalizationType = .rms
         cfg.finalRMS = family != .mistral  // as TransformerLens's configs say (no effect on numbers)
@@ -207,8 +194,8 @@ extension ModelConfig {
         cfg.positionalEmbeddingType = .rotary
         cfg.rotaryAdjacentPairs = false
         cfg.rotaryDim = cfg.dHead
-        cfg.rotaryBase = ropeTheta(r, default: 10000)
-        cfg.tieWordEmbeddings = r.bool("tie_word_embeddings", default: false)
+        cfg.rotaryBase = try ropeTheta(r, default: 10000)
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
         let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
         guard cfg.nHeads % kv == 0 else {
             throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
@@ -221,18 +208,18 @@ extension ModelConfig {
             if let w = try r.optionalInt("sliding_window"), w > 0 { cfg.useLocalAttn = true; cfg.windowSize = w }
         case .qwen2:
             cfg.defaultPrependBOS = false
-            cfg.rotaryBase = ropeTheta(r, default: 10000).rounded(.towardZero)  // TL: int(rope_theta)
+            cfg.rotaryBase = try ropeTheta(r, default: 10000).rounded(.towardZero)  // TL: int(rope_theta)
         default: break
         }
-        if let scaling = r.object("rope_scaling") ?? r.object("rope_parameters") {
-            let type = ((scaling["rope_type"] as? String) ?? (scaling["type"] as? String) ?? "default").lowercased()
-            func num(_ k: String, _ d: Double) -> Double { (scaling[k] as? Double) ?? (scaling[k] as? Int).map(Double.init) ?? d }
+        if let scaling = try r.object("rope_scaling") ?? r.object("rope_parameters") {
+            let type = (try scaling.string("rope_type") ?? scaling.string("type") ?? "default").lowercased()
+            func num(_ k: String, _ d: Double) throws -> Double { try scaling.double(k) ?? d }
             switch type {
             case "default": break
             case "llama3":
-                cfg.ropeScaling = RopeScaling(factor: num("factor", 1), lowFreqFactor: num("low_freq_factor", 1),
-                                              highFreqFactor: num("high_freq_factor", 4),
-                                              originalContext: num("original_max_position_embeddings", Double(cfg.nCtx)))
+                cfg.ropeScaling = RopeScaling(factor: try num("factor", 1), lowFreqFactor: try num("low_freq_factor", 1),
+                                              highFreqFactor: try num("high_freq_factor", 4),
+                                              originalContext: try num("original_max_position_embeddings", Double(cfg.nCtx)))
             default:
                 throw TLModelError.unsupportedArchitecture("\(r.path): rope scaling \"\(type)\" (tlsh implements default and llama3)")
             }

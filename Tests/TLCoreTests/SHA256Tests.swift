@@ -14,6 +14,26 @@ final class SHA256Tests: XCTestCase {
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    func testIncrementalHMACEqualsLibcrypto() {
+        for keyLength in [0, 20, 64, 65, 131] {
+            let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            let parts = [Array("part one".utf8), [], Array(repeating: 0xAB, count: 200)]
+            var mac = HMACSHA256.Incremental(key: key)
+            for p in parts { mac.update(p) }
+            XCTAssertEqual(mac.finalize(), HMACSHA256.authenticate(key: key, message: parts.flatMap { $0 }), "key of \(keyLength) bytes")
+        }
+    }
+
+    func testACopiedHasherContinuesIndependently() {
+        var a = SHA256()
+        a.update(Array("ab".utf8))
+        var b = a
+        a.update(Array("c".utf8))
+        b.update(Array("d".utf8))
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), a.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined())
+        XCTAssertEqual(SHA256.hash(Array("abd".utf8)), b.finalize())
+    }
+
     func testIncrementalEqualsOneShot() {
         let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         var s = SHA256()

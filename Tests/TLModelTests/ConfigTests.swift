@@ -54,3 +54,21 @@ final class ConfigTests: XCTestCase {
         }
     }
 }
+
+/// Issue #23: a config.json value of the wrong type is an error naming the key, the type and the file.
+final class ConfigTypeTests: XCTestCase {
+    func testWrongTypesAreErrorsNamingKeyTypeAndFile() {
+        let base = #"{"n_embd": 64, "n_head": 4, "n_layer": 2, "n_positions": 32, "vocab_size": 100"#
+        for (extra, key, expected) in [(#""activation_function": 8"#, "activation_function", "a string"),
+                                       (#""layer_norm_epsilon": "silu""#, "layer_norm_epsilon", "a finite number"),
+                                       (#""n_ctx": "silu""#, "n_ctx", "a whole number"),
+                                       (#""tie_word_embeddings": 1"#, "tie_word_embeddings", "true or false"),
+                                       (#""n_inner": true"#, "n_inner", "a whole number")] {
+            XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data((base + ", " + extra + "}").utf8), path: "m/config.json")) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("m/config.json") && text.contains("\"\(key)\"") && text.contains(expected), text)
+            }
+        }
+        XCTAssertNoThrow(try ModelConfig.fromHuggingFace(json: Data((base + #", "layer_norm_epsilon": 1e-5, "n_ctx": 32.0}"#).utf8)))
+    }
+}

@@ -7,20 +7,101 @@ import TLRender
 import TLTensor
 
 /// A command's arguments with typed accessors that report errors at the argument's range.
+///
+/// Option values are read through the command's declaration in the command table: a value outside
+/// the option's declared bounds (or a NaN or infinity for a number) is refused here, naming the
+/// option and its valid range, so a handler never sees an invalid value; an option left out takes
+/// its declared literal default (`k` "10"), so the default is written once, in the table.
 struct Arguments {
     let command: Command
     let session: Session
 
     func positional(_ i: Int) -> Expr? { i < command.positionals.count ? command.positionals[i] : nil }
     func option(_ name: String) -> Expr? { command.option(name) }
+    var range: SourceRange { command.range }
 
     func string(_ i: Int) throws -> String? { try positional(i).map(session.stringValue) }
-    func int(_ name: String, default d: Int) throws -> Int { try option(name).map(session.intValue) ?? d }
-    func number(_ name: String) throws -> Double? { try option(name).map(session.numberValue) }
-    func bool(_ name: String, default d: Bool) throws -> Bool { try option(name).map(session.boolValue) ?? d }
+
+    /// The declaration of option `name` of this verb (the parser has already refused unknown names).
+    func spec(_ name: String) -> OptionSpec? { CommandTable.standard[command.verb]?.option(named: name) }
+
+    /// The integer given for `name`, checked; nil when it was left out.
+    func intIfGiven(_ name: String) throws -> Int? {
+        guard let e = option(name) else { return nil }
+        let value = try session.intValue(e)
+        try check(Double(value), of: name, at: e)
+        return value
+    }
+
+    /// The integer given for `name`, else its declared default.
+    func int(_ name: String) throws -> Int {
+        if let given = try intIfGiven(name) { return given }
+        guard let text = spec(name)?.defaultValue, let value = Int(text) else { throw missingDefault(name) }
+        return value
+    }
+
+    /// The integer given for `name`, else `fallback` (for defaults that come from the session, such
+    /// as `seed`, which the table describes in words).
+    func int(_ name: String, default fallback: Int) throws -> Int { try intIfGiven(name) ?? fallback }
+
+    /// The number given for `name`, checked (finite, within bounds); nil when it was left out.
+    func numberIfGiven(_ name: String) throws -> Double? {
+        guard let e = option(name) else { return nil }
+        let value = try session.numberValue(e)
+        try check(value, of: name, at: e)
+        return value
+    }
+
+    /// The number given for `name`, else its declared default.
+    func number(_ name: String) throws -> Double {
+        if let given = try numberIfGiven(name) { return given }
+        guard let text = spec(name)?.defaultValue, let value = Double(text) else { throw missingDefault(name) }
+        return value
+    }
+
+    /// The boolean given for `name`, else its declared default.
+    func bool(_ name: String) throws -> Bool {
+        if let e = option(name) { return try session.boolValue(e) }
+        guard let text = spec(name)?.defaultValue, let value = Bool(text) else { throw missingDefault(name) }
+        return value
+    }
+
+    func bool(_ name: String, default fallback: Bool) throws -> Bool { try option(name).map(session.boolValue) ?? fallback }
     /// A boolean option, nil when not given (the caller then uses a model-dependent default).
     func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }
-    var range: SourceRange { command.range }
+
+    /// Refuses a non-finite value, or one outside the option's declared bounds, at the value's range.
+    private func check(_ value: Double, of name: String, at e: Expr) throws {
+        let shown = session.formatNumber(value)
+        guard value.isFinite else {
+            throw TLLangError.at(e.range, "\(name)=\(shown) is not a finite number", hint: spec(name).map(example))
+        }
+        guard let bounds = spec(name)?.bounds else { return }
+        func resolve(_ limit: ValueBounds.Limit) -> Double? {
+            switch limit {
+            case .value(let v): return v
+            case .vocabulary: return session.current.map { Double($0.model.config.dVocab) }
+            case .context: return session.current.map { Double($0.model.config.nCtx) }
+            }
+        }
+        var inRange = true
+        if let lower = bounds.lower.flatMap(resolve) { inRange = inRange && (bounds.lowerInclusive ? value >= lower : value > lower) }
+        if let upper = bounds.upper.flatMap(resolve) { inRange = inRange && (bounds.upperInclusive ? value <= upper : value < upper) }
+        guard !inRange else { return }
+        var sizes = ""
+        if bounds.upper == .vocabulary, let v = bounds.upper.flatMap(resolve) { sizes = " (\(Int(v)) for this model)" }
+        if bounds.upper == .context, let v = bounds.upper.flatMap(resolve) { sizes = " (\(Int(v)) for this model)" }
+        throw TLLangError.at(e.range, "\(name)=\(shown) is out of range: \(name) must be \(bounds)\(sizes)",
+                             hint: spec(name).map(example))
+    }
+
+    private func example(_ spec: OptionSpec) -> String {
+        "\(spec.name): \(spec.doc)" + (spec.defaultValue.map { " (default \($0))" } ?? "")
+    }
+
+    private func missingDefault(_ name: String) -> TLLangError {
+        TLLangError.at(range, "internal error: option \(name) of \(command.verb) has no declared default; please report this")
+    }
 }
 
 extension Session {
@@ -43,7 +124,7 @@ extension Session {
         case "induction": return try cmdInduction(a)
         case "detect": return try cmdDetect(a)
         case "generate": return try cmdGenerate(a)
-        case "show": return try cmdShow(a)
+        case "show": return try cmdShow(a, assigning: assigning)
         case "print", "warn":
             let text = try c.positionals.map { try plainString(evaluate($0)) }.joined(separator: " ")
             output?.write(text + "\n", toStandardError: c.verb == "warn")

@@ -79,7 +79,7 @@ extension Session {
         if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
         let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
         let result: PatchResult
-        do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize", default: false),
+        do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize"),
                                       monitor: monitor("patch \(hook)")) } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
@@ -127,7 +127,30 @@ extension Session {
             }
             d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
         }
+        d.records = patchRecords(result, tokens: tokens)
         return .result(d, data: NamedTensor(result.values, axes: result.axes.map(\.rawValue)))
+    }
+
+    /// Every cell of a patching result: its index on each swept axis (with the token for position
+    /// axes) and the metric, for CSV/JSON export.
+    func patchRecords(_ r: PatchResult, tokens: [String]) -> Table {
+        let tokenAxes = r.axes.indices.filter { [.pos, .dest, .src].contains(r.axes[$0]) }
+        var columns = r.axes.map { Table.Column(name: $0.rawValue) }
+        for i in tokenAxes { columns.append(.init(name: r.axes.count > 1 && tokenAxes.count > 1 ? "\(r.axes[i].rawValue)_token" : "token")) }
+        columns.append(.init(name: "metric"))
+        let sizes = r.axisValues.map(\.count)
+        var rows: [[Table.Cell]] = []
+        rows.reserveCapacity(r.values.count)
+        for flat in 0..<r.values.count {
+            var rest = flat, index = [Int](repeating: 0, count: sizes.count)
+            for axis in sizes.indices.reversed() { index[axis] = rest % sizes[axis]; rest /= sizes[axis] }
+            let values = index.enumerated().map { r.axisValues[$0][$1] }
+            var row = values.map { Table.Cell.int($0) }
+            for i in tokenAxes { row.append(.token(tokens.indices.contains(values[i]) ? tokens[values[i]] : "")) }
+            row.append(.float(Double(r.values.data[flat])))
+            rows.append(row)
+        }
+        return Table(title: "patch \(r.activation): every cell", columns: columns, rows: rows)
     }
 
     /// The largest-effect cells of a 2-D patching grid.
@@ -145,8 +168,11 @@ extension Session {
         let m = try requireModel()
         guard let t = a.positional(0) else { throw TLLangError.at(a.range, "dla needs a token, e.g. dla \" Paris\"") }
         let target = try tokenTarget(t, model: m)
+        let pos = try a.int("pos"), k = try a.int("k")
         let c = try cacheArgument(a.option("cache"), range: a.range)
-        let pos = try a.int("pos", default: -1), k = try a.int("k", default: 10)
+        guard pos >= -c.tokens.count && pos < c.tokens.count else {
+            throw TLLangError.at(a.option("pos")?.range ?? a.range, "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
+        }
         let neuronLayer = try a.option("neurons").map { try resolveLayer(try intValue($0), m.model, range: $0.range) }
         let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
                                                         neuronLayer: neuronLayer)
@@ -154,15 +180,23 @@ extension Session {
         let title = "direct logit attribution to \(target.label)"
         let ranked = attr.ranked().prefix(k)
         var d = Display(text: String(format: "%@ at position %d; components sum to %.4f", title, pos, attr.total))
-        d.tables.append(Table(title: "top \(k) components", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
+        d.tables.append(Table(title: "top \(ranked.count) components", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
                               rows: ranked.map { [.text($0.label), .float(Double($0.value))] }))
         d.tables.append(Table(title: "by block", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
                               rows: attr.components.map { [.text($0.label), .float(Double($0.value))] }))
         if let neurons = attr.neurons, let nl = attr.neuronLayer {
             let order = neurons.data.indices.sorted { abs(neurons.data[$0]) > abs(neurons.data[$1]) }.prefix(k)
-            d.tables.append(Table(title: "top \(k) neurons of layer \(nl)", columns: [.init(name: "neuron"), .init(name: "attribution", decimals: 4)],
+            d.tables.append(Table(title: "top \(order.count) neurons of layer \(nl)", columns: [.init(name: "neuron"), .init(name: "attribution", decimals: 4)],
                                   rows: order.map { [.text("L\(nl)N\($0)"), .float(Double(neurons.data[$0]))] }))
         }
+        // The export holds every block component and every head (and neuron), labelled by kind, since
+        // a head's share is also inside its block's attn_out.
+        var records: [[Table.Cell]] = attr.components.map { [.text("block"), .text($0.label), .float(Double($0.value))] }
+        records += attr.heads.data.indices.map { i in [.text("head"), .text("L\(i / cfg.nHeads)H\(i % cfg.nHeads)"), .float(Double(attr.heads.data[i]))] }
+        if let neurons = attr.neurons, let nl = attr.neuronLayer {
+            records += neurons.data.indices.map { [.text("neuron"), .text("L\(nl)N\($0)"), .float(Double(neurons.data[$0]))] }
+        }
+        d.records = Table(title: title, columns: ["kind", "component", "attribution"], rows: records)
         d.pictures.append(AnyPicture(Figure(Heatmap(values: attr.heads.data, rows: cfg.nLayers, cols: cfg.nHeads,
             rowLabels: (0..<cfg.nLayers).map(String.init), colLabels: (0..<cfg.nHeads).map { "H\($0)" }, title: title,
             xLabel: "head", yLabel: "layer", scale: .diverging())), title: title))
@@ -174,7 +208,7 @@ extension Session {
         let c = try cacheArgument(a.positional(0), range: a.range)
         let P = c.tokens.count
         let positions = try a.option("pos").map { try indexList($0, limit: P) } ?? [P - 1]
-        let k = try a.int("k", default: 1)
+        let k = try a.int("k")
         let lens = try LogitLens.compute(cache: c.cache, positions: positions)
         let labels = lens.labels.map { $0 == "final_post" ? "out" : "L" + $0.replacingOccurrences(of: "_pre", with: "") }
         var d = Display()
@@ -218,6 +252,13 @@ extension Session {
         return Table(title: title, columns: [.init(name: "head"), .init(name: "score", decimals: 3)], rows: rows)
     }
 
+    /// Every head's score, for CSV/JSON export (the shown table lists only the top ten).
+    func headRecords(_ scores: Tensor, title: String) -> Table {
+        let H = scores.shape[1]
+        return Table(title: title, columns: ["layer", "head", "score"],
+                     rows: scores.data.indices.map { [.int($0 / H), .int($0 % H), .float(Double(scores.data[$0]))] })
+    }
+
     func headHeatmap(_ scores: Tensor, title: String) -> AnyPicture {
         let L = scores.shape[0], H = scores.shape[1]
         return AnyPicture(Figure(Heatmap(values: scores.data, rows: L, cols: H, rowLabels: (0..<L).map(String.init),
@@ -228,8 +269,11 @@ extension Session {
     func cmdInduction(_ a: Arguments) throws -> Value {
         let m = try requireModel()
         let len = try a.int("len", default: min(50, (m.model.config.nCtx - 1) / 2))
+        guard 2 * len + 1 <= m.model.config.nCtx else {
+            throw TLLangError.at(a.option("len")?.range ?? a.range, "len=\(len) needs 2 × \(len) + 1 = \(2 * len + 1) tokens but the context is \(m.model.config.nCtx)", hint: "use len=\((m.model.config.nCtx - 1) / 2) or less")
+        }
         let seed = try a.int("seed", default: settings.seed)
-        let threshold = Float(try a.number("threshold") ?? 0.3)
+        let threshold = Float(try a.number("threshold"))
         let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos)
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
@@ -238,6 +282,7 @@ extension Session {
         let above = r.scores.data.filter { $0 > threshold }.count
         d.tables.append(headTable(r.scores, threshold: threshold, title: "\(above) heads score above \(threshold)"))
         d.pictures.append(headHeatmap(r.scores, title: "induction score"))
+        d.records = headRecords(r.scores, title: "induction score")
         return .result(d, data: NamedTensor(r.scores, axes: ["layer", "head"]))
     }
 
@@ -251,11 +296,12 @@ extension Session {
         let measure = ErrorMeasure(rawValue: a.option("measure").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "mul") ?? .mul
         let tokens = try m.tokens(text)
         let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
-                                             excludeBOS: try a.bool("exclude_bos", default: false),
-                                             excludeCurrentToken: try a.bool("exclude_current", default: false), measure: measure)
+                                             excludeBOS: try a.bool("exclude_bos"),
+                                             excludeCurrentToken: try a.bool("exclude_current"), measure: measure)
         var d = Display(text: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens")
         d.tables.append(headTable(scores, threshold: 0.3, title: "top heads"))
         d.pictures.append(headHeatmap(scores, title: "\(kind.rawValue) score"))
+        d.records = headRecords(scores, title: "\(kind.rawValue) score")
         return .result(d, data: NamedTensor(scores, axes: ["layer", "head"]))
     }
 
@@ -263,11 +309,11 @@ extension Session {
         let m = try requireModel()
         let tok = try m.requireTokenizer()
         let prompt = try a.string(0) ?? ""
-        let n = try a.int("n", default: 20)
+        let n = try a.int("n")
         let ids = try m.tokens(prompt)
-        let temperature = try a.number("temperature") ?? 0
+        let temperature = try a.number("temperature")
         let sampling: Sampling = temperature == 0 ? .greedy
-            : .sample(temperature: Float(temperature), topK: try a.option("top_k").map(intValue), topP: try a.number("top_p").map(Float.init),
+            : .sample(temperature: Float(temperature), topK: try a.intIfGiven("top_k"), topP: try a.numberIfGiven("top_p").map(Float.init),
                       freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
         func continuation(_ hooks: [ForwardHook], promptOnly: Bool = false, label: String) throws -> String {
@@ -280,12 +326,22 @@ extension Session {
             let text = try continuation([], label: "generate")
             return .result(Display(text: prompt + text), data: nil)
         }
-        guard case .tensor(let v) = try evaluate(add), v.tensor.rank == 1, v.tensor.count == m.model.config.dModel else {
-            throw TLLangError.at(add.range, "add= takes a vector of length d_model (\(m.model.config.dModel)), e.g. v = mean(pos.resid_post[2], over=pos) - mean(neg.resid_post[2], over=pos)")
+        let dModel = m.model.config.dModel
+        let addValue = try evaluate(add)
+        guard case .tensor(let v) = addValue, v.tensor.rank == 1, v.tensor.count == dModel else {
+            let got: String
+            if case .tensor(let t) = addValue { got = "a tensor of shape [\(t.tensor.shape.map(String.init).joined(separator: ", "))]" } else { got = "a \(addValue.typeName)" }
+            throw TLLangError.at(add.range, "add= takes a vector of shape [\(dModel)] (d_model), but this is \(got)",
+                                 hint: "e.g. v = mean(pos.resid_post[2], over=pos) - mean(neg.resid_post[2], over=pos)")
+        }
+        if let bad = v.tensor.data.firstIndex(where: { !$0.isFinite }) {
+            let count = v.tensor.data.filter { !$0.isFinite }.count
+            throw TLLangError.at(add.range, "add= holds \(count) non-finite value\(count == 1 ? "" : "s") (element \(bad) is \(v.tensor.data[bad])); a steering vector must be finite",
+                                 hint: "check how the vector was made, e.g. a division by zero")
         }
         let at = a.option("at").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
         let layers = try a.option("layer").map { try indexList($0, limit: m.model.config.nLayers) } ?? [m.model.config.nLayers / 2]
-        let promptOnly = try a.bool("prompt_only", default: false)
+        let promptOnly = try a.bool("prompt_only")
         var hooks: [ForwardHook] = []
         for l in layers {
             let name = HookNames.actName(at, layer: try resolveLayer(l, m.model, range: a.range))

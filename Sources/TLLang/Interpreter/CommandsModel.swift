@@ -11,7 +11,7 @@ import TLTokenizer
 extension Session {
     func cmdModel(_ a: Arguments) throws -> Value {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
-        let process = try a.bool("process", default: true)
+        let process = try a.bool("process")
         let loaded: LoadedModel
         do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
             throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
@@ -144,16 +144,20 @@ extension Session {
 
     func cmdTop(_ a: Arguments) throws -> Value {
         let c = try cacheArgument(a.positional(0), range: a.range)
-        let pos = try a.int("pos", default: -1), k = try a.int("k", default: 10)
+        let pos = try a.int("pos"), k = try a.int("k")
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"
         return .result(Display(tables: [try topTable(c, position: pos, k: k, title: "top \(k) next tokens\(label)")]), data: nil)
     }
 
     func cmdLoss(_ a: Arguments) throws -> Value {
         let c = try cacheArgument(a.positional(0), range: a.range)
+        guard c.tokens.count >= 2 else {
+            throw TLLangError.at(a.positional(0)?.range ?? a.range, "loss needs at least two tokens (each token is predicted from the ones before it); this text has \(c.tokens.count)",
+                                 hint: "give a longer text, e.g. loss \"Hello world!\"")
+        }
         let loss = crossEntropyLoss(logits: c.logits, tokens: [c.tokens])
         var d = Display(text: String(format: "loss %.4f (perplexity %.2f) over %d predicted tokens", loss.mean, exp(Double(loss.mean)), c.tokens.count - 1))
-        if try a.bool("per_token", default: false) {
+        if try a.bool("per_token") {
             let rows = (0..<(c.tokens.count - 1)).map { i in
                 [Table.Cell.int(i + 1), .token(c.strTokens[i + 1]), .float(Double(loss.perToken.data[i]))]
             }
@@ -169,7 +173,7 @@ extension Session {
         let prompt = try a.string(0) ?? ""
         var answer = try a.string(1) ?? ""
         if !answer.hasPrefix(" ") { answer = " " + answer }  // prepend_space_to_answer
-        let k = try a.int("k", default: 10)
+        let k = try a.int("k")
         let promptIDs = try m.tokens(prompt)
         let answerIDs = tok.encode(answer)
         let c = try runPrompt(.list((promptIDs + answerIDs).map { .number(Double($0)) }), bos: false, range: a.range)
@@ -240,11 +244,7 @@ extension Session {
 
     func cmdSet(_ a: Arguments) throws -> Value {
         // Every value is checked before any is applied, so a failed `set` changes nothing.
-        let threads = try a.option("threads").map { t in
-            let n = try intValue(t)
-            guard n >= 1 && n <= 256 else { throw TLLangError.at(t.range, "threads must be between 1 and 256") }
-            return n
-        }
+        let threads = try a.intIfGiven("threads")
         let matmul = try a.option("matmul").map { m in
             let name = try m.dottedName ?? stringValue(m)
             guard let precision = MatmulPrecision(rawValue: name) else {
@@ -258,11 +258,7 @@ extension Session {
             }
             return precision
         }
-        let precision = try a.option("precision").map { p in
-            let n = try intValue(p)
-            guard n >= 1 && n <= 12 else { throw TLLangError.at(p.range, "precision must be between 1 and 12") }
-            return n
-        }
+        let precision = try a.intIfGiven("precision")
         let seed = try a.option("seed").map { try intValue($0) }
         let color = try a.option("color").map { try boolValue($0) }
         if let threads {

@@ -1,5 +1,6 @@
 // How values display (text, tables, pictures), and the show and save commands.
 import Foundation
+import TLCore
 import TLModel
 import TLRender
 import TLTensor
@@ -65,9 +66,10 @@ extension Session {
         }
     }
 
-    /// `show` displays at once (Jupyter display_data, the REPL's terminal picture) and has no value,
-    /// like IPython's display().
-    func cmdShow(_ a: Arguments) throws -> Value {
+    /// `show` displays at once (Jupyter display_data, the REPL's terminal picture), like IPython's
+    /// display(). Its value is what it showed, so `p = show x` then `save p "p.png"` saves the picture;
+    /// a bare `show x` returns nothing, so the picture is not shown twice.
+    func cmdShow(_ a: Arguments, assigning: Bool) throws -> Value {
         guard let e = a.positional(0) else { throw TLLangError.at(a.range, "show needs a value, e.g. show cache.pattern[0]") }
         let v = try evaluate(e)
         let title = try a.option("title").map(stringValue)
@@ -86,7 +88,8 @@ extension Session {
             shown = d
         }
         output?.display(shown)
-        return .none
+        guard assigning else { return .none }
+        return .result(shown, data: SaveFormats.tensor(of: v))
     }
 
     var sourceOfLastStatement: String? { history.last }
@@ -97,19 +100,17 @@ extension Session {
         let path: String
         if let name = f.dottedName { path = name } else { path = try stringValue(f) }
         let ext = try a.option("format").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? (path as NSString).pathExtension.lowercased()
-        let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+        let target = (path as NSString).expandingTildeInPath
+        // Refuse a directory, device, FIFO, socket or link before encoding anything (which may be slow).
+        if let kind = SafeFileWriter.kind(at: target), kind != "a regular file" {
+            throw TLLangError.at(f.range, SafeFileWriter.Failure.notARegularFile(path: path, kind: kind).description)
+        }
         let bytes: [UInt8]
         do { bytes = try SaveFormats.encode(v, format: ext, session: self) } catch let err as TLLangError {
             throw TLLangError.at(f.range, err.description)
         }
-        do {
-            // Write beside the target and rename, so a failure never leaves half a file.
-            let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tlsh-partial")
-            try Data(bytes).write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch {
-            throw TLLangError.at(f.range, "cannot write \(path): \(error.localizedDescription)")
+        do { try SafeFileWriter.write(bytes, toPath: target) } catch {
+            throw TLLangError.at(f.range, error.description)
         }
         return .result(Display(text: "saved \(path) (\(bytes.count) bytes)"), data: nil)
     }

@@ -245,7 +245,7 @@ extension Session {
     /// `n` (truncated) as an Int. `Int(n)` traps on NaN, infinities and magnitudes beyond 2^63, all of
     /// which a user can write (`x[1e300]`, `x[0/0]`), so they are an error here.
     func integer(_ n: Double, at range: SourceRange, what: String = "an index") throws -> Int {
-        guard let value = Int(exactly: n.rounded(.towardZero)), abs(value) < 1 << 53 else {
+        guard let value = Int(exactly: n.rounded(.towardZero)), value.magnitude < 1 << 53 else {  // abs(Int.min) traps
             throw TLLangError.at(range, "\(what) must be a whole number of sensible size, not \(n)")
         }
         return value

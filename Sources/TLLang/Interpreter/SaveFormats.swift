@@ -32,7 +32,7 @@ enum SaveFormats {
             guard let t = tensor(of: v) else { throw TLLangError.runtime("only tensors, results and caches can be saved as .safetensors") }
             return safetensors([("value", t.tensor)], metadata: ["axes": t.axes.joined(separator: ",")])
         case "csv":
-            if case .result(let d, _) = v, let table = d.tables.first { return Array(csv(table).utf8) }
+            if case .result(let d, _) = v, let table = d.records ?? d.tables.first { return Array(csv(table).utf8) }
             guard let t = tensor(of: v), t.tensor.rank <= 2 else { throw TLLangError.runtime("CSV holds tables and 1-D or 2-D tensors") }
             let cols = t.tensor.rank == 2 ? t.tensor.shape[1] : 1
             var lines: [String] = []
@@ -44,8 +44,11 @@ enum SaveFormats {
             var object: [String: Any] = [:]
             if case .result(let d, _) = v {
                 object["text"] = d.text
-                object["tables"] = d.tables.map { t in ["title": t.title ?? "", "columns": t.columns.map(\.name),
-                                                       "rows": t.rows.map { $0.map(cellValue) }] as [String: Any] }
+                func json(_ t: Table) -> [String: Any] {
+                    ["title": t.title ?? "", "columns": t.columns.map(\.name), "rows": t.rows.map { $0.map(cellValue) }]
+                }
+                object["tables"] = d.tables.map(json)
+                if let records = d.records { object["records"] = json(records) }
             }
             if let t = tensor(of: v) { object["axes"] = t.axes; object["shape"] = t.tensor.shape; object["data"] = t.tensor.data.map(Double.init) }
             if case .number(let n) = v { object["value"] = n }

@@ -74,9 +74,13 @@ public struct Display: Sendable {
     public var text: String
     public var tables: [Table]
     public var pictures: [AnyPicture]
+    /// The complete data behind what is shown, one row per cell or component, when the tables show
+    /// only a summary (a patch grid's largest effects, DLA's top components): `save` writes it as
+    /// CSV and JSON, so an export is never the truncated view.
+    public var records: Table?
 
-    public init(text: String = "", tables: [Table] = [], pictures: [AnyPicture] = []) {
-        self.text = text; self.tables = tables; self.pictures = pictures
+    public init(text: String = "", tables: [Table] = [], pictures: [AnyPicture] = [], records: Table? = nil) {
+        self.text = text; self.tables = tables; self.pictures = pictures; self.records = records
     }
 
     /// Plain text for pipes and logs: the text, then each table in plain style.
