@@ -37,4 +37,17 @@ final class FamilyInterpTests: XCTestCase {
             assertClose(a.heads, try g.tensor("interp/dla/stack_head_results"), tol: tol, "\(name) dla heads", ignoreShape: true)
         }
     }
+
+    /// Greedy generation (incremental, on the key/value cache: rotary offsets, kv heads, the sliding
+    /// window over cached keys) is token-identical with Hugging Face's generate.
+    func testGreedyGenerationMatchesTransformers() throws {
+        for name in models {
+            let g = try Golden(name, root: Golden.familiesRoot)
+            let info = g.meta["hf_greedy"] as! [String: Any]
+            let prompt = info["prompt"] as! [Int]
+            let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
+            let new = try Generator(model: model).generate(prompt: prompt, maxNewTokens: 10, stopAtEOS: false)
+            XCTAssertEqual(prompt + new, info["tokens"] as! [Int], "\(name) greedy")
+        }
+    }
 }

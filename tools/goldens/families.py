@@ -269,6 +269,13 @@ def generate(spec: FamilySpec) -> None:
     with torch.no_grad():
         hf_logits = ref(t).logits
     store.put("hf/logits", hf_logits)
+    # Greedy generation with Hugging Face's generate (KV cache on), 10 new tokens after the first 5.
+    with torch.no_grad():
+        prompt = torch.tensor([tokens[:5]])
+        generated = ref.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=10, do_sample=False,
+                                 min_new_tokens=10, pad_token_id=0, eos_token_id=None)
+    meta["hf_greedy"] = {"prompt": tokens[:5], "tokens": generated[0].tolist(),
+                         "call": "hf_model.generate(prompt, attention_mask=ones, max_new_tokens=10, do_sample=False) (unprocessed weights)"}
     meta["cache_keys"] = keys
     meta["tl_config"] = configs
     meta["hf_vs_tl_unprocessed_logits_max_abs"] = (hf_logits - raw_logits).abs().max().item()
