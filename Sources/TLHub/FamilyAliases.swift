@@ -57,5 +57,11 @@ extension ModelAliases {
         Entry(officialName: "Qwen/Qwen2.5-72B-Instruct", currentRepo: "Qwen/Qwen2.5-72B-Instruct", aliases: ["qwen2.5-72b-instruct"]),
         Entry(officialName: "Qwen/Qwen2.5-7B", currentRepo: "Qwen/Qwen2.5-7B", aliases: ["qwen2.5-7b"]),
         Entry(officialName: "Qwen/Qwen2.5-7B-Instruct", currentRepo: "Qwen/Qwen2.5-7B-Instruct", aliases: ["qwen2.5-7b-instruct"]),
+        Entry(officialName: "Qwen/Qwen3-0.6B", currentRepo: "Qwen/Qwen3-0.6B", aliases: ["qwen3-0.6b"]),
+        Entry(officialName: "Qwen/Qwen3-0.6B-Base", currentRepo: "Qwen/Qwen3-0.6B-Base", aliases: ["qwen3-0.6b-base"]),
+        Entry(officialName: "Qwen/Qwen3-1.7B", currentRepo: "Qwen/Qwen3-1.7B", aliases: ["qwen3-1.7b"]),
+        Entry(officialName: "Qwen/Qwen3-14B", currentRepo: "Qwen/Qwen3-14B", aliases: ["qwen3-14b"]),
+        Entry(officialName: "Qwen/Qwen3-4B", currentRepo: "Qwen/Qwen3-4B", aliases: ["qwen3-4b"]),
+        Entry(officialName: "Qwen/Qwen3-8B", currentRepo: "Qwen/Qwen3-8B", aliases: ["qwen3-8b"]),
     ]
 }

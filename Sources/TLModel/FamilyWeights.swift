@@ -70,7 +70,7 @@ extension ModelWeights {
                             wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
     }
 
-    /// Llama, Mistral, Qwen2: separate q/k/v projections (k and v with kv_heads), optional q/k/v
+    /// Llama, Mistral, Qwen2, Qwen3: separate q/k/v projections (k and v with kv_heads), optional q/k/v
     /// biases (Qwen2), RMSNorm weights only, gated MLP, lm_head or tied embeddings.
     static func llamaLike(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
@@ -97,6 +97,8 @@ extension ModelWeights {
                 wQKV: wQKV, bQKV: bQKV,
                 wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),
                 ln2W: try r.load(b + "post_attention_layernorm.weight", [d]), ln2B: nil,
+                qNormW: cfg.useQKNorm ? try r.load(b + "self_attn.q_norm.weight", [dh]) : nil,
+                kNormW: cfg.useQKNorm ? try r.load(b + "self_attn.k_norm.weight", [dh]) : nil,
                 wIn: try r.linear(b + "mlp.up_proj.weight", out: m, in: d),
                 wGate: try r.linear(b + "mlp.gate_proj.weight", out: m, in: d), bIn: [Float](repeating: 0, count: m),
                 wOut: try r.linear(b + "mlp.down_proj.weight", out: d, in: m), bOut: [Float](repeating: 0, count: d)))

@@ -363,6 +363,18 @@ struct Forward {
         try fire(p + "attn.hook_q", &q)
         try fire(p + "attn.hook_k", &k)
         try fire(p + "attn.hook_v", &v)
+        if let qNorm = layer.qNormW, let kNorm = layer.kNormW {
+            // Qwen3: RMSNorm over d_head per (position, head); TransformerLens runs it on the rows
+            // flattened to [batch·pos·heads, d_head], so its hooks see that shape.
+            for (t, weight, name) in [(0, qNorm, "q_norm."), (1, kNorm, "k_norm.")] {
+                var x = t == 0 ? q : k
+                let shape = x.shape
+                var rows = Tensor(shape: [x.count / dh, dh], data: x.data)
+                try normalize(&rows, weight: weight, bias: nil, prefix: p + "attn." + name)
+                x = Tensor(shape: shape, data: rows.data)
+                if t == 0 { q = x } else { k = x }
+            }
+        }
         if cfg.isRotary {
             let rotary = model.rotary!
             let positions = positionIDs(batch: B, positions: P)

@@ -94,6 +94,11 @@ public enum HookRegistry {
         block("attn.hook_q", [.batch, .pos, .headIndex, .dHead]),
         block("attn.hook_k", [.batch, .pos, .kvHeadIndex, .dHead]),
         block("attn.hook_v", [.batch, .pos, .kvHeadIndex, .dHead]),
+        // Qwen3's q/k norms: TransformerLens fires them on rows flattened to [batch·pos·heads, …].
+        block("attn.q_norm.hook_scale", [.batch, .pos, .headIndex, .one], when: { $0.useQKNorm }),
+        block("attn.q_norm.hook_normalized", [.batch, .pos, .headIndex, .dHead], when: { $0.useQKNorm }),
+        block("attn.k_norm.hook_scale", [.batch, .pos, .kvHeadIndex, .one], when: { $0.useQKNorm }),
+        block("attn.k_norm.hook_normalized", [.batch, .pos, .kvHeadIndex, .dHead], when: { $0.useQKNorm }),
         block("attn.hook_rot_q", [.batch, .pos, .headIndex, .dHead], when: { $0.isRotary }),
         block("attn.hook_rot_k", [.batch, .pos, .kvHeadIndex, .dHead], when: { $0.isRotary }),
         block("attn.hook_attn_scores", [.batch, .headIndex, .queryPos, .keyPos]),

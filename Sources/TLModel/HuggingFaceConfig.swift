@@ -4,7 +4,7 @@ import Foundation
 
 /// The model families tlsh runs, by the Hugging Face architecture names that select them.
 public enum ModelFamily: String, Sendable, CaseIterable {
-    case gpt2, gptNeoX, llama, mistral, qwen2
+    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3
 
     /// `architectures[0]` values of config.json that load as this family.
     public var architectures: [String] {
@@ -14,6 +14,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .llama: return ["LlamaForCausalLM"]
         case .mistral: return ["MistralForCausalLM"]
         case .qwen2: return ["Qwen2ForCausalLM"]
+        case .qwen3: return ["Qwen3ForCausalLM"]
         }
     }
 
@@ -25,6 +26,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .llama: return ["llama"]
         case .mistral: return ["mistral"]
         case .qwen2: return ["qwen2"]
+        case .qwen3: return ["qwen3"]
         }
     }
 
@@ -98,7 +100,7 @@ extension ModelConfig {
         switch family {
         case .gpt2: cfg = try gpt2(r)
         case .gptNeoX: cfg = try gptNeoX(r)
-        case .llama, .mistral, .qwen2: cfg = try llamaLike(r, family: family)
+        case .llama, .mistral, .qwen2, .qwen3: cfg = try llamaLike(r, family: family)
         }
         cfg.originalArchitecture = family.architectures[0]
         if let name = try r.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
@@ -181,10 +183,11 @@ extension ModelConfig {
         return cfg
     }
 
-    /// Llama, Mistral, Qwen2: RMSNorm, full rotate-half rotary, SwiGLU, grouped-query attention.
+    /// Llama, Mistral, Qwen2, Qwen3: RMSNorm, full rotate-half rotary, SwiGLU, grouped-query attention
+    /// (Qwen3: q/k RMSNorm per head and an explicit head_dim).
     private static func llamaLike(_ r: ConfigReader, family: ModelFamily) throws -> ModelConfig {
         // TransformerLens takes d_head = hidden_size / heads for Llama and Qwen2, head_dim for Mistral.
-        let explicitHead = family == .mistral ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
+        let explicitHead = family == .mistral || family == .qwen3 ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
         var cfg = try sizes(r, headDim: explicitHead)
         cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = try activation(r, key: "hidden_act")
@@ -201,7 +204,7 @@ extension ModelConfig {
             throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
         }
         // Llama uses grouped attention only when the counts differ; Mistral and Qwen2 always name it.
-        cfg.nKeyValueHeads = (family == .llama && kv == cfg.nHeads) ? nil : kv
+        cfg.nKeyValueHeads = ((family == .llama || family == .qwen3) && kv == cfg.nHeads) ? nil : kv
         switch family {
         case .mistral:
             cfg.nCtx = 2048  // TransformerLens caps Mistral's context
@@ -209,6 +212,11 @@ extension ModelConfig {
         case .qwen2:
             cfg.defaultPrependBOS = false
             cfg.rotaryBase = try ropeTheta(r, default: 10000).rounded(.towardZero)  // TL: int(rope_theta)
+        case .qwen3:
+            cfg.defaultPrependBOS = false
+            cfg.useQKNorm = true
+            cfg.nCtx = 2048  // TransformerLens caps Qwen3's context
+            cfg.rotaryBase = try ropeTheta(r, default: 10000).rounded(.towardZero)
         default: break
         }
         if let scaling = try r.object("rope_scaling") ?? r.object("rope_parameters") {

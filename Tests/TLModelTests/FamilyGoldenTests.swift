@@ -7,7 +7,7 @@ import XCTest
 import TLTensor
 import TLTestSupport
 
-let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b"]
+let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b"]
 
 final class FamilyGoldenTests: XCTestCase {
     /// Activations and logits; the largest difference seen is about 2e-5 (logits of 12-token runs).

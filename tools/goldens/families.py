@@ -98,6 +98,13 @@ SPECS = [
     FamilySpec("qwen2-b", "qwen2", 2008, dict(COMMON, num_key_value_heads=4, rope_theta=10000.0,
                                                tie_word_embeddings=False, use_sliding_window=False),
                dtype="float16"),
+    # Qwen3: q/k RMSNorm per head, explicit head_dim (24, so n_heads·d_head != d_model), GQA 2, tied.
+    FamilySpec("qwen3-a", "qwen3", 2009, dict(COMMON, num_key_value_heads=2, head_dim=24, rope_theta=1000000.0,
+                                               tie_word_embeddings=True, use_sliding_window=False)),
+    # Qwen3 multi-head, untied, head_dim = d_model / heads; BF16 file.
+    FamilySpec("qwen3-b", "qwen3", 2010, dict(COMMON, num_key_value_heads=4, head_dim=16, rope_theta=10000.0,
+                                               tie_word_embeddings=False, use_sliding_window=False),
+               dtype="bfloat16"),
 ]
 
 CLASSES = {
@@ -105,6 +112,7 @@ CLASSES = {
     "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
     "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
     "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+    "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
 }
 
 
@@ -172,7 +180,7 @@ def fixed_tokens(spec: FamilySpec) -> list[int]:
     return body + body  # 12 tokens
 
 
-TL_FIELDS = ["n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "eps",
+TL_FIELDS = ["use_qk_norm", "n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "eps",
              "normalization_type", "positional_embedding_type", "rotary_dim", "rotary_base",
              "rotary_adjacent_pairs", "n_key_value_heads", "gated_mlp", "parallel_attn_mlp", "final_rms",
              "use_local_attn", "window_size", "attn_types", "default_prepend_bos", "original_architecture",
