@@ -173,6 +173,7 @@ extension ModelConfig {
         var pct = try r.double(["rotary_pct", "partial_rotary_factor"], default: -1)
         if pct < 0, let p = try r.object("rope_parameters") { pct = try p.double("partial_rotary_factor") ?? -1 }
         if pct < 0 { pct = 0.25 }
+        guard pct > 0 && pct <= 1 else { throw TLModelError.invalidConfig("\(r.path): rotary_pct = \(pct) must be in (0, 1]") }
         cfg.rotaryDim = Int((pct * Double(cfg.dHead)).rounded(.toNearestOrEven))
         cfg.rotaryBase = try r.double(["rotary_emb_base"], default: try ropeTheta(r, default: 10000))
         cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
@@ -187,7 +188,8 @@ extension ModelConfig {
     /// (Qwen3: q/k RMSNorm per head and an explicit head_dim).
     private static func llamaLike(_ r: ConfigReader, family: ModelFamily) throws -> ModelConfig {
         // TransformerLens takes d_head = hidden_size / heads for Llama and Qwen2, head_dim for Mistral.
-        let explicitHead = family == .mistral || family == .qwen3 ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
+        var explicitHead = family == .mistral || family == .qwen3 ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
+        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
         var cfg = try sizes(r, headDim: explicitHead)
         cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = try activation(r, key: "hidden_act")

@@ -89,3 +89,23 @@ final class FamilyGoldenTests: XCTestCase {
         }
     }
 }
+
+final class FamilyConfigErrorTests: XCTestCase {
+    /// Out-of-range family fields are errors naming the key, never traps.
+    func testOutOfRangeFamilyFieldsAreClearErrors() {
+        let llama = #"{"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 8, "vocab_size": 10"#
+        let neox = #"{"model_type": "gpt_neox", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 8, "vocab_size": 10"#
+        let qwen3 = #"{"model_type": "qwen3", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1, "intermediate_size": 8, "vocab_size": 10"#
+        for (json, expected) in [(llama + #", "num_key_value_heads": 3}"#, "num_key_value_heads"),
+                                 (llama + #", "num_key_value_heads": 0}"#, "num_key_value_heads"),
+                                 (llama + #", "rope_scaling": {"rope_type": "yarn", "factor": 4}}"#, "yarn"),
+                                 (llama + #", "rms_norm_eps": -1}"#, "rms_norm_eps"),
+                                 (llama + #", "hidden_act": "swish2"}"#, "swish2"),
+                                 (neox + #", "rotary_pct": 1e300}"#, "rotary_pct"),
+                                 (qwen3 + #", "head_dim": 1099511627776}"#, "head_dim")] {
+            XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data(json.utf8))) { e in
+                XCTAssertTrue("\(e)".contains(expected), "\(e)")
+            }
+        }
+    }
+}
