@@ -146,17 +146,17 @@ struct Forward {
                     logits.data[r * columns.count + c] = s + w.bU[tok]
                 }
             }
-            softCapLogits(&logits)
             try fire("unembed.hook_out", &logits)
+            softCapLogits(&logits)
             return logits
         }
         var logits = linear(x, w.wU, w.bU, slot: .unembed, outShape: [B, Q, V])
-        softCapLogits(&logits)
         try fire("unembed.hook_out", &logits)
+        softCapLogits(&logits)
         return logits
     }
 
-    /// logits = cap · tanh(logits / cap) under output_logits_soft_cap (before unembed.hook_out, as in TL).
+    /// logits = cap · tanh(logits / cap) under output_logits_soft_cap (after unembed.hook_out, as in TL).
     func softCapLogits(_ logits: inout Tensor) {
         let cap = cfg.outputLogitsSoftCap
         guard cap > 0 else { return }
@@ -294,11 +294,13 @@ struct Forward {
         let p = "blocks.\(l)."
         try fire(p + "hook_resid_pre", &resid)
         var attnOut = try attention(l, resid, keyMasks: keyMasks)
+        if let post = w.layers[l].ln1PostW { try normalize(&attnOut, weight: post, bias: nil, prefix: p + "ln1_post.") }
         try fire(p + "hook_attn_out", &attnOut)
         if cfg.parallelAttnMLP {
             var mlpIn = resid
             if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
             var mlpOut = try mlp(l, mlpIn)
+            if let post = w.layers[l].ln2PostW { try normalize(&mlpOut, weight: post, bias: nil, prefix: p + "ln2_post.") }
             try fire(p + "hook_mlp_out", &mlpOut)
             resid.add(attnOut)
             resid.add(mlpOut)
@@ -308,6 +310,7 @@ struct Forward {
             var mlpIn = resid
             if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
             var mlpOut = try mlp(l, mlpIn)
+            if let post = w.layers[l].ln2PostW { try normalize(&mlpOut, weight: post, bias: nil, prefix: p + "ln2_post.") }
             try fire(p + "hook_mlp_out", &mlpOut)
             resid.add(mlpOut)
         }
@@ -400,7 +403,7 @@ struct Forward {
         }
 
         // scores = q·kᵀ / √dh (× (l+1) for inverse-layer scaling), causal and padding masked to −inf
-        var scale = Float(dh).squareRoot()
+        var scale = cfg.attnScale ?? Float(dh).squareRoot()
         if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
         let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: keyMasks, kvHeads: K)
         var z = Tensor(uninitialized: [B, P, H, dh])

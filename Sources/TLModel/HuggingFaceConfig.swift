@@ -4,7 +4,7 @@ import Foundation
 
 /// The model families tlsh runs, by the Hugging Face architecture names that select them.
 public enum ModelFamily: String, Sendable, CaseIterable {
-    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3
+    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3, gemma2
 
     /// `architectures[0]` values of config.json that load as this family.
     public var architectures: [String] {
@@ -15,6 +15,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .mistral: return ["MistralForCausalLM"]
         case .qwen2: return ["Qwen2ForCausalLM"]
         case .qwen3: return ["Qwen3ForCausalLM"]
+        case .gemma2: return ["Gemma2ForCausalLM"]
         }
     }
 
@@ -27,6 +28,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .mistral: return ["mistral"]
         case .qwen2: return ["qwen2"]
         case .qwen3: return ["qwen3"]
+        case .gemma2: return ["gemma2"]
         }
     }
 
@@ -101,6 +103,7 @@ extension ModelConfig {
         case .gpt2: cfg = try gpt2(r)
         case .gptNeoX: cfg = try gptNeoX(r)
         case .llama, .mistral, .qwen2, .qwen3: cfg = try llamaLike(r, family: family)
+        case .gemma2: cfg = try gemma2(r)
         }
         cfg.originalArchitecture = family.architectures[0]
         if let name = try r.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
@@ -180,6 +183,43 @@ extension ModelConfig {
         cfg.defaultPrependBOS = false
         guard cfg.rotaryDim % 2 == 0, cfg.rotaryDim <= cfg.dHead else {
             throw TLModelError.invalidConfig("\(r.path): rotary dimension \(cfg.rotaryDim) must be even and at most d_head \(cfg.dHead)")
+        }
+        return cfg
+    }
+
+    /// Gemma-2 as TransformerLens's google/gemma-2-* entries describe it: RMSNorm (weights stored as
+    /// w − 1), pre and post norms, GeGLU, grouped-query attention, soft-capped scores and logits,
+    /// alternating local (sliding window) and global layers, scores divided by √query_pre_attn_scalar.
+    private static func gemma2(_ r: ConfigReader) throws -> ModelConfig {
+        var explicitHead = try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil }
+        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
+        var cfg = try sizes(r, headDim: explicitHead ?? 256)
+        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
+        cfg.actFn = try activation(r, key: r.json.has("hidden_activation") ? "hidden_activation" : "hidden_act")
+        cfg.normalizationType = .rms
+        cfg.finalRMS = true
+        cfg.gatedMLP = true
+        cfg.useNormalizationBeforeAndAfter = true
+        cfg.positionalEmbeddingType = .rotary
+        cfg.rotaryDim = cfg.dHead
+        cfg.rotaryBase = try ropeTheta(r, default: 10000)
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
+        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
+        guard cfg.nHeads % kv == 0 else {
+            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
+        }
+        cfg.nKeyValueHeads = kv
+        cfg.attnScoresSoftCap = Float(try r.double(["attn_logit_softcapping"], default: 0))
+        cfg.outputLogitsSoftCap = Float(try r.double(["final_logit_softcapping"], default: 0))
+        let scalar = try r.double(["query_pre_attn_scalar"], default: Double(cfg.dHead))
+        guard scalar > 0 else { throw TLModelError.invalidConfig("\(r.path): query_pre_attn_scalar = \(scalar) must be positive") }
+        cfg.attnScale = Float(scalar.squareRoot())
+        if let w = try r.optionalInt("sliding_window"), w > 0 {
+            cfg.useLocalAttn = true
+            cfg.windowSize = w
+            // HF's layer_types when given, else Gemma-2's alternation (even layers local).
+            let types = try r.json.strings("layer_types")?.map { $0 == "sliding_attention" ? "local" : "global" }
+            cfg.attnTypes = types ?? (0..<cfg.nLayers).map { $0 % 2 == 0 ? "local" : "global" }
         }
         return cfg
     }

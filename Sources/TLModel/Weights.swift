@@ -17,6 +17,8 @@ public struct LayerWeights: Sendable {
     /// [d_model]
     public var bO: [Float]
     public var ln2W: [Float]?, ln2B: [Float]?
+    /// Gemma-2's post-attention and post-MLP RMSNorm weights (never folded).
+    public var ln1PostW: [Float]? = nil, ln2PostW: [Float]? = nil
     /// Qwen3's per-head q/k RMSNorm weights [d_head] (use_qk_norm); never folded.
     public var qNormW: [Float]? = nil, kNormW: [Float]? = nil
     /// [d_model, d_mlp]; in a gated MLP the linear branch (hook_pre_linear).
@@ -50,6 +52,7 @@ public struct ModelWeights: Sendable {
         case .gpt2: return try gpt2(checkpoint, config: cfg)
         case .gptNeoX: return try gptNeoX(checkpoint, config: cfg)
         case .llama, .mistral, .qwen2, .qwen3: return try llamaLike(checkpoint, config: cfg)
+        case .gemma2: return try gemma2(checkpoint, config: cfg)
         }
     }
 

@@ -7,11 +7,18 @@ import XCTest
 import TLTensor
 import TLTestSupport
 
-let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b"]
+let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
 
 final class FamilyGoldenTests: XCTestCase {
-    /// Activations and logits; the largest difference seen is about 2e-5 (logits of 12-token runs).
+    /// Activations and logits, relative to each tensor's largest magnitude (at least 1): |a − b| ≤
+    /// 1e-4 · max(1, max |b|). Gemma-2's activations reach 60 (√d_model-scaled embeddings), where
+    /// Float32 rounding alone gives 1e-4 absolute; the other families pass at 1e-4 absolute.
     let tol: Float = 1e-4
+
+    /// tol scaled by the largest finite magnitude of `expected` (at least 1).
+    func scaledTolerance(_ expected: Tensor) -> Float {
+        tol * max(1, expected.data.reduce(0) { $1.isFinite ? max($0, abs($1)) : $0 })
+    }
 
     func golden(_ name: String) throws -> Golden { try Golden(name, root: Golden.familiesRoot) }
     func tokens(_ g: Golden) -> [Int] { g.meta["tokens"] as! [Int] }
@@ -22,16 +29,20 @@ final class FamilyGoldenTests: XCTestCase {
         let (logits, cache) = try model.runWithCache(tokens: [tokens(g)])
         XCTAssertEqual(cache.keys, g.cacheKeys(prefix), "\(name) \(prefix): cache keys in firing order")
         XCTAssertEqual(model.hookNames, g.cacheKeys(prefix), "\(name): the registry's hook list")
-        var worst: Float = 0
+        var worst: Float = 0, worstRelative: Float = 0
         for key in g.cacheKeys(prefix) {
             guard let mine = cache[key] else { XCTFail("\(name) \(prefix): no \(key)"); continue }
             let expected = try g.tensor("\(prefix)/cache/\(key)")
-            assertClose(mine, expected, tol: tol, "\(name) \(prefix) \(key)")
-            if mine.count == expected.count { worst = max(worst, mine.maxAbsDifference(expected)) }
+            let bound = scaledTolerance(expected)
+            assertClose(mine, expected, tol: bound, "\(name) \(prefix) \(key)")
+            if mine.count == expected.count {
+                let d = mine.maxAbsDifference(expected)
+                worst = max(worst, d); worstRelative = max(worstRelative, d * tol / bound)
+            }
         }
         let expected = try g.tensor("\(prefix)/logits")
-        assertClose(logits, expected, tol: tol, "\(name) \(prefix) logits")
-        print("\(name) \(prefix): max |tlsh − TL| activations \(worst), logits \(logits.maxAbsDifference(expected))")
+        assertClose(logits, expected, tol: scaledTolerance(expected), "\(name) \(prefix) logits")
+        print("\(name) \(prefix): max |tlsh − TL| activations \(worst) (relative to max(1, max|TL|): \(worstRelative)), logits \(logits.maxAbsDifference(expected))")
     }
 
     func testProcessedMatchesTransformerLens() throws {
@@ -48,7 +59,8 @@ final class FamilyGoldenTests: XCTestCase {
             let g = try golden(name)
             let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
             let logits = try model.run(tokens: [tokens(g)]).logits!
-            assertClose(logits, try g.tensor("hf/logits"), tol: tol, "\(name) vs transformers")
+            let hf = try g.tensor("hf/logits")
+            assertClose(logits, hf, tol: scaledTolerance(hf), "\(name) vs transformers")
         }
     }
 
