@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "TLTensor", dependencies: ["CBLAS", "TLKernels"]),
         .target(name: "TLModel", dependencies: ["TLTensor"]),
         .target(name: "TLTokenizer"),
-        .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel")]),
+        .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel"), .copy("Resources/SAEReleases")]),
         .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"]),
         .target(name: "TLRender", dependencies: ["CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),

@@ -20,6 +20,8 @@ public enum SafeFileWriter {
 
         public var description: String {
             switch self {
+            case .notARegularFile(let path, let kind) where kind.hasPrefix("a symbolic link"):
+                return "\(path) is \(kind); save does not write through links and leaves it untouched — save to the link's target itself, or to a new file name"
             case .notARegularFile(let path, let kind):
                 return "\(path) is \(kind); save writes regular files only and leaves it untouched — give a file name, e.g. \"out.npy\""
             case .noSuchDirectory(let path, let directory):
@@ -40,7 +42,7 @@ public enum SafeFileWriter {
         case S_IFDIR: return "a directory"
         case S_IFLNK:
             let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
-            return "a symbolic link (to \(target)); save does not write through links — save to the target's own path"
+            return "a symbolic link (to \(target))"
         case S_IFCHR: return "a character device"
         case S_IFBLK: return "a block device"
         case S_IFIFO: return "a FIFO (named pipe)"

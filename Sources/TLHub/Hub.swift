@@ -7,10 +7,10 @@ import Foundation
 /// request at all; pass `checkForUpdates: true` to ask the hub whether a branch moved.
 public final class Hub: Sendable {
     public let environment: HubEnvironment
-    private let progress: (@Sendable (DownloadProgress) -> Void)?
-    private let isCancelled: (@Sendable () -> Bool)?
-    private let client: HTTPClient
-    private let cache: HubCache
+    let progress: (@Sendable (DownloadProgress) -> Void)?
+    let isCancelled: (@Sendable () -> Bool)?
+    let client: HTTPClient
+    let cache: HubCache
 
     /// - Parameters:
     ///   - environment: where HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE, HF_ENDPOINT, HF_TOKEN are read.
@@ -154,7 +154,7 @@ public final class Hub: Sendable {
         return try ModelFiles.inDirectory(cache.snapshot(repo, commit: commit), commit: commit)
     }
 
-    private func fetch(_ files: [FileMetadata], repo: String, remote: RemoteRepo, counting count: Int) throws {
+    func fetch(_ files: [FileMetadata], repo: String, remote: RemoteRepo, counting count: Int) throws {
         let downloader = BlobDownload(repo: repo, cache: cache, remote: remote, client: client,
                                       progress: progress, isCancelled: isCancelled)
         for (offset, meta) in files.enumerated() {

@@ -112,8 +112,13 @@ public struct Generator {
                 onToken?(b, t)
                 if stopAtEOS && t == eos { finished[b] = true }
             }
+            if finished.allSatisfy({ $0 }) {
+                // Stopped early at end-of-text: the work is done, so the bar ends full (at the
+                // tokens made) instead of standing at step/maxNewTokens.
+                monitor.progress?(step + 1, step + 1)
+                break
+            }
             monitor.progress?(step + 1, maxNewTokens)
-            if finished.allSatisfy({ $0 }) { break }
             input = next.map { [$0] }
             stepMask = stepMask == nil ? nil : Array(repeating: [1], count: B)
         }

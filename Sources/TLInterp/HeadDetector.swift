@@ -31,21 +31,26 @@ public enum ErrorMeasure: String, Sendable { case mul, abs }
 public enum HeadDetector {
     /// Scores [n_layers, n_heads] of every head's attention on `tokens` against `pattern`.
     public static func detect(model: HookedTransformer, tokens: [Int], pattern: HeadPattern, excludeBOS: Bool = false,
-                              excludeCurrentToken: Bool = false, measure: ErrorMeasure = .mul) throws -> Tensor {
+                              excludeCurrentToken: Bool = false, measure: ErrorMeasure = .mul,
+                              isCancelled: (() -> Bool)? = nil) throws -> Tensor {
         guard tokens.count > 1 && tokens.count < model.config.nCtx else {
             throw TLInterpError.invalidArgument("head detection needs between 2 and \(model.config.nCtx - 1) tokens; got \(tokens.count)")
         }
         let det = pattern.detectionPattern(tokens: tokens)
-        let (_, cache) = try model.runWithCache(tokens: [tokens], names: { $0.hasSuffix("attn.hook_pattern") })
-        return try score(cache: cache, detection: det, excludeBOS: excludeBOS, excludeCurrentToken: excludeCurrentToken, measure: measure)
+        let (_, cache) = try model.runWithCache(tokens: [tokens], names: { $0.hasSuffix("attn.hook_pattern") },
+                                                isCancelled: isCancelled)
+        return try score(cache: cache, detection: det, excludeBOS: excludeBOS, excludeCurrentToken: excludeCurrentToken,
+                         measure: measure, isCancelled: isCancelled)
     }
 
     /// Scores every head's cached pattern against a detection pattern [pos, pos].
     public static func score(cache: ActivationCache, detection det: [[Float]], excludeBOS: Bool, excludeCurrentToken: Bool,
-                             measure: ErrorMeasure) throws -> Tensor {
+                             measure: ErrorMeasure, isCancelled: (() -> Bool)? = nil) throws -> Tensor {
         let L = cache.model.config.nLayers, H = cache.model.config.nHeads
         var out = [Float](repeating: 0, count: L * H)
         for l in 0..<L {
+            // Scoring is O(layers · heads · pos²) scalar work: long on a long prompt, so poll per layer.
+            if let isCancelled, isCancelled() { throw TLInterpError.cancelled }
             let pattern = try cache.get("pattern", layer: l)  // [1, H, P, P]
             let P = pattern.shape[2]
             for h in 0..<H {
@@ -81,7 +86,8 @@ public enum HeadDetector {
 
     /// The induction experiment: per-head induction score [n_layers, n_heads] (mean attention from
     /// each position of the second copy to the token after its first occurrence) and per-token loss.
-    public static func induction(model: HookedTransformer, length: Int, seed: UInt64, bos: Int) throws
+    public static func induction(model: HookedTransformer, length: Int, seed: UInt64, bos: Int,
+                                 isCancelled: (() -> Bool)? = nil) throws
         -> (tokens: [Int], scores: Tensor, lossPerToken: Tensor) {
         // Checked before the tokens exist: a huge or negative length must not reach the allocation.
         let longest = (model.config.nCtx - 1) / 2
@@ -89,7 +95,9 @@ public enum HeadDetector {
             throw TLInterpError.invalidArgument("len=\(length) \(length >= 1 ? "needs 2·len+1 tokens but the model's context is \(model.config.nCtx)" : "repeats no tokens"); use len=1…\(longest)")
         }
         let tokens = repeatedRandomTokens(length: length, seed: seed, bos: bos, vocab: model.config.dVocab)
-        let (logits, cache) = try model.runWithCache(tokens: [tokens], names: { $0.hasSuffix("attn.hook_pattern") })
+        let (logits, cache) = try model.runWithCache(tokens: [tokens], names: { $0.hasSuffix("attn.hook_pattern") },
+                                                     isCancelled: isCancelled)
+        if let isCancelled, isCancelled() { throw TLInterpError.cancelled }
         let scores = try inductionScores(cache: cache, length: length)
         return (tokens, scores, crossEntropyLoss(logits: logits, tokens: [tokens]).perToken)
     }

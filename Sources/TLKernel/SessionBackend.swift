@@ -27,6 +27,11 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
         do {
             let result = try session.execute(code)
             sink.finishProgress()
+            if session.exitRequested {
+                // IPython's exit() asks the front end to stop the kernel; tlsh says how instead of
+                // stopping under a notebook that would only restart it.
+                sink.write("exit stops the REPL and scripts; to stop this kernel use Kernel › Shut Down Kernel\n", toStandardError: true)
+            }
             guard let result else { return .ok(result: nil) }
             // Pictures go out as their own display_data: front ends show one MIME type per output
             // and prefer HTML (the tables) over image/png, so a combined bundle would hide them.
@@ -40,7 +45,11 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
 
     public func complete(code: String, cursor: Int) -> TLKernel.CompletionResult {
         let r = session.completions(source: code, cursor: cursor)
-        return TLKernel.CompletionResult(matches: r.matches, cursorStart: r.start, cursorEnd: r.end)
+        // A unique match carries its closing (`"]`, a space) when nothing follows on the line.
+        let scalars = Array(code.unicodeScalars)
+        let rest = String(String.UnicodeScalarView(scalars[min(max(cursor, 0), scalars.count)...].prefix { $0 != "\n" }))
+        let matches = rest.allSatisfy(\.isWhitespace) ? (r.completedText(after: rest).map { [$0.trimmingCharacters(in: .whitespaces)] } ?? r.matches) : r.matches
+        return TLKernel.CompletionResult(matches: matches, cursorStart: r.start, cursorEnd: r.end)
     }
 
     public func inspect(code: String, cursor: Int, detailLevel: Int) -> MimeBundle? {
@@ -60,24 +69,53 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
     /// The MIME bundle of a Display: plain text first, then richer forms.
     static func bundle(_ d: Display) -> MimeBundle {
         var bundle = MimeBundle.text(d.plainText)
+        if d.tables.isEmpty, d.text.contains("\n") || d.text.count > 60 {
+            // Help and long results: the same text in a <pre> that does not break words.
+            return bundle.merging(MimeBundle.html(preformatted(d.text), altText: d.plainText))
+        }
         if !d.tables.isEmpty {
             let html = d.tables.compactMap { try? $0.render(style: .html) }.joined(separator: "\n")
             let markdown = d.tables.compactMap { try? $0.render(style: .markdown) }.joined(separator: "\n\n")
-            let textHTML = d.text.isEmpty ? "" : "<pre>\(escape(d.text))</pre>\n"
+            let textHTML = d.text.isEmpty ? "" : preformatted(d.text) + "\n"
             bundle = bundle.merging(MimeBundle.html(textHTML + html, altText: d.plainText))
                 .merging(MimeBundle.markdown((d.text.isEmpty ? "" : "```\n\(d.text)\n```\n\n") + markdown, altText: d.plainText))
         }
         return bundle
     }
 
-    /// image/png and image/svg+xml (hover values) of one picture, with its title as text/plain.
+    /// One picture for a notebook: text/html, an interactive view (the PNG scaled to the output
+    /// area, hover values, a token view for attention patterns; see TLRender's HTMLView), then
+    /// image/png as the fallback (untrusted notebooks, nbconvert, consoles) and, for small
+    /// pictures, image/svg+xml; the title is text/plain and the image's alt text.
     static func pictureBundle(_ picture: AnyPicture) -> MimeBundle {
-        var bundle = MimeBundle.text(picture.title.isEmpty ? "<picture>" : picture.title)
-        if let png = try? picture.picture.renderPNG() {
-            bundle = bundle.merging(MimeBundle.png(png.bytes, width: png.width, height: png.height, altText: picture.title))
+        let title = picture.title.isEmpty ? "<picture>" : picture.title
+        var bundle = MimeBundle.text(title)
+        if let view = try? picture.picture.renderInteractive(id: "tlsh-view-\(UUID().uuidString.lowercased())") {
+            bundle = bundle.merging(MimeBundle.png(view.png.bytes, width: view.png.width, height: view.png.height, altText: title))
+                .merging(MimeBundle.html(view.html, altText: title))
         }
-        if let svg = try? picture.picture.renderSVG() { bundle = bundle.merging(MimeBundle.svg(svg, altText: picture.title)) }
+        // An SVG has one element per cell: 70 MB for twelve heads of 241 tokens. Small ones only.
+        if cellCount(picture.picture) <= maxSVGCells, let svg = try? picture.picture.renderSVG() {
+            bundle = bundle.merging(MimeBundle.svg(svg, altText: title))
+        }
         return bundle
+    }
+
+    static let maxSVGCells = 20_000
+
+    static func cellCount(_ picture: any Picture) -> Int {
+        switch picture {
+        case let f as Figure: return f.panels.reduce(0) { $0 + $1.rows * $1.cols }
+        case let h as Heatmap: return h.rows * h.cols
+        default: return 0
+        }
+    }
+
+    /// Text in a <pre> that wraps long lines only between words, keeping words and numbers whole
+    /// (JupyterLab's own <pre> style breaks them anywhere, "12.076⏎4"); a word longer than the
+    /// output area scrolls.
+    static func preformatted(_ text: String) -> String {
+        "<pre style=\"white-space:pre-wrap;word-break:normal;overflow-wrap:normal;overflow-x:auto\">\(escape(text))</pre>"
     }
 
     static func escape(_ s: String) -> String {
@@ -94,6 +132,8 @@ final class KernelSessionOutput: SessionOutput {
     init(output: KernelOutput) { self.output = output }
 
     func write(_ text: String, toStandardError: Bool) { output.stream(toStandardError ? .stderr : .stdout, text) }
+
+    func clearScreen() { output.clearOutput(wait: false) }
 
     func display(_ display: Display) {
         if !display.text.isEmpty || !display.tables.isEmpty { output.display(SessionBackend.bundle(display), displayID: nil) }

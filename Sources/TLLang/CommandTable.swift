@@ -38,7 +38,7 @@ public enum ArgKind: Equatable, Sendable {
         case .positions: return "a position such as -1, a range 0..4, a list [1, 3], or * for all"
         case .heads: return "a head such as 7, a range 0..4, a list [1, 5], or * for all"
         case .hook: return "a hook name such as resid_post, pattern, z or \"blocks.6.hook_resid_post\""
-        case .word: return "a name, e.g. gpt2-small"
+        case .word: return "a word, quotes optional"
         case .path: return "a file name, e.g. out.png"
         case .choice(let names): return "one of " + names.joined(separator: ", ")
         case .value: return "a value: a variable, number, string or expression"
@@ -149,6 +149,7 @@ public enum CommandCategory: String, CaseIterable, Sendable {
     case attribution = "Patching and attribution"
     case heads = "Attention heads"
     case generation = "Generation and steering"
+    case saes = "Sparse autoencoders"
     case session = "Output and session"
 }
 

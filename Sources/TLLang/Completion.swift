@@ -7,13 +7,16 @@ public struct CompletionContext: Sendable {
     public var hookNames: [String]
     /// Short activation names (`resid_post`, `pattern`, ...), offered after `.` and for hook arguments.
     public var cacheShortNames: [String]
+    /// Model names offered after `model` (TransformerLens aliases such as gpt2-small).
+    public var modelNames: [String]
     public var table: CommandTable
 
     public init(variables: [String] = [], hookNames: [String] = [], cacheShortNames: [String] = [],
-                table: CommandTable = .standard) {
+                modelNames: [String] = [], table: CommandTable = .standard) {
         self.variables = variables
         self.hookNames = hookNames
         self.cacheShortNames = cacheShortNames
+        self.modelNames = modelNames
         self.table = table
     }
 }
@@ -24,11 +27,28 @@ public struct CompletionResult: Equatable, Sendable {
     public var start: Int
     public var end: Int
     public var matches: [String]
+    /// What follows a unique match: a space after a whole word (a verb, a choice, a hook name)
+    /// so the next argument can be typed at once, `"]` after a hook name inside `cache["…`,
+    /// nothing after a variable (`c` may go on as `c.pattern`) or an option (`layer=`). Front
+    /// ends add it when there is one match and it is not already there.
+    public var closing: String
 
-    public init(start: Int, end: Int, matches: [String]) {
+    public init(start: Int, end: Int, matches: [String], closing: String = "") {
         self.start = start
         self.end = end
         self.matches = matches
+        self.closing = closing
+    }
+
+    /// The text to insert for the unique match, followed by `closing` unless `after` (the text
+    /// after the cursor) already starts with it; nil unless there is exactly one match.
+    public func completedText(after: String) -> String? {
+        guard matches.count == 1, let match = matches.first else { return nil }
+        if closing.isEmpty || after.hasPrefix(closing) { return match }
+        if closing == " " { return after.first?.isWhitespace == true ? match : match + " " }
+        // A quote already after the cursor closes the string: leave the rest to the user.
+        if after.hasPrefix("\"") { return match }
+        return match + closing
     }
 }
 
@@ -56,7 +76,7 @@ public func complete(source: String, cursor: Int, context: CompletionContext) ->
         let before = tokens.count >= 2 ? tokens[tokens.count - 2].kind : nil
         guard before == .leftBracket else { return nothing }
         let start = last.range.start.offset + 1
-        return CompletionResult(start: start, end: cursor, matches: filter(context.hookNames, typed))
+        return CompletionResult(start: start, end: cursor, matches: filter(context.hookNames, typed), closing: "\"]")
     }
 
     // The word being typed (possibly empty) and what comes before it.
@@ -77,13 +97,19 @@ public func complete(source: String, cursor: Int, context: CompletionContext) ->
     }
     let statement = currentStatement(tokens[0..<wordIndex])
     let before = statement.last
-    let result = { (candidates: [String]) in
-        CompletionResult(start: start, end: cursor, matches: filter(candidates, typed))
-    }
     let table = context.table
+    // A unique whole word (verb, choice, hook name) is followed by a space; variables, functions
+    // and options are not (`c` may go on as `c.pattern`, `mean` as `mean(`, `layer=` with a value).
+    let openEnded = Set(context.variables + table.functionNames)
+    let result = { (candidates: [String]) -> CompletionResult in
+        let matches = filter(candidates, typed)
+        let whole = matches.count == 1 && !openEnded.contains(matches[0]) && !matches[0].hasSuffix("=")
+        return CompletionResult(start: start, end: cursor, matches: matches, closing: whole ? " " : "")
+    }
 
     if let before, before.kind == .dot, !(wordIndex < tokens.count && tokens[wordIndex].spaceBefore) {
-        return result(context.cacheShortNames)
+        // `c.resid_post` goes on with `[`: no space.
+        return CompletionResult(start: start, end: cursor, matches: filter(context.cacheShortNames, typed))
     }
     let general = context.variables + table.functionNames
 
@@ -109,6 +135,18 @@ public func complete(source: String, cursor: Int, context: CompletionContext) ->
     }
     guard let spec = commandSpec(of: statement, table) else { return result(general) }
     if spec.name == "help" { return result(table.verbNames + table.functionNames) }
+    if spec.name == "model" {
+        // A model name is a bare word (gpt2-small, openai-community/gpt2): complete the whole
+        // word before the cursor, not just its last identifier, when it is the first argument.
+        let lineStart = prefix.unicodeScalars.lastIndex { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ";" }
+        let wordStart = lineStart.map { prefix.unicodeScalars.distance(from: prefix.unicodeScalars.startIndex, to: $0) + 1 } ?? 0
+        let word = String(String.UnicodeScalarView(scalars[wordStart..<cursor]))
+        let verbAt = statement.count >= 2 && statement[1].kind == .equals ? 2 : 0
+        if !word.contains("="), statement.filter({ $0.range.start.offset < wordStart }).count == verbAt + 1 {
+            let matches = filter(context.modelNames, word)
+            return CompletionResult(start: wordStart, end: cursor, matches: matches, closing: matches.count == 1 ? " " : "")
+        }
+    }
     let used = Set(statement.indices.compactMap { i -> String? in
         guard i + 1 < statement.count, statement[i + 1].kind == .equals, case .identifier(let n) = statement[i].kind else { return nil }
         return n

@@ -107,7 +107,8 @@ public enum Suggest {
         guard !word.isEmpty else { return nil }
         let prefixed = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) && $0 != word }
         if prefixed.count == 1 { return prefixed[0] }
-        let allowed = word.count <= 3 ? 1 : word.count <= 6 ? 2 : 3
+        // Never replace every letter: `p` is no typo of `c`.
+        let allowed = min(word.count <= 3 ? 1 : word.count <= 6 ? 2 : 3, word.count - 1)
         var best: (name: String, distance: Int)?
         for candidate in candidates.sorted() {
             let d = editDistance(word, candidate)

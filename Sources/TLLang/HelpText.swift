@@ -44,7 +44,9 @@ extension CommandTable {
             let width = (spec.positionals.map(\.name.count).max() ?? 0) + 5
             for arg in spec.positionals {
                 let name = (arg.required ? arg.name : "[\(arg.name)]") + (arg.repeats ? "..." : "")
-                lines.append("  " + name.padded(to: width) + "\(arg.doc); \(arg.kind.expectation)")
+                // A doc with its own example says enough; the kind's generic one would contradict it.
+                let kind = arg.doc.contains("e.g.") ? "" : "; \(arg.kind.expectation)"
+                lines.append("  " + name.padded(to: width) + arg.doc + kind)
             }
         }
         lines += optionLines(spec.options)

@@ -89,6 +89,8 @@ public struct Parser {
     // MARK: - Statements
 
     private mutating func parseStatement() throws(Diagnostic) -> Statement {
+        // Only a whole statement: `x = quit` is no request to leave.
+        if let habit = parseHabit() { return Statement(.command(habit), range: habit.range) }
         let start = current
         if case .identifier(let name) = start.kind, peek().kind == .equals {
             if table[name] != nil {
@@ -124,6 +126,66 @@ public struct Parser {
             }
         }
         return .expression(try parseExpression(.free))
+    }
+
+    // MARK: - Habits from other tools
+
+    /// Spellings people bring from other tools, read as what they mean (a whole statement each):
+    /// `exit()`, `quit`, `quit()`, `\q` (psql), `.quit` `.exit` (sqlite, node), `:q` (vim) leave
+    /// tlsh like `exit`; `?`, `?patch`, `patch?` (IPython), `\?`, `.help` and `help(patch)` ask
+    /// for help. Nil when the statement is not one of them.
+    private mutating func parseHabit() -> Command? {
+        var end = position
+        while !tokens[end].kind.isStatementEnd { end += 1 }
+        let line = tokens[position..<end]
+        guard !line.isEmpty, line.count <= 4, let first = line.first, let last = line.last else { return nil }
+        // Written without spaces inside: `\ q` or `. quit` are not habits.
+        guard line.dropFirst().allSatisfy({ !$0.spaceBefore }) else { return nil }
+        let kinds = line.map(\.kind)
+        let range = first.range.union(last.range)
+        func command(_ verb: String, topic: Token? = nil) -> Command {
+            var positionals: [Expr] = []
+            if let topic {
+                switch topic.kind {
+                case .identifier(let name), .string(let name): positionals = [Expr(.bareWord(name), range: topic.range)]
+                default: break
+                }
+            }
+            position = end
+            return Command(verb: verb, verbRange: range, positionals: positionals, options: [], range: range)
+        }
+        func isName(_ k: TokenKind, _ names: Set<String>) -> Bool {
+            if case .identifier(let n) = k { return names.contains(n) } else { return false }
+        }
+        func isTopic(_ k: TokenKind) -> Bool {
+            switch k {
+            case .identifier, .string: return true
+            default: return false
+            }
+        }
+        let leave: Set<String> = ["exit", "quit", "q"]
+        switch kinds.count {
+        case 1:
+            if isName(kinds[0], ["quit"]) { return command("exit") }
+            if kinds[0] == .unknown("?") { return command("help") }
+        case 2:
+            if kinds[0] == .unknown("\\"), isName(kinds[1], leave) { return command("exit") }
+            if kinds[0] == .dot || kinds[0] == .colon, isName(kinds[1], leave.union(["wq"])) { return command("exit") }
+            if kinds[0] == .unknown("\\") || kinds[0] == .dot, kinds[1] == .unknown("?") || isName(kinds[1], ["help", "h"]) {
+                return command("help")
+            }
+            if kinds[0] == .unknown("?"), isTopic(kinds[1]) { return command("help", topic: line[line.startIndex + 1]) }
+            if isTopic(kinds[0]), kinds[1] == .unknown("?") { return command("help", topic: first) }
+        case 3:
+            if isName(kinds[0], ["exit", "quit"]), kinds[1] == .leftParen, kinds[2] == .rightParen { return command("exit") }
+            if isName(kinds[0], ["help"]), kinds[1] == .leftParen, kinds[2] == .rightParen { return command("help") }
+        case 4:
+            if isName(kinds[0], ["help"]), kinds[1] == .leftParen, isTopic(kinds[2]), kinds[3] == .rightParen {
+                return command("help", topic: line[line.startIndex + 2])
+            }
+        default: break
+        }
+        return nil
     }
 
     /// Tokens that, after a leading name and a space, show the user meant a command.
@@ -247,6 +309,7 @@ public struct Parser {
         guard current.kind == .dotDot else { return lower }
         let dots = current
         advance()
+        skipLineBreakAfterOperator()
         guard canStartOperand(current.kind) else {
             throw expectedValue(after: "'..'", at: dots, expectation: "the end of the range, e.g. 0..6")
         }
@@ -269,6 +332,7 @@ public struct Parser {
             let opToken = current
             try enterNesting(at: opToken)
             advance()
+            skipLineBreakAfterOperator()
             let rhs = try parseOperand(after: opToken, context)
             lhs = Expr(.binary(op, lhs, rhs), range: lhs.range.union(rhs.range))
         }
@@ -289,6 +353,7 @@ public struct Parser {
             let opToken = current
             try enterNesting(at: opToken)
             advance()
+            skipLineBreakAfterOperator()
             let rhs = try parseOperand(after: opToken, context, unaryOnly: true)
             lhs = Expr(.binary(op, lhs, rhs), range: lhs.range.union(rhs.range))
         }
@@ -296,15 +361,26 @@ public struct Parser {
 
     private mutating func parseOperand(after op: Token, _ context: Context, unaryOnly: Bool = false) throws(Diagnostic) -> Expr {
         guard canStartOperand(current.kind) else {
-            throw expectedValue(after: "'\(op.kind.spelling)'", at: op, expectation: "a value to the right of '\(op.kind.spelling)'")
+            // The expectation adds what the message does not say: where the value may go.
+            throw expectedValue(after: "'\(op.kind.spelling)'", at: op,
+                                expectation: "a number, a name, a \"string\" or ( … ), on this line or the next")
         }
         return unaryOnly ? try parseUnary(context) : try parseProduct(context)
+    }
+
+    /// A line that ends with a binary operator (`+ - * / ..`) goes on on the next line:
+    /// `y = 1 +⏎2` is `y = 1 + 2`, as the continuation prompt promises (`completeness(of:)`).
+    private mutating func skipLineBreakAfterOperator() {
+        if current.kind == .newline && peek().kind != .endOfInput { advance() }
     }
 
     /// Inside a command, does the operator at the cursor join the value before it?
     private func continuesBinary(_ context: Context) -> Bool {
         guard context == .command else { return true }
         let op = current, next = peek()
+        // `print 1 +⏎2` goes on on the next line; a `*` at the end of a command line stays the
+        // sweep (`patch resid_post layer=*`, `foo a *`).
+        if next.kind == .newline, op.kind != .star, peek(2).kind != .endOfInput { return canStartOperand(peek(2).kind) }
         if op.spaceBefore && !next.spaceBefore && !next.kind.isStatementEnd { return false }
         return canStartOperand(next.kind) && !isKeyValueStart(position + 1)
     }

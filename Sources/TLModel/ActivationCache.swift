@@ -41,4 +41,13 @@ public final class ActivationCache: @unchecked Sendable {
 
     /// Replaces or adds an entry (used by compute_head_results and by analyses).
     public func set(_ name: String, _ t: Tensor) { store(name, t) }
+
+    /// Adds an entry just before `other` in the key order (or at the end when `other` is not
+    /// cached): spliced SAEs' hook_sae_* values go before the hook they replace.
+    public func insert(_ name: String, _ t: Tensor, before other: String) {
+        if store[name] == nil {
+            if let i = keys.firstIndex(of: other) { keys.insert(name, at: i) } else { keys.append(name) }
+        }
+        store[name] = t
+    }
 }

@@ -12,6 +12,9 @@ public protocol Picture: Sendable {
     /// Text for a terminal no wider than `maxWidth` columns: colour blocks in `.trueColor` and
     /// `.ansi256` modes, plain characters and numbers in `.none`.
     func renderTerminal(mode: TerminalColorMode, maxWidth: Int) throws -> String
+    /// The PNG and an interactive HTML view of it for notebooks (hover values; a token view for
+    /// attention patterns); `id` must be unique in the page (see HTMLView).
+    func renderInteractive(fonts: FontSet, id: String) throws -> InteractiveRendering
 }
 
 extension Picture {
@@ -19,6 +22,8 @@ extension Picture {
     public func renderPNG() throws -> PNGImage { try renderPNG(fonts: .shared) }
     /// SVG laid out with the shared fonts' text metrics.
     public func renderSVG() throws -> String { try renderSVG(fonts: .shared) }
+    /// The notebook view with the shared fonts.
+    public func renderInteractive(id: String) throws -> InteractiveRendering { try renderInteractive(fonts: .shared, id: id) }
 }
 
 /// Scene-based rendering shared by every picture kind.

@@ -39,8 +39,9 @@ final class InteractiveRepl {
                 output.write("^C\n", toStandardError: false)
             case .line(let statement):
                 remember(statement)
-                if ["exit", "quit"].contains(statement.trimmingCharacters(in: .whitespaces)) { return ScriptRunner.success }
                 runStatement(statement)
+                // `exit`, `quit`, `exit()`, `\q`, `.quit`: the language reads them all as exit.
+                if session.exitRequested { return ScriptRunner.success }
             }
         }
         return ScriptRunner.success

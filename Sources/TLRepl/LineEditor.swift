@@ -170,7 +170,9 @@ final class LineEditor {
         guard !result.matches.isEmpty, result.start >= offset, result.end == cursor else { return UInt8(CC_REFRESH_BEEP) }
         let typedScalars = Array((prefix + before).unicodeScalars)[result.start..<cursor]
         let typed = String(String.UnicodeScalarView(typedScalars))
-        let replacement = result.matches.count == 1 ? result.matches[0] : CompletionList.commonPrefix(result.matches)
+        // A unique match comes with what follows it (a space after a verb, `"]` after a hook
+        // name in `cache["…`), so `pa` Tab then `resid_post` reads `patch resid_post`.
+        let replacement = result.completedText(after: after) ?? CompletionList.commonPrefix(result.matches)
         if replacement != typed && replacement.unicodeScalars.count >= typedScalars.count {
             if !typedScalars.isEmpty { el_deletestr(editLine, Int32(typedScalars.count)) }
             el_insertstr(editLine, replacement)

@@ -10,7 +10,8 @@ enum PipedInput {
         var buffer = StatementBuffer()
         var firstLine = 1       // input line where the buffered statement starts
         var lineNumber = 0
-        func execute(_ statement: String) -> Bool {
+        ScriptInterrupt.install(session: session)
+        func execute(_ statement: String) -> Int32 {
             // Leading newlines make the session's line numbers those of the input, so the
             // error's excerpt and location agree.
             let placed = String(repeating: "\n", count: firstLine - 1) + statement
@@ -22,11 +23,13 @@ enum PipedInput {
             switch buffer.add(line, isComplete: session.isComplete) {
             case .needMore, .nothing: continue
             case .ready(let statement):
-                if !execute(statement) { return ScriptRunner.failure }
+                let status = execute(statement)
+                if status != ScriptRunner.success { return status }
+                if session.exitRequested { return ScriptRunner.success }
             }
         }
         // Input ended inside an open bracket or string: run it so its error is shown.
-        if !buffer.isEmpty, !execute(buffer.text) { return ScriptRunner.failure }
+        if !buffer.isEmpty { return execute(buffer.text) }
         return ScriptRunner.success
     }
 }

@@ -8,6 +8,8 @@ public enum ScriptRunner {
     public static let success: Int32 = 0
     /// A statement failed (parse or runtime error) or the script could not be read.
     public static let failure: Int32 = 1
+    /// Ctrl-C (SIGINT) stopped it: the shell's 128 + SIGINT.
+    public static let interrupted: Int32 = 130
 
     /// Runs the script at `file` (`-` reads standard input). Output goes to `session.output`,
     /// or to a fresh `TerminalOutput` when the session has none.
@@ -29,20 +31,26 @@ public enum ScriptRunner {
     public static func run(source: String, origin: String, session: Session) -> Int32 {
         let output = attachOutput(to: session)
         defer { withExtendedLifetime(output) {} }
-        return execute(source, origin: origin, session: session, output: output) ? success : failure
+        ScriptInterrupt.install(session: session)
+        return execute(source, origin: origin, session: session, output: output)
     }
 
     /// Executes `source`, displays what it shows, and on failure shows the error located at
-    /// `origin:LINE:COL` (LINE `line` when the error has none); returns whether it succeeded.
-    static func execute(_ source: String, origin: String, line: Int = 1, session: Session, output: TerminalOutput) -> Bool {
+    /// `origin:LINE:COL` (LINE `line` when the error has none); returns the exit status:
+    /// success, failure, or interrupted (Ctrl-C stopped it; the statements after it did not run).
+    static func execute(_ source: String, origin: String, line: Int = 1, session: Session, output: TerminalOutput) -> Int32 {
         do {
             if let shown = try session.execute(source) { output.display(shown) }
             output.finishProgress()
-            return true
+            return success
         } catch {
             output.finishProgress()
+            if error.name == "Interrupted" {
+                output.note("\(origin):\(error.line ?? line): interrupted")
+                return interrupted
+            }
             output.showError(error, location: "\(origin):\(error.line ?? line):\(error.column ?? 1)")
-            return false
+            return failure
         }
     }
 

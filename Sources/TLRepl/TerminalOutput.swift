@@ -46,6 +46,8 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     private let lock = NSLock()
     /// The label and start time of the bar being drawn, and when it was last drawn.
     private var bar: (label: String, started: Double, drawn: Double, visible: Bool)?
+    /// The note on saving pictures is written after the first picture only (guarded by `lock`).
+    private var saveNoteShown = false
     private let clock: @Sendable () -> Double
 
     /// Output to the process's standard output and error.
@@ -100,6 +102,16 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
 
     public func progress(_ label: String, done: Int, total: Int) {
         draw(label, done: done, total: total, unit: .items)
+    }
+
+    /// `clear`: home the cursor and erase the screen and its scrollback, on a terminal only (a
+    /// pipe or file gets nothing: there is no screen).
+    public func clearScreen() {
+        guard configuration.stdoutIsTerminal else { return }
+        lock.withLock {
+            clearBarLocked()
+            writeOut("\u{1B}[H\u{1B}[2J\u{1B}[3J")
+        }
     }
 
     /// A download's bar (`model.safetensors [███···] 10.2/22.6 MB 3.1 MB/s eta 4s`); `total`
@@ -170,7 +182,8 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
         let colors = pictureColors
         for table in display.tables {
             do {
-                let text = try table.render(style: style)
+                // Split to the terminal's width, as pictures shrink to it (a pipe gets it whole).
+                let text = try table.render(style: style, maxWidth: configuration.stdoutIsTerminal ? max(configuration.columns(), 20) : nil)
                 parts.append(text.hasSuffix("\n") ? String(text.dropLast()) : text)
             } catch {
                 parts.append("(cannot show table \(table.title ?? ""): \(error))")
@@ -181,8 +194,11 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
                 let text = try picture.picture.renderTerminal(mode: colors,
                                                              maxWidth: max(configuration.columns(), 20))
                 parts.append(text.hasSuffix("\n") ? String(text.dropLast()) : text)
-                let saveNote = "(to save it as PNG: save the shown value, or a variable holding the result, e.g. save x \"picture.png\")"
-                parts.append(colors == .none ? saveNote : "\u{1B}[2m\(saveNote)\u{1B}[0m")
+                // Once per session: after every picture it is noise.
+                if !lock.withLock({ defer { saveNoteShown = true }; return saveNoteShown }) {
+                    let saveNote = "(to save it as PNG: save the shown value, or a variable holding the result, e.g. save x \"picture.png\")"
+                    parts.append(colors == .none ? saveNote : "\u{1B}[2m\(saveNote)\u{1B}[0m")
+                }
             } catch {
                 parts.append("(cannot draw \(picture.title.isEmpty ? "picture" : picture.title): \(error))")
             }

@@ -36,17 +36,14 @@ enum ByteLevel {
         return inverse
     }()
 
-    /// The raw bytes of a vocabulary entry. Scalars outside the table stand for their own UTF-8 bytes,
-    /// as Hugging Face's ByteLevel decoder treats them (this matters only for added tokens).
+    /// The raw bytes of a vocabulary entry. A token with any scalar outside the table stands for its own
+    /// UTF-8 bytes, as Hugging Face's ByteLevel decoder treats it (this matters only for added tokens).
     static func bytes(ofTokenString token: String) -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(token.utf8.count)
         for scalar in token.unicodeScalars {
-            if let byte = byte(for: scalar) {
-                result.append(byte)
-            } else {
-                result.append(contentsOf: String(scalar).utf8)
-            }
+            guard let byte = byte(for: scalar) else { return Array(token.utf8) }
+            result.append(byte)
         }
         return result
     }

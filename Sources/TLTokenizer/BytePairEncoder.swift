@@ -1,6 +1,9 @@
 /// The byte-pair merge step: turns one pre-tokenized piece (raw bytes) into token ids.
 ///
-/// Starting from one token per byte, it repeatedly merges the adjacent pair with the lowest merge rank
+/// The initial symbols are one token per byte (byte-level vocabularies: GPT-2, Llama-3, Qwen2, Pythia) or
+/// one token per Unicode scalar (SentencePiece-style vocabularies: Llama-2, Mistral, Gemma), where a scalar
+/// missing from the vocabulary becomes its UTF-8 bytes as `<0xNN>` tokens (byte fallback) or the unknown
+/// token (consecutive ones fused when `fuse_unk`). Then it repeatedly merges the adjacent pair with the lowest merge rank
 /// (leftmost first among equal ranks) until no adjacent pair has a merge — Hugging Face's BPE without
 /// dropout. Pairs are looked up by integer ids, never by strings.
 struct BytePairEncoder: Sendable {
@@ -8,6 +11,17 @@ struct BytePairEncoder: Sendable {
     let byteTokenIDs: [Int32]
     /// `(left << 32 | right)` -> `(rank << 32 | merged id)`.
     let merges: [UInt64: UInt64]
+    /// True when the symbols are bytes; otherwise they are scalars, looked up in the tables below.
+    let byteLevel: Bool
+    /// Id of each single-scalar token below U+10000 (-1 where none), and of the others.
+    var basicScalarIDs: [Int32] = []
+    var otherScalarIDs: [UInt32: Int32] = [:]
+    /// With byte_fallback, the id of `<0xNN>` for each byte (-1 where the vocabulary lacks it); else nil.
+    var fallbackByteIDs: [Int32]?
+    var unknownID: Int32 = -1
+    var fuseUnknown = false
+    /// A long scalar-level piece may be encoded in stretches cut before each "▁" (see TokenizerTables).
+    var splitsBeforeMetaspace = false
 
     static let noMerge = UInt64.max
 
@@ -18,13 +32,48 @@ struct BytePairEncoder: Sendable {
 
     /// Appends the ids of `piece` to `output`. `scratch` is reused between calls to avoid allocations.
     func encode(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32], scratch: inout Scratch) {
+        guard byteLevel else {
+            initialScalarSymbols(piece, into: &scratch.ids)
+            if scratch.ids.count <= 48 {
+                mergeShort(into: &output, scratch: &scratch)
+            } else {
+                encodeLong(scratch.ids, into: &output)
+            }
+            return
+        }
         if piece.count == 1 {
             output.append(byteTokenIDs[Int(piece[0])])
         } else if piece.count <= 48 {
-            encodeShort(piece, into: &output, scratch: &scratch)
+            scratch.ids.removeAll(keepingCapacity: true)
+            for byte in piece { scratch.ids.append(byteTokenIDs[Int(byte)]) }
+            mergeShort(into: &output, scratch: &scratch)
         } else {
-            encodeLong(piece, into: &output)
+            encodeLong(piece.map { byteTokenIDs[Int($0)] }, into: &output)
         }
+    }
+
+    /// One symbol per scalar, as Hugging Face's BPE builds a word: known scalars are their token; unknown
+    /// ones become `<0xNN>` byte tokens (if byte_fallback and all exist), else the unknown token (if any;
+    /// consecutive unknowns fused when fuse_unk), else nothing.
+    private func initialScalarSymbols(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
+        ids.removeAll(keepingCapacity: true)
+        var pendingUnknown = false
+        var index = 0
+        while index < piece.count {
+            let (value, length) = PreTokenizer.decodeScalar(piece, at: index)
+            let id = value < 0x10000 ? basicScalarIDs[Int(value)] : (otherScalarIDs[value] ?? -1)
+            if id >= 0 {
+                if pendingUnknown { ids.append(unknownID); pendingUnknown = false }
+                ids.append(id)
+            } else if let fallbackByteIDs, (index..<(index + length)).allSatisfy({ fallbackByteIDs[Int(piece[$0])] >= 0 }) {
+                for offset in index..<(index + length) { ids.append(fallbackByteIDs[Int(piece[offset])]) }
+            } else if unknownID >= 0 {
+                if pendingUnknown && !fuseUnknown { ids.append(unknownID) }
+                pendingUnknown = true
+            }
+            index += length
+        }
+        if pendingUnknown { ids.append(unknownID) }
     }
 
     struct Scratch {
@@ -33,11 +82,14 @@ struct BytePairEncoder: Sendable {
     }
 
     /// Linear scan for the best pair; cheapest for the short pieces that make up nearly all text.
-    private func encodeShort(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32], scratch: inout Scratch) {
-        scratch.ids.removeAll(keepingCapacity: true)
+    /// The initial symbols are in `scratch.ids`.
+    private func mergeShort(into output: inout [Int32], scratch: inout Scratch) {
         scratch.pairMerges.removeAll(keepingCapacity: true)
-        for byte in piece { scratch.ids.append(byteTokenIDs[Int(byte)]) }
-        for index in 0..<(piece.count - 1) {
+        guard scratch.ids.count > 1 else {
+            output.append(contentsOf: scratch.ids)
+            return
+        }
+        for index in 0..<(scratch.ids.count - 1) {
             scratch.pairMerges.append(merge(scratch.ids[index], scratch.ids[index + 1]))
         }
         while true {
@@ -63,9 +115,9 @@ struct BytePairEncoder: Sendable {
 
     /// Priority-queue merging over a linked list of symbols: O(n log n), for long pieces such as a
     /// megabyte without spaces, where the linear scan would be quadratic.
-    private func encodeLong(_ piece: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
-        let count = piece.count
-        var ids = piece.map { byteTokenIDs[Int($0)] }
+    private func encodeLong(_ initial: [Int32], into output: inout [Int32]) {
+        let count = initial.count
+        var ids = initial
         var previous = (0..<count).map { $0 - 1 }
         var next = (0..<count).map { $0 + 1 }  // `count` marks the end
         var alive = [Bool](repeating: true, count: count)

@@ -111,6 +111,19 @@ struct PreTokenizer {
         return (classOf(value), length)
     }
 
+    /// Value and UTF-8 length of the scalar starting at `index` (valid UTF-8 assumed).
+    @inline(__always)
+    static func decodeScalar(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (UInt32, Int) {
+        let lead = bytes[index]
+        if lead < 0x80 { return (UInt32(lead), 1) }
+        if lead < 0xE0 { return (UInt32(lead & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F), 2) }
+        if lead < 0xF0 {
+            return (UInt32(lead & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6 | UInt32(bytes[index + 2] & 0x3F), 3)
+        }
+        return (UInt32(lead & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F), 4)
+    }
+
     /// Classes of U+0000...U+FFFF, computed once from the standard library's Unicode tables.
     static let basicPlaneClasses: [ScalarClass] = (0..<0x10000).map { classOf(UInt32($0)) }
     static let asciiClasses: [ScalarClass] = Array(basicPlaneClasses[0..<128])

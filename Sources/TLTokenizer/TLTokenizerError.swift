@@ -5,9 +5,9 @@ public enum TLTokenizerError: Error, CustomStringConvertible, Equatable {
     case malformedFile(file: String, location: String, problem: String)
     /// A tokenizer file could not be read from disk.
     case unreadableFile(path: String, reason: String)
-    /// Neither tokenizer.json nor vocab.json + merges.txt exists in a model directory.
+    /// None of tokenizer.json, vocab.json + merges.txt, tokenizer.model exists in a model directory.
     case missingTokenizerFiles(directory: String)
-    /// tokenizer.json uses a feature this GPT-2-style byte-level BPE tokenizer does not implement.
+    /// A tokenizer file uses a component or option tlsh does not implement.
     case unsupported(file: String, feature: String)
     /// `toSingleToken` was given text that is not exactly one token; `pieces` is how it splits.
     case notSingleToken(text: String, pieces: [String])
@@ -21,9 +21,9 @@ public enum TLTokenizerError: Error, CustomStringConvertible, Equatable {
         case let .unreadableFile(path, reason):
             return "cannot read tokenizer file \(path): \(reason)"
         case let .missingTokenizerFiles(directory):
-            return "no tokenizer in \(directory): expected tokenizer.json, or vocab.json together with merges.txt"
+            return "no tokenizer in \(directory): expected tokenizer.json, vocab.json together with merges.txt, or tokenizer.model"
         case let .unsupported(file, feature):
-            return "\(file): \(feature) is not supported (tlsh implements GPT-2-style byte-level BPE only)"
+            return "\(file): \(feature) is not supported (docs/TOKENIZER.md lists the supported components)"
         case let .notSingleToken(text, pieces):
             let quoted = quoteForMessage(text)
             if pieces.isEmpty {

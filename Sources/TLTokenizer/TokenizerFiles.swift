@@ -1,5 +1,5 @@
-/// Parsing of the two on-disk formats into one description of a byte-level BPE tokenizer:
-/// GPT-2's original pair `vocab.json` + `merges.txt`, and Hugging Face's single `tokenizer.json`.
+/// Parsing of the on-disk formats into one description of a BPE tokenizer pipeline: GPT-2's original pair
+/// `vocab.json` + `merges.txt` (one fixed configuration), and Hugging Face's `tokenizer.json`.
 struct TokenizerDescription {
     struct Merge {
         let left: String
@@ -14,16 +14,31 @@ struct TokenizerDescription {
         var leftStrip = false
         var rightStrip = false
         var special = true
+        /// Matched in the normalized text (after the normalizer) rather than the raw input.
+        var normalized = false
+        /// Matched only where not preceded or followed by a word character.
+        var singleWord = false
     }
 
     var vocabulary: [(token: String, id: Int)] = []
     var merges: [Merge] = []
     var addedTokens: [AddedToken] = []
-    /// ByteLevel pre-tokenizer options (GPT-2: no prefix space, regex on).
-    var addPrefixSpace = false
-    var useRegex = true
+    /// The stages around the model; the defaults are GPT-2's.
+    var normalizer: [NormalizerStep] = []
+    var preTokenizer: [PreTokenizerStep] = [.byteLevel(addPrefixSpace: false, useRegex: true)]
+    var decoder: [DecoderStep] = [.byteLevel]
+    /// Post-processor template for one sequence (nil: none), used by `encode(_:addSpecialTokens: true)`.
+    var template: [TemplatePiece]?
+    /// BPE model options for SentencePiece-style vocabularies.
+    var byteFallback = false
+    var unknownToken: String?
+    var fuseUnknown = false
     /// tokenizer.json `model.ignore_merges`: a piece that is a whole vocabulary entry is taken as is.
     var ignoreMerges = false
+    /// BOS / EOS named by the file itself (a SentencePiece model's bos_id / eos_id), used when
+    /// tokenizer_config.json names none.
+    var defaultBOS: String?
+    var defaultEOS: String?
     /// Names used in error messages.
     var vocabularyFile = "vocab.json"
     var mergesFile = "merges.txt"
@@ -92,7 +107,8 @@ extension TokenizerDescription {
         return merges
     }
 
-    /// Reads a Hugging Face fast-tokenizer file whose model is byte-level BPE (GPT-2, GPT-Neo, Pythia...).
+    /// Reads a Hugging Face fast-tokenizer file whose model is BPE (byte-level as in GPT-2, Llama-3, Qwen2,
+    /// Pythia, or SentencePiece-style with byte fallback as in Llama-2, Mistral, Gemma).
     static func fromTokenizerJSON(_ bytes: [UInt8], file: String) throws(TLTokenizerError) -> TokenizerDescription {
         let root: JSONValue
         do {
@@ -109,20 +125,23 @@ extension TokenizerDescription {
         }
         try rejectUnsupportedModelOptions(model, file: file)
         if case .bool(true)? = model["ignore_merges"] { description.ignoreMerges = true }
+        if case .bool(true)? = model["byte_fallback"] { description.byteFallback = true }
+        if case .bool(true)? = model["fuse_unk"] { description.fuseUnknown = true }
+        if case .string(let unknown)? = model["unk_token"] { description.unknownToken = unknown }
         guard let vocab = model["vocab"] else {
             throw .malformedFile(file: file, location: "key \"model.vocab\"", problem: "missing the vocabulary")
         }
         description.vocabulary = try readVocabulary(vocab, file: file, keyPath: "key \"model.vocab\"")
         description.merges = try readMergesJSON(model["merges"] ?? .array([]), file: file)
         description.addedTokens = try readAddedTokens(root["added_tokens"] ?? .array([]), file: file)
-        try readPreTokenizer(root, file: file, into: &description)
+        description.normalizer = try readNormalizer(root["normalizer"] ?? .null, file: file)
+        description.preTokenizer = try readPreTokenizer(root["pre_tokenizer"] ?? .null, file: file)
+        description.decoder = try readDecoder(root["decoder"] ?? .null, file: file)
+        description.template = try readPostProcessor(root["post_processor"] ?? .null, file: file)
         return description
     }
 
     private static func rejectUnsupportedModelOptions(_ model: JSONValue, file: String) throws(TLTokenizerError) {
-        if case .bool(true)? = model["byte_fallback"] {
-            throw .unsupported(file: file, feature: "model.byte_fallback (SentencePiece-style BPE)")
-        }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if case .string(let affix)? = model[key], !affix.isEmpty {
                 throw .unsupported(file: file, feature: "model.\(key) \(quoteForMessage(affix))")
@@ -181,39 +200,14 @@ extension TokenizerDescription {
                 throw .malformedFile(file: file, location: location,
                                      problem: "each added token needs a non-empty \"content\" and a non-negative \"id\"")
             }
-            if case .bool(true)? = entry["single_word"] {
-                throw .unsupported(file: file, feature: "added token \(quoteForMessage(content)) with single_word")
-            }
             var token = AddedToken(content: content, id: id)
             if case .bool(let flag)? = entry["lstrip"] { token.leftStrip = flag }
             if case .bool(let flag)? = entry["rstrip"] { token.rightStrip = flag }
             if case .bool(let flag)? = entry["special"] { token.special = flag }
+            if case .bool(let flag)? = entry["normalized"] { token.normalized = flag }
+            if case .bool(let flag)? = entry["single_word"] { token.singleWord = flag }
             tokens.append(token)
         }
         return tokens
-    }
-
-    /// Accepts no normalizer and a ByteLevel pre-tokenizer (alone or as the only step of a Sequence).
-    private static func readPreTokenizer(_ root: JSONValue, file: String,
-                                         into description: inout TokenizerDescription) throws(TLTokenizerError) {
-        if let normalizer = root["normalizer"], case .object = normalizer {
-            let name: String
-            if case .string(let type)? = normalizer["type"] { name = type } else { name = "unknown" }
-            throw .unsupported(file: file, feature: "normalizer \(quoteForMessage(name))")
-        }
-        guard var preTokenizer = root["pre_tokenizer"], case .object = preTokenizer else {
-            throw .unsupported(file: file, feature: "a missing pre_tokenizer (GPT-2 uses ByteLevel)")
-        }
-        if case .string("Sequence")? = preTokenizer["type"], case .array(let steps)? = preTokenizer["pre_tokenizers"],
-           steps.count == 1 {
-            preTokenizer = steps[0]
-        }
-        guard case .string(let type)? = preTokenizer["type"], type == "ByteLevel" else {
-            let name: String
-            if case .string(let type)? = preTokenizer["type"] { name = type } else { name = "unknown" }
-            throw .unsupported(file: file, feature: "pre_tokenizer \(quoteForMessage(name))")
-        }
-        if case .bool(let flag)? = preTokenizer["add_prefix_space"] { description.addPrefixSpace = flag }
-        if case .bool(let flag)? = preTokenizer["use_regex"] { description.useRegex = flag }
     }
 }

@@ -62,8 +62,15 @@ case "tokenize":
         rest.removeSubrange(i...(i + 1))
     }
     do {
-        let files = try Hub().resolve(try ModelSource.parse(modelName))
-        exit(TokenizeCommand.run(arguments: rest, tokenizer: try GPT2Tokenizer.load(directory: files.directory)))
+        // A local directory needs only tokenizer files (and config.json), not weights.
+        var isDirectory: ObjCBool = false
+        let directory: URL
+        if let modelName, FileManager.default.fileExists(atPath: modelName, isDirectory: &isDirectory), isDirectory.boolValue {
+            directory = URL(fileURLWithPath: modelName)
+        } else {
+            directory = try Hub().resolve(try ModelSource.parse(modelName)).directory
+        }
+        exit(TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory)))
     } catch { fail("\(error)", code: 1) }
 case "bench":
     guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }

@@ -20,6 +20,7 @@ func fingerprint(_ value: Value) -> String {
     case .metric(let m): return "m\(m.metric)"
     case .result(let d, let data): return "r\(d.plainText.hashValue)\(data.map { fingerprint(.tensor($0)) } ?? "")"
     case .wildcard: return "*"
+    case .sae(let s): return "sae\(ObjectIdentifier(s).hashValue)"
     }
 }
 

@@ -18,7 +18,7 @@ final class CompletionTests: XCTestCase {
     }
 
     func testVerbsAndVariablesAtStatementStart() {
-        XCTAssertEqual(complete("pa|"), CompletionResult(start: 0, end: 2, matches: ["patch"]))
+        XCTAssertEqual(complete("pa|"), CompletionResult(start: 0, end: 2, matches: ["patch"], closing: " "))
         XCTAssertEqual(complete("c|").matches, ["clear", "cache", "clean", "corrupt"])
         XCTAssertEqual(complete("x = 1; ge|").matches, ["generate"])
         XCTAssertEqual(complete("x = 1\nnor|").matches, ["norms", "norm"])
@@ -28,7 +28,7 @@ final class CompletionTests: XCTestCase {
     func testOptionsAfterVerb() {
         XCTAssertEqual(complete("patch resid_post l|"), CompletionResult(start: 17, end: 18, matches: ["layer="]))
         XCTAssertEqual(complete("patch resid_post layer=* |").matches, ["pos=", "head=", "clean=", "corrupt=", "metric=", "normalize="])
-        XCTAssertEqual(complete("generate \"The movie was\" n=20 a|").matches, ["add=", "at="])
+        XCTAssertEqual(complete("generate \"The movie was\" n=20 a|").matches, ["add=", "at=", "ablate="])
     }
 
     func testPositionalKinds() {
@@ -54,7 +54,7 @@ final class CompletionTests: XCTestCase {
         XCTAssertEqual(complete("show cache.pat|"), CompletionResult(start: 11, end: 14, matches: ["pattern"]))
         XCTAssertEqual(complete("cache.|").matches.prefix(3), ["embed", "pos_embed", "resid_pre"])
         XCTAssertEqual(complete("x = cache[\"blocks.1.attn.hook_p|"),
-                       CompletionResult(start: 11, end: 31, matches: ["blocks.1.attn.hook_pattern"]))
+                       CompletionResult(start: 11, end: 31, matches: ["blocks.1.attn.hook_pattern"], closing: "\"]"))
         XCTAssertEqual(complete("x = cache[\"hook_|").matches, ["hook_embed", "hook_pos_embed"])
     }
 
@@ -66,11 +66,11 @@ final class CompletionTests: XCTestCase {
 
     func testCursorCountsUnicodeScalarsWithNonASCIIBefore() {
         // "日本語" is 3 scalars (9 UTF-8 bytes); "é" below is e + combining mark (2 scalars).
-        XCTAssertEqual(complete("s = \"日本語\"; pat|"), CompletionResult(start: 11, end: 14, matches: ["patch"]))
+        XCTAssertEqual(complete("s = \"日本語\"; pat|"), CompletionResult(start: 11, end: 14, matches: ["patch"], closing: " "))
         XCTAssertEqual(complete("s = \"e\u{301}\"\nshow cache.resid_po|"),
                        CompletionResult(start: 20, end: 28, matches: ["resid_post"]))
         // Cursor in the middle of a word completes the part before it.
-        XCTAssertEqual(complete("x = \"ü\"; gen|erate"), CompletionResult(start: 9, end: 12, matches: ["generate"]))
+        XCTAssertEqual(complete("x = \"ü\"; gen|erate"), CompletionResult(start: 9, end: 12, matches: ["generate"], closing: " "))
     }
 
     func testCursorOutOfRangeIsClamped() {

@@ -1,4 +1,4 @@
-// The six tutorials end to end on the embedded default model: their text output against reviewed
+// The seven tutorials end to end on the embedded default model: their text output against reviewed
 // snapshots (Tests/Fixtures/tutorials; regenerate with TLSH_UPDATE_SNAPSHOTS=1 and review the diff),
 // and the phenomena each one exists to show, checked against the library directly.
 import Foundation
@@ -39,7 +39,7 @@ final class TutorialTests: XCTestCase {
     func testTutorialsMatchReviewedSnapshots() throws {
         let examples = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("examples").path)
             .filter { $0.hasSuffix(".tl") }.sorted()
-        XCTAssertEqual(examples.count, 6, "six tutorials")
+        XCTAssertEqual(examples.count, 7, "seven tutorials")
         for name in examples {
             let text = try transcript(of: Self.root.appendingPathComponent("examples/\(name)"))
             let snapshot = Self.root.appendingPathComponent("Tests/Fixtures/tutorials/\(name).txt")

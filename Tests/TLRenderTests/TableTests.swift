@@ -54,13 +54,42 @@ final class TableTests: XCTestCase {
         let html = try Table(columns: ["token", "p"], rows: [[.token("<b>&"), .float(0.5)]]).render(style: .html)
         XCTAssertEqual(html, """
         <table>
-        <thead><tr><th>token</th><th style="text-align:right">p</th></tr></thead>
+        <thead><tr><th style="text-align:left">token</th><th style="text-align:right">p</th></tr></thead>
         <tbody>
-        <tr><td>&lt;b&gt;&amp;</td><td style="text-align:right">0.5000</td></tr>
+        <tr><td style="text-align:left">&lt;b&gt;&amp;</td><td style="text-align:right">0.5000</td></tr>
         </tbody>
         </table>
 
         """)
+    }
+
+    /// Notebooks right-align cells unless told: text columns say left, and a caption never wraps.
+    func testHTMLAlignsTextColumnsLeftAndKeepsTheCaptionOnOneLine() throws {
+        let html = try Table(title: "‖resid_post‖ by layer", columns: ["layer", "hook"], rows: [[.int(0), .text("blocks.0.hook_resid_post")]])
+            .render(style: .html)
+        XCTAssertTrue(html.contains("<caption style=\"white-space:nowrap;text-align:left\">‖resid_post‖ by layer</caption>"), html)
+        XCTAssertTrue(html.contains("<td style=\"text-align:left\">blocks.0.hook_resid_post</td>"), html)
+        XCTAssertTrue(html.contains("<td style=\"text-align:right\">0</td>"), html)
+    }
+
+    /// A table wider than the terminal is split into several that fit, each repeating the first
+    /// column, instead of wrapping into fragments (issue 16: `lens … pos=*` at 60 columns).
+    func testWideTableSplitsToFitTheWidth() throws {
+        let columns = ["layer"] + (0..<12).map { "position \($0)" }
+        let rows: [[Table.Cell]] = (0..<3).map { l in [.text("L\(l)")] + (0..<12).map { _ in .token(" Mary") } }
+        let table = Table(title: "logit lens", columns: columns, rows: rows)
+        let whole = try table.render(style: .box)
+        XCTAssertGreaterThan(whole.split(separator: "\n").map(\.count).max() ?? 0, 60)
+        let split = try table.render(style: .box, maxWidth: 60)
+        let lines = split.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.allSatisfy { $0.count <= 60 }, split)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("│ layer") }.count, lines.filter { $0.hasPrefix("┌") }.count, "each part repeats the first column")
+        XCTAssertGreaterThan(lines.filter { $0.hasPrefix("┌") }.count, 1)
+        for c in 0..<12 { XCTAssertTrue(split.contains("position \(c)"), "column \(c) is kept") }
+        XCTAssertTrue(split.hasPrefix("logit lens\n"), split)
+        XCTAssertTrue(split.contains("\n(continued, 2 of"), split)
+        XCTAssertEqual(try table.render(style: .box, maxWidth: 400), whole, "a table that fits is unchanged")
+        XCTAssertEqual(try table.render(style: .plain, maxWidth: nil), try table.render(style: .plain))
     }
 
     func testMarkdownEscapesPipes() throws {

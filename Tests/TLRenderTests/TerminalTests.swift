@@ -1,7 +1,7 @@
 // Terminal pictures: exact escape sequences for a known grid, the 256-colour fallback checked
 // against a brute-force search of the xterm palette, and no escapes at all without colour.
 import XCTest
-import TLRender
+@testable import TLRender
 
 final class TerminalTests: XCTestCase {
     let esc = "\u{1B}["
@@ -32,14 +32,23 @@ final class TerminalTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("  2 \(esc)38;2;\(white.0);\(white.1);\(white.2)m\(esc)49m▀"), lines[1])
     }
 
-    /// Nearest palette entry by exhaustive search over xterm colours 16...255.
+    /// Nearest palette entry by exhaustive search over xterm colours 16...255, in CIELAB.
     private func bruteForce256(_ c: (Int, Int, Int)) -> Int {
         var palette: [(Int, (Int, Int, Int))] = []
         let levels = [0, 95, 135, 175, 215, 255]
         for r in 0..<6 { for g in 0..<6 { for b in 0..<6 { palette.append((16 + 36 * r + 6 * g + b, (levels[r], levels[g], levels[b]))) } } }
         for i in 0..<24 { let v = 8 + 10 * i; palette.append((232 + i, (v, v, v))) }
-        func d(_ p: (Int, Int, Int)) -> Int { (p.0 - c.0) * (p.0 - c.0) + (p.1 - c.1) * (p.1 - c.1) + (p.2 - c.2) * (p.2 - c.2) }
+        let target = Lab(RGB(UInt8(c.0), UInt8(c.1), UInt8(c.2)))
+        func d(_ p: (Int, Int, Int)) -> Double { Lab(RGB(UInt8(p.0), UInt8(p.1), UInt8(p.2))).distanceSquared(to: target) }
         return palette.min { d($0.1) < d($1.1) }!.0
+    }
+
+    /// Viridis's middle blues stay blue in 256 colours (RGB distance made them slate grey, 60/61).
+    func testAnsi256KeepsViridisBluesBlue() {
+        for hex: UInt32 in [0x375b8d, 0x33638d, 0x2f6b8e] {
+            let entry = ANSI.xterm256(RGB(hex: hex))
+            XCTAssertFalse([59, 60, 61, 102, 103].contains(entry) || entry >= 232, "0x\(String(hex, radix: 16)) → \(entry)")
+        }
     }
 
     func testAnsi256UsesTheNearestPaletteEntry() throws {

@@ -21,7 +21,7 @@ public struct Golden {
         self.name = name
         directory = root.appendingPathComponent(name)
         self.file = try SafeTensorsFile(path: directory.appendingPathComponent(file).path)
-        let data = try Data(contentsOf: directory.appendingPathComponent(file == "golden.safetensors" ? "meta.json" : "interp.json"))
+        let data = try Data(contentsOf: directory.appendingPathComponent(file == "golden.safetensors" ? "meta.json" : file.replacingOccurrences(of: ".safetensors", with: ".json")))
         meta = try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 

@@ -64,7 +64,7 @@ final class MalformedFileTests: XCTestCase {
             ("{\"model\": ", "tokenizer.json, line 1, byte 10: unexpected end of file, expected a value"),
             (#"{"version": "1.0"}"#, #"tokenizer.json, key "model": missing the "model" object"#),
             (#"{"model": {"type": "WordPiece", "vocab": {}}}"#,
-             #"tokenizer.json: model type "WordPiece" is not supported (tlsh implements GPT-2-style byte-level BPE only)"#),
+             #"tokenizer.json: model type "WordPiece" is not supported (docs/TOKENIZER.md lists the supported components)"#),
             (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}}"#,
              #"tokenizer.json, key "model.merges"[0]: expected a pair of two strings"#),
             (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a  b"]}}"#,
@@ -73,10 +73,16 @@ final class MalformedFileTests: XCTestCase {
              #"tokenizer.json, key "model.vocab": expected an object mapping token strings to ids, found an array"#),
             (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": [{"id": 1}]}"#,
              #"tokenizer.json, key "added_tokens"[0]: each added token needs a non-empty "content" and a non-negative "id""#),
-            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": [], "normalizer": {"type": "NFC"}}"#,
-             #"tokenizer.json: normalizer "NFC" is not supported (tlsh implements GPT-2-style byte-level BPE only)"#),
-            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Metaspace"}}"#,
-             #"tokenizer.json: pre_tokenizer "Metaspace" is not supported (tlsh implements GPT-2-style byte-level BPE only)"#),
+            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": [], "normalizer": {"type": "BertNormalizer"}}"#,
+             #"tokenizer.json: normalizer "BertNormalizer" is not supported (docs/TOKENIZER.md lists the supported components)"#),
+            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Whitespace"}}"#,
+             #"tokenizer.json: pre_tokenizer "Whitespace" is not supported (docs/TOKENIZER.md lists the supported components)"#),
+            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "decoder": {"type": "WordPiece"}}"#,
+             #"tokenizer.json: decoder "WordPiece" is not supported (docs/TOKENIZER.md lists the supported components)"#),
+            (#"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\w+"}}}"#,
+             #"tokenizer.json: Split pre-tokenizer regex "\\w+" (tlsh implements the GPT-2, Llama-3 and Qwen2 patterns) is not supported (docs/TOKENIZER.md lists the supported components)"#),
+            (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "byte_fallback": true, "unk_token": "<unk>"}, "pre_tokenizer": null}"#,
+             #"tokenizer.json, key "model.unk_token": the unknown token "<unk>" is not in the vocabulary"#),
             ("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\\q\": 0}}}",
              "tokenizer.json, line 1, byte 38: invalid escape sequence in a string"),
         ]
@@ -105,5 +111,18 @@ final class MalformedFileTests: XCTestCase {
         let message = description { _ = try GPT2Tokenizer.load(directory: directory) }
         XCTAssertEqual(message, directory.appendingPathComponent("tokenizer.json").path
                        + ", line 1, byte 11: expected a string key")
+    }
+
+    func testSentencePieceModelErrors() {
+        // A piece (field 1) whose length runs past the end of the file.
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: Data([0x0A, 0x20, 0x0A, 0x01])) },
+                       "tokenizer.model, byte 2: invalid protobuf: length 32 runs past the end")
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: Data()) },
+                       "tokenizer.model, field 1: no pieces (not a SentencePiece model?)")
+        // One piece "a", trainer_spec.model_type = 1 (Unigram).
+        let unigram = Data([0x0A, 0x03, 0x0A, 0x01, 0x61, 0x12, 0x02, 0x18, 0x01])
+        XCTAssertEqual(description { _ = try Tokenizer(sentencePieceModel: unigram) },
+                       "tokenizer.model: a SentencePiece Unigram model (tlsh reads BPE models) is not supported "
+                       + "(docs/TOKENIZER.md lists the supported components)")
     }
 }

@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""Tokenizer speed: tiktoken vs Hugging Face `tokenizers` vs tlsh, single-threaded, GPT-2 vocabulary.
+"""Tokenizer speed: tiktoken vs Hugging Face `tokenizers` vs tlsh, single-threaded.
 
     /work/venv-ref/bin/python tools/bench/tokenizer_bench.py \
         --tiktoken /tmp/whisper/openai_whisper-20250625/whisper/assets/gpt2.tiktoken \
         [--tlsh .build/release/tlsh] [--text /tmp/tlsh-tokenizer-bench.txt] [--megabytes 1]
+    /work/venv-ref/bin/python tools/bench/tokenizer_bench.py --families --tlsh .build/release/tlsh
+
+The first form compares the three on GPT-2's vocabulary. `--families` compares HF `tokenizers` and tlsh on
+every tokenizer directory (GPT-2's vocab.json + merges.txt and each family fixture of
+Tests/Fixtures/tokenizer/families), on ~1 MB of English and ~1 MB of mixed-script text
+(`tlsh tokenize --model DIR --bench FILE`); both must give the same token count.
 
 Writes a deterministic ~1 MB English-like text (seeded prose built from make_goldens.py's material),
 encodes it 5 times with each tokenizer in one thread and reports the median. The Swift side runs as
@@ -46,6 +52,20 @@ def english_text(megabytes):
     return "\n\n".join(paragraphs)
 
 
+def mixed_text(megabytes):
+    """Code, numbers, emoji, CJK, Arabic, Devanagari... in lines, from make_goldens' generators."""
+    rng = random.Random(SEED + 1)
+    pieces, size = [], 0
+    generators = [make_goldens.mixed, make_goldens.whitespace_run, make_goldens.random_unicode,
+                  lambda r: " ".join(r.choice(make_goldens.SCRIPTS) for _ in range(r.randint(1, 6))),
+                  lambda r: r.choice(make_goldens.CODE), make_goldens.prose_sentence]
+    while size < megabytes * 1_000_000:
+        piece = rng.choice(generators)(rng)
+        pieces.append(piece)
+        size += len(piece.encode("utf-8")) + 1
+    return "\n".join(pieces)
+
+
 def median_time(encode, text):
     times, count = [], 0
     for _ in range(RUNS):
@@ -56,13 +76,71 @@ def median_time(encode, text):
     return {"tokens": count, "seconds": seconds, "tokens_per_second": count / seconds}
 
 
+def sentencepiece_converted(directory):
+    """The `tokenizers` pipeline transformers converts a tokenizer.model to (what tlsh reproduces)."""
+    import shutil
+    from transformers import AutoTokenizer
+
+    work = "/tmp/tlsh-bench-sentencepiece"
+    os.makedirs(work, exist_ok=True)
+    shutil.copyfile(os.path.join(directory, "tokenizer.model"), os.path.join(work, "tokenizer.model"))
+    with open(os.path.join(work, "tokenizer_config.json"), "w", encoding="utf-8") as handle:
+        json.dump({"tokenizer_class": "LlamaTokenizer"}, handle)
+    return AutoTokenizer.from_pretrained(work)._tokenizer
+
+
+def families(args):
+    from tokenizers import Tokenizer
+
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    family_root = os.path.join(repo, "Tests", "Fixtures", "tokenizer", "families")
+    directories = [("gpt2 (vocab.json+merges.txt)", make_goldens.MODEL_DIR)]
+    directories += [(name, os.path.join(family_root, name)) for name in sorted(os.listdir(family_root))
+                    if os.path.isdir(os.path.join(family_root, name))]
+    directories.append(("mistral-v1 (tokenizer.model)",
+                        os.path.join(repo, "Tests", "Fixtures", "tokenizer", "sentencepiece", "mistral-v1")))
+    texts = {"english": english_text(args.megabytes), "mixed": mixed_text(args.megabytes)}
+    paths = {}
+    for kind, text in texts.items():
+        paths[kind] = f"{args.text}.{kind}"
+        with open(paths[kind], "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        print(f"{kind} text: {paths[kind]}, {len(text.encode('utf-8'))} bytes")
+    print(f"{'tokenizer':<30}{'text':<9}{'tokens':>9}{'HF tokens/s':>14}{'tlsh tokens/s':>15}{'ratio':>8}")
+    for name, directory in directories:
+        if os.path.exists(os.path.join(directory, "tokenizer.json")):
+            tokenizer = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
+        elif os.path.exists(os.path.join(directory, "tokenizer.model")):
+            tokenizer = sentencepiece_converted(directory)
+        else:
+            tokenizer = make_goldens.hf_tokenizer()
+        for kind, text in texts.items():
+            hf = median_time(lambda t: tokenizer.encode(t, add_special_tokens=False).ids, text)
+            output = subprocess.run([args.tlsh, "tokenize", "--model", directory, "--bench", paths[kind]], check=True,
+                                    capture_output=True, text=True).stdout
+            ours = json.loads(output.strip().splitlines()[-1])
+            if ours["tokens"] != hf["tokens"]:
+                sys.exit(f"{name} {kind}: token counts differ: HF {hf['tokens']}, tlsh {ours['tokens']}")
+            ratio = ours["tokens_per_second"] / hf["tokens_per_second"]
+            print(f"{name:<30}{kind:<9}{hf['tokens']:>9}{hf['tokens_per_second']:>14,.0f}"
+                  f"{ours['tokens_per_second']:>15,.0f}{ratio:>7.1f}x")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tiktoken", required=True, help="path of whisper's gpt2.tiktoken")
+    parser.add_argument("--tiktoken", help="path of whisper's gpt2.tiktoken")
+    parser.add_argument("--families", action="store_true", help="HF tokenizers vs tlsh for every family")
     parser.add_argument("--tlsh", help="tlsh executable (runs `tlsh tokenize --bench FILE`)")
     parser.add_argument("--text", default="/tmp/tlsh-tokenizer-bench.txt", help="where to write the text")
     parser.add_argument("--megabytes", type=float, default=1.0)
     args = parser.parse_args()
+    if args.families:
+        if not args.tlsh:
+            sys.exit("--families needs --tlsh")
+        families(args)
+        return
+    if not args.tiktoken:
+        sys.exit("--tiktoken is required (or use --families)")
 
     text = english_text(args.megabytes)
     with open(args.text, "w", encoding="utf-8", newline="") as handle:

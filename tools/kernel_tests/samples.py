@@ -54,7 +54,7 @@ TLSH.update({
         {"code": 'c = run "Hello world"\nshow c.pattern[0]', "mime": "image/svg+xml"},
     ],
     "code_inspect_sample": "patch",
-    "code_clear_output": "",
+    "code_clear_output": "clear",  # `clear` alone clears the cell's output (clear_output)
 })
 
 SAMPLES = {"echo": ECHO, "tlsh": TLSH}[os.environ.get("TLSH_KERNEL_SAMPLES", "echo")]

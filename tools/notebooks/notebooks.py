@@ -4,11 +4,15 @@
     python tools/notebooks/notebooks.py check --tlsh .build/release/tlsh   # execute them fresh; fail on any error
 
 `check` verifies that every cell ran without error and that every cell whose code draws a picture
-(show, patch, dla, lens, induction, detect, norms) produced image/png. Both install the kernelspec
+(show, patch, dla, lens, induction, detect, norms) produced image/png and the interactive text/html view
+(an <img> of the PNG with alt text, the hover data as JSON, the hover script; see check_view). The view
+itself is tried in a real browser by tools/notebooks/browser_check.py (needs Chromium; not run in CI). Both install the kernelspec
 into a temporary prefix, so nothing outside the repo changes. Needs nbformat and nbclient (PyPI).
 """
 import argparse
+import json
 import os
+import re
 import pathlib
 import subprocess
 import sys
@@ -20,7 +24,7 @@ from nbclient import NotebookClient
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = EXAMPLES / "notebooks"
-PICTURE_VERBS = ("show", "patch", "dla", "lens", "induction", "detect", "norms")
+PICTURE_VERBS = ("show", "patch", "attrib", "dla", "lens", "induction", "detect", "norms")
 KERNEL = "tlsh-notebooks"
 
 
@@ -61,6 +65,30 @@ def execute(nb, cwd):
     return nb
 
 
+def check_view(html):
+    """Problems with one picture's text/html view (empty when it is well formed)."""
+    problems = []
+    if 'class="tlsh-view"' not in html:
+        problems.append("no tlsh-view element")
+    img = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" width="(\d+)" height="(\d+)" alt="([^"]*)"', html)
+    if not img:
+        problems.append("no embedded PNG <img> with size and alt text")
+    elif not img.group(4):
+        problems.append("empty alt text")
+    data = re.search(r'<script type="application/json" class="tlsh-data">(.*?)</script>', html, re.S)
+    try:
+        hover = json.loads(data.group(1).replace("<\\/", "</")) if data else None
+    except ValueError as e:
+        hover, problems = None, problems + [f"hover data is not JSON: {e}"]
+    if not hover or not (hover.get("grids") or hover.get("boxes")):
+        problems.append("no hover regions")
+    elif img and (hover["width"], hover["height"]) != (int(img.group(2)), int(img.group(3))):
+        problems.append("hover data and image differ in size")
+    if "addEventListener(\"mousemove\"" not in html:
+        problems.append("no hover script")
+    return problems
+
+
 def check(nb, name):
     problems = []
     for i, cell in enumerate(nb.cells):
@@ -73,6 +101,13 @@ def check(nb, name):
         verb = cell.source.strip().split(" ", 1)[0]
         if verb in PICTURE_VERBS and not any("image/png" in out.get("data", {}) for out in outputs):
             problems.append(f"{name} cell {i} ({cell.source.strip()[:40]}): no image/png output")
+        for out in outputs:
+            data = out.get("data", {})
+            if "image/png" in data:
+                if "text/html" not in data:
+                    problems.append(f"{name} cell {i}: a picture without its interactive text/html view")
+                else:
+                    problems += [f"{name} cell {i}: {p}" for p in check_view(data["text/html"])]
     return problems
 
 

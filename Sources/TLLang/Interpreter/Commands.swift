@@ -120,11 +120,18 @@ extension Session {
         case "lens": return try cmdLens(a)
         case "logit_diff": return try cmdLogitDiff(a)
         case "patch": return try cmdPatch(a)
+        case "grad": return try cmdGrad(a)
+        case "attrib": return try cmdAttrib(a)
+        case "eap": return try cmdEAP(a)
         case "dla": return try cmdDLA(a)
         case "induction": return try cmdInduction(a)
         case "detect": return try cmdDetect(a)
         case "generate": return try cmdGenerate(a)
         case "show": return try cmdShow(a, assigning: assigning)
+        case "sae": return try cmdSAE(a)
+        case "features": return try cmdFeatures(a, assigning: assigning)
+        case "feature": return try cmdFeature(a)
+        case "sae_stats": return try cmdSAEStats(a)
         case "print", "warn":
             let text = try c.positionals.map { try plainString(evaluate($0)) }.joined(separator: " ")
             output?.write(text + "\n", toStandardError: c.verb == "warn")
@@ -132,7 +139,12 @@ extension Session {
         case "save": return try cmdSave(a)
         case "vars": return cmdVars()
         case "clear":
-            if c.positionals.isEmpty { variables.removeAll(); lastCache = nil } else {
+            // Alone it clears the screen, as psql's and IPython's clear do: forgetting every
+            // variable takes `clear *`.
+            if c.positionals.isEmpty { output?.clearScreen(); return .none }
+            if c.positionals.contains(where: { $0.kind == .bareWord("*") || $0.kind == .wildcard }) {
+                variables.removeAll(); lastCache = nil
+            } else {
                 for p in c.positionals {
                     guard let name = p.dottedName ?? (try? stringValue(p)) else { continue }
                     guard variables.removeValue(forKey: name) != nil else { throw TLLangError.at(p.range, "no variable '\(name)' to clear") }
@@ -140,6 +152,9 @@ extension Session {
             }
             return .none
         case "set": return try cmdSet(a)
+        case "exit":
+            exitRequested = true
+            return .none
         case "help":
             let topic = c.positionals.first.map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
             if let topic, !topic.isEmpty {

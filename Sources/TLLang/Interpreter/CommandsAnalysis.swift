@@ -70,13 +70,20 @@ extension Session {
                                  hint: "reword one prompt so both tokenize to the same length (see `tokens`)")
         }
         let hook = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        try checkActivationName(hook, at: a.positional(0)?.range ?? a.range, model: m)
         let cfg = m.model.config, P = clean.tokens.count
         var axes: [PatchAxis] = [.layer]
         var ranges: [PatchAxis: [Int]] = [:]
-        if let l = a.option("layer") { ranges[.layer] = try indexList(l, limit: cfg.nLayers) }
+        if let l = a.option("layer") { ranges[.layer] = try checkedIndices(l, limit: cfg.nLayers, option: "layer", what: "layers") }
         let isPattern = hook == "pattern" || hook == "attn" || hook.hasSuffix("hook_pattern")
-        if let p = a.option("pos") { axes.append(isPattern ? .dest : .pos); ranges[isPattern ? .dest : .pos] = try indexList(p, limit: P) }
-        if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
+        if let p = a.option("pos") {
+            axes.append(isPattern ? .dest : .pos)
+            ranges[isPattern ? .dest : .pos] = try checkedIndices(p, limit: P, option: "pos", what: "positions")
+        }
+        if let h = a.option("head") {
+            axes.insert(.head, at: isPattern ? 1 : axes.count)
+            ranges[.head] = try checkedIndices(h, limit: cfg.nHeads, option: "head", what: "heads")
+        }
         let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
         let result: PatchResult
         do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize"),
@@ -84,6 +91,28 @@ extension Session {
             throw TLLangError.at(a.range, msg)
         }
         return patchDisplay(result, metric: metric, tokens: clean.strTokens)
+    }
+
+    /// The indices an option names, each checked against its axis so that an error underlines
+    /// the option's value (not the whole statement) and says the valid range.
+    func checkedIndices(_ e: Expr, limit: Int, option: String, what: String) throws -> [Int] {
+        let indices = try indexList(e, limit: limit)
+        if let bad = indices.first(where: { $0 >= limit || $0 < -limit }) {
+            throw TLLangError.at(e.range, "\(option)=\(bad) is out of range: there are \(limit) \(what), 0…\(limit - 1)",
+                                 hint: "negative values count from the end (\(option)=-1 is \(limit - 1)); \(option)=* takes all")
+        }
+        return indices
+    }
+
+    /// An activation name as the user wrote it (`resid_post`, `blocks.0.hook_resid_post`),
+    /// refused at its own range with the nearest known short name when the model has no such hook.
+    func checkActivationName(_ name: String, at range: SourceRange, model m: LoadedModel) throws {
+        // As the patcher resolves it: a dotted name as given, else the name at layer 0.
+        if m.model.hookNames.contains(name.contains(".") ? name : HookNames.actName(name, layer: 0)) { return }
+        let known = Session.cacheShortNames(fullNames: m.model.hookNames).filter { $0 != "logits" && $0 != "tokens" }
+        let hint = Suggest.nearest(to: name, in: known + m.model.hookNames).map { "did you mean '\($0)'?" }
+            ?? "activations: " + known.joined(separator: ", ")
+        throw TLLangError.at(range, "'\(name)' is not an activation of this model", hint: hint)
     }
 
     func patchDisplay(_ result: PatchResult, metric: MetricValue, tokens: [String]) -> Value {
@@ -174,15 +203,19 @@ extension Session {
             throw TLLangError.at(a.option("pos")?.range ?? a.range, "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
         }
         let neuronLayer = try a.option("neurons").map { try resolveLayer(try intValue($0), m.model, range: $0.range) }
+        try checkCancelled()
         let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
                                                         neuronLayer: neuronLayer)
+        try checkCancelled()
         let cfg = m.model.config
         let title = "direct logit attribution to \(target.label)"
-        let ranked = attr.ranked().prefix(k)
+        // Heads, MLPs and embeddings only: a block's attn_out is the sum of its heads, so ranking
+        // both counted L1H0 twice. The per-block sums have their own table below.
+        let ranked = attr.ranked().filter { !$0.label.hasSuffix("_attn_out") }.prefix(k)
         var d = Display(text: String(format: "%@ at position %d; components sum to %.4f", title, pos, attr.total))
-        d.tables.append(Table(title: "top \(ranked.count) components", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
+        d.tables.append(Table(title: "top \(ranked.count) components (heads, MLPs, embeddings)", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
                               rows: ranked.map { [.text($0.label), .float(Double($0.value))] }))
-        d.tables.append(Table(title: "by block", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
+        d.tables.append(Table(title: "by block (attn_out is the sum of that layer's heads)", columns: [.init(name: "component"), .init(name: "attribution", decimals: 4)],
                               rows: attr.components.map { [.text($0.label), .float(Double($0.value))] }))
         if let neurons = attr.neurons, let nl = attr.neuronLayer {
             let order = neurons.data.indices.sorted { abs(neurons.data[$0]) > abs(neurons.data[$1]) }.prefix(k)
@@ -209,6 +242,7 @@ extension Session {
         let P = c.tokens.count
         let positions = try a.option("pos").map { try indexList($0, limit: P) } ?? [P - 1]
         let k = try a.int("k")
+        try checkCancelled()
         let lens = try LogitLens.compute(cache: c.cache, positions: positions)
         let labels = lens.labels.map { $0 == "final_post" ? "out" : "L" + $0.replacingOccurrences(of: "_pre", with: "") }
         var d = Display()
@@ -274,13 +308,14 @@ extension Session {
         }
         let seed = try a.int("seed", default: settings.seed)
         let threshold = Float(try a.number("threshold"))
-        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos)
+        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos,
+                                           isCancelled: monitorCancel)
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
         let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
         var d = Display(text: String(format: "repeated random tokens (2 × %d): loss %.3f on the first copy, %.3f on the second", len, first, second))
         let above = r.scores.data.filter { $0 > threshold }.count
-        d.tables.append(headTable(r.scores, threshold: threshold, title: "\(above) heads score above \(threshold)"))
+        d.tables.append(headTable(r.scores, threshold: threshold, title: "\(above) head\(above == 1 ? "" : "s") score\(above == 1 ? "s" : "") above \(threshold)"))
         d.pictures.append(headHeatmap(r.scores, title: "induction score"))
         d.records = headRecords(r.scores, title: "induction score")
         return .result(d, data: NamedTensor(r.scores, axes: ["layer", "head"]))
@@ -297,7 +332,8 @@ extension Session {
         let tokens = try m.tokens(text)
         let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
                                              excludeBOS: try a.bool("exclude_bos"),
-                                             excludeCurrentToken: try a.bool("exclude_current"), measure: measure)
+                                             excludeCurrentToken: try a.bool("exclude_current"), measure: measure,
+                                             isCancelled: monitorCancel)
         var d = Display(text: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens")
         d.tables.append(headTable(scores, threshold: 0.3, title: "top heads"))
         d.pictures.append(headHeatmap(scores, title: "\(kind.rawValue) score"))
@@ -316,15 +352,24 @@ extension Session {
             : .sample(temperature: Float(temperature), topK: try a.intIfGiven("top_k"), topP: try a.numberIfGiven("top_p").map(Float.init),
                       freqPenalty: 0, seed: UInt64(bitPattern: Int64(try a.int("seed", default: settings.seed))))
         let generator = Generator(model: m.model)
-        func continuation(_ hooks: [ForwardHook], promptOnly: Bool = false, label: String) throws -> String {
+        /// The continuation's text, and a note when it ended at end-of-text before n tokens.
+        func continuation(_ hooks: [ForwardHook], promptOnly: [ForwardHook] = [], label: String) throws -> (text: String, count: Int, stop: String?) {
             let new = try generator.generate(prompt: ids, maxNewTokens: n, sampling: sampling, eos: tok.eosTokenID,
-                                             hooks: promptOnly ? [] : hooks, promptOnlyHooks: promptOnly ? hooks : [],
-                                             monitor: monitor(label))
-            return tok.decode(new)
+                                             hooks: hooks, promptOnlyHooks: promptOnly, monitor: monitor(label))
+            let stop = new.count < n && new.last == tok.eosTokenID
+                ? "stopped after \(new.count) of \(n) tokens: the model produced end-of-text" : nil
+            return (tok.decode(new), new.count, stop)
         }
+        // saes= splices SAEs into every step of the second run (see CommandsSAE.swift).
+        let spliceHooks = try splices(a, model: m).flatMap { $0.hooks(for: m.model) }
         guard let add = a.option("add") else {
-            let text = try continuation([], label: "generate")
-            return .result(Display(text: prompt + text), data: nil)
+            let made = try continuation([], label: "generate")
+            if let stop = made.stop { note("\(stop) (\(tokenLabel(tok.eosTokenID, model: m)))") }
+            if spliceHooks.isEmpty { return .result(Display(text: prompt + made.text), data: nil) }
+            let spliced = try continuation(spliceHooks, label: "generate (SAEs spliced)")
+            let table = Table(title: "\"\(prompt)\" continued", columns: ["run", "tokens", "continuation"],
+                              rows: [[.text("normal"), .int(made.count), .text(made.text)], [.text("SAEs spliced"), .int(spliced.count), .text(spliced.text)]])
+            return .result(Display(text: "normal:  \(prompt)\(made.text)\nspliced: \(prompt)\(spliced.text)", tables: [table]), data: nil)
         }
         let dModel = m.model.config.dModel
         let addValue = try evaluate(add)
@@ -349,9 +394,17 @@ extension Session {
             hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
         }
         let normal = try continuation([], label: "generate")
-        let steered = try continuation(hooks, promptOnly: promptOnly, label: "generate (steered)")
-        let table = Table(title: "\"\(prompt)\" + \(n) tokens", columns: ["run", "continuation"],
-                          rows: [[.text("normal"), .text(normal)], [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .text(steered)]])
-        return .result(Display(text: "normal:  \(prompt)\(normal)\nsteered: \(prompt)\(steered)", tables: [table]), data: nil)
+        let steered = try continuation(spliceHooks + (promptOnly ? [] : hooks), promptOnly: promptOnly ? hooks : [], label: "generate (steered)")
+        func tokens(_ c: Int) -> String { "\(c) token\(c == 1 ? "" : "s")" }
+        // The table alone: the same continuations as text above it would say everything twice.
+        let table = Table(title: "\"\(prompt)\" continued", columns: ["run", "tokens", "continuation"],
+                          rows: [[.text("normal"), .int(normal.count), .text(normal.text)],
+                                 [.text("steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"), .int(steered.count), .text(steered.text)]])
+        let stops = [("normal", normal.stop), ("steered", steered.stop)].compactMap { run, stop in stop.map { "\(run): \($0)" } }
+        let summary = normal.count == steered.count ? "\(tokens(normal.count)) each" : "normal \(tokens(normal.count)), steered \(tokens(steered.count))"
+        return .result(Display(text: ([summary] + stops).joined(separator: "\n"), tables: [table]), data: nil)
     }
+
+    /// How a token reads in a note: `<|endoftext|>`.
+    func tokenLabel(_ id: Int, model m: LoadedModel) -> String { visibleToken(m.strTokens([id])[0]) }
 }

@@ -87,7 +87,7 @@ extension Session {
 
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
-    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange) throws -> CacheValue {
+    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = []) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -104,16 +104,19 @@ extension Session {
         var o = RunOptions()
         o.cacheFilter = { _ in true }
         o.isCancelled = monitorCancel
+        o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
         do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
             throw TLLangError.at(range, msg)
-        }
+        } catch let e as SAEError { throw TLLangError.at(range, e.description) }
+        for s in saes { s.insertRecorded(into: out.cache, model: m.model) }
         return CacheValue(cache: out.cache, logits: out.logits!, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
     }
 
     func cmdRun(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
-        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range)
+        let saes = try splices(a, model: try requireModel())
+        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range, saes: saes)
         lastCache = c
         return .cache(c)
     }
@@ -127,7 +130,9 @@ extension Session {
         return c
     }
 
-    func topTable(_ c: CacheValue, position: Int, k: Int, title: String) throws -> Table {
+    /// `firstRank`: 1 for `top`; 0 for `test`, whose answer ranks count from 0 as TransformerLens's
+    /// test_prompt does, so its two tables agree.
+    func topTable(_ c: CacheValue, position: Int, k: Int, title: String, firstRank: Int = 1) throws -> Table {
         let m = try requireModel()
         let logits = try c.logits.select(axis: 0, index: 0)  // [pos, vocab]
         let P = logits.shape[0], V = logits.shape[1]
@@ -137,7 +142,7 @@ extension Session {
         let probs = row.softmax()
         let top = row.topK(k)
         let rows = top.enumerated().map { i, t in
-            [Table.Cell.int(i + 1), .token(m.strTokens([t.index])[0]), .int(t.index), .float(Double(probs.data[t.index])), .float(Double(t.value))]
+            [Table.Cell.int(i + firstRank), .token(m.strTokens([t.index])[0]), .int(t.index), .float(Double(probs.data[t.index])), .float(Double(t.value))]
         }
         return Table(title: title, columns: [.init(name: "rank"), .init(name: "token"), .init(name: "id"), .init(name: "prob", decimals: 4), .init(name: "logit", decimals: 3)], rows: rows)
     }
@@ -145,6 +150,7 @@ extension Session {
     func cmdTop(_ a: Arguments) throws -> Value {
         let c = try cacheArgument(a.positional(0), range: a.range)
         let pos = try a.int("pos"), k = try a.int("k")
+        try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"
         return .result(Display(tables: [try topTable(c, position: pos, k: k, title: "top \(k) next tokens\(label)")]), data: nil)
     }
@@ -187,7 +193,7 @@ extension Session {
             let probs = row.softmax()
             let rank = row.data.filter { $0 > row.data[t] }.count
             rankRows.append([.token(m.strTokens([t])[0]), .int(rank), .float(Double(row.data[t])), .float(Double(probs.data[t]))])
-            d.tables.append(try topTable(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))"))
+            d.tables.append(try topTable(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))", firstRank: 0))
         }
         d.tables.insert(Table(title: "answer tokens", columns: [.init(name: "token"), .init(name: "rank"), .init(name: "logit", decimals: 3), .init(name: "prob", decimals: 4)], rows: rankRows), at: 0)
         return .result(d, data: nil)
@@ -204,6 +210,7 @@ extension Session {
         let positions = try posSpec.map { try indexList($0, limit: P) } ?? [P - 1]
         var values: [Float] = []
         for l in 0..<L {
+            try checkCancelled()
             let name = HookNames.actName(hook, layer: l)
             guard case .tensor(let t) = try cacheTensor(c, fullName: name, range: a.range) else { continue }
             let norms = try t.tensor.reduce(.norm, axis: -1)  // [pos]

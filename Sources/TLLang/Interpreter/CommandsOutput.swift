@@ -21,6 +21,7 @@ extension Session {
             let toks = c.strTokens.map { visibleToken($0) }.joined(separator: " | ")
             return Display(text: "cache of \(c.tokens.count) tokens: \(toks)\nlogits [\(shape)], \(c.cache.count) activations (cache.resid_post[0], cache[\"pattern\", 0], …)")
         case .tensor(let t): return Display(text: describe(t))
+        case .sae(let s): return Display(text: s.summary + "\nfrom \(s.name)")
         }
     }
 
@@ -87,6 +88,7 @@ extension Session {
             guard let d = try display(of: v) else { return .none }
             shown = d
         }
+        try checkCancelled()  // interrupted while the value was computed: draw nothing
         output?.display(shown)
         guard assigning else { return .none }
         return .result(shown, data: SaveFormats.tensor(of: v))

@@ -37,8 +37,9 @@ extension Session {
         if let v = variables[name] { return v }
         if name == "true" { return .number(1) }
         if name == "false" { return .number(0) }
+        // Only a verb written out in full is pointed at: `five` in `k=five` is no typo of `save`.
         let hint = Suggest.nearest(to: name, in: Array(variables.keys)).map { "did you mean '\($0)'?" }
-            ?? CommandTable.standard.suggestVerb(for: name).map { "'\(name)' is not a variable; did you mean the command '\($0)'?" }
+            ?? (CommandTable.standard[name] != nil ? "'\(name)' is a command: start a statement with it, e.g. x = \(name) ..." : nil)
             ?? "define it first, e.g. \(name) = run \"some text\""
         throw TLLangError.at(range, "unknown variable '\(name)'", hint: hint)
     }
@@ -148,6 +149,8 @@ extension Session {
             if c.cache.contains(HookNames.actName(name, layer: 0)) { return .cacheSeries(c, shortName: name) }
             let hint = Suggest.nearest(to: name, in: HookNames.shortNames + ["logits", "tokens"]).map { "did you mean cache.\($0)?" }
             throw TLLangError.at(range, "a cache has no member '\(name)'", hint: hint ?? "try cache.resid_post[0] or cache[\"blocks.0.hook_resid_post\"]")
+        case .sae(let s):
+            return try saeMember(s, name, range: range)
         case .tensor(let t) where name == "shape":
             return .list(t.tensor.shape.map { .number(Double($0)) })
         default:
@@ -242,6 +245,10 @@ extension Session {
     }
 
     func intValue(_ e: Expr) throws -> Int {
+        // `k=five`: a word that is no variable was meant as a number.
+        if case .identifier(let name) = e.kind, variables[name] == nil, name != "true", name != "false" {
+            throw TLLangError.at(e.range, "expected a whole number, found the word '\(name)'", hint: "write digits, e.g. 5")
+        }
         switch try evaluate(e) {
         case .number(let n) where n == n.rounded(): return try integer(n, at: e.range, what: "a whole number")
         default: throw TLLangError.at(e.range, "expected a whole number here")

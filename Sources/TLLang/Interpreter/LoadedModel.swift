@@ -6,11 +6,11 @@ import TLTokenizer
 
 public final class LoadedModel: @unchecked Sendable {
     public let model: HookedTransformer
-    public let tokenizer: GPT2Tokenizer?
+    public let tokenizer: Tokenizer?
     public let name: String
     public let directory: URL
 
-    init(model: HookedTransformer, tokenizer: GPT2Tokenizer?, name: String, directory: URL) {
+    init(model: HookedTransformer, tokenizer: Tokenizer?, name: String, directory: URL) {
         self.model = model; self.tokenizer = tokenizer; self.name = name; self.directory = directory
     }
 
@@ -19,11 +19,8 @@ public final class LoadedModel: @unchecked Sendable {
         let source = try ModelSource.parse(name)
         let files = try hub.resolve(source)
         let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none)
-        // GPT-2 checkpoints must have a readable tokenizer; other families get one only where the
-        // GPT-2 tokenizer reads their files (else token ids: run [1, 2, 3]).
-        let isGPT2 = model.config.originalArchitecture == ModelFamily.gpt2.architectures[0]
-        let tokenizer: GPT2Tokenizer? = files.tokenizerFiles.isEmpty ? nil
-            : isGPT2 ? try GPT2Tokenizer.load(directory: files.directory) : try? GPT2Tokenizer.load(directory: files.directory)
+        let sentencePiece = FileManager.default.fileExists(atPath: files.directory.appendingPathComponent("tokenizer.model").path)
+        let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty && !sentencePiece ? nil : try Tokenizer.load(directory: files.directory)
         let display: String
         switch source {
         case .embeddedDefault: display = "default (embedded tiny GPT-2)"
@@ -35,7 +32,7 @@ public final class LoadedModel: @unchecked Sendable {
 
     var bos: Int { tokenizer?.bosTokenID ?? model.config.dVocab - 1 }
 
-    func requireTokenizer() throws -> GPT2Tokenizer {
+    func requireTokenizer() throws -> Tokenizer {
         guard let tokenizer else {
             throw TLLangError.runtime("this model has no tokenizer files (tokenizer.json or vocab.json + merges.txt); pass token ids instead, e.g. run [\(bos), 464, 3139]")
         }

@@ -20,10 +20,13 @@ public protocol SessionOutput: AnyObject {
     /// `set color=`: true forces colour, false turns it off, nil goes back to what the output
     /// detected. Outputs without colour ignore it.
     func useColor(_ enabled: Bool?)
+    /// `clear`: clear the terminal (or a notebook cell's output). Outputs without a screen ignore it.
+    func clearScreen()
 }
 
 extension SessionOutput {
     public func useColor(_ enabled: Bool?) {}
+    public func clearScreen() {}
 }
 
 /// Settings changed with `set`.
@@ -47,6 +50,9 @@ public final class Session: @unchecked Sendable {
     let cancelFlag: CancellationFlag
     /// Statements executed so far (Jupyter's execution_count is the front end's business).
     public private(set) var history: [String] = []
+    /// The last `execute` ran `exit` (or `quit`, `\q`, …): the statements after it did not run, and
+    /// the front end should leave (the REPL and scripts do; a notebook kernel says how to stop it).
+    public internal(set) var exitRequested = false
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
@@ -73,6 +79,7 @@ public final class Session: @unchecked Sendable {
     @discardableResult
     public func execute(_ source: String) throws(ExecutionError) -> Display? {
         cancelFlag.set(false)
+        exitRequested = false
         history.append(source)
         let statements: [Statement]
         do { statements = try Parser.parse(source) } catch {
@@ -84,10 +91,15 @@ public final class Session: @unchecked Sendable {
             // Transaction: keep what the statement may change, restore it on failure.
             let saved = (variables, current, lastCache, settings)
             do {
+                // An interrupt that arrived between statements, or during one whose work does not
+                // poll the flag (drawing a picture), stops the cell here: it is never lost.
+                try checkCancelled()
                 let shown = try run(statement, source: source)
+                try checkCancelled()
                 if let shown {
                     if i == statements.count - 1 { result = shown } else { output?.display(shown) }
                 }
+                if exitRequested { break }
             } catch {
                 (variables, current, lastCache, settings) = saved
                 BLAS.setThreads(settings.threads)
@@ -147,6 +159,9 @@ public final class Session: @unchecked Sendable {
         // The embedded default loads on first use, so every tutorial works with no `model` line.
         let m = try LoadedModel.load(name: nil, process: true, hub: hub)
         current = m
+        // Said once: from here on the model is loaded. Without it a user never learns which model
+        // answered (`model NAME` picks another).
+        note("note: loaded the \(m.name), as no model was loaded; `model NAME` loads another")
         return m
     }
 

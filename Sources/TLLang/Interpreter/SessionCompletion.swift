@@ -3,6 +3,7 @@
 // (complete_request, is_complete_request, inspect_request) call these same three functions, so
 // the two front ends cannot drift apart.
 import Foundation
+import TLHub
 import TLModel
 
 extension Session {
@@ -45,7 +46,7 @@ extension Session {
         let full = current?.model.hookNames ?? []
         return CompletionContext(variables: variables.keys.sorted(), hookNames: full,
                                  cacheShortNames: Self.cacheShortNames(fullNames: full),
-                                 table: .standard)
+                                 modelNames: ModelSource.aliasNames, table: .standard)
     }
 
     /// Short names offered after `cache.`: those of the model's hooks (in firing order) that the

@@ -52,6 +52,8 @@ public indirect enum Value: Sendable {
     case result(Display, data: NamedTensor?)
     /// `*` in an option.
     case wildcard
+    /// A sparse autoencoder or transcoder (`s = sae "DIR"`).
+    case sae(SAEValue)
 
     public var typeName: String {
         switch self {
@@ -65,6 +67,7 @@ public indirect enum Value: Sendable {
         case .metric: return "metric"
         case .result: return "result"
         case .wildcard: return "*"
+        case .sae: return "sae"
         }
     }
 }

@@ -1,4 +1,6 @@
 // Which colours a terminal can show, and the escape sequences for them.
+import Foundation
+import Synchronization
 
 /// Colour capability of the output stream.
 public enum TerminalColorMode: Sendable, Equatable {
@@ -44,25 +46,54 @@ enum ANSI {
         }
     }
 
-    /// Nearest xterm palette entry (16...255) to `c`, choosing between the colour cube and the
-    /// grey ramp by squared RGB distance.
+    /// Nearest xterm palette entry (16...255) to `c` by CIELAB distance. Plain RGB distance sent
+    /// viridis's middle blues to the slate 60/61 entries, which read as grey; in Lab the blues
+    /// stay blue (0x375b8d → 24, not 60). Results are cached: a picture has few distinct colours.
     static func xterm256(_ c: RGB) -> Int {
-        let levels = [0, 95, 135, 175, 215, 255]
-        func nearestLevel(_ v: UInt8) -> Int {
-            var best = 0
-            for i in 1..<6 where abs(levels[i] - Int(v)) < abs(levels[best] - Int(v)) { best = i }
-            return best
+        let key = Int(c.r) << 16 | Int(c.g) << 8 | Int(c.b)
+        if let hit = paletteCache.withLock({ $0[key] }) { return hit }
+        let lab = Lab(c)
+        var best = 16, bestDistance = Double.infinity
+        for (index, entry) in xtermPaletteLab.enumerated() {
+            let d = lab.distanceSquared(to: entry)
+            if d < bestDistance { best = 16 + index; bestDistance = d }
         }
-        let ri = nearestLevel(c.r), gi = nearestLevel(c.g), bi = nearestLevel(c.b)
-        func distance(_ r: Int, _ g: Int, _ b: Int) -> Int {
-            let dr = r - Int(c.r), dg = g - Int(c.g), db = b - Int(c.b)
-            return dr * dr + dg * dg + db * db
+        paletteCache.withLock { $0[key] = best }
+        return best
+    }
+}
+
+/// Colours 16...255 of the xterm palette (6×6×6 cube, then 24 greys) in CIELAB.
+private let xtermPaletteLab: [Lab] = {
+    let levels: [UInt8] = [0, 95, 135, 175, 215, 255]
+    var out: [Lab] = []
+    for r in levels { for g in levels { for b in levels { out.append(Lab(RGB(r, g, b))) } } }
+    for i in 0..<24 { let v = UInt8(8 + 10 * i); out.append(Lab(RGB(v, v, v))) }
+    return out
+}()
+
+private let paletteCache = Mutex<[Int: Int]>([:])
+
+/// CIE L*a*b* (D65) of an sRGB colour: distances here follow perceived difference.
+struct Lab {
+    var l: Double, a: Double, b: Double
+
+    init(_ c: RGB) {
+        func linear(_ v: UInt8) -> Double {
+            let u = Double(v) / 255
+            return u <= 0.04045 ? u / 12.92 : pow((u + 0.055) / 1.055, 2.4)
         }
-        let cubeDistance = distance(levels[ri], levels[gi], levels[bi])
-        let mean = (Int(c.r) + Int(c.g) + Int(c.b)) / 3
-        let greyIndex = min(23, max(0, (mean - 8 + 5) / 10))
-        let grey = 8 + 10 * greyIndex
-        if distance(grey, grey, grey) < cubeDistance { return 232 + greyIndex }
-        return 16 + 36 * ri + 6 * gi + bi
+        let r = linear(c.r), g = linear(c.g), bl = linear(c.b)
+        let x = (0.4124 * r + 0.3576 * g + 0.1805 * bl) / 0.95047
+        let y = 0.2126 * r + 0.7152 * g + 0.0722 * bl
+        let z = (0.0193 * r + 0.1192 * g + 0.9505 * bl) / 1.08883
+        func f(_ t: Double) -> Double { t > 0.008856 ? cbrt(t) : 7.787 * t + 16.0 / 116 }
+        l = 116 * f(y) - 16
+        a = 500 * (f(x) - f(y))
+        b = 200 * (f(y) - f(z))
+    }
+
+    func distanceSquared(to o: Lab) -> Double {
+        (l - o.l) * (l - o.l) + (a - o.a) * (a - o.a) + (b - o.b) * (b - o.b)
     }
 }

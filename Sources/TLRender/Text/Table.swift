@@ -66,6 +66,40 @@ public struct Table: Sendable, Equatable {
         return renderLines(style: style).joined(separator: "\n") + "\n"
     }
 
+    /// The table in a text style no wider than `maxWidth` columns where it can be: a table too
+    /// wide for the terminal is split into several, each repeating the first column (the row
+    /// labels), instead of wrapping into fragments. HTML and Markdown ignore `maxWidth`.
+    public func render(style: TableStyle, maxWidth: Int?) throws -> String {
+        let whole = try render(style: style)
+        guard let maxWidth, style == .box || style == .plain, columns.count > 2 else { return whole }
+        let widest = whole.split(separator: "\n").map { displayWidth(String($0)) }.max() ?? 0
+        guard widest > maxWidth else { return whole }
+        let (cells, _) = formatted()
+        let widths = columns.indices.map { c in
+            ([displayWidth(singleLine(columns[c].name))] + cells.map { c < $0.count ? displayWidth($0[c]) : 0 }).max() ?? 0
+        }
+        // Box: "│ " + cells joined by " │ " + " │"; plain: cells joined by two spaces.
+        let edge = style == .box ? 4 : 0, gap = style == .box ? 3 : 2
+        var groups: [[Int]] = [[0]]
+        var used = edge + widths[0]
+        for c in 1..<columns.count {
+            if groups[groups.count - 1].count > 1 && used + gap + widths[c] > maxWidth {
+                groups.append([0])
+                used = edge + widths[0]
+            }
+            groups[groups.count - 1].append(c)
+            used += gap + widths[c]
+        }
+        guard groups.count > 1 else { return whole }
+        return try groups.enumerated().map { i, group in
+            // Later parts follow the first at once: a short title, so it fits a narrow terminal too.
+            let name = i == 0 ? title : "(continued, \(i + 1) of \(groups.count))"
+            let part = Table(title: name, columns: group.map { columns[$0] },
+                             rows: rows.map { row in group.map { $0 < row.count ? row[$0] : .empty } })
+            return try part.render(style: style)
+        }.joined()
+    }
+
     // MARK: formatting
 
     /// Cell strings, column by column decimals applied, and each column's alignment.
@@ -177,15 +211,20 @@ public struct Table: Sendable, Equatable {
 
     private func html() -> String {
         let (cells, alignments) = formatted()
+        // Every cell says its alignment: notebook styles right-align table cells by default, which
+        // put tokens and hook names on the right.
         func style(_ c: Int) -> String {
             switch alignments[c] {
-            case .left: return ""
+            case .left: return " style=\"text-align:left\""
             case .right: return " style=\"text-align:right\""
             case .center: return " style=\"text-align:center\""
             }
         }
         var out = "<table>\n"
-        if let title, !title.isEmpty { out += "<caption>\(SVGWriter.escape(singleLine(title)))</caption>\n" }
+        if let title, !title.isEmpty {
+            // A caption is as wide as the table; a title longer than a narrow table must not wrap.
+            out += "<caption style=\"white-space:nowrap;text-align:left\">\(SVGWriter.escape(singleLine(title)))</caption>\n"
+        }
         out += "<thead><tr>" + columns.enumerated().map { c, col in "<th\(style(c))>\(SVGWriter.escape(singleLine(col.name)))</th>" }.joined() + "</tr></thead>\n"
         out += "<tbody>\n"
         for row in cells {

@@ -17,6 +17,8 @@ Fixture repos, all built in memory at start-up (deterministic bytes):
   tiny/gated            401 GatedRepo unless "Authorization: Bearer secret-token"
   tiny/pytorch-only     config + tokenizer + pytorch_model.bin, no safetensors
   tiny/corrupt          the CDN body does not match the published sha256
+  jbloom/GPT2-Small-SAEs-Reformatted   an SAE release: blocks.0.hook_resid_pre/{cfg.json,
+                        sae_weights.safetensors} (Tests/Fixtures/sae/standard/sae)
   anything else         404 RepoNotFound
 Revisions: "main", the tag "v1" and the full commit hash; any other is 404 RevisionNotFound.
 
@@ -28,6 +30,7 @@ Prints the port it listens on (127.0.0.1, port 0 = any free port) as the first s
 """
 import hashlib
 import json
+import os
 import struct
 import sys
 import threading
@@ -92,6 +95,14 @@ def build_repos():
     del pt["model.safetensors"]
     pt["pytorch_model.bin"] = b"PK\x03\x04 not really a pickle " * 100
     repos["tiny/pytorch-only"] = pt
+    # An SAE release in SAELens's layout, under the repo and folder SAELens's table names for
+    # gpt2-small-res-jb / blocks.0.hook_resid_pre (the files are the tiny-a "standard" fixture).
+    sae_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sae", "standard", "sae")
+    release = {}
+    for name in ("cfg.json", "sae_weights.safetensors"):
+        with open(os.path.join(sae_dir, name), "rb") as f:
+            release["blocks.0.hook_resid_pre/" + name] = f.read()
+    repos["jbloom/GPT2-Small-SAEs-Reformatted"] = release
     return repos
 
 

@@ -1,0 +1,56 @@
+// SAELens's release table (pretrained_saes.yaml, trimmed by tools/saes/release_table.py): which
+// Hugging Face repo and folder hold each SAE of a release, and its Neuronpedia id.
+import Foundation
+
+public struct SAERelease: Sendable, Equatable {
+    public let name: String
+    public let repo: String
+    public let model: String
+    /// SAE id → (folder in the repo, Neuronpedia id, dataset-level input scale to fold in).
+    public let saes: [String: Entry]
+
+    public struct Entry: Sendable, Equatable {
+        public let path: String
+        public let neuronpedia: String?
+        public let normScalingFactor: Double?
+    }
+}
+
+public enum SAEReleases {
+    /// The bundled table, found like the default model (resource bundle beside the executable,
+    /// then the source tree); `TLSH_SAE_RELEASES` names another file.
+    public static var tableURL: URL {
+        var candidates: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["TLSH_SAE_RELEASES"], !env.isEmpty { candidates.append(URL(fileURLWithPath: env)) }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for dir in [executable, Bundle.main.bundleURL] {
+            candidates.append(dir.appendingPathComponent("tlsh_TLHub.resources/SAEReleases/sae_releases.json"))
+        }
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/SAEReleases/sae_releases.json"))
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates.last!
+    }
+
+    /// Every release in the table.
+    public static func load(from url: URL = tableURL) throws -> [String: SAERelease] {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw TLHubError.fileSystem(path: url.path, detail: "the SAE release table is missing; rebuild tlsh or set TLSH_SAE_RELEASES")
+        }
+        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let releases = top["releases"] as? [String: Any] else {
+            throw TLHubError.fileSystem(path: url.path, detail: "the SAE release table is not valid JSON")
+        }
+        var out: [String: SAERelease] = [:]
+        for (name, value) in releases {
+            guard let r = value as? [String: Any], let repo = r["repo_id"] as? String, let saes = r["saes"] as? [String: Any] else { continue }
+            var entries: [String: SAERelease.Entry] = [:]
+            for (id, v) in saes {
+                guard let e = v as? [String: Any], let path = e["path"] as? String else { continue }
+                entries[id] = SAERelease.Entry(path: path, neuronpedia: e["neuronpedia"] as? String,
+                                               normScalingFactor: (e["norm_scaling_factor"] as? NSNumber)?.doubleValue)
+            }
+            out[name] = SAERelease(name: name, repo: repo, model: r["model"] as? String ?? "", saes: entries)
+        }
+        return out
+    }
+}

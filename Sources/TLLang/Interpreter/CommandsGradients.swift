@@ -1,0 +1,216 @@
+// The gradient verbs: `grad` (a gradient cache under TransformerLens names) and `attrib`
+// (attribution patching, shown like `patch`).
+import Foundation
+import TLInterp
+import TLModel
+import TLRender
+import TLTensor
+
+extension Session {
+    /// metric= if given, else the variable `metric`.
+    func metricArgument(_ a: Arguments, verb: String) throws -> MetricValue {
+        if let e = a.option("metric") {
+            guard case .metric(let mv) = try evaluate(e) else { throw TLLangError.at(e.range, "metric= takes a metric, e.g. logit_diff \" Paris\" \" Rome\"") }
+            return mv
+        }
+        if case .metric(let mv)? = variables["metric"] { return mv }
+        throw TLLangError.at(a.range, "\(verb) needs a metric", hint: "metric = logit_diff \" Paris\" \" Rome\"")
+    }
+
+    /// stop=TEXT or stop=[TEXT, …]: the gradient stops at every hook point whose name contains one of them.
+    func stopArgument(_ a: Arguments) throws -> ((String) -> Bool)? {
+        guard let e = a.option("stop") else { return nil }
+        let parts: [String]
+        switch try evaluate(e) {
+        case .string(let s): parts = [s]
+        case .list(let items):
+            parts = try items.map { item in
+                guard case .string(let s) = item else { throw TLLangError.at(e.range, "stop= takes hook-name texts such as \"hook_scale\"") }
+                return s
+            }
+        default:
+            if let name = e.dottedName { parts = [name] } else {
+                throw TLLangError.at(e.range, "stop= takes hook-name texts such as \"hook_scale\" or [\"hook_scale\", \"pattern\"]")
+            }
+        }
+        return { name in parts.contains { name.contains($0) } }
+    }
+
+    func cmdGrad(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let run: CacheValue
+        if let e = a.positional(0) { run = try runPrompt(try evaluate(e), bos: true, range: e.range) } else {
+            run = try cacheArgument(nil, range: a.range)
+        }
+        let metric = try metricArgument(a, verb: "grad")
+        var o = GradientOptions()
+        o.stopGradient = try stopArgument(a)
+        o.activationFilter = { _ in false }
+        o.isCancelled = monitorCancel
+        let tokens = run.tokens
+        let result: GradientRun
+        do {
+            result = try m.model.gradients(tokens: [tokens], options: o) { try metric.metric.logitGradient(logits: $0, tokens: [tokens]) }
+        } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(a.range, msg)
+        } catch TLModelError.invalidInput(let msg) {
+            throw TLLangError.at(a.range, msg)
+        }
+        return .cache(CacheValue(cache: result.gradients, logits: result.logits, tokens: tokens, strTokens: run.strTokens, prompt: run.prompt))
+    }
+
+    func cmdAttrib(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let clean = try cacheVariable("clean", option: a.option("clean"), range: a.range)
+        let corrupt = try cacheVariable("corrupt", option: a.option("corrupt"), range: a.range)
+        let metric = try metricArgument(a, verb: "attrib")
+        guard clean.tokens.count == corrupt.tokens.count else {
+            throw TLLangError.at(a.range, "clean and corrupt prompts must have the same number of tokens: clean has \(clean.tokens.count), corrupt has \(corrupt.tokens.count)",
+                                 hint: "reword one prompt so both tokenize to the same length (see `tokens`)")
+        }
+        let hook = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        let cfg = m.model.config, P = clean.tokens.count
+        // Axes in `patch`'s order: layer, then pos (dest for patterns), head (second for patterns), src, neuron.
+        let isPattern = hook == "pattern" || hook == "attn" || hook == "attn_scores" || hook.hasSuffix("hook_pattern") || hook.hasSuffix("hook_attn_scores")
+        var axes: [AttributionAxis] = [.layer]
+        var ranges: [AttributionAxis: [Int]] = [:]
+        if let l = a.option("layer") { ranges[.layer] = try indexList(l, limit: cfg.nLayers) }
+        if let p = a.option("pos") { axes.append(isPattern ? .dest : .pos); ranges[isPattern ? .dest : .pos] = try indexList(p, limit: P) }
+        if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
+        if let s = a.option("src") { axes.append(.src); ranges[.src] = try indexList(s, limit: P) }
+        if let n = a.option("neuron") { axes.append(.neuron); ranges[.neuron] = try indexList(n, limit: cfg.dMLP) }
+        let result: AttributionResult
+        do {
+            let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
+                                             cleanCache: clean.cache, stopGradient: try stopArgument(a), isCancelled: monitorCancel)
+            result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
+        } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(a.range, msg)
+        }
+        return attributionDisplay(result, metric: metric, tokens: clean.strTokens)
+    }
+
+    func attributionDisplay(_ result: AttributionResult, metric: MetricValue, tokens: [String]) -> Value {
+        var r = result
+        // An axis swept over a single index adds nothing to a picture: show the rest.
+        if r.axes.count > 1, let single = r.axisValues.firstIndex(where: { $0.count == 1 }) {
+            r.axes.remove(at: single); r.axisValues.remove(at: single)
+            r.values = r.values.reshaped(r.axisValues.map(\.count))
+        }
+        let label: (AttributionAxis, Int) -> String = { axis, v in
+            switch axis {
+            case .pos, .dest, .src: return "\(v) \(visibleToken(tokens[v]))"
+            case .head: return "H\(v)"
+            case .neuron: return "N\(v)"
+            case .layer: return "\(v)"
+            }
+        }
+        let summary = String(format: "attribution patching %@ — %@: estimated change of the metric when patching clean into corrupt (clean %.4f, corrupt %.4f, difference %.4f)",
+                             r.activation, metric.description, r.cleanValue, r.corruptValue, r.cleanValue - r.corruptValue)
+        var d = Display(text: summary)
+        let title = "attrib \(r.activation): \(metric.description)"
+        let values = r.values.data
+        switch r.axes.count {
+        case 1:
+            let labels = r.axisValues[0].map { label(r.axes[0], $0) }
+            d.tables.append(Table(columns: [r.axes[0].rawValue, "attribution"], rows: zip(labels, values).map { [.text($0), .float(Double($1))] }))
+            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: title, xLabel: r.axes[0].rawValue, yLabel: "attribution"), title: title))
+        case 2:
+            let rowsL = r.axisValues[0].map { label(r.axes[0], $0) }, colsL = r.axisValues[1].map { label(r.axes[1], $0) }
+            let isPos = [.pos, .dest, .src].contains(r.axes[1])
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: rowsL.count, cols: colsL.count, rowLabels: rowsL,
+                colLabels: isPos ? r.axisValues[1].map { visibleToken(tokens[$0]) } : colsL,
+                title: title, xLabel: r.axes[1].rawValue, yLabel: r.axes[0].rawValue, scale: .diverging())), title: title))
+            let order = values.indices.sorted { abs(values[$0]) > abs(values[$1]) }
+            d.tables.append(Table(title: "largest attributions", columns: [r.axes[0].rawValue, r.axes[1].rawValue, "attribution"],
+                                  rows: order.prefix(8).map { i in [.text(rowsL[i / colsL.count]), .text(colsL[i % colsL.count]), .float(Double(values[i]))] }))
+        default:
+            // [layer, a, b, …]: one panel per index of the first axis, the rest flattened into columns.
+            let n1 = r.axisValues[1].count, n2 = r.axisValues[2...].map(\.count).reduce(1, *)
+            let panels = r.axisValues[0].enumerated().map { i, v in
+                Heatmap(values: Array(values[(i * n1 * n2)..<((i + 1) * n1 * n2)]), rows: n1, cols: n2,
+                        rowLabels: r.axisValues[1].map { label(r.axes[1], $0) },
+                        colLabels: r.axes.count == 3 ? r.axisValues[2].map { label(r.axes[2], $0) } : (0..<n2).map(String.init),
+                        title: "\(r.axes[0].rawValue) \(v)", xLabel: r.axes[2...].map(\.rawValue).joined(separator: "×"),
+                        yLabel: r.axes[1].rawValue, scale: .diverging())
+            }
+            d.pictures.append(AnyPicture(Figure(title: title, panels: panels), title: title))
+        }
+        return .result(d, data: NamedTensor(result.values, axes: result.axes.map(\.rawValue)))
+    }
+}
+
+extension Session {
+    func cmdEAP(_ a: Arguments) throws -> Value {
+        let m = try requireModel()
+        let clean = try cacheVariable("clean", option: a.option("clean"), range: a.range)
+        let corrupt = try cacheVariable("corrupt", option: a.option("corrupt"), range: a.range)
+        let metric = try metricArgument(a, verb: "eap")
+        let steps = try a.option("steps").map { try intValue($0) }
+        let threshold = try a.numberIfGiven("threshold").map(Float.init)
+        let top = try a.option("top").map { try intValue($0) } ?? (threshold == nil ? 20 : nil)
+        if let top, top < 1 { throw TLLangError.at(a.range, "top= must be at least 1") }
+        let scores: EdgeScores, circuit: Circuit, circuitValue: Float
+        do {
+            scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
+                                                steps: steps, isCancelled: monitorCancel)
+            circuit = EdgeAttribution.circuit(scores, top: top, threshold: threshold)
+            circuitValue = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens,
+                                                        corrupt: corrupt.tokens, metric: metric.metric)
+        } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(a.range, msg)
+        }
+        let span = scores.cleanValue - scores.corruptValue
+        let faithfulness = span == 0 ? Float.nan : (circuitValue - scores.corruptValue) / span
+        let selection = threshold.map { String(format: "|score| ≥ %g", Double($0)) + (top.map { ", at most \($0)" } ?? "") } ?? "top \(top ?? 0)"
+        let summary = String(format: "%@ over %d edges — %@; circuit (%@, pruned to paths from input to logits): %d edges, %d components; " +
+                             "metric clean %.4f, corrupt %.4f, circuit %.4f: faithfulness %.3f (1 = clean, 0 = corrupt)",
+                             scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
+                             circuit.components.count, scores.cleanValue, scores.corruptValue, circuitValue, faithfulness)
+        var d = Display(text: summary)
+        let k = try a.int("k", default: 15)
+        d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
+                              rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
+        let inCircuit = circuit.edgeNames
+        d.tables.append(Table(title: "highest-scoring edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4), .init(name: "in circuit")],
+                              rows: scores.edges.prefix(k).map { [.text($0.name), .float(Double($0.score)), .text(inCircuit.contains($0.name) ? "yes" : "")] }))
+        // Component × component scores inside the circuit (q, k and v summed): a compact picture of the graph.
+        let comps = circuit.components
+        if !comps.isEmpty {
+            let senders = comps.filter { $0 != "logits" }, receivers = comps.filter { $0 != "input" }
+            var grid = [Float](repeating: 0, count: senders.count * receivers.count)
+            for e in circuit.edges {
+                if let i = senders.firstIndex(of: e.from.component), let j = receivers.firstIndex(of: e.to.component) {
+                    grid[i * receivers.count + j] += e.score
+                }
+            }
+            let title = "circuit: \(metric.description)"
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: grid, rows: senders.count, cols: receivers.count, rowLabels: senders,
+                                                        colLabels: receivers, title: title, xLabel: "receiver", yLabel: "sender",
+                                                        scale: .diverging())), title: title))
+        }
+        if let out = a.option("out") {
+            let path = (try (out.dottedName ?? stringValue(out)) as NSString).expandingTildeInPath
+            let inGraph = circuit.edgeNames
+            var nodes: [String: Bool] = ["input": true, "logits": true]
+            for s in scores.senders { nodes[s.component] = circuit.components.contains(s.component) }
+            var edges: [String: Any] = [:]
+            for e in scores.edges { edges[e.name] = ["score": Double(e.score), "in_graph": inGraph.contains(e.name)] }
+            let object: [String: Any] = [
+                "format": "tlsh circuit 1 (nodes and edges as in the eap / MIB circuit files)",
+                "method": scores.method, "metric": metric.description,
+                "clean_metric": Double(scores.cleanValue), "corrupt_metric": Double(scores.corruptValue),
+                "circuit_metric": Double(circuitValue), "faithfulness": Double(faithfulness),
+                "selection": selection, "nodes": nodes, "edges": edges,
+            ]
+            do {
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                try data.write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")
+            }
+            d.text += "\nwrote \(path)"
+        }
+        return .result(d, data: NamedTensor(scores.matrix, axes: ["sender", "receiver"]))
+    }
+}

@@ -1,0 +1,343 @@
+// Sparse autoencoders in the language: sae (load), features (activations at the SAE's hook),
+// feature (one feature: its logit effects and Neuronpedia link), sae_stats (quality numbers), and
+// the saes= / error= / ablate= options of run that splice SAEs into a run.
+import Foundation
+import TLHub
+import TLModel
+import TLRender
+import TLTensor
+
+/// A loaded SAE or transcoder and where it came from.
+public final class SAEValue: @unchecked Sendable {
+    public let sae: SparseAutoencoder
+    public let name: String
+    /// The Neuronpedia id: the release table's, else cfg.json's.
+    public let neuronpediaID: String?
+    init(sae: SparseAutoencoder, name: String, neuronpediaID: String? = nil) {
+        self.sae = sae; self.name = name; self.neuronpediaID = neuronpediaID ?? sae.config.neuronpediaID
+    }
+
+    var summary: String {
+        let c = sae.config
+        let kind = c.architecture.isTranscoder ? "\(c.architecture.rawValue) \(c.hookName) → \(c.outputHook)" : "\(c.architecture.rawValue) SAE at \(c.hookName)"
+        var parts = ["\(kind): d_in \(c.dIn), d_sae \(c.dSae)"]
+        if c.architecture.isTranscoder { parts.append("d_out \(c.dOut)") }
+        if let k = c.k, c.architecture == .topk { parts.append("k \(k)") }
+        if c.normalization != .none { parts.append("normalize \(c.normalization.rawValue)") }
+        if c.reshapeHookZ { parts.append("hook_z across heads") }
+        if let m = c.modelName { parts.append("trained on \(m)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Neuronpedia's dashboard for `feature`, when the SAE names its Neuronpedia id.
+    func neuronpediaLink(_ feature: Int) -> String? {
+        neuronpediaID.map { "https://www.neuronpedia.org/\($0)/\(feature)" }
+    }
+}
+
+extension Session {
+    // MARK: sae
+
+    func cmdSAE(_ a: Arguments) throws -> Value {
+        guard let p = a.positional(0) else { throw TLLangError.at(a.range, "sae needs a directory, e.g. s = sae \"./my-sae\"") }
+        let source = try p.dottedName ?? stringValue(p)
+        let value: SAEValue
+        if let idExpr = a.positional(1) {
+            value = try releaseSAE(release: source, id: try idExpr.dottedName ?? stringValue(idExpr), range: a.range)
+        } else if source == "default" {
+            // The SAE trained for the embedded default model (tools/train_default_sae).
+            let url = DefaultModel.directory.appendingPathComponent("sae")
+            value = SAEValue(sae: try loadSAE(url, range: p.range), name: "default (embedded, \(url.lastPathComponent))")
+        } else {
+            let url = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
+            value = SAEValue(sae: try loadSAE(url, range: p.range), name: url.path)
+        }
+        if let m = current { try checkSAE(value, against: m, range: p.range) }
+        return .sae(value)
+    }
+
+    func loadSAE(_ url: URL, range: SourceRange) throws -> SparseAutoencoder {
+        do { return try SparseAutoencoder.load(directory: url) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        } catch let e as TLModelError {
+            throw TLLangError.at(range, e.description)
+        }
+    }
+
+    /// `sae RELEASE ID`: SAELens's release table names the repo and folder; the files come through
+    /// the hub cache like a model's (HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN apply).
+    func releaseSAE(release: String, id: String, range: SourceRange) throws -> SAEValue {
+        let table: [String: SAERelease]
+        do { table = try SAEReleases.load() } catch { throw TLLangError.at(range, "\(error)") }
+        guard let r = table[release] else {
+            let hint = Suggest.nearest(to: release, in: Array(table.keys)).map { "did you mean '\($0)'?" }
+            throw TLLangError.at(range, "'\(release)' is not a release in tlsh's SAE table (SAELens releases in SAELens's layout for GPT-2 models)",
+                                 hint: hint ?? "or download the SAE's folder and load it with sae \"DIR\"")
+        }
+        guard let entry = r.saes[id] else {
+            let ids = r.saes.keys.sorted()
+            let hint = Suggest.nearest(to: id, in: ids).map { "did you mean '\($0)'?" } ?? "its SAEs: " + ids.prefix(6).joined(separator: ", ") + (ids.count > 6 ? ", …" : "")
+            throw TLLangError.at(range, "release \(release) has no SAE '\(id)'", hint: hint)
+        }
+        let folder = entry.path.hasSuffix("/") ? String(entry.path.dropLast()) : entry.path
+        let snapshot: URL
+        do {
+            snapshot = try hub.snapshot(repo: r.repo, required: ["\(folder)/cfg.json", "\(folder)/sae_weights.safetensors"],
+                                        optional: ["\(folder)/sparsity.safetensors"])
+        } catch TLHubError.cancelled { throw TLHubError.cancelled } catch { throw TLLangError.at(range, "\(error)") }
+        var sae = try loadSAE(snapshot.appendingPathComponent(folder), range: range)
+        // As SAELens's from_pretrained: a release's dataset-level input scale is folded in.
+        if sae.config.normalization == .expectedAverageOnlyIn, let s = entry.normScalingFactor {
+            sae = sae.foldingNormScalingFactor(Float(s))
+        }
+        return SAEValue(sae: sae, name: "\(release)/\(id)", neuronpediaID: entry.neuronpedia)
+    }
+
+    /// Hooks and widths always; the model name where the loaded model has a hub name to compare.
+    func checkSAE(_ s: SAEValue, against m: LoadedModel, range: SourceRange) throws {
+        do { try s.sae.checkCompatible(with: m.model) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        }
+        guard let trained = s.sae.config.modelName, !trained.isEmpty else { return }
+        if let loadedRepo = m.hubRepo, case .hub(let repo, _)? = try? ModelSource.parse(trained) {
+            guard repo.lowercased() == loadedRepo.lowercased() else {
+                throw TLLangError.at(range, "this SAE was trained on \(trained) (\(repo)) but the current model is \(loadedRepo)",
+                                     hint: "load the matching model first: model \(trained)")
+            }
+            return
+        }
+        note("note: the SAE says it was trained on \(trained); the current model (\(m.name)) has no hub name to compare, so only its hooks and widths were checked")
+    }
+
+    func saeArgument(_ e: Expr?, range: SourceRange) throws -> SAEValue {
+        guard let e else { throw TLLangError.at(range, "name an SAE first, e.g. s = sae \"./my-sae\"") }
+        guard case .sae(let s) = try evaluate(e) else { throw TLLangError.at(e.range, "expected an SAE here (s = sae \"DIR\")") }
+        return s
+    }
+
+    /// The splices asked for by run's saes= (with error= and ablate=), checked against the model.
+    func splices(_ a: Arguments, model m: LoadedModel) throws -> [SAESplice] {
+        guard let e = a.option("saes") else {
+            if let x = a.option("error") ?? a.option("ablate") { throw TLLangError.at(x.range, "error= and ablate= go with saes=[...]") }
+            return []
+        }
+        let items: [Value]
+        switch try evaluate(e) {
+        case .list(let l): items = l
+        case .sae(let s): items = [.sae(s)]
+        default: throw TLLangError.at(e.range, "saes= takes a list of SAEs, e.g. saes=[s]")
+        }
+        let useError = try a.bool("error", default: false)
+        let ablate = try a.option("ablate").map { try indexList($0, limit: nil) } ?? []
+        var seen = Set<String>()
+        return try items.map { item in
+            guard case .sae(let s) = item else { throw TLLangError.at(e.range, "saes= holds SAEs, not a \(item.typeName)") }
+            try checkSAE(s, against: m, range: e.range)
+            guard seen.insert(s.sae.config.outputHook).inserted else {
+                throw TLLangError.at(e.range, "two SAEs write to \(s.sae.config.outputHook); splice one SAE per hook")
+            }
+            for f in ablate where f < 0 || f >= s.sae.config.dSae {
+                throw TLLangError.at(a.option("ablate")!.range, "feature \(f) is out of range for an SAE with d_sae \(s.sae.config.dSae)")
+            }
+            return SAESplice(s.sae, useErrorTerm: useError, ablate: ablate)
+        }
+    }
+
+    // MARK: features
+
+    /// Feature activations [pos, d_sae] of a cache (spliced caches give what the SAE saw).
+    func featureActivations(_ s: SAEValue, _ c: CacheValue, range: SourceRange) throws -> Tensor {
+        let cfg = s.sae.config
+        if let spliced = c.cache[cfg.outputHook + ".hook_sae_acts_post"], spliced.shape.last == cfg.dSae {
+            return spliced.reshaped([-1, cfg.dSae])
+        }
+        try checkSAE(s, against: try requireModel(), range: range)
+        let hook = c.cache.model.firedHookName(cfg.hookName)
+        guard let x = c.cache[hook] else { throw TLLangError.at(range, "the cache has no \(hook)") }
+        do { return try s.sae.features(of: x).reshaped([-1, cfg.dSae]) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        }
+    }
+
+    func cmdFeatures(_ a: Arguments, assigning: Bool) throws -> Value {
+        let s = try saeArgument(a.positional(0), range: a.range)
+        let c = try cacheArgument(a.positional(1), range: a.range)
+        let acts = try featureActivations(s, c, range: a.range)
+        let P = acts.shape[0], F = acts.shape[1]
+        let labels = c.strTokens.map(visibleToken)
+        let k = try a.int("k", default: 5)
+        if let fe = a.option("feature") {
+            let f = try intValue(fe)
+            guard f >= 0 && f < F else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(F))") }
+            let values = (0..<P).map { acts.data[$0 * F + f] }
+            let data = NamedTensor(Tensor(shape: [P], data: values), axes: ["pos"], tokenLabels: c.strTokens)
+            if assigning { return .tensor(data) }
+            var d = Display(text: "feature \(f) along the text" + (s.neuronpediaLink(f).map { " — \($0)" } ?? ""))
+            d.tables.append(Table(title: "feature \(f)", columns: ["pos", "token", "activation"],
+                                  rows: (0..<P).map { [.int($0), .token(c.strTokens[$0]), .float(Double(values[$0]))] }))
+            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: "feature \(f)", xLabel: "position", yLabel: "activation"), title: "feature \(f)"))
+            return .result(d, data: data)
+        }
+        let data = NamedTensor(acts, axes: ["pos", "feature"], tokenLabels: c.strTokens)
+        if assigning { return .tensor(data) }
+        if let pe = a.option("pos") {
+            let p0 = try intValue(pe), p = p0 < 0 ? p0 + P : p0
+            guard p >= 0 && p < P else { throw TLLangError.at(pe.range, "position \(p0) is out of range for \(P) tokens") }
+            let row = Tensor(shape: [F], data: Array(acts.data[(p * F)..<((p + 1) * F)]))
+            let top = row.topK(k).filter { $0.value > 0 }
+            let rows = top.enumerated().map { i, t -> [Table.Cell] in
+                [.int(i + 1), .int(t.index), .float(Double(t.value)), .text(s.neuronpediaLink(t.index) ?? "")]
+            }
+            let active = row.data.filter { $0 > 0 }.count
+            return .result(Display(text: "\(active) of \(F) features fire at position \(p) (\(labels[p]))",
+                                   tables: [Table(title: "top features at \(labels[p])", columns: ["rank", "feature", "activation", "Neuronpedia"], rows: rows)]), data: data)
+        }
+        // Every position: its top features, and a heatmap of the features that are ever in a top k.
+        var chosen: [Int] = []
+        var rows: [[Table.Cell]] = []
+        for p in 0..<P {
+            let row = Tensor(shape: [F], data: Array(acts.data[(p * F)..<((p + 1) * F)]))
+            let top = row.topK(k).filter { $0.value > 0 }
+            for t in top where !chosen.contains(t.index) { chosen.append(t.index) }
+            let l0 = row.data.filter { $0 > 0 }.count
+            rows.append([.int(p), .token(c.strTokens[p]), .int(l0), .text(top.map { "\($0.index) (\(String(format: "%.2f", $0.value)))" }.joined(separator: ", "))])
+        }
+        chosen = Array(chosen.prefix(40)).sorted()
+        var values: [Float] = []
+        for p in 0..<P { for f in chosen { values.append(acts.data[p * F + f]) } }
+        var d = Display(tables: [Table(title: "features at \(s.sae.config.hookName)", columns: ["pos", "token", "L0", "top features (activation)"], rows: rows)])
+        if !chosen.isEmpty {
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: P, cols: chosen.count, rowLabels: labels, colLabels: chosen.map(String.init),
+                                                        title: "feature activations", xLabel: "feature", yLabel: "position", scale: .sequential())), title: "features"))
+        }
+        return .result(d, data: data)
+    }
+
+    // MARK: feature
+
+    /// One feature: decoder norm, density, Neuronpedia link, and the tokens its decoder direction
+    /// promotes and suppresses through the unembedding (W_dec[f] @ W_U).
+    func cmdFeature(_ a: Arguments) throws -> Value {
+        let s = try saeArgument(a.positional(0), range: a.range)
+        guard let fe = a.positional(1) else { throw TLLangError.at(a.range, "name a feature, e.g. feature s 123") }
+        let f = try intValue(fe), cfg = s.sae.config
+        guard f >= 0 && f < cfg.dSae else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(cfg.dSae))") }
+        let m = try requireModel()
+        let k = try a.int("k", default: 10)
+        var lines = ["feature \(f) of \(s.summary)", String(format: "decoder norm %.4g", s.sae.decoderNorms[f])]
+        if let ls = s.sae.logSparsity { lines.append(String(format: "fires on %.3g%% of tokens (log10 density %.3f)", 100 * pow(10, Double(ls[f])), ls[f])) }
+        if let link = s.neuronpediaLink(f) { lines.append("Neuronpedia: \(link)") }
+        var d = Display(text: lines.joined(separator: "\n"))
+        guard cfg.dOut == m.model.config.dModel, !cfg.reshapeHookZ else {
+            d.text += "\n(its decoder does not write to the residual stream width, so it has no direct logit effect)"
+            return .result(d, data: nil)
+        }
+        // Direct effect on the logits, as Neuronpedia's "top logits": W_dec[f] @ W_U.
+        let dir = Tensor(shape: [1, cfg.dOut], data: s.sae.decoderDirection(f))
+        let wU = Tensor(shape: [m.model.config.dModel, m.model.config.dVocab], data: m.model.weights.wU)
+        let effect = try dir.matmul(wU).reshaped([-1])
+        let up = effect.topK(k)
+        let down = Tensor(shape: effect.shape, data: effect.data.map { -$0 }).topK(k)
+        let rows = (0..<min(k, up.count)).map { i -> [Table.Cell] in
+            [.int(i + 1), .token(m.strTokens([up[i].index])[0]), .float(Double(up[i].value)),
+             .token(m.strTokens([down[i].index])[0]), .float(Double(-down[i].value))]
+        }
+        d.tables.append(Table(title: "logit effect of feature \(f)'s decoder direction (W_dec[\(f)] @ W_U)",
+                              columns: ["rank", "promotes", "logit", "suppresses", "logit"], rows: rows))
+        return .result(d, data: NamedTensor(effect, axes: ["vocab"]))
+    }
+
+    // MARK: sae_stats
+
+    /// L0, MSE, explained variance, and the loss with the SAE spliced in (with and without the
+    /// error term) against the clean and the zero-ablated loss.
+    func cmdSAEStats(_ a: Arguments) throws -> Value {
+        let s = try saeArgument(a.positional(0), range: a.range)
+        let m = try requireModel()
+        try checkSAE(s, against: m, range: a.range)
+        let clean = try cacheArgument(a.positional(1), range: a.range)
+        let cfg = s.sae.config
+        let inHook = m.model.firedHookName(cfg.hookName), outHook = m.model.firedHookName(cfg.outputHook)
+        guard let x = clean.cache[inHook], let target = clean.cache[outHook] else {
+            throw TLLangError.at(a.range, "the cache has no \(inHook); run the text without SAEs first")
+        }
+        let (rowsIn, _) = try wrap { try s.sae.rows(of: x) }
+        let enc = s.sae.encode(rowsIn)
+        let out = s.sae.decode(enc.post, encoding: enc).output
+        let n = enc.post.shape[0]
+        let l0 = Double(enc.post.data.filter { $0 > 0 }.count) / Double(n)
+        let t = target.data, d = cfg.dOut
+        var sse = 0.0, sst = 0.0
+        var mean = [Double](repeating: 0, count: d)
+        for r in 0..<n { for j in 0..<d { mean[j] += Double(t[r * d + j]) / Double(n) } }
+        for r in 0..<n { for j in 0..<d {
+            let diff: Float = t[r * d + j] - out.data[r * d + j]
+            let centred: Double = Double(t[r * d + j]) - mean[j]
+            sse += Double(diff) * Double(diff)
+            sst += centred * centred
+        } }
+        let mse = sse / Double(n * d)
+        let explained = sst > 0 ? 1 - sse / sst : .nan
+        func loss(_ hooks: [ForwardHook]) throws -> Double {
+            var o = RunOptions()
+            o.hooks = hooks
+            o.isCancelled = monitorCancel
+            let logits = try m.model.run(tokens: [clean.tokens], options: o).logits!
+            return Double(crossEntropyLoss(logits: logits, tokens: [clean.tokens]).mean)
+        }
+        let base = Double(crossEntropyLoss(logits: clean.logits, tokens: [clean.tokens]).mean)
+        let spliced = try loss(SAESplice(s.sae).hooks(for: m.model))
+        let withError = try loss(SAESplice(s.sae, useErrorTerm: true).hooks(for: m.model))
+        let zero = try loss([ForwardHook(name: outHook) { t, _ in t = Tensor(zeros: t.shape) }])
+        let recovered = zero != base ? (zero - spliced) / (zero - base) : .nan
+        let rows: [[Table.Cell]] = [
+            [.text("L0 (mean active features per token)"), .float(l0)],
+            [.text("MSE"), .float(mse)],
+            [.text("explained variance"), .float(explained)],
+            [.text("loss, clean"), .float(base)],
+            [.text("loss, SAE spliced"), .float(spliced)],
+            [.text("loss, SAE spliced with error term"), .float(withError)],
+            [.text("loss, \(cfg.outputHook) zero-ablated"), .float(zero)],
+            [.text("loss change when spliced"), .float(spliced - base)],
+            [.text("fraction of loss recovered"), .float(recovered)],
+        ]
+        let data = Tensor(shape: [9], data: rows.map { if case .float(let v) = $0[1] { return Float(v) }; return 0 })
+        return .result(Display(text: s.summary + "\non \(n) tokens",
+                               tables: [Table(title: "SAE quality", columns: ["measure", "value"], rows: rows)]),
+                       data: NamedTensor(data, axes: ["measure"]))
+    }
+
+    private func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SAEError { throw TLLangError.runtime(e.description) }
+    }
+
+    // MARK: Members: s.dec[123], s.enc, s.b_dec, ...
+
+    func saeMember(_ s: SAEValue, _ name: String, range: SourceRange) throws -> Value {
+        let c = s.sae.config
+        switch name {
+        case "dec", "W_dec": return .tensor(NamedTensor(Tensor(shape: [c.dSae, c.dOut], data: s.sae.wDec), axes: ["feature", "d_model"]))
+        case "enc", "W_enc": return .tensor(NamedTensor(Tensor(shape: [c.dIn, c.dSae], data: s.sae.wEnc), axes: ["d_model", "feature"]))
+        case "b_dec": return .tensor(NamedTensor(Tensor(shape: [c.dOut], data: s.sae.bDec), axes: ["d_model"]))
+        case "b_enc": return .tensor(NamedTensor(Tensor(shape: [c.dSae], data: s.sae.bEnc), axes: ["feature"]))
+        case "threshold":
+            guard let t = s.sae.threshold else { throw TLLangError.at(range, "a \(c.architecture.rawValue) SAE has no threshold") }
+            return .tensor(NamedTensor(Tensor(shape: [c.dSae], data: t), axes: ["feature"]))
+        case "d_in": return .number(Double(c.dIn))
+        case "d_sae": return .number(Double(c.dSae))
+        case "hook": return .string(c.hookName)
+        case "hook_out": return .string(c.outputHook)
+        case "layer": return HookNames.layer(of: c.outputHook).map { .number(Double($0)) } ?? .none
+        default:
+            throw TLLangError.at(range, "an SAE has no member '\(name)'", hint: "members: dec, enc, b_dec, b_enc, threshold, d_in, d_sae, hook, hook_out, layer")
+        }
+    }
+}
+
+extension LoadedModel {
+    /// The hub repo id when the model came from the hub (its name is then "org/name[@rev]").
+    var hubRepo: String? {
+        guard !name.hasPrefix("/"), !name.hasPrefix("default"), name.contains("/") || !name.contains(" ") else { return nil }
+        return String(name.split(separator: "@").first ?? Substring(name))
+    }
+}

@@ -1,0 +1,309 @@
+// Sparse autoencoders and transcoders with SAELens 6's inference semantics (encode, decode, the
+// hook_sae_* values), on rows of any activation: the caller flattens [batch, pos, ...] to
+// [rows, d_in], so the same code serves any hook of any model family.
+import Foundation
+import TLTensor
+
+/// What encoding produced, per row: the values of hook_sae_input, hook_sae_acts_pre and
+/// hook_sae_acts_post, plus the per-row scale and shift that undo the input normalization.
+public struct SAEEncoding: Sendable {
+    /// hook_sae_input [rows, d_in]: the input before normalization and b_dec.
+    public var input: Tensor
+    /// hook_sae_acts_pre [rows, d_sae] (the magnitude path for gated SAEs).
+    public var pre: Tensor
+    /// hook_sae_acts_post [rows, d_sae]: the feature activations.
+    public var post: Tensor
+    /// Output = recons · scale + shift per row (nil: identity).
+    var outScale: [Float]?
+    var outShift: [Float]?
+}
+
+public final class SparseAutoencoder: @unchecked Sendable {
+    public let config: SAEConfig
+    /// [d_in, d_sae]
+    public let wEnc: [Float]
+    /// [d_sae]; zeros for gated SAEs, which have b_gate and b_mag instead.
+    public let bEnc: [Float]
+    /// [d_sae, d_out]
+    public let wDec: [Float]
+    /// [d_out]
+    public let bDec: [Float]
+    /// JumpReLU / BatchTopK threshold [d_sae].
+    public let threshold: [Float]?
+    /// Gated: b_gate, b_mag [d_sae] and W_enc · exp(r_mag) [d_in, d_sae], made once at load.
+    let bGate: [Float]?, bMag: [Float]?, rMag: [Float]?, wEncMagnitude: [Float]?
+    /// Skip transcoders: W_skip [d_out, d_in] (SAELens applies it in the transcoder's forward,
+    /// not when HookedSAETransformer splices it).
+    public let wSkip: [Float]?
+    /// log10 of each feature's firing density (sparsity.safetensors), when shipped.
+    public let logSparsity: [Float]?
+    /// ‖W_dec[f]‖ per feature.
+    public let decoderNorms: [Float]
+    /// Where it came from, for display.
+    public let source: String
+
+    init(config: SAEConfig, tensors: [String: [Float]], logSparsity: [Float]?, source: String) {
+        self.config = config
+        let dSae = config.dSae, dOut = config.dOut, dIn = config.dIn
+        let wEnc = tensors["W_enc"]!, wDec = tensors["W_dec"]!
+        self.wEnc = wEnc; self.wDec = wDec; self.bDec = tensors["b_dec"]!
+        bEnc = tensors["b_enc"] ?? [Float](repeating: 0, count: dSae)
+        threshold = tensors["threshold"]
+        if config.architecture == .gated {
+            // W_enc · exp(r_mag), as SAELens forms it on every encode.
+            let rMag = tensors["r_mag"]!
+            let factor = rMag.map { Float(exp(Double($0))) }
+            var mag = wEnc
+            for i in 0..<dIn { for f in 0..<dSae { mag[i * dSae + f] = wEnc[i * dSae + f] * factor[f] } }
+            wEncMagnitude = mag
+            bGate = tensors["b_gate"]!; bMag = tensors["b_mag"]!; self.rMag = rMag
+        } else {
+            wEncMagnitude = nil; bGate = nil; bMag = nil; rMag = nil
+        }
+        wSkip = tensors["W_skip"]
+        self.logSparsity = logSparsity
+        self.source = source
+        decoderNorms = (0..<dSae).map { f in
+            var s: Float = 0
+            for j in 0..<dOut { let w = wDec[f * dOut + j]; s += w * w }
+            return s.squareRoot()
+        }
+    }
+
+    /// A copy with a dataset-level input scale folded in (SAELens's
+    /// fold_activation_norm_scaling_factor, used for releases that list norm_scaling_factor).
+    public func foldingNormScalingFactor(_ s: Float) -> SparseAutoencoder {
+        var t: [String: [Float]] = ["W_enc": wEnc.map { $0 * s }, "b_enc": bEnc, "W_dec": wDec.map { $0 / s }, "b_dec": bDec.map { $0 / s }]
+        if let threshold { t["threshold"] = threshold }
+        if let bGate, let bMag, let rMag { t["b_gate"] = bGate; t["b_mag"] = bMag; t["r_mag"] = rMag }
+        if let wSkip { t["W_skip"] = wSkip }
+        var c = config
+        c.normalization = .none
+        return SparseAutoencoder(config: c, tensors: t, logSparsity: logSparsity, source: source)
+    }
+
+    // MARK: Loading
+
+    /// Loads SAELens's layout: cfg.json + sae_weights.safetensors (+ sparsity.safetensors).
+    public static func load(directory: URL) throws -> SparseAutoencoder {
+        let cfgURL = directory.appendingPathComponent("cfg.json")
+        let data: Data
+        do { data = try Data(contentsOf: cfgURL) } catch {
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir)
+            throw SAEError.unreadable(path: cfgURL.path, reason: exists && isDir.boolValue
+                ? "the directory has no readable cfg.json; an SAE directory in SAELens's layout holds cfg.json and sae_weights.safetensors"
+                : "no such directory")
+        }
+        let config = try SAEConfig.parse(json: data, path: cfgURL.path)
+        let weightsPath = directory.appendingPathComponent("sae_weights.safetensors").path
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            throw SAEError.unreadable(path: weightsPath, reason: "missing; SAELens's layout keeps the weights in sae_weights.safetensors beside cfg.json")
+        }
+        let file = try SafeTensorsFile(path: weightsPath)
+        let tensors = try readTensors(file, config: config)
+        var sparsity: [Float]?
+        let sparsityPath = directory.appendingPathComponent("sparsity.safetensors").path
+        if FileManager.default.fileExists(atPath: sparsityPath) {
+            let s = try SafeTensorsFile(path: sparsityPath)
+            if let key = s.tensors.keys.sorted().first(where: { $0 == "sparsity" }) ?? s.tensors.keys.sorted().first {
+                let t = try s.tensor(key)
+                if t.data.count == config.dSae { sparsity = t.data }
+            }
+        }
+        return SparseAutoencoder(config: config, tensors: tensors, logSparsity: sparsity, source: directory.path)
+    }
+
+    static func readTensors(_ file: SafeTensorsFile, config c: SAEConfig) throws -> [String: [Float]] {
+        let arch = c.architecture
+        var expected: [String: [Int]] = ["W_enc": [c.dIn, c.dSae], "W_dec": [c.dSae, c.dOut], "b_dec": [c.dOut]]
+        if arch == .gated {
+            expected["b_gate"] = [c.dSae]; expected["b_mag"] = [c.dSae]; expected["r_mag"] = [c.dSae]
+        } else {
+            expected["b_enc"] = [c.dSae]
+        }
+        if arch.hasSkip { expected["W_skip"] = [c.dOut, c.dIn] }
+        var out: [String: [Float]] = [:]
+        for (key, shape) in expected {
+            guard let info = file.tensors[key] else { throw SAEError.missingTensor(key: key, architecture: arch.rawValue) }
+            guard info.shape == shape else { throw SAEError.wrongShape(key: key, expected: shape, found: info.shape) }
+            out[key] = try file.tensor(key).data
+        }
+        if arch.usesThreshold {
+            if let info = file.tensors["threshold"] {
+                guard info.shape == [c.dSae] else { throw SAEError.wrongShape(key: "threshold", expected: [c.dSae], found: info.shape) }
+                out["threshold"] = try file.tensor("threshold").data
+            } else if let info = file.tensors["log_threshold"], info.shape == [c.dSae] {
+                out["threshold"] = try file.tensor("log_threshold").data.map { Float(exp(Double($0))) }
+            } else if arch == .batchtopk, let info = file.tensors["topk_threshold"], info.shape.reduce(1, *) == 1 {
+                // A BatchTopK training checkpoint: at inference every feature shares the threshold.
+                if c.rescaleActsByDecoderNorm {
+                    throw SAEError.unsupported("a batchtopk training checkpoint with rescale_acts_by_decoder_norm must be saved for inference first (SAELens save_inference_model)")
+                }
+                let t = try file.tensor("topk_threshold").data[0]
+                out["threshold"] = [Float](repeating: t, count: c.dSae)
+            } else {
+                throw SAEError.missingTensor(key: "threshold", architecture: arch.rawValue)
+            }
+        }
+        for key in ["scaling_factor", "finetuning_scaling_factor"] where file.tensors[key] != nil {
+            // SAELens drops an all-ones factor and refuses others in its 6.x inference classes.
+            if try file.tensor(key).data.contains(where: { $0 != 1 }) {
+                throw SAEError.unsupported("this SAE has a finetuning scaling factor that is not 1; tlsh does not support finetuned scaling (SAELens < 6)")
+            }
+        }
+        return out
+    }
+
+    // MARK: Encoding and decoding
+
+    /// Encodes rows of the input hook's activation: x [rows, d_in] (flattened by the caller).
+    public func encode(_ x: Tensor) -> SAEEncoding {
+        let c = config, n = x.count / c.dIn, dIn = c.dIn, dSae = c.dSae
+        let input = Tensor(shape: [n, dIn], data: x.data)
+        var sae = input.data
+        var outScale: [Float]?, outShift: [Float]?
+        switch c.normalization {
+        case .none, .expectedAverageOnlyIn: break
+        case .constantNormRescale:
+            var scales = [Float](repeating: 1, count: n)
+            for r in 0..<n {
+                var s: Float = 0
+                for i in 0..<dIn { s += sae[r * dIn + i] * sae[r * dIn + i] }
+                let coeff = Float(Double(dIn).squareRoot()) / s.squareRoot()
+                for i in 0..<dIn { sae[r * dIn + i] *= coeff }
+                scales[r] = coeff
+            }
+            // Kept as the coefficient: SAELens divides by it on the way out (decode).
+            outScale = scales
+        case .layerNorm:
+            var stds = [Float](repeating: 1, count: n), mus = [Float](repeating: 0, count: n)
+            for r in 0..<n {
+                var mu: Float = 0
+                for i in 0..<dIn { mu += sae[r * dIn + i] }
+                mu /= Float(dIn)
+                var ss: Float = 0
+                for i in 0..<dIn { sae[r * dIn + i] -= mu; ss += sae[r * dIn + i] * sae[r * dIn + i] }
+                let std = (ss / Float(max(dIn - 1, 1))).squareRoot()  // torch.std: unbiased
+                for i in 0..<dIn { sae[r * dIn + i] /= (std + 1e-5) }
+                stds[r] = std; mus[r] = mu
+            }
+            outScale = stds; outShift = mus
+        }
+        if c.applyBDecToInput {
+            for r in 0..<n { for i in 0..<dIn { sae[r * dIn + i] -= bDec[i] } }
+        }
+        var pre = [Float](repeating: 0, count: n * dSae)
+        multiply(sae, rows: n, inner: dIn, wEncMagnitude ?? wEnc, cols: dSae, into: &pre)
+        var post = [Float](repeating: 0, count: n * dSae)
+        switch c.architecture {
+        case .gated:
+            var gate = [Float](repeating: 0, count: n * dSae)
+            multiply(sae, rows: n, inner: dIn, wEnc, cols: dSae, into: &gate)
+            let bGate = bGate!, bMag = bMag!
+            for r in 0..<n {
+                for f in 0..<dSae {
+                    let i = r * dSae + f
+                    pre[i] += bMag[f]
+                    let active = gate[i] + bGate[f] > 0
+                    post[i] = active ? max(pre[i], 0) : 0
+                }
+            }
+        case .topk:
+            addBias(&pre, rows: n, bEnc)
+            let k = min(c.k ?? dSae, dSae)
+            var scored = pre
+            if c.rescaleActsByDecoderNorm {
+                for r in 0..<n { for f in 0..<dSae { scored[r * dSae + f] *= decoderNorms[f] } }
+            }
+            scored.withUnsafeBufferPointer { s in
+                for r in 0..<n {
+                    let row = UnsafeBufferPointer(rebasing: s[(r * dSae)..<((r + 1) * dSae)])
+                    for (f, v) in Tensor.topK(row, k: k) { post[r * dSae + f] = max(v, 0) }
+                }
+            }
+        default:
+            addBias(&pre, rows: n, bEnc)
+            if let threshold {
+                for r in 0..<n { for f in 0..<dSae { let v = pre[r * dSae + f]; post[r * dSae + f] = v > threshold[f] ? max(v, 0) : 0 } }
+            } else {
+                for i in 0..<(n * dSae) { post[i] = max(pre[i], 0) }
+            }
+        }
+        return SAEEncoding(input: input, pre: Tensor(shape: [n, dSae], data: pre), post: Tensor(shape: [n, dSae], data: post),
+                           outScale: outScale, outShift: outShift)
+    }
+
+    /// Decodes feature activations: hook_sae_recons [rows, d_out], and the output the model
+    /// continues with (recons mapped back through the input normalization; transcoders do not).
+    public func decode(_ acts: Tensor, encoding: SAEEncoding? = nil) -> (recons: Tensor, output: Tensor) {
+        let c = config, dSae = c.dSae, dOut = c.dOut, n = acts.count / dSae
+        var a = acts.data
+        if c.architecture == .topk && c.rescaleActsByDecoderNorm {
+            for r in 0..<n { for f in 0..<dSae { a[r * dSae + f] *= 1 / decoderNorms[f] } }
+        }
+        var recons = [Float](repeating: 0, count: n * dOut)
+        multiply(a, rows: n, inner: dSae, wDec, cols: dOut, into: &recons)
+        addBias(&recons, rows: n, bDec)
+        var out = recons
+        if !c.architecture.isTranscoder, let encoding {
+            if let scale = encoding.outScale {
+                let divides = c.normalization == .constantNormRescale
+                for r in 0..<n { for j in 0..<dOut { out[r * dOut + j] = divides ? out[r * dOut + j] / scale[r] : out[r * dOut + j] * scale[r] } }
+            }
+            if let shift = encoding.outShift {
+                for r in 0..<n { for j in 0..<dOut { out[r * dOut + j] += shift[r] } }
+            }
+        }
+        return (Tensor(shape: [n, dOut], data: recons), Tensor(shape: [n, dOut], data: out))
+    }
+
+    /// SAELens's SAE.forward (transcoders: Transcoder.forward, with W_skip for skip transcoders).
+    public func forward(_ x: Tensor) -> Tensor {
+        let e = encode(x)
+        var out = decode(e.post, encoding: e).output
+        if let wSkip {
+            let n = x.count / config.dIn
+            var skip = [Float](repeating: 0, count: n * config.dOut)
+            x.data.withUnsafeBufferPointer { xp in
+                wSkip.withUnsafeBufferPointer { wp in
+                    skip.withUnsafeMutableBufferPointer { sp in
+                        BLAS.sgemm(transB: true, m: n, n: config.dOut, k: config.dIn, a: xp.baseAddress!, lda: config.dIn,
+                                   b: wp.baseAddress!, ldb: config.dIn, c: sp.baseAddress!, ldc: config.dOut)
+                    }
+                }
+            }
+            for i in 0..<out.data.count { out.data[i] += skip[i] }
+        }
+        return out
+    }
+
+    /// One feature's decoder row [d_out].
+    public func decoderDirection(_ feature: Int) -> [Float] {
+        Array(wDec[(feature * config.dOut)..<((feature + 1) * config.dOut)])
+    }
+
+    /// One feature's encoder column [d_in].
+    public func encoderDirection(_ feature: Int) -> [Float] {
+        (0..<config.dIn).map { wEnc[$0 * config.dSae + feature] }
+    }
+
+    // MARK: Helpers
+
+    private func multiply(_ a: [Float], rows: Int, inner: Int, _ b: [Float], cols: Int, into c: inout [Float]) {
+        guard rows > 0 else { return }
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    BLAS.sgemm(m: rows, n: cols, k: inner, a: ap.baseAddress!, lda: inner, b: bp.baseAddress!, ldb: cols,
+                               c: cp.baseAddress!, ldc: cols)
+                }
+            }
+        }
+    }
+
+    private func addBias(_ x: inout [Float], rows: Int, _ bias: [Float]) {
+        let d = bias.count
+        for r in 0..<rows { for j in 0..<d { x[r * d + j] += bias[j] } }
+    }
+}

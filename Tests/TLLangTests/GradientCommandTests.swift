@@ -1,0 +1,117 @@
+// grad, attrib and eap in the language on the embedded default model: the statements the issue's
+// checks use, equality with the library, agreement with exact patching, and the induction circuit.
+import Foundation
+import XCTest
+@testable import TLLang
+import TLInterp
+import TLModel
+import TLTensor
+
+final class GradientCommandTests: XCTestCase {
+    func session(_ statements: String) throws -> Session {
+        let s = Session()
+        s.output = CapturingOutput()
+        do { try s.execute(statements) } catch { XCTFail(error.rendered); throw error }
+        return s
+    }
+
+    func result(_ s: Session, _ name: String) throws -> NamedTensor {
+        guard case .result(_, let data?)? = s.variables[name] else { throw TLLangError.runtime("no result \(name)") }
+        return data
+    }
+
+    func testTheIssueStatementsWorkAsWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-grad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let probe = try session("")
+        let m = try probe.requireModel()
+        let clean = try m.tokens("The Eiffel Tower is in the city of"), corrupt = try m.tokens("The Colosseum is in the city of")
+        let list = { (ids: [Int]) in "[" + ids.map(String.init).joined(separator: ", ") + "]" }
+        let s = try session("""
+            clean = run \(list(clean)); corrupt = run \(list(corrupt)); metric = logit_diff " Paris" " Rome"
+            g = grad corrupt
+            save g "\(dir.path)/g.safetensors"
+            a = attrib resid_post layer=* pos=*
+            b = attrib z layer=* head=*
+            save a "\(dir.path)/a.npy"
+            """)
+        let cfg = m.model.config, P = clean.count
+        XCTAssertEqual(try result(s, "a").tensor.shape, [cfg.nLayers, P])
+        XCTAssertEqual(try result(s, "a").axes, ["layer", "pos"])
+        XCTAssertEqual(try result(s, "b").tensor.shape, [cfg.nLayers, cfg.nHeads])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a.npy").path))
+
+        // g is the library's gradient cache, and the file holds it under TransformerLens names.
+        let tok = m.tokenizer!
+        let metric = PatchMetric.logitDiff(answer: try tok.toSingleToken(" Paris"), wrong: try tok.toSingleToken(" Rome"))
+        let lib = try m.model.gradients(tokens: [corrupt]) { try metric.logitGradient(logits: $0, tokens: [corrupt]) }
+        guard case .cache(let g)? = s.variables["g"] else { return XCTFail("g is not a cache") }
+        XCTAssertEqual(g.cache.keys.count, m.model.hookNames.count)
+        let file = try SafeTensorsFile(path: dir.appendingPathComponent("g.safetensors").path)
+        for name in ["blocks.0.hook_resid_post", "blocks.\(cfg.nLayers - 1).attn.hook_pattern", "hook_embed"] {
+            XCTAssertEqual(g.cache[name], lib.gradients[name], name)
+            XCTAssertEqual(try file.tensor(name).1, lib.gradients[name]!.data, name)
+        }
+        // a equals the library's attribution grid.
+        let atp = try AttributionPatcher(model: m.model, clean: clean, corrupt: corrupt, metric: metric)
+        XCTAssertEqual(try result(s, "a").tensor.data, try atp.attribute(activation: "resid_post", axes: [.layer, .pos]).values.data)
+    }
+
+    /// On Paris/Rome, attribution patching ranks heads as exact patching does at the top.
+    func testAttributionAgreesWithExactPatchingOnTheTopHeads() throws {
+        let s = try session("""
+            clean = run "The Eiffel Tower is in the city of"
+            corrupt = run "The Colosseum is in the city of"
+            metric = logit_diff " Paris" " Rome"
+            a = attrib z layer=* head=*
+            p = patch z layer=* head=*
+            r = attrib resid_post layer=* pos=*
+            q = patch resid_post layer=* pos=*
+            """)
+        let a = try result(s, "a").tensor.data, p = try result(s, "p").tensor.data
+        let top = { (v: [Float]) in v.indices.max { v[$0] < v[$1] }! }
+        XCTAssertEqual(top(a), top(p), "the most important head")
+        // The last position's residual stream at the last layer restores the clean answer in both.
+        let r = try result(s, "r").tensor, q = try result(s, "q").tensor
+        XCTAssertEqual(top(r.data), top(q.data))
+    }
+
+    /// Tutorial 7's induction circuit: EAP-IG finds L0's previous-token head feeding L1's
+    /// induction head through its keys, and the circuit recovers the clean behaviour.
+    func testEAPFindsTheInductionCircuit() throws {
+        let s = try session("""
+            clean   = run " apple river stone music paper green apple river stone music paper"
+            corrupt = run " apple river stone music sound green apple river stone music paper"
+            metric  = logit_diff " green"
+            """)
+        let m = try s.requireModel()
+        guard case .cache(let clean)? = s.variables["clean"], case .cache(let corrupt)? = s.variables["corrupt"],
+              case .metric(let metric)? = s.variables["metric"] else { return XCTFail("setup") }
+        let scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, steps: 10)
+        let circuit = EdgeAttribution.circuit(scores, top: 10)
+        XCTAssertTrue(circuit.edgeNames.contains("a0.h0->a1.h0<k>"), "\(circuit.edgeNames.sorted())")
+        XCTAssertTrue(circuit.edgeNames.contains("a1.h0->logits"))
+        let value = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
+        XCTAssertGreaterThan((value - scores.corruptValue) / (scores.cleanValue - scores.corruptValue), 0.8)
+        try s.execute("e = eap top=10 steps=10")
+        XCTAssertEqual(try result(s, "e").tensor.data, scores.matrix.data)
+    }
+
+    func testGradientErrorsNameTheProblem() throws {
+        let s = try session("c = run \"The capital of France is\"\nd = run \"The capital of Italy\"")
+        XCTAssertThrowsError(try s.execute("grad c")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("needs a metric"), "\($0)") }
+        try s.execute("metric = logit_diff \" Paris\" \" Rome\"")
+        XCTAssertThrowsError(try s.execute("grad c stop=5")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("stop="), "\($0)") }
+        XCTAssertThrowsError(try s.execute("attrib resid_post clean=c corrupt=d")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("same number of tokens"), "\($0)")
+        }
+        XCTAssertThrowsError(try s.execute("attrib resid_post head=* clean=c corrupt=c")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("no head axis"), "\($0)")
+        }
+        XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c top=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("top="), "\($0)") }
+        XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c steps=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("steps"), "\($0)") }
+        // stop= detaches: with every LayerNorm scale stopped the gradient is the frozen-LN one.
+        try s.execute("g = grad c stop=\"hook_scale\"")
+    }
+}

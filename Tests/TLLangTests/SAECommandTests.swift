@@ -1,0 +1,153 @@
+// The SAE statements as users (and the issue's checks) write them, against SAELens's goldens
+// (Tests/Fixtures/sae, made by tools/goldens/saes.py).
+import Foundation
+import XCTest
+@testable import TLLang
+import TLModel
+import TLTensor
+import TLTestSupport
+
+final class SAECommandTests: XCTestCase {
+    private let output = CapturingOutput()
+    let saeRoot = repositoryRoot.appendingPathComponent("Tests/Fixtures/sae")
+
+    func session() -> Session {
+        let s = Session()
+        s.output = output
+        return s
+    }
+
+    func meta(_ name: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: saeRoot.appendingPathComponent("\(name)/meta.json"))) as! [String: Any]
+    }
+
+    func golden(_ name: String, _ key: String) throws -> Tensor {
+        let f = try SafeTensorsFile(path: saeRoot.appendingPathComponent("\(name)/golden.safetensors").path)
+        let (shape, data) = try f.tensor(key)
+        return Tensor(shape: shape, data: data)
+    }
+
+    /// A golden model's checkpoint with GPT-2's tokenizer files beside it (the session wants a
+    /// tokenizer; the tests pass token ids, all below the tiny models' vocabularies).
+    func modelDirectory(_ name: String) throws -> String {
+        let dir = try temporaryDirectory()
+        let hf = try Golden(name).hfDirectory
+        for file in ["config.json", "model.safetensors"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(file), withDestinationURL: hf.appendingPathComponent(file))
+        }
+        let tokenizer = repositoryRoot.appendingPathComponent("Sources/TLHub/Resources/DefaultModel")
+        for file in ["vocab.json", "merges.txt"] {
+            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(file), withDestinationURL: tokenizer.appendingPathComponent(file))
+        }
+        return dir.path
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-sae-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    func testTheIssueStatementsMatchSAELens() throws {
+        for name in ["standard", "gated", "topk", "transcoder", "hook_z"] {
+            let m = try meta(name)
+            let model = try modelDirectory(m["model"] as! String)
+            let ids = (m["tokens"] as! [Int]).map(String.init).joined(separator: ", ")
+            let out = try temporaryDirectory()
+            let s = session()
+            try s.execute("""
+                model "\(model)"
+                s = sae "\(saeRoot.path)/\(name)/sae"
+                c = run [\(ids)]
+                f = features s c
+                save f "\(out.path)/f.npy"
+                cs = run [\(ids)] saes=[s]
+                save cs "\(out.path)/cs.safetensors"
+                ce = run [\(ids)] saes=[s] error=true
+                save ce "\(out.path)/ce.safetensors"
+                """)
+            // f: [pos, d_sae] = SAELens's encode without the batch axis.
+            guard case .tensor(let f)? = s.variables["f"] else { return XCTFail("\(name): f is not a tensor") }
+            let encode = try golden(name, "encode")
+            assertClose(f.tensor, encode.reshaped(Array(encode.shape.dropFirst())), tol: 1e-4, "\(name) features")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("f.npy").path))
+            for (file, kind) in [("cs", "spliced"), ("ce", "spliced_error")] {
+                let saved = try SafeTensorsFile(path: out.appendingPathComponent("\(file).safetensors").path)
+                let keys = (m["keys"] as! [String: Any])[kind] as! [String]
+                for key in keys + ["logits"] {
+                    guard saved.tensors[key] != nil else { XCTFail("\(name) \(file): no \(key) in the saved cache"); continue }
+                    let (shape, data) = try saved.tensor(key)
+                    assertClose(Tensor(shape: shape, data: data), try golden(name, "\(kind)/\(key)"), tol: 1e-4, "\(name) \(file) \(key)")
+                }
+            }
+        }
+    }
+
+    func testFeaturesShowTablesAndOneFeatureAndStats() throws {
+        let m = try meta("standard")
+        let model = try modelDirectory("tiny-a")
+        let ids = (m["tokens"] as! [Int]).map(String.init).joined(separator: ", ")
+        let s = session()
+        try s.execute("model \"\(model)\"\ns = sae \"\(saeRoot.path)/standard/sae\"\nc = run [\(ids)]")
+        let all = try s.execute("features s c")!
+        XCTAssertEqual(all.tables.first?.rows.count, 12)
+        XCTAssertEqual(all.pictures.count, 1)
+        let top = try s.execute("features s c pos=-1 k=3")!
+        XCTAssertTrue(top.plainText.contains("https://www.neuronpedia.org/tlsh-test/standard/"), top.plainText)
+        try s.execute("one = features s c feature=7")
+        guard case .tensor(let one)? = s.variables["one"] else { return XCTFail("one is not a tensor") }
+        let encode = try golden("standard", "encode")
+        let expected = (0..<12).map { encode.data[$0 * 128 + 7] }
+        XCTAssertEqual(one.tensor.shape, [12])
+        for (a, b) in zip(one.tensor.data, expected) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        let stats = try s.execute("sae_stats s c")!.plainText
+        XCTAssertTrue(stats.contains("L0") && stats.contains("explained variance") && stats.contains("loss, SAE spliced with error term"), stats)
+        let feature = try s.execute("feature s 7 k=3")!.plainText
+        XCTAssertTrue(feature.contains("promotes") && feature.contains("neuronpedia"), feature)
+        // The decoder direction steers like any vector.
+        try s.execute("v = s.dec[7]")
+        guard case .tensor(let v)? = s.variables["v"] else { return XCTFail("v is not a tensor") }
+        XCTAssertEqual(v.tensor.shape, [64])
+    }
+
+    func testMismatchedSAEIsAClearError() throws {
+        let s = session()
+        try s.execute("model \"\(try modelDirectory("tiny-b"))\"")
+        XCTAssertThrowsError(try s.execute("s = sae \"\(saeRoot.path)/standard/sae\"")) { e in
+            XCTAssertTrue("\(e)".contains("d_in is 64"), "\(e)")
+        }
+        XCTAssertThrowsError(try s.execute("s = sae \"\(saeRoot.path)/nonexistent\"")) { e in
+            XCTAssertTrue("\(e)".contains("no such directory"), "\(e)")
+        }
+        try s.execute("s = sae \"\(saeRoot.path)/hook_z/sae\"")
+        XCTAssertThrowsError(try s.execute("c = run [1, 2, 3] saes=[s] ablate=[500]")) { e in
+            XCTAssertTrue("\(e)".contains("out of range"), "\(e)")
+        }
+    }
+
+    func testLoadingByReleaseNameGoesThroughTheHubCache() throws {
+        let server = try FakeHubServer()
+        defer { server.stop() }
+        let home = try temporaryDirectory()
+        let s = Session(environment: ["HF_ENDPOINT": server.endpoint, "HF_HOME": home.path])
+        s.output = output
+        try s.execute("s = sae gpt2-small-res-jb blocks.0.hook_resid_pre")
+        guard case .sae(let v)? = s.variables["s"] else { return XCTFail("s is not an SAE") }
+        XCTAssertEqual(v.sae.config.hookName, "blocks.0.hook_resid_pre")
+        XCTAssertEqual(v.neuronpediaID, "gpt2-small/0-res-jb", "the release table's Neuronpedia id wins")
+        // The same SAE as the fixture it was served from.
+        let local = try SparseAutoencoder.load(directory: saeRoot.appendingPathComponent("standard/sae"))
+        XCTAssertEqual(v.sae.wEnc, local.wEnc)
+        // Offline, the cached copy is enough.
+        let offline = Session(environment: ["HF_ENDPOINT": server.endpoint, "HF_HOME": home.path, "HF_HUB_OFFLINE": "1"])
+        offline.output = output
+        try offline.execute("s = sae gpt2-small-res-jb blocks.0.hook_resid_pre")
+        XCTAssertThrowsError(try s.execute("s = sae gpt2-small-res-jb blocks.99.hook_resid_pre")) { e in
+            XCTAssertTrue("\(e)".contains("has no SAE"), "\(e)")
+        }
+        XCTAssertThrowsError(try s.execute("s = sae gpt2-small-res-jbb blocks.0.hook_resid_pre")) { e in
+            XCTAssertTrue("\(e)".contains("gpt2-small-res-jb"), "\(e)")
+        }
+    }
+}

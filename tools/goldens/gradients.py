@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Gradient goldens: torch autograd through TransformerLens 3.9 (never run by the tests).
+
+Usage: /work/venv-ref/bin/python tools/goldens/gradients.py [--only tiny-a,tiny-b]
+
+Reads the committed tiny models (Tests/Fixtures/golden/<name>/hf, written by generate.py) and
+writes Tests/Fixtures/golden/<name>/gradients.safetensors + gradients.json:
+
+  grad/<metric>/<hook name>        d metric / d activation at every hook point, from backward hooks
+                                   (model.add_hook(lambda name: True, fn, "bwd")). A hook point that
+                                   fires several times in one forward (ln1 runs once per q/k/v input)
+                                   gets the SUM of its backward hooks' gradients: the total derivative.
+  grad_optional/logit_diff/<hook>  the same with use_attn_result, use_split_qkv_input,
+                                   use_hook_mlp_in and use_attn_in on (tiny-a only)
+  grad_frozen_ln/logit_diff/<hook> the same with every hook_scale detached by a forward hook
+                                   (hook_scale gradients themselves are then absent)
+  attrib/<activation>/<axes>       attribution patching as in TransformerLens's
+                                   Attribution_Patching_Demo: (clean - corrupt) * grad_corrupt,
+                                   summed over every axis not named (batch dropped)
+  eap/...                          edge attribution patching, see eap_reference()
+
+Metrics: logit_diff = logits[0,-1,t1] - logits[0,-1,t2] on the corrupted sequence (seq B);
+loss = model(seq_a, return_type="loss"); prob = softmax(logits[0,-1])[t1] on seq A.
+Deterministic: 2 CPU threads, fixed tokens from engine.fixed_tokens.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+torch.use_deterministic_algorithms(True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from transformers import GPT2LMHeadModel  # noqa: E402
+
+import engine  # noqa: E402
+import models  # noqa: E402
+from store import TensorStore  # noqa: E402
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT_ROOT = os.path.join(REPO_ROOT, "Tests", "Fixtures", "golden")
+MODELS = ["tiny-a", "tiny-b"]
+
+
+def gradients(model, tokens, metric, fwd_hooks=()):
+    """(activation cache, gradient cache) of metric(logits) on tokens; gradients summed per hook name."""
+    grads: dict[str, torch.Tensor] = {}
+
+    def bwd(grad, hook):
+        grads[hook.name] = grads.get(hook.name, 0) + grad.detach().clone()
+
+    model.reset_hooks()
+    with torch.no_grad():
+        live = set(model.run_with_cache(tokens)[1].keys())  # the hook points this configuration fires
+    model.add_hook(lambda name: name in live, bwd, "bwd")
+    for name, fn in fwd_hooks:
+        model.add_hook(name, fn, "fwd")
+    logits, cache = model.run_with_cache(tokens)
+    # run_with_cache detaches its copies; the metric is taken from the live logits.
+    value = metric(logits)
+    value.backward()
+    model.reset_hooks()
+    model.zero_grad(set_to_none=True)
+    return logits.detach(), cache, grads, value.item()
+
+
+def reduce_keep(t: torch.Tensor, keep: list[int]) -> torch.Tensor:
+    """Sum over every axis not in keep (batch axis 0 is always summed), result axes in keep's order."""
+    drop = [a for a in range(t.dim()) if a not in keep]
+    s = t.sum(dim=drop) if drop else t
+    remaining = [a for a in range(t.dim()) if a in keep]
+    return s.permute([remaining.index(a) for a in keep])
+
+
+# (activation, hook short name, axes → tensor axes in the activation). Axes of an activation:
+# resid-like [batch, pos, d]; q/k/v/z [batch, pos, head, d_head]; pattern [batch, head, dest, src];
+# mlp post [batch, pos, d_mlp]. Results are stacked over layers: [layer, ...].
+ATTRIBUTIONS = [
+    ("resid_pre", "layer_pos", [1]), ("resid_mid", "layer_pos", [1]), ("resid_post", "layer_pos", [1]),
+    ("attn_out", "layer_pos", [1]), ("mlp_out", "layer_pos", [1]),
+    ("resid_post", "layer", []),
+    ("z", "layer_head", [2]), ("z", "layer_pos_head", [1, 2]),
+    ("q", "layer_head", [2]), ("k", "layer_pos_head", [1, 2]), ("v", "layer_pos_head", [1, 2]),
+    ("pattern", "layer_head", [1]), ("pattern", "layer_head_dest", [1, 2]),
+    ("pattern", "layer_head_dest_src", [1, 2, 3]),
+    ("post", "layer_neuron", [2]), ("pre", "layer_pos_neuron", [1, 2]),
+]
+
+
+def attribution(store: TensorStore, model, clean_cache, corrupt_cache, corrupt_grads) -> dict:
+    """Attribution_Patching_Demo's computation: (clean - corrupt) * grad at the corrupted run."""
+    calls = {}
+    from transformer_lens.utilities import get_act_name
+    for act, axes, keep in ATTRIBUTIONS:
+        rows = []
+        for layer in range(model.cfg.n_layers):
+            name = get_act_name(act, layer)
+            effect = (clean_cache[name] - corrupt_cache[name]) * corrupt_grads[name]
+            rows.append(reduce_keep(effect, keep))
+        store.put(f"attrib/{act}/{axes}", torch.stack(rows))
+        calls[f"{act}/{axes}"] = (f"stack over layers of ((clean_cache[{act}] - corrupt_cache[{act}]) * grad_corrupt[{act}])"
+                                  f" summed over all axes but {keep} (batch summed)")
+    return calls
+
+
+def eap_nodes(cfg):
+    """Senders and receivers in residual-stream order, named as the eap / MIB library names them."""
+    senders, receivers = ["input"], []
+    order = {"input": -1}
+    for l in range(cfg.n_layers):
+        for h in range(cfg.n_heads):
+            senders.append(f"a{l}.h{h}")
+            order[f"a{l}.h{h}"] = 2 * l
+            for c in "qkv":
+                receivers.append(f"a{l}.h{h}<{c}>")
+                order[f"a{l}.h{h}<{c}>"] = 2 * l
+        senders.append(f"m{l}")
+        receivers.append(f"m{l}")
+        order[f"m{l}"] = 2 * l + 1
+    receivers.append("logits")
+    order["logits"] = 2 * cfg.n_layers
+    return senders, receivers, order
+
+
+def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
+    """Edge scores [senders, receivers] (0 where no edge), computed with torch autograd:
+    score(u -> v) = sum over pos, d_model of (a_u(clean) - a_u(corrupt)) * d metric / d in_v, where a_u is
+    hook_embed + hook_pos_embed (input), hook_result[:, :, h] (head) or hook_mlp_out (MLP), and in_v is
+    hook_q/k/v_input[:, :, h] (head receivers), hook_mlp_in (MLP) or the last hook_resid_post (logits),
+    with the gradient on the clean input (EAP) or averaged over inputs whose blocks.0.hook_resid_pre is
+    corrupt + (k/steps)(clean - corrupt), k = 1..steps (EAP-IG on inputs)."""
+    model = models.make_tl_model(spec, hf, processed=True)
+    model.set_use_split_qkv_input(True)
+    model.set_use_hook_mlp_in(True)
+    model.set_use_attn_result(True)
+    cfg = model.cfg
+    L, H = cfg.n_layers, cfg.n_heads
+    with torch.no_grad():
+        _, cc = model.run_with_cache(clean)
+        _, kc = model.run_with_cache(corrupt)
+
+    def outputs(c):
+        outs = [c["hook_embed"][0] + c["hook_pos_embed"][0]]
+        for l in range(L):
+            outs += [c[f"blocks.{l}.attn.hook_result"][0, :, h] for h in range(H)]
+            outs.append(c[f"blocks.{l}.hook_mlp_out"][0])
+        return torch.stack(outs)  # [S, P, d]
+
+    delta = outputs(cc) - outputs(kc)
+    last = f"blocks.{L - 1}.hook_resid_post"
+    grads: dict[str, torch.Tensor] = {}
+
+    def bwd(grad, hook):
+        grads[hook.name] = grads.get(hook.name, 0) + grad.detach().sum(0)
+
+    is_receiver = lambda n: n.endswith("_input") or n.endswith("hook_mlp_in") or n == last
+    runs = [None] if steps is None else [k / steps for k in range(1, steps + 1)]
+    e_clean, e_corrupt = cc["blocks.0.hook_resid_pre"], kc["blocks.0.hook_resid_pre"]
+    for alpha in runs:
+        model.reset_hooks()
+        model.add_hook(is_receiver, bwd, "bwd")
+        if alpha is not None:
+            model.add_hook("blocks.0.hook_resid_pre", lambda x, hook, a=alpha: (e_corrupt + a * (e_clean - e_corrupt)).requires_grad_(True), "fwd")
+        metric(model(clean)).backward()
+        model.reset_hooks()
+    scale = 1.0 / len(runs)
+    g = []
+    for l in range(L):
+        for h in range(H):
+            for c in "qkv":
+                g.append(grads[f"blocks.{l}.hook_{c}_input"][:, h])
+        g.append(grads[f"blocks.{l}.hook_mlp_in"])
+    g.append(grads[last])
+    g = torch.stack(g) * scale  # [R, P, d]
+    scores = torch.einsum("spd,rpd->sr", delta, g)
+    senders, receivers, order = eap_nodes(cfg)
+    for i, s in enumerate(senders):
+        for j, r in enumerate(receivers):
+            if not order[s] < order[r]:
+                scores[i, j] = 0
+    return scores
+
+
+def put_grads(store: TensorStore, prefix: str, grads: dict) -> list[str]:
+    return store.put_all(prefix, sorted(grads.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    wanted = set(filter(None, args.only.split(",")))
+    for spec in models.SPECS:
+        if spec.name not in MODELS or (wanted and spec.name not in wanted):
+            continue
+        out_dir = os.path.join(OUT_ROOT, spec.name)
+        hf = GPT2LMHeadModel.from_pretrained(os.path.join(out_dir, "hf"), dtype=torch.float32)
+        hf.eval()
+        model = models.make_tl_model(spec, hf, processed=True)
+        seq_a, seq_b = engine.fixed_tokens(spec)
+        t1, t2 = engine.answer_tokens(spec, seq_a)
+        clean, corrupt = torch.tensor([seq_a]), torch.tensor([seq_b])
+
+        def logit_diff(logits):
+            return logits[0, -1, t1] - logits[0, -1, t2]
+
+        def loss(logits):
+            log_probs = logits.log_softmax(-1)
+            return -log_probs[0, :-1].gather(-1, clean[0, 1:, None]).mean()
+
+        def prob(logits):
+            return logits[0, -1].softmax(-1)[t1]
+
+        store = TensorStore()
+        info: dict = {"model": spec.name, "clean_tokens": seq_a, "corrupted_tokens": seq_b, "t1": t1, "t2": t2,
+                      "metrics": {"logit_diff": "logits[0,-1,t1] - logits[0,-1,t2] on corrupted_tokens",
+                                  "loss": "mean next-token cross-entropy on clean_tokens (= model(clean, return_type='loss'))",
+                                  "prob": "softmax(logits[0,-1])[t1] on clean_tokens"},
+                      "gradient": "d metric / d hook output via model.add_hook(lambda n: True, bwd, 'bwd'); "
+                                  "several firings of one hook point (ln1 per q/k/v input) summed"}
+        _, corrupt_cache, corrupt_grads, value = gradients(model, corrupt, logit_diff)
+        info["logit_diff_corrupted"] = value
+        put_grads(store, "grad/logit_diff/", corrupt_grads)
+        _, _, g, value = gradients(model, clean, loss)
+        with torch.no_grad():
+            info["loss_check"] = [value, model(clean, return_type="loss").item()]
+        put_grads(store, "grad/loss/", g)
+        _, _, g, value = gradients(model, clean, prob)
+        info["prob_clean"] = value
+        put_grads(store, "grad/prob/", g)
+
+        detach = [(lambda name: name.endswith("hook_scale"), lambda x, hook: x.detach())]
+        _, _, g, _ = gradients(model, corrupt, logit_diff, fwd_hooks=detach)
+        put_grads(store, "grad_frozen_ln/logit_diff/", g)
+        info["frozen_ln"] = "forward hook x.detach() on every hook_scale (LayerNorm scales frozen)"
+
+        if spec.name == "tiny-a":
+            optional = models.make_tl_model(spec, hf, processed=True)
+            optional.set_use_attn_result(True)
+            optional.set_use_split_qkv_input(True)
+            optional.set_use_hook_mlp_in(True)
+            optional.set_use_attn_in(True)
+            _, _, g, _ = gradients(optional, corrupt, logit_diff)
+            put_grads(store, "grad_optional/logit_diff/", g)
+            info["optional"] = ["use_attn_result", "use_split_qkv_input", "use_hook_mlp_in", "use_attn_in"]
+
+        store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff))
+        store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(), steps=3))
+        senders, receivers, _ = eap_nodes(model.cfg)
+        info["eap"] = {"senders": senders, "receivers": receivers,
+                       "eap": "gradient of logit_diff on clean_tokens; delta = clean - corrupted sender outputs",
+                       "eap_ig3": "EAP-IG on inputs, 3 steps (alpha = 1/3, 2/3, 1), metric summed over the batch of steps, gradients averaged",
+                       "definition": eap_reference.__doc__}
+        with torch.no_grad():
+            _, clean_cache = model.run_with_cache(clean)
+        info["attribution"] = attribution(store, model, clean_cache, corrupt_cache, corrupt_grads)
+        store.save(os.path.join(out_dir, "gradients.safetensors"))
+        info["keys"] = {k: list(v.shape) for k, v in store.tensors.items()}
+        with open(os.path.join(out_dir, "gradients.json"), "w") as f:
+            json.dump(info, f, indent=1)
+            f.write("\n")
+        print(f"{spec.name}: {len(store.tensors)} tensors", flush=True)
+
+
+if __name__ == "__main__":
+    main()
