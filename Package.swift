@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // tlsh — mechanistic interpretability for transformer language models.
 // Dependency direction (see docs/ARCHITECTURE.md):
-//   TLTensor <- TLModel <- TLInterp <- TLLang <- TLRepl, TLKernel <- tlsh; TLCore <- TLHub, TLLang;
-//   TLTokenizer, TLRender stand alone.
+//   TLTensor <- TLModel <- TLInterp <- TLLang <- TLRepl, TLJupyter <- tlsh; TLCore <- TLHub, TLLang;
+//   TLTokenizer, TLRender stand alone; TLTools (tokenize, bench) <- tlsh.
 // Each C library is wrapped by one system-library target and imported by exactly one Swift module.
 // Declared dependencies equal each target's imports: tools/checks/imports.py checks it in CI.
 import PackageDescription
@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "TLRender", dependencies: ["CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
         .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),
-        .target(name: "TLKernel", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
-        .executableTarget(name: "tlsh", dependencies: ["TLTensor", "TLLang", "TLRepl", "TLKernel", "TLTokenizer", "TLHub", "TLInterp"]),
+        .target(name: "TLJupyter", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
+        // Tool subcommands (tlsh tokenize, tlsh bench): the executable's only way past the language.
+        .target(name: "TLTools", dependencies: ["TLHub", "TLInterp", "TLTensor", "TLTokenizer"]),
+        .executableTarget(name: "tlsh", dependencies: ["TLLang", "TLRepl", "TLJupyter", "TLTools"]),
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),
@@ -47,9 +49,9 @@ let package = Package(
         .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),
         .testTarget(name: "TLLangTests", dependencies: ["TLLang", "TLHub", "TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
-        .testTarget(name: "TLKernelTests", dependencies: ["TLKernel"]),
+        .testTarget(name: "TLJupyterTests", dependencies: ["TLJupyter"]),
         .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang", "TLRender"]),
-        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTokenizer", "TLLang", "TLKernel"]),
+        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTokenizer", "TLLang", "TLJupyter"]),
     ],
     swiftLanguageModes: [.v6]
 )

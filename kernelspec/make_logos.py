@@ -2,7 +2,7 @@
 """Draws the tlsh kernel logos and the echo backend's test picture, standard library only (zlib + struct).
 
 Writes kernelspec/tlsh/logo-32x32.png, logo-64x64.png, logo-svg.svg and regenerates
-Sources/TLKernel/EmbeddedResources.swift, which embeds the same bytes so an installed tlsh binary can write
+Sources/TLJupyter/EmbeddedResources.swift, which embeds the same bytes so an installed tlsh binary can write
 its kernelspec without the repository. Run from anywhere: python3 kernelspec/make_logos.py
 The logo: a dark rounded square with a terminal prompt chevron and a cursor bar (tlsh = a shell).
 """
@@ -12,7 +12,7 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = os.path.join(ROOT, "kernelspec", "tlsh")
-SWIFT = os.path.join(ROOT, "Sources", "TLKernel", "EmbeddedResources.swift")
+SWIFT = os.path.join(ROOT, "Sources", "TLJupyter", "EmbeddedResources.swift")
 
 BACKGROUND = (32, 44, 72)
 CHEVRON = (255, 176, 0)

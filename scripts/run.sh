@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: installs what tlsh needs, builds it (release), and runs the six tutorials on the
+# The main job: installs what tlsh needs, builds it (release), and runs the tutorials on the
 # embedded default model — no network needed.
 # Usage: scripts/run.sh [FILE.tl ...]   (default: examples/01-basic.tl … 06-steering.tl)
 set -euo pipefail

@@ -4,7 +4,7 @@
 #      hub downloads against a local server, rendering, language, REPL, kernel, fuzzing);
 #   2. the Jupyter protocol suites (jupyter_kernel_test and our own) against the built kernel, with
 #      the echo test language and with the real tlsh language;
-#   3. the six tutorial notebooks, executed headless through nbclient.
+#   3. the tutorial notebooks, executed headless through nbclient.
 # Usage: scripts/test.sh            (CI runs this through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,17 +6,12 @@
 //   tlsh tokenize [--bos] [--model M] [--bench FILE]
 //   tlsh bench DIR [TASKS]    engine timings as JSON (tools/bench drives it)
 import Foundation
-import TLHub
-import TLInterp
-import TLKernel
+import TLJupyter
 import TLLang
 import TLRepl
-import TLTensor
-import TLTokenizer
+import TLTools
 
-// Freed activations stay mapped for the next run instead of being unmapped and faulted in again
-// (see ProcessMemory); TLSH_RETAIN_MEMORY=0 turns this off.
-ProcessMemory.retainFreedMemory()
+ToolCommands.prepareProcess()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
@@ -54,34 +49,11 @@ case "--help", "-h":
 case "kernel":
     exit(KernelCommandLine.run(arguments: Array(arguments.dropFirst()), makeBackend: { SessionBackend(session: Session()) }))
 case "tokenize":
-    var rest = Array(arguments.dropFirst())
-    var modelName: String?
-    if let i = rest.firstIndex(of: "--model") {
-        guard i + 1 < rest.count else { fail("--model needs a name") }
-        modelName = rest[i + 1]
-        rest.removeSubrange(i...(i + 1))
-    }
-    do {
-        // A local directory needs only tokenizer files (and config.json), not weights.
-        var isDirectory: ObjCBool = false
-        let directory: URL
-        if let modelName, FileManager.default.fileExists(atPath: modelName, isDirectory: &isDirectory), isDirectory.boolValue {
-            directory = URL(fileURLWithPath: modelName)
-        } else {
-            directory = try Hub().resolve(try ModelSource.parse(modelName)).directory
-        }
-        exit(TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory)))
-    } catch { fail("\(error)", code: 1) }
+    exit(ToolCommands.tokenize(arguments: Array(arguments.dropFirst()), fail: { fail($0, code: $1) }))
 case "bench":
     guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }
-    let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init)
-        : ["load", "forward11", "cache11", "forward1024", "cache1024", "patch", "generate40"]
-    do {
-        let results = try EngineBenchmark.run(directory: URL(fileURLWithPath: arguments[1]), tasks: tasks) {
-            FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!)
-        }
-        print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-    } catch { fail("\(error)", code: 1) }
+    let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init) : ToolCommands.benchTasks
+    exit(ToolCommands.bench(directory: arguments[1], tasks: tasks, fail: { fail($0, code: $1) }))
 case "-c":
     guard arguments.count >= 2 else { fail("-c needs statements, e.g. tlsh -c 'tokens \"Hello\"'") }
     exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: terminalSession()))

@@ -2,7 +2,7 @@
 // four JSON dicts, buffers), the JSON inside them, the connection file, and the request handlers that act
 // on message content (completion and inspection cursors, history requests).
 import Foundation
-@testable import TLKernel
+@testable import TLJupyter
 import TLLang
 import XCTest
 

@@ -120,6 +120,19 @@ final class SafetyTests: XCTestCase {
         }
     }
 
+    func testEmptySweepsAndNewCommandsCountsAreErrors() throws {
+        let s = makeSession()
+        try s.execute("""
+            clean = run "The Eiffel Tower is in the city of"
+            corrupt = run "The Colosseum is in the city of"
+            metric = logit_diff " Paris" " Rome"
+            """)
+        // Found by OptionFuzzTests: both trapped.
+        XCTAssertTrue(failure(s, "attrib resid_post pos=* layer=5..1").contains("selects no index"))
+        XCTAssertTrue(failure(s, "eap k=-1").contains("k=-1 is out of range"))
+        XCTAssertTrue(failure(s, "patch resid_post layer=[]").contains("selects no index"))
+    }
+
     func testAHugeKIsRefusedAtOnce() throws {
         let s = makeSession()
         let start = Date()

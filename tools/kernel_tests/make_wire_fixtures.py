@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates Tests/TLKernelTests/WireFixtures.swift: reference values from Python's hmac and from
+"""Generates Tests/TLJupyterTests/WireFixtures.swift: reference values from Python's hmac and from
 jupyter_client's own Session (signing + serialization) and connection-file writer, so the Swift wire code
 is checked against the implementation Jupyter clients actually use.
 
@@ -16,7 +16,7 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "Tests", "TLKernelTests", "WireFixtures.swift")
+OUT = os.path.join(ROOT, "Tests", "TLJupyterTests", "WireFixtures.swift")
 
 
 def b64(data):

@@ -98,7 +98,9 @@ extension Session {
                 return try integer(n, at: range, what: "a token id")
             }
             prompt = nil
-        case .cache(let c): return c
+        case .cache(let c):
+            if saes.isEmpty { return c }
+            ids = c.tokens; prompt = c.prompt  // a spliced rerun of the cache's tokens
         default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
         }
         var o = RunOptions()

@@ -13,6 +13,8 @@ public final class SAEValue: @unchecked Sendable {
     public let name: String
     /// The Neuronpedia id: the release table's, else cfg.json's.
     public let neuronpediaID: String?
+    /// Whether the "model name cannot be checked" note was shown (once per SAE).
+    var notedUncheckedModel = false
     init(sae: SparseAutoencoder, name: String, neuronpediaID: String? = nil) {
         self.sae = sae; self.name = name; self.neuronpediaID = neuronpediaID ?? sae.config.neuronpediaID
     }
@@ -99,6 +101,8 @@ extension Session {
             throw TLLangError.at(range, e.description)
         }
         guard let trained = s.sae.config.modelName, !trained.isEmpty else { return }
+        // The SAE shipped for the embedded model names it "tlsh-default".
+        if m.name.hasPrefix("default") && trained == "tlsh-default" { return }
         if let loadedRepo = m.hubRepo, case .hub(let repo, _)? = try? ModelSource.parse(trained) {
             guard repo.lowercased() == loadedRepo.lowercased() else {
                 throw TLLangError.at(range, "this SAE was trained on \(trained) (\(repo)) but the current model is \(loadedRepo)",
@@ -106,7 +110,10 @@ extension Session {
             }
             return
         }
-        note("note: the SAE says it was trained on \(trained); the current model (\(m.name)) has no hub name to compare, so only its hooks and widths were checked")
+        if !s.notedUncheckedModel {
+            s.notedUncheckedModel = true
+            note("note: the SAE says it was trained on \(trained); the current model (\(m.name)) has no hub name to compare, so only its hooks and widths were checked")
+        }
     }
 
     func saeArgument(_ e: Expr?, range: SourceRange) throws -> SAEValue {
@@ -178,6 +185,9 @@ extension Session {
             d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: "feature \(f)", xLabel: "position", yLabel: "activation"), title: "feature \(f)"))
             return .result(d, data: data)
         }
+        if let target = a.option("dla") {
+            return try featureDLA(s, c, acts: acts, target: target, a: a, k: k, assigning: assigning)
+        }
         let data = NamedTensor(acts, axes: ["pos", "feature"], tokenLabels: c.strTokens)
         if assigning { return .tensor(data) }
         if let pe = a.option("pos") {
@@ -211,6 +221,50 @@ extension Session {
                                                         title: "feature activations", xLabel: "feature", yLabel: "position", scale: .sequential())), title: "features"))
         }
         return .result(d, data: data)
+    }
+
+    /// Direct logit attribution of features at one position, as TransformerLens's logit_attrs
+    /// treats a residual component: activation × (W_dec[f] centred) · (W_U[:, a] − W_U[:, b]),
+    /// divided by the final LayerNorm's cached scale at that position.
+    func featureDLA(_ s: SAEValue, _ c: CacheValue, acts: Tensor, target: Expr, a: Arguments, k: Int, assigning: Bool) throws -> Value {
+        let m = try requireModel(), cfg = s.sae.config, mc = m.model.config
+        guard cfg.dOut == mc.dModel, !cfg.reshapeHookZ, HookNames.layer(of: cfg.outputHook) != nil else {
+            throw TLLangError.at(target.range, "dla= needs an SAE that writes to a d_model-wide activation inside the blocks")
+        }
+        guard m.model.isLNFolded else {
+            throw TLLangError.at(target.range, "dla= reads the final LayerNorm's scale of a processed model; load the model without process=false")
+        }
+        let t = try tokenTarget(target, model: m)
+        let P = acts.shape[0], F = acts.shape[1], d = mc.dModel, V = mc.dVocab
+        let p0 = try a.int("pos", default: -1), p = p0 < 0 ? p0 + P : p0
+        guard p >= 0 && p < P else { throw TLLangError.at(a.range, "position \(p0) is out of range for \(P) tokens") }
+        guard let scaleT = c.cache["ln_final.hook_scale"] else { throw TLLangError.at(a.range, "the cache has no ln_final.hook_scale") }
+        let scale = scaleT.data[p]
+        let wU = m.model.weights.wU
+        let u = (0..<d).map { i in wU[i * V + t.answer] - (t.wrong.map { wU[i * V + $0] } ?? 0) }
+        var contributions = [Float](repeating: 0, count: F)
+        for f in 0..<F {
+            let act = acts.data[p * F + f]
+            if act == 0 { continue }
+            let dir = s.sae.decoderDirection(f)
+            let mean = dir.reduce(0, +) / Float(d)
+            var dot: Float = 0
+            for i in 0..<d { dot += (dir[i] - mean) * u[i] }
+            contributions[f] = act * dot / scale
+        }
+        let data = NamedTensor(Tensor(shape: [F], data: contributions), axes: ["feature"])
+        if assigning { return .tensor(data) }
+        let order = contributions.indices.filter { contributions[$0] != 0 }.sorted { abs(contributions[$0]) > abs(contributions[$1]) }.prefix(k)
+        let rows = order.enumerated().map { i, f -> [Table.Cell] in
+            [.int(i + 1), .int(f), .float(Double(acts.data[p * F + f])), .float(Double(contributions[f])), .text(s.neuronpediaLink(f) ?? "")]
+        }
+        let label = visibleToken(c.strTokens[p])
+        let total = contributions.reduce(0, +)
+        return .result(Display(text: String(format: "direct logit attribution of features to %@ at position %d (%@): %.4f in all",
+                                            t.label, p, label, total),
+                               tables: [Table(title: "top features by |attribution|", columns: [.init(name: "rank"), .init(name: "feature"), .init(name: "activation", decimals: 3),
+                                                                                                  .init(name: "attribution", decimals: 4), .init(name: "Neuronpedia")], rows: rows)]),
+                       data: data)
     }
 
     // MARK: feature

@@ -231,7 +231,11 @@ extension Session {
             }
             let n = limit ?? Int.max
             let a = lo < 0 ? lo + n : lo, b = hi < 0 ? hi + n : hi
-            guard a <= b else { return [] }
+            // An empty sweep has nothing to compute or show; every command would have to guard it.
+            guard a < b else {
+                throw TLLangError.at(e.range, "the range \(lo)..\(hi) selects no index (a..b runs from a up to, not including, b)",
+                                     hint: "write the smaller end first, e.g. \(min(lo, hi))..\(max(lo, hi) + (lo == hi ? 1 : 0))")
+            }
             // Every index is checked against its axis later; refuse a range no axis can hold before
             // allocating it (`layer=0..1000000000000`).
             let longest = max(limit ?? 0, 1 << 20)
@@ -239,7 +243,9 @@ extension Session {
                 throw TLLangError.at(e.range, "the range \(lo)..\(hi) has \(b - a) indices; at most \(longest) make sense here")
             }
             return Array(a..<b)
-        case .list(let items): return try items.map(intValue)
+        case .list(let items):
+            guard !items.isEmpty else { throw TLLangError.at(e.range, "an empty list selects no index", hint: "name at least one, e.g. [0, 3]") }
+            return try items.map(intValue)
         default: return [try intValue(e)]
         }
     }

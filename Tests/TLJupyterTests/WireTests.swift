@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TLKernel
+@testable import TLJupyter
 
 private func bytes(base64: String) -> [UInt8] { Array(Data(base64Encoded: base64) ?? Data()) }
 

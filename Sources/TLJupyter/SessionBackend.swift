@@ -43,13 +43,13 @@ public final class SessionBackend: KernelBackend, @unchecked Sendable {
         }
     }
 
-    public func complete(code: String, cursor: Int) -> TLKernel.CompletionResult {
+    public func complete(code: String, cursor: Int) -> TLJupyter.CompletionResult {
         let r = session.completions(source: code, cursor: cursor)
         // A unique match carries its closing (`"]`, a space) when nothing follows on the line.
         let scalars = Array(code.unicodeScalars)
         let rest = String(String.UnicodeScalarView(scalars[min(max(cursor, 0), scalars.count)...].prefix { $0 != "\n" }))
         let matches = rest.allSatisfy(\.isWhitespace) ? (r.completedText(after: rest).map { [$0.trimmingCharacters(in: .whitespaces)] } ?? r.matches) : r.matches
-        return TLKernel.CompletionResult(matches: matches, cursorStart: r.start, cursorEnd: r.end)
+        return TLJupyter.CompletionResult(matches: matches, cursorStart: r.start, cursorEnd: r.end)
     }
 
     public func inspect(code: String, cursor: Int, detailLevel: Int) -> MimeBundle? {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TLKernel
+@testable import TLJupyter
 
 /// Records what a backend sends, in order.
 final class RecordingOutput: KernelOutput {

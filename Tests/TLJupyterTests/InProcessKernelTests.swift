@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TLKernel
+@testable import TLJupyter
 
 /// Runs the whole kernel in this process over ipc and talks to it with Swift DEALER sockets: the sockets,
 /// threads, control concurrency and shutdown path, without Python.
