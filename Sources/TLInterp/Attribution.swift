@@ -2,6 +2,7 @@
 // of every activation patch at once from two forward passes and one backward pass,
 //     patched metric − corrupt metric ≈ Σ (clean − corrupt) · d metric / d activation (at corrupt),
 // summed over every axis not swept. Same granularities and orientation as `Patcher.sweep`.
+import Foundation
 import TLModel
 import TLTensor
 
@@ -34,18 +35,20 @@ public final class AttributionPatcher: @unchecked Sendable {
     public let cleanValue: Float
     public let corruptValue: Float
 
-    /// `stopGradient`: hook points to detach in the backward (e.g. LayerNorm scales).
+    /// `cleanCache` (with `cleanLogits`, when known) saves the clean run; `stopGradient`: hook
+    /// points to detach in the backward (e.g. LayerNorm scales).
     public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                cleanCache: ActivationCache? = nil, stopGradient: ((String) -> Bool)? = nil,
+                cleanCache: ActivationCache? = nil, cleanLogits: Tensor? = nil, stopGradient: ((String) -> Bool)? = nil,
                 isCancelled: (() -> Bool)? = nil) throws {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
         self.model = model; self.cleanTokens = clean; self.corruptTokens = corrupt; self.metric = metric
+        let knownCleanLogits = cleanLogits
         let cleanLogits: Tensor
         if let cleanCache {
             self.cleanCache = cleanCache
-            cleanLogits = try model.run(tokens: [clean]).logits!
+            cleanLogits = try knownCleanLogits ?? model.run(tokens: [clean]).logits!
         } else {
             (cleanLogits, self.cleanCache) = try model.runWithCache(tokens: [clean])
         }
@@ -140,5 +143,116 @@ public final class AttributionPatcher: @unchecked Sendable {
             out.data[off] += t.data[flat]
         }
         return out
+    }
+}
+
+// MARK: AtP*'s QK fix
+
+extension AttributionPatcher {
+    /// AtP*'s QK fix (Kramár et al. 2024) for queries and keys: instead of going linearly through
+    /// the softmax, the attention pattern is recomputed with the clean q (or k) and the estimate
+    /// is Σ d metric / d pattern · (new pattern − corrupt pattern). Axes: [layer, head] (every
+    /// position patched at once) or [layer, pos, head] / [layer, head, pos] (one position at a time).
+    public func attributeQKFixed(activation: String, axes: [AttributionAxis], ranges: [AttributionAxis: [Int]] = [:]) throws -> AttributionResult {
+        guard activation == "q" || activation == "k" else {
+            throw TLInterpError.invalidArgument("the QK fix applies to q and k only")
+        }
+        let inner = Array(axes.dropFirst())
+        guard axes.first == .layer, inner.contains(.head), inner.allSatisfy({ $0 == .head || $0 == .pos }), Set(inner).count == inner.count else {
+            throw TLInterpError.invalidArgument("the QK fix sweeps layer and head, optionally pos (as head=* or pos=* head=*)")
+        }
+        let cfg = model.config, H = cfg.nHeads, P = corruptTokens.count
+        let layers = try (ranges[.layer] ?? Array(0..<cfg.nLayers)).map { try model.resolveLayer($0) }
+        let heads = try Self.resolve(ranges[.head], size: H, name: "head")
+        let positions = try Self.resolve(ranges[.pos], size: P, name: "pos")
+        var out: [Float] = []
+        for l in layers {
+            let (byPos, joint) = try qkFixed(activation: activation, layer: l)  // [P, H], [H]
+            if inner == [.head] {
+                out += heads.map { joint[$0] }
+            } else if inner == [.pos, .head] {
+                for p in positions { for h in heads { out.append(byPos[p * H + h]) } }
+            } else {
+                for h in heads { for p in positions { out.append(byPos[p * H + h]) } }
+            }
+        }
+        let values: [[Int]] = [layers] + inner.map { $0 == .head ? heads : positions }
+        return AttributionResult(activation: activation + " (QK fix)", axes: axes, axisValues: values,
+                                 values: Tensor(shape: values.map(\.count), data: out), metric: metric,
+                                 cleanValue: cleanValue, corruptValue: corruptValue)
+    }
+
+    static func resolve(_ wanted: [Int]?, size: Int, name: String) throws -> [Int] {
+        try (wanted ?? Array(0..<size)).map { i in
+            guard i >= -size && i < size else { throw TLInterpError.invalidArgument("\(name)=\(i) is out of range: valid \(name)s are 0…\(size - 1)") }
+            return i < 0 ? i + size : i
+        }
+    }
+
+    /// One layer's QK-fixed estimates: per (position, head) [P·H] and with every position at once [H].
+    func qkFixed(activation: String, layer l: Int) throws -> (byPos: [Float], joint: [Float]) {
+        let cfg = model.config, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, P = corruptTokens.count
+        let p = "blocks.\(l).attn."
+        func need(_ c: ActivationCache, _ n: String) throws -> Tensor {
+            guard let t = c[n] else { throw TLInterpError.invalidArgument("the QK fix needs '\(n)'") }
+            return t
+        }
+        let qC = try need(corrupt.activations, p + "hook_q"), kC = try need(corrupt.activations, p + "hook_k")  // [1, P, H, dh]
+        let qN = try need(cleanCache, p + "hook_q"), kN = try need(cleanCache, p + "hook_k")
+        let pattern = try need(corrupt.activations, p + "hook_pattern"), grad = try need(corrupt.gradients, p + "hook_pattern")  // [1, H, P, P]
+        var scale = Float(dh).squareRoot()
+        if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
+        func dot(_ a: Tensor, _ i: Int, _ b: Tensor, _ j: Int, _ h: Int) -> Float {
+            var s: Float = 0
+            for x in 0..<dh { s += a.data[i * hd + h * dh + x] * b.data[j * hd + h * dh + x] }
+            return s / scale
+        }
+        var byPos = [Float](repeating: 0, count: P * H), joint = [Float](repeating: 0, count: H)
+        for h in 0..<H {
+            let block = h * P * P
+            func G(_ i: Int, _ j: Int) -> Float { grad.data[block + i * P + j] }
+            func A(_ i: Int, _ j: Int) -> Float { pattern.data[block + i * P + j] }
+            // Σ_j G[i, j] · softmax(row)[j] − Σ_j G[i, j] · A[i, j] for a causal row of new scores.
+            func rowChange(_ i: Int, _ scores: [Float]) -> Float {
+                let m = scores.max() ?? 0
+                var z: Float = 0, s: Float = 0
+                for j in 0...i { let e = expf(scores[j] - m); z += e; s += G(i, j) * e }
+                var before: Float = 0
+                for j in 0...i { before += G(i, j) * A(i, j) }
+                return s / z - before
+            }
+            if activation == "q" {
+                // A query moves only its own row; all positions at once is the sum of the rows.
+                for i in 0..<P {
+                    let change = rowChange(i, (0...i).map { dot(qN, i, kC, $0, h) })
+                    byPos[i * H + h] = change
+                    joint[h] += change
+                }
+            } else {
+                // Every key at once: each row with clean keys.
+                for i in 0..<P { joint[h] += rowChange(i, (0...i).map { dot(qC, i, kN, $0, h) }) }
+                // One key s: in each row i ≥ s only score s changes by δ; the new row is
+                // A[i, j] / Z (j ≠ s), A[i, s] e^δ / Z with Z = 1 − A[i, s] + A[i, s] e^δ.
+                for s in 0..<P {
+                    var total: Float = 0
+                    for i in s..<P {
+                        let delta = dot(qC, i, kN, s, h) - dot(qC, i, kC, s, h)
+                        let a = A(i, s)
+                        guard a > 1e-30 else {  // the softmax underflowed to 0 at s: recompute the row
+                            total += rowChange(i, (0...i).map { dot(qC, i, $0 == s ? kN : kC, $0, h) })
+                            continue
+                        }
+                        var before: Float = 0
+                        for j in 0...i { before += G(i, j) * A(i, j) }
+                        // Scaled by e^−δ when δ > 0, so that nothing overflows.
+                        let shrink = delta > 0 ? expf(-delta) : 1, grow = delta > 0 ? 1 : expf(delta)
+                        let z = (1 - a) * shrink + a * grow
+                        total += ((before - G(i, s) * a) * shrink + G(i, s) * a * grow) / z - before
+                    }
+                    byPos[s * H + h] = total
+                }
+            }
+        }
+        return (byPos, joint)
     }
 }

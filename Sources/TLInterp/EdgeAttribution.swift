@@ -277,25 +277,33 @@ public enum EdgeAttribution {
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") }
         let corruptOut = try senderOutputs(try model.runWithCache(tokens: [corrupt], names: wanted).cache, model: model)
         let index = Dictionary(uniqueKeysWithValues: senders.enumerated().map { ($1.name, $0) })
-        // For each receiver, the senders whose edge to it is NOT in the circuit.
-        let ablated: [String: [Int]] = Dictionary(uniqueKeysWithValues: receivers.map { v in
-            (v.name, senders.indices.filter { EdgeScores.connected(senders[$0], v) && !circuit.contains("\(senders[$0].name)->\(v.name)") })
+        // For each receiver, the senders whose edge to it IS in the circuit (usually few).
+        let kept: [String: [Int]] = Dictionary(uniqueKeysWithValues: receivers.map { v in
+            (v.name, senders.indices.filter { EdgeScores.connected(senders[$0], v) && circuit.contains("\(senders[$0].name)->\(v.name)") })
         })
-        // This run's sender outputs as they are computed (a reference box, filled by the hooks in order).
-        final class Box: @unchecked Sendable { var outputs: [Int: [Float]] = [:]; var embed: [Float] = [] }
+        // Every sender a receiver is connected to has written before the receiver reads, so
+        //   Σ over ablated senders (this run − corrupt) = Σ over all written (…) − Σ over kept (…).
+        // `written` keeps the first sum as senders write; `diffs` each sender's (this run − corrupt).
+        final class Box: @unchecked Sendable { var diffs: [Int: [Float]] = [:]; var written: [Float] = []; var embed: [Float] = [] }
         let box = Box()
+        box.written = [Float](repeating: 0, count: P * d)
+        func record(_ s: Int, _ now: [Float]) {
+            var diff = now
+            for i in 0..<(P * d) { diff[i] -= corruptOut[s][i]; box.written[i] += diff[i] }
+            box.diffs[s] = diff
+        }
         func correction(_ v: String) -> [Float] {  // Σ (this run − corrupt) over ablated senders  [P, d]
-            var c = [Float](repeating: 0, count: P * d)
-            for s in ablated[v] ?? [] {
-                guard let now = box.outputs[s] else { continue }
-                for i in 0..<(P * d) { c[i] += now[i] - corruptOut[s][i] }
+            var c = box.written
+            for s in kept[v] ?? [] {
+                guard let diff = box.diffs[s] else { continue }
+                for i in 0..<(P * d) { c[i] -= diff[i] }
             }
             return c
         }
         var hooks: [ForwardHook] = []
         hooks.append(ForwardHook(name: "hook_embed") { act, _ in box.embed = act.data })
         hooks.append(ForwardHook(name: "hook_pos_embed") { act, _ in
-            box.outputs[0] = zip(box.embed, act.data).map { $0 + $1 }
+            record(0, zip(box.embed, act.data).map { $0 + $1 })
         })
         for l in 0..<cfg.nLayers {
             for c in ["q", "k", "v"] {
@@ -307,13 +315,13 @@ public enum EdgeAttribution {
                 })
             }
             hooks.append(ForwardHook(name: "blocks.\(l).attn.hook_z") { act, _ in
-                for (h, r) in headOutputs(act, model: model, layer: l).enumerated() { box.outputs[index["a\(l).h\(h)"]!] = r }
+                for (h, r) in headOutputs(act, model: model, layer: l).enumerated() { record(index["a\(l).h\(h)"]!, r) }
             })
             hooks.append(ForwardHook(name: "blocks.\(l).hook_mlp_in") { act, _ in
                 let corr = correction("m\(l)")
                 for i in 0..<(P * d) { act.data[i] -= corr[i] }
             })
-            hooks.append(ForwardHook(name: "blocks.\(l).hook_mlp_out") { act, _ in box.outputs[index["m\(l)"]!] = act.data })
+            hooks.append(ForwardHook(name: "blocks.\(l).hook_mlp_out") { act, _ in record(index["m\(l)"]!, act.data) })
         }
         hooks.append(ForwardHook(name: "blocks.\(cfg.nLayers - 1).hook_resid_post") { act, _ in
             let corr = correction("logits")

@@ -68,6 +68,25 @@ public enum EngineBenchmark {
                     grid = try p.sweep(activation: "resid_post", axes: [.layer, .pos]).values
                 }))
                 if let outDir, let grid { try writeJSON(rows(grid), to: outDir.appendingPathComponent("patch-tlsh.json")) }
+            case "attrib11":  // attribution patching: resid_post [layer, pos] and z [layer, head] from one backward
+                let corrupt = tokens(count: 11, vocab: model.config.dVocab, seed: 2)
+                results.append((task, try median(repeats: repeats) {
+                    let atp = try AttributionPatcher(model: model, clean: short, corrupt: corrupt, metric: .logitDiff(answer: 1, wrong: 2))
+                    _ = try atp.attribute(activation: "resid_post", axes: [.layer, .pos])
+                    _ = try atp.attribute(activation: "z", axes: [.layer, .head])
+                }))
+            case "grad1024":  // every hook's gradient of a logit difference on 1024 tokens
+                results.append((task, try median(repeats: max(1, repeats / 2)) {
+                    _ = try model.gradients(tokens: [long]) { try PatchMetric.logitDiff(answer: 1, wrong: 2).logitGradient(logits: $0, tokens: [long]) }
+                }))
+            case "eap15":  // EAP scores over every edge, a top-50 circuit and its faithfulness run, 15 tokens
+                let clean15 = tokens(count: 15, vocab: model.config.dVocab), corrupt15 = tokens(count: 15, vocab: model.config.dVocab, seed: 2)
+                let metric = PatchMetric.logitDiff(answer: 1, wrong: 2)
+                results.append((task, try median(repeats: min(repeats, 3)) {
+                    let scores = try EdgeAttribution.scores(model: model, clean: clean15, corrupt: corrupt15, metric: metric)
+                    let circuit = EdgeAttribution.circuit(scores, top: 50)
+                    _ = try EdgeAttribution.evaluate(model: model, circuit: circuit.edgeNames, clean: clean15, corrupt: corrupt15, metric: metric)
+                }))
             case "generate40":
                 var generated: [Int] = []
                 results.append((task, try median(repeats: min(repeats, 3)) {

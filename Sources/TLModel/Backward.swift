@@ -174,16 +174,18 @@ struct Backward {
     func unembedBackward(_ seed: LogitGradient) throws -> Tensor {
         let d = cfg.dModel, V = cfg.dVocab
         var dIn = Tensor(zeros: [B, P, d])  // d unembed.hook_in
-        if wants("unembed.hook_out") {
-            // The dense gradient [B, P, V] (hooks may change any of it), then dIn = dLogits @ W_Uᵀ.
-            var dLogits = Tensor(zeros: [B, P, V])
-            let width = seed.columns?.count ?? V
-            for (i, r) in seed.rows.enumerated() {
-                for c in 0..<width {
-                    let col = seed.columns?[c] ?? c
-                    dLogits.data[r * V + col] += seed.values[i * width + c]
-                }
-            }
+        let hookedOut = hooks.contains { $0.filter.matches("unembed.hook_out") }
+        let stoppedOut = options.stopGradient?("unembed.hook_out") ?? false
+        if !hookedOut && wants("unembed.hook_out") {
+            // Kept but not hooked: store the dense gradient, and go on from the sparse seed below.
+            var dLogits = Self.dense(seed, B: B, P: P, V: V)
+            try fire("unembed.hook_out", &dLogits)
+        }
+        if stoppedOut && !hookedOut {
+            // Nothing flows past the logits (fire above recorded them where kept).
+        } else if hookedOut {
+            // Hooked: the dense gradient [B, P, V] (hooks may change any of it), then dIn = dLogits @ W_Uᵀ.
+            var dLogits = Self.dense(seed, B: B, P: P, V: V)
             try fire("unembed.hook_out", &dLogits)
             dLogits.data.withUnsafeBufferPointer { g in
                 w.wU.withUnsafeBufferPointer { wu in
@@ -216,6 +218,16 @@ struct Backward {
         }
         try fire("unembed.hook_in", &dIn)
         return try layerNormBackward(dIn, weight: w.lnFinalW, prefix: "ln_final.")
+    }
+
+    /// The seed as a dense [B, P, V] gradient.
+    static func dense(_ seed: LogitGradient, B: Int, P: Int, V: Int) -> Tensor {
+        var out = Tensor(zeros: [B, P, V])
+        let width = seed.columns?.count ?? V
+        for (i, r) in seed.rows.enumerated() {
+            for c in 0..<width { out.data[r * V + (seed.columns?[c] ?? c)] += seed.values[i * width + c] }
+        }
+        return out
     }
 
     // MARK: LayerNorm(Pre)

@@ -65,6 +65,30 @@ final class GradientGoldenTests: XCTestCase {
         }
     }
 
+    /// Backward hooks read and replace gradients; a stop at the logits leaves nothing upstream.
+    func testGradientHooksReplaceAndStop() throws {
+        let f = try fixture("tiny-a")
+        let seed = { (logits: Tensor) in try f.metric.logitGradient(logits: logits, tokens: [f.corrupt]) }
+        let plain = try f.model.gradients(tokens: [f.corrupt], seed: seed)
+        var o = GradientOptions()
+        var seen: [String] = []
+        o.hooks = [GradientHook(.predicate { $0.hasSuffix("hook_resid_post") }) { g, point in seen.append(point.name) },
+                   GradientHook(name: "blocks.1.hook_mlp_out") { g, _ in g = g * 2 }]
+        let doubled = try f.model.gradients(tokens: [f.corrupt], options: o, seed: seed)
+        XCTAssertEqual(seen, ["blocks.1.hook_resid_post", "blocks.0.hook_resid_post"], "reverse firing order")
+        // resid_mid = skip + MLP input path; doubling the MLP's output gradient doubles the MLP path only.
+        let skip = plain.gradients["blocks.1.hook_resid_post"]!
+        let viaMLP = try plain.gradients["blocks.1.hook_resid_mid"]! - skip
+        assertClose(doubled.gradients["blocks.1.hook_resid_mid"]!, try skip + viaMLP * 2, tol: 1e-5, "replaced gradient flows on")
+        for (name, cut) in [("unembed.hook_out", "hook_embed"), ("blocks.1.hook_resid_pre", "blocks.0.hook_resid_post")] {
+            var stop = GradientOptions()
+            stop.stopGradient = { $0 == name }
+            let stopped = try f.model.gradients(tokens: [f.corrupt], options: stop, seed: seed)
+            XCTAssertEqual(stopped.gradients[cut]!.data.map(abs).max(), 0, "nothing upstream of \(name)")
+            XCTAssertEqual(stopped.gradients[name], plain.gradients[name], "the gradient at \(name) itself is kept")
+        }
+    }
+
     func testOptionalHooksGradientsMatchAutograd() throws {
         let f = try fixture("tiny-a")
         f.model.optionalHooks = OptionalHooks(attnResult: true, mlpIn: true, attnIn: true, splitQKVInput: true)
@@ -110,6 +134,14 @@ final class GradientGoldenTests: XCTestCase {
                 let want = try f.grads.tensor("attrib/\(act)/\(key)")
                 let got = try atp.attribute(activation: act, axes: axes).values
                 assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) attrib \(act) \(key)")
+            }
+            // AtP*'s QK fix against a brute-force recomputation of the softmax.
+            for act in ["q", "k"] {
+                for (key, axes) in [("layer_pos_head", [AttributionAxis.layer, .pos, .head]), ("layer_head", [.layer, .head])] {
+                    let want = try f.grads.tensor("attrib_qk_fix/\(act)/\(key)")
+                    let got = try atp.attributeQKFixed(activation: act, axes: axes).values
+                    assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) QK fix \(act) \(key)")
+                }
             }
             // A range picks rows out of the full grid.
             let part = try atp.attribute(activation: "resid_post", axes: [.layer, .pos], ranges: [.layer: [1], .pos: [-1, 0]]).values

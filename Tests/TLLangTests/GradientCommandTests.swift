@@ -75,6 +75,12 @@ final class GradientCommandTests: XCTestCase {
         // The last position's residual stream at the last layer restores the clean answer in both.
         let r = try result(s, "r").tensor, q = try result(s, "q").tensor
         XCTAssertEqual(top(r.data), top(q.data))
+        // exact=true shows both, with their agreement; the data stays the attribution.
+        try s.execute("x = attrib z layer=* head=* exact=true")
+        guard case .result(let d, let data?)? = s.variables["x"] else { return XCTFail("attrib exact") }
+        XCTAssertTrue(d.text.contains("correlation"), d.text)
+        XCTAssertEqual(d.pictures.count, 2)
+        XCTAssertEqual(data.tensor.data, a)
     }
 
     /// Tutorial 7's induction circuit: EAP-IG finds L0's previous-token head feeding L1's
@@ -111,6 +117,10 @@ final class GradientCommandTests: XCTestCase {
         }
         XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c top=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("top="), "\($0)") }
         XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c steps=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("steps"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("attrib z head=* clean=c corrupt=c qk_fix=true")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("q and k only"), "\($0)")
+        }
+        try s.execute("x = attrib k layer=* head=* clean=c corrupt=c qk_fix=true")
         // stop= detaches: with every LayerNorm scale stopped the gradient is the frozen-LN one.
         try s.execute("g = grad c stop=\"hook_scale\"")
     }

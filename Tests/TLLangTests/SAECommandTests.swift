@@ -182,7 +182,7 @@ final class SAECommandTests: XCTestCase {
         XCTAssertGreaterThan(try parisProbability(c), 0.99)
         XCTAssertLessThan(try parisProbability(ca), 0.75)
         let steered = try s.execute("generate \"I went to\" n=10 add=s.dec[\(paris)]*20 at=resid_post layer=2")!.plainText
-        let line = steered.split(separator: "\n").first { $0.hasPrefix("steered:") } ?? ""
+        let line = steered.split(separator: "\n").first { $0.hasPrefix("steered") } ?? ""  // the table's steered row
         XCTAssertTrue(line.contains("Paris"), steered)
         let feature = try s.execute("feature s \(capital) k=10")!.plainText
         for city in (achieved["capital_feature_top_logits"] as! [String]).prefix(3) {

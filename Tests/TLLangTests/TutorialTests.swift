@@ -39,7 +39,7 @@ final class TutorialTests: XCTestCase {
     func testTutorialsMatchReviewedSnapshots() throws {
         let examples = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("examples").path)
             .filter { $0.hasSuffix(".tl") }.sorted()
-        XCTAssertEqual(examples.count, 7, "seven tutorials")
+        XCTAssertEqual(examples.count, 8, "eight tutorials")
         for name in examples {
             let text = try transcript(of: Self.root.appendingPathComponent("examples/\(name)"))
             let snapshot = Self.root.appendingPathComponent("Tests/Fixtures/tutorials/\(name).txt")

@@ -82,6 +82,30 @@ def load_hf(directory: str):
     return model
 
 
+def tl_attribution(model, clean, corrupt, reduce: bool):
+    """The Attribution_Patching_Demo way: clean cache; corrupt run with backward hooks caching every
+    hook's gradient of logits[0,-1,1] - logits[0,-1,2]; then resid_post [layer, pos] and z [layer, head]."""
+    import torch
+    with torch.enable_grad():
+        grads = {}
+        if reduce:
+            with torch.no_grad():
+                _, clean_cache = model.run_with_cache(clean)
+        model.reset_hooks()
+        model.add_hook(lambda name: not name.endswith(("hook_result", "_input", "hook_attn_in", "hook_mlp_in")),
+                       lambda g, hook: grads.__setitem__(hook.name, g.detach()), "bwd")
+        logits, cache = model.run_with_cache(corrupt)
+        (logits[0, -1, 1] - logits[0, -1, 2]).backward()
+        model.reset_hooks()
+        model.zero_grad(set_to_none=True)
+    if reduce:
+        L = model.cfg.n_layers
+        torch.stack([((clean_cache[f"blocks.{l}.hook_resid_post"] - cache[f"blocks.{l}.hook_resid_post"])
+                      * grads[f"blocks.{l}.hook_resid_post"]).sum(-1)[0] for l in range(L)])
+        torch.stack([((clean_cache[f"blocks.{l}.attn.hook_z"] - cache[f"blocks.{l}.attn.hook_z"])
+                      * grads[f"blocks.{l}.attn.hook_z"]).sum((0, 1, 3)) for l in range(L)])
+
+
 def run_side(side: str, directory: str, tasks: list[str], repeats: int, threads: int, out_dir: str | None) -> dict:
     import torch
     torch.set_num_threads(threads)
@@ -116,6 +140,10 @@ def run_side(side: str, directory: str, tasks: list[str], repeats: int, threads:
             continue
         if task == "forward11":
             t = median_time(repeats, lambda: forward(short))
+        elif task in ("attrib11", "grad1024") and side == "tl":
+            t = median_time(max(1, repeats // 2) if task == "grad1024" else repeats,
+                            lambda: tl_attribution(model, short, torch.tensor([lcg_tokens(11, vocab, seed=2)]), task == "attrib11")
+                            if task == "attrib11" else tl_attribution(model, long, long, False))
         elif task == "cache11":
             t = median_time(repeats, lambda: with_cache(short))
         elif task == "forward1024":

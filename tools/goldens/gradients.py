@@ -189,6 +189,48 @@ def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
     return scores
 
 
+def qk_fix_reference(model, clean_cache, corrupt_cache, grads):
+    """AtP*'s QK fix by brute force: recompute each causal softmax row with the clean q (or with
+    the clean k at one key / at every key) and take sum(grad_pattern * (new pattern - corrupt pattern)).
+    Returns {(act, axes): tensor}: [layer, pos, head] (one position patched) and [layer, head] (all)."""
+    L, H = model.cfg.n_layers, model.cfg.n_heads
+    scale = model.cfg.d_head ** 0.5
+    out = {}
+    for act in ("q", "k"):
+        by_pos, joint = [], []
+        for l in range(L):
+            qc, kc = corrupt_cache[f"blocks.{l}.attn.hook_q"][0], corrupt_cache[f"blocks.{l}.attn.hook_k"][0]
+            qn, kn = clean_cache[f"blocks.{l}.attn.hook_q"][0], clean_cache[f"blocks.{l}.attn.hook_k"][0]
+            A = corrupt_cache[f"blocks.{l}.attn.hook_pattern"][0]
+            G = grads[f"blocks.{l}.attn.hook_pattern"][0]
+            P = A.shape[-1]
+            mask = torch.tril(torch.ones(P, P, dtype=torch.bool))
+
+            def pattern(q, k, h):
+                s = (q[:, h] @ k[:, h].T) / scale
+                return torch.softmax(s.masked_fill(~mask, float("-inf")), -1)
+
+            bp = torch.zeros(P, H)
+            jt = torch.zeros(H)
+            for h in range(H):
+                if act == "q":
+                    new = pattern(qn, kc, h)
+                    rows = (G[h] * (new - A[h])).sum(-1)
+                    bp[:, h] = rows
+                    jt[h] = rows.sum()
+                else:
+                    jt[h] = (G[h] * (pattern(qc, kn, h) - A[h])).sum()
+                    for s_ in range(P):
+                        k = kc.clone()
+                        k[s_] = kn[s_]
+                        bp[s_, h] = (G[h] * (pattern(qc, k, h) - A[h])).sum()
+            by_pos.append(bp)
+            joint.append(jt)
+        out[(act, "layer_pos_head")] = torch.stack(by_pos)
+        out[(act, "layer_head")] = torch.stack(joint)
+    return out
+
+
 def put_grads(store: TensorStore, prefix: str, grads: dict) -> list[str]:
     return store.put_all(prefix, sorted(grads.items()))
 
@@ -262,6 +304,9 @@ def main() -> None:
         with torch.no_grad():
             _, clean_cache = model.run_with_cache(clean)
         info["attribution"] = attribution(store, model, clean_cache, corrupt_cache, corrupt_grads)
+        for (act, axes), value in qk_fix_reference(model, clean_cache, corrupt_cache, corrupt_grads).items():
+            store.put(f"attrib_qk_fix/{act}/{axes}", value)
+        info["attribution_qk_fix"] = qk_fix_reference.__doc__
         store.save(os.path.join(out_dir, "gradients.safetensors"))
         info["keys"] = {k: list(v.shape) for k, v in store.tensors.items()}
         with open(os.path.join(out_dir, "gradients.json"), "w") as f:

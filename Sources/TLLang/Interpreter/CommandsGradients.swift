@@ -82,12 +82,55 @@ extension Session {
         let result: AttributionResult
         do {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
-                                             cleanCache: clean.cache, stopGradient: try stopArgument(a), isCancelled: monitorCancel)
-            result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
+                                             cleanCache: clean.cache, cleanLogits: clean.logits, stopGradient: try stopArgument(a),
+                                             isCancelled: monitorCancel)
+            if try a.bool("qk_fix", default: false) {
+                guard hook == "q" || hook == "k" else { throw TLLangError.at(a.range, "qk_fix=true applies to q and k only") }
+                result = try atp.attributeQKFixed(activation: hook, axes: axes, ranges: ranges)
+            } else {
+                result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
+            }
         } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
-        return attributionDisplay(result, metric: metric, tokens: clean.strTokens)
+        let shown = attributionDisplay(result, metric: metric, tokens: clean.strTokens)
+        guard try a.bool("exact", default: false), case .result(var d, let data) = shown else { return shown }
+        // Side by side with exact activation patching (patched − corrupt), same axes and ranges.
+        let patchAxes: [PatchAxis] = try axes.map { axis in
+            guard let p = PatchAxis(rawValue: axis.rawValue) else { throw TLLangError.at(a.range, "exact=true cannot sweep \(axis.rawValue)=; patch has no such axis") }
+            return p
+        }
+        var patchRanges: [PatchAxis: [Int]] = [:]
+        for (axis, values) in ranges { if let p = PatchAxis(rawValue: axis.rawValue) { patchRanges[p] = values } }
+        let exact: PatchResult
+        do {
+            let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
+            exact = try patcher.sweep(activation: hook, axes: patchAxes, ranges: patchRanges, monitor: monitor("patch \(hook)"))
+        } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(a.range, msg)
+        }
+        let estimate = result.values.data, truth = exact.values.data.map { $0 - exact.corruptValue }
+        d.text += "\n" + Self.agreement(estimate, truth)
+        if result.axes.count == 2 || (result.axes.count > 2 && result.axisValues.filter { $0.count > 1 }.count <= 2) {
+            let rows = result.axisValues.first { $0.count > 1 }.map(\.count) ?? 1
+            let title = "exact patching \(hook): patched − corrupt"
+            d.pictures.append(AnyPicture(Figure(Heatmap(values: truth, rows: rows, cols: truth.count / max(rows, 1), title: title,
+                                                        scale: .diverging())), title: title))
+        }
+        return .result(d, data: data)
+    }
+
+    /// How well the attribution estimates match exact patching: correlation and largest gap.
+    static func agreement(_ estimate: [Float], _ truth: [Float]) -> String {
+        let n = Float(estimate.count)
+        let me = estimate.reduce(0, +) / n, mt = truth.reduce(0, +) / n
+        var cov: Float = 0, ve: Float = 0, vt: Float = 0, gap: Float = 0
+        for (e, t) in zip(estimate, truth) {
+            cov += (e - me) * (t - mt); ve += (e - me) * (e - me); vt += (t - mt) * (t - mt)
+            gap = max(gap, abs(e - t))
+        }
+        let r = ve > 0 && vt > 0 ? cov / (ve * vt).squareRoot() : .nan
+        return String(format: "against exact patching (patched − corrupt) over %d cells: correlation %.3f, largest gap %.4f", estimate.count, r, gap)
     }
 
     func attributionDisplay(_ result: AttributionResult, metric: MetricValue, tokens: [String]) -> Value {
