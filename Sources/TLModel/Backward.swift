@@ -69,6 +69,12 @@ extension HookedTransformer {
     /// backward pass. Full causal sequences only (no padding mask, no KV cache).
     public func gradients(tokens: [[Int]], options: GradientOptions = GradientOptions(),
                           seed: (Tensor) throws -> LogitGradient) throws -> GradientRun {
+        // The backward steps mirror GPT-2's block (LayerNorm, learned positions, 3·n_heads q|k|v,
+        // plain MLP); the other families' variants have no backward yet.
+        guard ModelFamily(config: config) == .gpt2 else {
+            throw TLModelError.invalidInput("gradients (attribution patching, edge attribution) are implemented for GPT-2-family models only; "
+                + "this model is \(config.originalArchitecture). Use activation patching (patch) instead")
+        }
         let needed = Set(Backward.neededActivations(nLayers: config.nLayers))
         let extra = options.activationFilter ?? { _ in true }
         var o = RunOptions()

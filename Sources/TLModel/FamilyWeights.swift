@@ -70,7 +70,46 @@ extension ModelWeights {
                             wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
     }
 
-    /// Llama, Mistral, Qwen2: separate q/k/v projections (k and v with kv_heads), optional q/k/v
+    /// Gemma-2: Llama's tensor names plus pre/post feed-forward norms; every norm weight is stored as
+    /// w − 1 (TransformerLens adds 1), and W_E is scaled by √d_model (W_U stays the unscaled embedding
+    /// when tied), as convert_gemma_weights does.
+    static func gemma2(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+        var r = TensorReader(checkpoint)
+        let d = cfg.dModel, dh = cfg.dHead, hq = cfg.nHeads * dh, hkv = cfg.kvHeads * dh, m = cfg.dMLP, width = cfg.qkvWidth
+        func norm(_ key: String) throws -> [Float] { try r.load(key, [d]).map { $0 + 1 } }
+        let embed = try r.load("model.embed_tokens.weight", [cfg.dVocab, d])
+        let scale = Float(d).squareRoot()
+        let wE = embed.map { $0 * scale }
+        var layers: [LayerWeights] = []
+        for l in 0..<cfg.nLayers {
+            let b = "model.layers.\(l)."
+            var wQKV = [Float](repeating: 0, count: d * width)
+            var offset = 0
+            for (name, rows) in [("q_proj", hq), ("k_proj", hkv), ("v_proj", hkv)] {
+                let w = try r.load(b + "self_attn.\(name).weight", [rows, d])
+                for o in 0..<rows { for i in 0..<d { wQKV[i * width + offset + o] = w[o * d + i] } }
+                offset += rows
+            }
+            layers.append(LayerWeights(
+                ln1W: try norm(b + "input_layernorm.weight"), ln1B: nil,
+                wQKV: wQKV, bQKV: [Float](repeating: 0, count: width),
+                wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),
+                ln2W: try norm(b + "pre_feedforward_layernorm.weight"), ln2B: nil,
+                ln1PostW: try norm(b + "post_attention_layernorm.weight"),
+                ln2PostW: try norm(b + "post_feedforward_layernorm.weight"),
+                wIn: try r.linear(b + "mlp.up_proj.weight", out: m, in: d),
+                wGate: try r.linear(b + "mlp.gate_proj.weight", out: m, in: d), bIn: [Float](repeating: 0, count: m),
+                wOut: try r.linear(b + "mlp.down_proj.weight", out: d, in: m), bOut: [Float](repeating: 0, count: d)))
+        }
+        let lnW = try norm("model.norm.weight")
+        let wU = r.has("lm_head.weight") ? try r.linear("lm_head.weight", out: cfg.dVocab, in: d)
+            : transposed(embed, rows: cfg.dVocab, columns: d)
+        try r.checkAllUsed { $0.hasSuffix("inv_freq") }
+        return ModelWeights(wE: wE, wPos: [], layers: layers, lnFinalW: lnW, lnFinalB: nil,
+                            wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
+    }
+
+    /// Llama, Mistral, Qwen2, Qwen3: separate q/k/v projections (k and v with kv_heads), optional q/k/v
     /// biases (Qwen2), RMSNorm weights only, gated MLP, lm_head or tied embeddings.
     static func llamaLike(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
@@ -97,6 +136,8 @@ extension ModelWeights {
                 wQKV: wQKV, bQKV: bQKV,
                 wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),
                 ln2W: try r.load(b + "post_attention_layernorm.weight", [d]), ln2B: nil,
+                qNormW: cfg.useQKNorm ? try r.load(b + "self_attn.q_norm.weight", [dh]) : nil,
+                kNormW: cfg.useQKNorm ? try r.load(b + "self_attn.k_norm.weight", [dh]) : nil,
                 wIn: try r.linear(b + "mlp.up_proj.weight", out: m, in: d),
                 wGate: try r.linear(b + "mlp.gate_proj.weight", out: m, in: d), bIn: [Float](repeating: 0, count: m),
                 wOut: try r.linear(b + "mlp.down_proj.weight", out: d, in: m), bOut: [Float](repeating: 0, count: d)))

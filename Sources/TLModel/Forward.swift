@@ -146,17 +146,17 @@ struct Forward {
                     logits.data[r * columns.count + c] = s + w.bU[tok]
                 }
             }
-            softCapLogits(&logits)
             try fire("unembed.hook_out", &logits)
+            softCapLogits(&logits)
             return logits
         }
         var logits = linear(x, w.wU, w.bU, slot: .unembed, outShape: [B, Q, V])
-        softCapLogits(&logits)
         try fire("unembed.hook_out", &logits)
+        softCapLogits(&logits)
         return logits
     }
 
-    /// logits = cap · tanh(logits / cap) under output_logits_soft_cap (before unembed.hook_out, as in TL).
+    /// logits = cap · tanh(logits / cap) under output_logits_soft_cap (after unembed.hook_out, as in TL).
     func softCapLogits(_ logits: inout Tensor) {
         let cap = cfg.outputLogitsSoftCap
         guard cap > 0 else { return }
@@ -294,11 +294,13 @@ struct Forward {
         let p = "blocks.\(l)."
         try fire(p + "hook_resid_pre", &resid)
         var attnOut = try attention(l, resid, keyMasks: keyMasks)
+        if let post = w.layers[l].ln1PostW { try normalize(&attnOut, weight: post, bias: nil, prefix: p + "ln1_post.") }
         try fire(p + "hook_attn_out", &attnOut)
         if cfg.parallelAttnMLP {
             var mlpIn = resid
             if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
             var mlpOut = try mlp(l, mlpIn)
+            if let post = w.layers[l].ln2PostW { try normalize(&mlpOut, weight: post, bias: nil, prefix: p + "ln2_post.") }
             try fire(p + "hook_mlp_out", &mlpOut)
             resid.add(attnOut)
             resid.add(mlpOut)
@@ -308,6 +310,7 @@ struct Forward {
             var mlpIn = resid
             if model.optionalHooks.mlpIn { try fire(p + "hook_mlp_in", &mlpIn) }
             var mlpOut = try mlp(l, mlpIn)
+            if let post = w.layers[l].ln2PostW { try normalize(&mlpOut, weight: post, bias: nil, prefix: p + "ln2_post.") }
             try fire(p + "hook_mlp_out", &mlpOut)
             resid.add(mlpOut)
         }
@@ -363,6 +366,18 @@ struct Forward {
         try fire(p + "attn.hook_q", &q)
         try fire(p + "attn.hook_k", &k)
         try fire(p + "attn.hook_v", &v)
+        if let qNorm = layer.qNormW, let kNorm = layer.kNormW {
+            // Qwen3: RMSNorm over d_head per (position, head); TransformerLens runs it on the rows
+            // flattened to [batch·pos·heads, d_head], so its hooks see that shape.
+            for (t, weight, name) in [(0, qNorm, "q_norm."), (1, kNorm, "k_norm.")] {
+                var x = t == 0 ? q : k
+                let shape = x.shape
+                var rows = Tensor(shape: [x.count / dh, dh], data: x.data)
+                try normalize(&rows, weight: weight, bias: nil, prefix: p + "attn." + name)
+                x = Tensor(shape: shape, data: rows.data)
+                if t == 0 { q = x } else { k = x }
+            }
+        }
         if cfg.isRotary {
             let rotary = model.rotary!
             let positions = positionIDs(batch: B, positions: P)
@@ -388,7 +403,7 @@ struct Forward {
         }
 
         // scores = q·kᵀ / √dh (× (l+1) for inverse-layer scaling), causal and padding masked to −inf
-        var scale = Float(dh).squareRoot()
+        var scale = cfg.attnScale ?? Float(dh).squareRoot()
         if cfg.scaleAttnByInverseLayerIdx { scale *= Float(l + 1) }
         let heads = AttentionHeads(B: B, H: H, P: P, T: T, past: past, dHead: dh, scale: scale, masks: keyMasks, kvHeads: K)
         var z = Tensor(uninitialized: [B, P, H, dh])

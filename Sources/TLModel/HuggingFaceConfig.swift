@@ -4,7 +4,7 @@ import Foundation
 
 /// The model families tlsh runs, by the Hugging Face architecture names that select them.
 public enum ModelFamily: String, Sendable, CaseIterable {
-    case gpt2, gptNeoX, llama, mistral, qwen2
+    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3, gemma2
 
     /// `architectures[0]` values of config.json that load as this family.
     public var architectures: [String] {
@@ -14,6 +14,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .llama: return ["LlamaForCausalLM"]
         case .mistral: return ["MistralForCausalLM"]
         case .qwen2: return ["Qwen2ForCausalLM"]
+        case .qwen3: return ["Qwen3ForCausalLM"]
+        case .gemma2: return ["Gemma2ForCausalLM"]
         }
     }
 
@@ -25,6 +27,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .llama: return ["llama"]
         case .mistral: return ["mistral"]
         case .qwen2: return ["qwen2"]
+        case .qwen3: return ["qwen3"]
+        case .gemma2: return ["gemma2"]
         }
     }
 
@@ -44,8 +48,8 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     }
 }
 
-/// Typed reads from a config.json object (on ConfigJSON): a key present with a value of the wrong
-/// type is an error naming the key, the expected type and the file, never a silent default.
+/// Reads of a config.json (ConfigJSON: a value of the wrong type is an error naming the key, the
+/// type and the file) with the defaults and range checks the parsers share.
 struct ConfigReader {
     let json: ConfigJSON
     var path: String { json.path }
@@ -72,6 +76,13 @@ struct ConfigReader {
         guard v > 0 && v <= 1 << 22 else { throw TLModelError.invalidConfig("\(path): \(name) = \(v) is out of range") }
         return v
     }
+
+    /// A norm epsilon, which must lie strictly between 0 and 1.
+    func epsilon(_ key: String, default value: Double) throws -> Float {
+        let eps = try double([key], default: value)
+        guard eps > 0 && eps < 1 else { throw TLModelError.invalidConfig("\(path): \(key) = \(eps) must be between 0 and 1") }
+        return Float(eps)
+    }
 }
 
 extension ModelConfig {
@@ -91,7 +102,8 @@ extension ModelConfig {
         switch family {
         case .gpt2: cfg = try gpt2(r)
         case .gptNeoX: cfg = try gptNeoX(r)
-        case .llama, .mistral, .qwen2: cfg = try llamaLike(r, family: family)
+        case .llama, .mistral, .qwen2, .qwen3: cfg = try llamaLike(r, family: family)
+        case .gemma2: cfg = try gemma2(r)
         }
         cfg.originalArchitecture = family.architectures[0]
         if let name = try r.string("_name_or_path"), !name.isEmpty { cfg.modelName = name }
@@ -110,9 +122,7 @@ extension ModelConfig {
             throw TLModelError.invalidConfig("\(r.path): n_embd \(nEmbd) is not divisible by n_head \(nHead)")
         }
         var cfg = ModelConfig(nLayers: nLayer, dModel: nEmbd, nHeads: nHead, dMLP: inner, nCtx: nCtx, dVocab: vocab)
-        let eps = try r.double(["layer_norm_epsilon"], default: 1e-5)
-        guard eps > 0 && eps < 1 else { throw TLModelError.invalidConfig("\(r.path): layer_norm_epsilon = \(eps) must be between 0 and 1") }
-        cfg.eps = Float(eps)
+        cfg.eps = try r.epsilon("layer_norm_epsilon", default: 1e-5)
         if let act = try r.string("activation_function") {
             guard ["gelu_new", "gelu_pytorch_tanh"].contains(act) else {
                 throw TLModelError.unsupportedArchitecture("activation_function \"\(act)\" (tlsh implements gelu_new for GPT-2)")
@@ -141,7 +151,7 @@ extension ModelConfig {
     /// rope_theta at the top level (transformers 4) or in rope_parameters (transformers 5).
     private static func ropeTheta(_ r: ConfigReader, default value: Double) throws -> Double {
         if let v = try r.json.double("rope_theta") { return v }
-        if let v = try r.object("rope_parameters")?.double("rope_theta") { return v }
+        if let p = try r.object("rope_parameters"), let v = try p.double("rope_theta") { return v }
         return value
     }
 
@@ -157,17 +167,16 @@ extension ModelConfig {
     /// GPT-NeoX / Pythia: LayerNorm, parallel attention + MLP, partial rotate-half rotary, no BOS.
     private static func gptNeoX(_ r: ConfigReader) throws -> ModelConfig {
         var cfg = try sizes(r)
-        cfg.eps = Float(try r.double(["layer_norm_eps"], default: 1e-5))
+        cfg.eps = try r.epsilon("layer_norm_eps", default: 1e-5)
         cfg.actFn = try activation(r, key: "hidden_act")
         cfg.parallelAttnMLP = try r.bool("use_parallel_residual", default: true)
         cfg.positionalEmbeddingType = .rotary
         cfg.rotaryAdjacentPairs = false
         // rotary_pct (transformers 4) or partial_rotary_factor (transformers 5, top level or in rope_parameters).
         var pct = try r.double(["rotary_pct", "partial_rotary_factor"], default: -1)
-        if pct < 0, let p = try r.object("rope_parameters") {
-            pct = try p.double("partial_rotary_factor") ?? -1
-        }
+        if pct < 0, let p = try r.object("rope_parameters") { pct = try p.double("partial_rotary_factor") ?? -1 }
         if pct < 0 { pct = 0.25 }
+        guard pct > 0 && pct <= 1 else { throw TLModelError.invalidConfig("\(r.path): rotary_pct = \(pct) must be in (0, 1]") }
         cfg.rotaryDim = Int((pct * Double(cfg.dHead)).rounded(.toNearestOrEven))
         cfg.rotaryBase = try r.double(["rotary_emb_base"], default: try ropeTheta(r, default: 10000))
         cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
@@ -178,12 +187,51 @@ extension ModelConfig {
         return cfg
     }
 
-    /// Llama, Mistral, Qwen2: RMSNorm, full rotate-half rotary, SwiGLU, grouped-query attention.
+    /// Gemma-2 as TransformerLens's google/gemma-2-* entries describe it: RMSNorm (weights stored as
+    /// w − 1), pre and post norms, GeGLU, grouped-query attention, soft-capped scores and logits,
+    /// alternating local (sliding window) and global layers, scores divided by √query_pre_attn_scalar.
+    private static func gemma2(_ r: ConfigReader) throws -> ModelConfig {
+        var explicitHead = try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil }
+        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
+        var cfg = try sizes(r, headDim: explicitHead ?? 256)
+        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
+        cfg.actFn = try activation(r, key: r.json.has("hidden_activation") ? "hidden_activation" : "hidden_act")
+        cfg.normalizationType = .rms
+        cfg.finalRMS = true
+        cfg.gatedMLP = true
+        cfg.useNormalizationBeforeAndAfter = true
+        cfg.positionalEmbeddingType = .rotary
+        cfg.rotaryDim = cfg.dHead
+        cfg.rotaryBase = try ropeTheta(r, default: 10000)
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
+        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
+        guard cfg.nHeads % kv == 0 else {
+            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
+        }
+        cfg.nKeyValueHeads = kv
+        cfg.attnScoresSoftCap = Float(try r.double(["attn_logit_softcapping"], default: 0))
+        cfg.outputLogitsSoftCap = Float(try r.double(["final_logit_softcapping"], default: 0))
+        let scalar = try r.double(["query_pre_attn_scalar"], default: Double(cfg.dHead))
+        guard scalar > 0 else { throw TLModelError.invalidConfig("\(r.path): query_pre_attn_scalar = \(scalar) must be positive") }
+        cfg.attnScale = Float(scalar.squareRoot())
+        if let w = try r.optionalInt("sliding_window"), w > 0 {
+            cfg.useLocalAttn = true
+            cfg.windowSize = w
+            // HF's layer_types when given, else Gemma-2's alternation (even layers local).
+            let types = try r.json.strings("layer_types")?.map { $0 == "sliding_attention" ? "local" : "global" }
+            cfg.attnTypes = types ?? (0..<cfg.nLayers).map { $0 % 2 == 0 ? "local" : "global" }
+        }
+        return cfg
+    }
+
+    /// Llama, Mistral, Qwen2, Qwen3: RMSNorm, full rotate-half rotary, SwiGLU, grouped-query attention
+    /// (Qwen3: q/k RMSNorm per head and an explicit head_dim).
     private static func llamaLike(_ r: ConfigReader, family: ModelFamily) throws -> ModelConfig {
         // TransformerLens takes d_head = hidden_size / heads for Llama and Qwen2, head_dim for Mistral.
-        let explicitHead = family == .mistral ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
+        var explicitHead = family == .mistral || family == .qwen3 ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
+        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
         var cfg = try sizes(r, headDim: explicitHead)
-        cfg.eps = Float(try r.double(["rms_norm_eps"], default: 1e-6))
+        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = try activation(r, key: "hidden_act")
         cfg.normalizationType = .rms
         cfg.finalRMS = family != .mistral  // as TransformerLens's configs say (no effect on numbers)
@@ -198,7 +246,7 @@ extension ModelConfig {
             throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
         }
         // Llama uses grouped attention only when the counts differ; Mistral and Qwen2 always name it.
-        cfg.nKeyValueHeads = (family == .llama && kv == cfg.nHeads) ? nil : kv
+        cfg.nKeyValueHeads = ((family == .llama || family == .qwen3) && kv == cfg.nHeads) ? nil : kv
         switch family {
         case .mistral:
             cfg.nCtx = 2048  // TransformerLens caps Mistral's context
@@ -206,6 +254,11 @@ extension ModelConfig {
         case .qwen2:
             cfg.defaultPrependBOS = false
             cfg.rotaryBase = try ropeTheta(r, default: 10000).rounded(.towardZero)  // TL: int(rope_theta)
+        case .qwen3:
+            cfg.defaultPrependBOS = false
+            cfg.useQKNorm = true
+            cfg.nCtx = 2048  // TransformerLens caps Qwen3's context
+            cfg.rotaryBase = try ropeTheta(r, default: 10000).rounded(.towardZero)
         default: break
         }
         if let scaling = try r.object("rope_scaling") ?? r.object("rope_parameters") {

@@ -77,6 +77,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var attnScoresSoftCap: Float = 0
     /// logits = cap · tanh(logits / cap) when > 0 (Gemma-2); TransformerLens then skips center_unembed.
     public var outputLogitsSoftCap: Float = 0
+    /// Gemma-2: RMSNorm after attention and after the MLP too (ln1_post, ln2_post).
+    public var useNormalizationBeforeAndAfter: Bool = false
+    /// What attention scores are divided by (attn_scale); nil: √d_head.
+    public var attnScale: Float? = nil
+    /// Qwen3: RMSNorm over d_head on each query and key head after hook_q/hook_k (attn.q_norm, attn.k_norm).
+    public var useQKNorm: Bool = false
     /// Whether to_tokens prepends BOS by default (GPT-NeoX and Qwen2: false).
     public var defaultPrependBOS: Bool = true
 

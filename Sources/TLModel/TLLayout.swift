@@ -16,6 +16,11 @@ extension HookedTransformer {
         default: break
         }
         let parts = key.split(separator: ".").map(String.init)
+        // Qwen3's blocks.L.attn.q_norm.w / k_norm.w
+        if parts.count == 5, parts[0] == "blocks", let l = Int(parts[1]), l >= 0, l < cfg.nLayers, parts[2] == "attn", parts[4] == "w",
+           let v = parts[3] == "q_norm" ? weights.layers[l].qNormW : parts[3] == "k_norm" ? weights.layers[l].kNormW : nil {
+            return Tensor(shape: [v.count], data: v)
+        }
         guard parts.count == 4, parts[0] == "blocks", let l = Int(parts[1]), l >= 0, l < cfg.nLayers else {
             throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
         }

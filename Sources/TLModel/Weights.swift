@@ -17,6 +17,10 @@ public struct LayerWeights: Sendable {
     /// [d_model]
     public var bO: [Float]
     public var ln2W: [Float]?, ln2B: [Float]?
+    /// Gemma-2's post-attention and post-MLP RMSNorm weights (never folded).
+    public var ln1PostW: [Float]? = nil, ln2PostW: [Float]? = nil
+    /// Qwen3's per-head q/k RMSNorm weights [d_head] (use_qk_norm); never folded.
+    public var qNormW: [Float]? = nil, kNormW: [Float]? = nil
     /// [d_model, d_mlp]; in a gated MLP the linear branch (hook_pre_linear).
     public var wIn: [Float]
     /// [d_model, d_mlp]: a gated MLP's activated branch (hook_pre); nil for a plain MLP.
@@ -47,7 +51,8 @@ public struct ModelWeights: Sendable {
         switch ModelFamily(config: cfg) ?? .gpt2 {
         case .gpt2: return try gpt2(checkpoint, config: cfg)
         case .gptNeoX: return try gptNeoX(checkpoint, config: cfg)
-        case .llama, .mistral, .qwen2: return try llamaLike(checkpoint, config: cfg)
+        case .llama, .mistral, .qwen2, .qwen3: return try llamaLike(checkpoint, config: cfg)
+        case .gemma2: return try gemma2(checkpoint, config: cfg)
         }
     }
 

@@ -10,7 +10,7 @@ import TLTestSupport
 
 final class FamilyInterpTests: XCTestCase {
     let tol: Float = 1e-4
-    let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b"]
+    let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
 
     func testPatchingAndDLAMatchTransformerLens() throws {
         for name in models {
@@ -35,6 +35,19 @@ final class FamilyInterpTests: XCTestCase {
             assertClose(Tensor(shape: [a.components.count], data: a.components.map(\.value)),
                         try g.tensor("interp/dla/decompose_resid"), tol: tol, "\(name) dla blocks", ignoreShape: true)
             assertClose(a.heads, try g.tensor("interp/dla/stack_head_results"), tol: tol, "\(name) dla heads", ignoreShape: true)
+        }
+    }
+
+    /// Greedy generation (incremental, on the key/value cache: rotary offsets, kv heads, the sliding
+    /// window over cached keys) is token-identical with Hugging Face's generate.
+    func testGreedyGenerationMatchesTransformers() throws {
+        for name in models {
+            let g = try Golden(name, root: Golden.familiesRoot)
+            let info = g.meta["hf_greedy"] as! [String: Any]
+            let prompt = info["prompt"] as! [Int]
+            let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
+            let new = try Generator(model: model).generate(prompt: prompt, maxNewTokens: 10, stopAtEOS: false)
+            XCTAssertEqual(prompt + new, info["tokens"] as! [Int], "\(name) greedy")
         }
     }
 }

@@ -12,7 +12,7 @@ final class FamilyStatementTests: XCTestCase {
     private let output = CapturingOutput()
 
     func testModelRunAndSaveOnEachFamily() throws {
-        for name in ["pythia-a", "llama-a", "mistral-a", "qwen2-a"] {
+        for name in ["pythia-a", "llama-a", "mistral-a", "qwen2-a", "qwen3-a"] {
             let g = try Golden(name, root: Golden.familiesRoot)
             let s = Session()
             s.output = output

@@ -98,6 +98,24 @@ SPECS = [
     FamilySpec("qwen2-b", "qwen2", 2008, dict(COMMON, num_key_value_heads=4, rope_theta=10000.0,
                                                tie_word_embeddings=False, use_sliding_window=False),
                dtype="float16"),
+    # Gemma-2: pre and post norms, RMS stored as w-1, sqrt(d_model) embedding scale, GeGLU, soft-caps
+    # small enough to bite (5 on scores, 3 on logits), local (window 4) / global layers, GQA 2.
+    FamilySpec("gemma2-a", "gemma2", 2011, dict(COMMON, num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=16,
+                                                 sliding_window=4, attn_logit_softcapping=5.0,
+                                                 final_logit_softcapping=3.0, rope_theta=10000.0)),
+    # Gemma-2 multi-query, 3 layers (local, global, local), the real caps (50, 30); BF16 file.
+    FamilySpec("gemma2-b", "gemma2", 2012, dict(COMMON, num_hidden_layers=3, num_key_value_heads=1, head_dim=16,
+                                                 query_pre_attn_scalar=16, sliding_window=4,
+                                                 attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
+                                                 rope_theta=10000.0),
+               dtype="bfloat16"),
+    # Qwen3: q/k RMSNorm per head, explicit head_dim (24, so n_heads·d_head != d_model), GQA 2, tied.
+    FamilySpec("qwen3-a", "qwen3", 2009, dict(COMMON, num_key_value_heads=2, head_dim=24, rope_theta=1000000.0,
+                                               tie_word_embeddings=True, use_sliding_window=False)),
+    # Qwen3 multi-head, untied, head_dim = d_model / heads; BF16 file.
+    FamilySpec("qwen3-b", "qwen3", 2010, dict(COMMON, num_key_value_heads=4, head_dim=16, rope_theta=10000.0,
+                                               tie_word_embeddings=False, use_sliding_window=False),
+               dtype="bfloat16"),
 ]
 
 CLASSES = {
@@ -105,7 +123,30 @@ CLASSES = {
     "llama": (transformers.LlamaConfig, transformers.LlamaForCausalLM),
     "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
     "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+    "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
+    "gemma2": (transformers.Gemma2Config, transformers.Gemma2ForCausalLM),
 }
+
+GEMMA2_DIRS: dict[str, dict] = {}  # local directory -> the HF config dict of a Gemma-2 spec
+
+
+def resized_gemma2_config(original):
+    """TransformerLens knows Gemma-2 only by name (hard-coded sizes); for a local Gemma-2 directory
+    take its entry for google/gemma-2-2b and resize it to the directory's config."""
+    def convert(model_name, **kwargs):
+        hf = GEMMA2_DIRS.get(str(model_name))
+        if hf is None:
+            return original(model_name, **kwargs)
+        cfg = original("google/gemma-2-2b", **kwargs)
+        n = hf["num_hidden_layers"]
+        cfg.update(d_model=hf["hidden_size"], d_head=hf["head_dim"], n_heads=hf["num_attention_heads"],
+                   d_mlp=hf["intermediate_size"], n_layers=n, n_ctx=hf["max_position_embeddings"],
+                   d_vocab=hf["vocab_size"], n_key_value_heads=hf["num_key_value_heads"],
+                   window_size=hf["sliding_window"], attn_types=(["local", "global"] * n)[:n],
+                   attn_scores_soft_cap=hf["attn_logit_softcapping"],
+                   output_logits_soft_cap=hf["final_logit_softcapping"], rotary_base=hf["rope_theta"])
+        return cfg
+    return convert
 
 
 def make_hf_model(spec: FamilySpec):
@@ -172,7 +213,8 @@ def fixed_tokens(spec: FamilySpec) -> list[int]:
     return body + body  # 12 tokens
 
 
-TL_FIELDS = ["n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "eps",
+TL_FIELDS = ["use_qk_norm", "use_normalization_before_and_after", "attn_scores_soft_cap", "output_logits_soft_cap",
+             "attn_scale", "n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "d_vocab", "act_fn", "eps",
              "normalization_type", "positional_embedding_type", "rotary_dim", "rotary_base",
              "rotary_adjacent_pairs", "n_key_value_heads", "gated_mlp", "parallel_attn_mlp", "final_rms",
              "use_local_attn", "window_size", "attn_types", "default_prepend_bos", "original_architecture",
@@ -254,6 +296,8 @@ def generate(spec: FamilySpec) -> None:
         local = os.path.join(tmp, f"m{spec.seed}")
         shutil.copytree(os.path.join(out_dir, "hf"), local)
         placeholder_tokenizer(spec.config["vocab_size"]).save_pretrained(local)
+        if spec.family == "gemma2":
+            GEMMA2_DIRS[local] = spec.config
         keys, configs = {}, {}
         for prefix, processed in (("processed", True), ("unprocessed", False)):
             tl = tl_model(local, ref, processed)
@@ -269,6 +313,13 @@ def generate(spec: FamilySpec) -> None:
     with torch.no_grad():
         hf_logits = ref(t).logits
     store.put("hf/logits", hf_logits)
+    # Greedy generation with Hugging Face's generate (KV cache on), 10 new tokens after the first 5.
+    with torch.no_grad():
+        prompt = torch.tensor([tokens[:5]])
+        generated = ref.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=10, do_sample=False,
+                                 min_new_tokens=10, pad_token_id=0, eos_token_id=None)
+    meta["hf_greedy"] = {"prompt": tokens[:5], "tokens": generated[0].tolist(),
+                         "call": "hf_model.generate(prompt, attention_mask=ones, max_new_tokens=10, do_sample=False) (unprocessed weights)"}
     meta["cache_keys"] = keys
     meta["tl_config"] = configs
     meta["hf_vs_tl_unprocessed_logits_max_abs"] = (hf_logits - raw_logits).abs().max().item()
@@ -281,6 +332,7 @@ def generate(spec: FamilySpec) -> None:
 def main() -> None:
     # TransformerLens accepts only its official names; a local directory is what we have.
     tl_loading.get_official_model_name = lambda name: name
+    tl_loading.convert_hf_model_config = resized_gemma2_config(tl_loading.convert_hf_model_config)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="")
     args = parser.parse_args()

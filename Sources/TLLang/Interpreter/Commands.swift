@@ -67,6 +67,8 @@ struct Arguments {
     }
 
     func bool(_ name: String, default fallback: Bool) throws -> Bool { try option(name).map(session.boolValue) ?? fallback }
+    /// A boolean option, nil when not given (the caller then uses a model-dependent default).
+    func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }
 
     /// Refuses a non-finite value, or one outside the option's declared bounds, at the value's range.
     private func check(_ value: Double, of name: String, at e: Expr) throws {
@@ -100,9 +102,6 @@ struct Arguments {
     private func missingDefault(_ name: String) -> TLLangError {
         TLLangError.at(range, "internal error: option \(name) of \(command.verb) has no declared default; please report this")
     }
-
-    /// A boolean option, nil when not given (the caller then uses a model-dependent default).
-    func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }
 }
 
 extension Session {

@@ -75,10 +75,10 @@ extension Session {
             let layer = HookNames.layer(of: name)
             if let layers, let layer, !layers.contains(layer) { continue }
             if layers != nil && layer == nil { continue }
-            let axes = Self.axes(ofHook: name)
-            let sizes: [String: String] = ["pos": "pos", "head": String(c.nHeads), "d_head": String(c.dHead), "d_model": String(c.dModel),
-                                           "d_mlp": String(c.dMLP), "query": "pos", "key": "pos", "vocab": String(c.dVocab), "one": "1"]
-            let shape = "[" + axes.map { sizes[$0] ?? $0 }.joined(separator: ", ") + "]"
+            // Sizes from the hook registry (key/value hooks have kv_heads heads under grouped-query attention).
+            let axes = HookRegistry.spec(for: name)?.axes.filter { $0 != .batch } ?? [.pos, .dModel]
+            let shape = "[" + axes.map { [.pos, .queryPos, .keyPos].contains($0) ? "pos" : String($0.size(c, batch: 1, positions: 1)) }
+                .joined(separator: ", ") + "]"
             let short = name.split(separator: ".").last.map { String($0.dropFirst(5)) } ?? name
             rows.append([.text(name), .text(short), .text(shape)])
         }

@@ -108,15 +108,21 @@ extension Session {
 
     /// The axes of a cached activation once the batch axis is dropped.
     static func axes(ofHook name: String) -> [String] {
-        let tail = name.split(separator: ".").last.map(String.init) ?? name
-        switch tail {
-        case "hook_q", "hook_k", "hook_v", "hook_z": return ["pos", "head", "d_head"]
-        case "hook_result", "hook_q_input", "hook_k_input", "hook_v_input", "hook_attn_in": return ["pos", "head", "d_model"]
-        case "hook_pattern", "hook_attn_scores": return ["head", "query", "key"]
-        case "hook_pre", "hook_post": return ["pos", "d_mlp"]
-        case "hook_scale": return ["pos", "one"]
-        case "hook_out" where name.hasPrefix("unembed"): return ["pos", "vocab"]
-        default: return ["pos", "d_model"]
+        // The hook registry's axes (TLModel/HookRegistry.swift) in the language's names, batch dropped.
+        guard let spec = HookRegistry.spec(for: name) else { return ["pos", "d_model"] }
+        return spec.axes.compactMap { axis -> String? in
+            switch axis {
+            case .batch: return nil
+            case .pos: return "pos"
+            case .headIndex, .kvHeadIndex: return "head"
+            case .dHead: return "d_head"
+            case .dModel: return "d_model"
+            case .dMLP: return "d_mlp"
+            case .dVocab: return "vocab"
+            case .queryPos: return "query"
+            case .keyPos: return "key"
+            case .one: return "one"
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes family_aliases.json and Sources/TLHub/FamilyAliases.swift: every name TransformerLens
-accepts for the supported families beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2/2.5),
+accepts for the supported families beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2/2.5, Qwen3, Gemma-2),
 mapped to the official name TransformerLens passes to the hub, plus tlsh's short forms (the repo
 name without its organisation, lower-cased: "llama-3.2-1b"). TLHubTests checks ModelSource.parse
 against the JSON.
@@ -14,9 +14,9 @@ from importlib.metadata import version
 
 from transformer_lens import supported_models
 
-# Official names of the architectures tlsh implements (GPTNeoX, Llama, Mistral, Qwen2).
+# Official names of the architectures tlsh implements (GPTNeoX, Llama, Mistral, Qwen2, Qwen3, Gemma2).
 SUPPORTED = re.compile(r"^(EleutherAI/pythia-|meta-llama/(Llama-2|Llama-3|Meta-Llama-3)|mistralai/Mistral-7B|"
-                       r"Qwen/Qwen2-|Qwen/Qwen2\.5-|TinyLlama/)")
+                       r"Qwen/Qwen2-|Qwen/Qwen2\.5-|Qwen/Qwen3-|google/gemma-2-|TinyLlama/)")
 EXCLUDE = re.compile(r"(Vision|Guard|CodeLlama|Math|Coder|70b|70B|405B|-v0$|seed\d)")
 
 here = os.path.dirname(os.path.abspath(__file__))
