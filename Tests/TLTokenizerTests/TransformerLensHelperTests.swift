@@ -13,6 +13,20 @@ final class TransformerLensHelperTests: XCTestCase {
         try XCTUnwrap(try reference[name] as? [[String: Any]], name)
     }
 
+    /// A batch padded on the right (TransformerLens's default) and on the left, with its attention mask.
+    func testBatchPaddingAndAttentionMask() throws {
+        let batches = try cases("to_tokens_batch")
+        XCTAssertEqual(batches.count, 12)
+        for item in batches {
+            let texts = try XCTUnwrap(item["texts"] as? [String])
+            let bos = try XCTUnwrap(item["prepend_bos"] as? Bool)
+            let side = try XCTUnwrap(PaddingSide(rawValue: try XCTUnwrap(item["padding_side"] as? String)))
+            let result = Fixtures.gpt2.toTokens(texts, prependBOS: bos, paddingSide: side)
+            XCTAssertEqual(result.ids, try XCTUnwrap(item["ids"] as? [[Int]]), "\(texts) bos=\(bos) \(side)")
+            XCTAssertEqual(result.attentionMask, try XCTUnwrap(item["attention_mask"] as? [[Int]]), "\(texts) bos=\(bos) \(side)")
+        }
+    }
+
     func testToTokensWithTruncation() throws {
         let nCtx = try XCTUnwrap(try reference["n_ctx"] as? Int)
         var sawTruncation = false

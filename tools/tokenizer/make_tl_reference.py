@@ -30,6 +30,7 @@ PROMPTS = ["The capital of France is", "one two three four five six seven eight 
            "When Mary and John went to the store, John gave a drink to", "The capital of France is \U0001f1eb\U0001f1f7",
            "caf\u00e9 \u4eca\u65e5\u306f", "<|endoftext|>Hello<|endoftext|>", "", " ", "a\n\nb"]
 SINGLE = [" Paris", "Paris", " the", "<|endoftext|>", "\n", " Parisian", "hello world", "", "\U0001f1eb"]
+BATCHES = [["The capital of France is", "Hi"], ["a", "one two three four five", "caf\u00e9"], ["x", "y"]]
 POSITIONS = [(" the", "the cat and the dog and the end"), (" John", "When Mary and John went to the store, John gave"),
              ("The", "The capital of France is"), (",", "a, b, c, d")]
 
@@ -49,7 +50,7 @@ def build_model():
 def main():
     model = build_model()
     reference = {"n_ctx": N_CTX, "to_tokens": [], "to_str_tokens": [], "to_string": [], "to_single_token": [],
-                 "get_token_position": []}
+                 "get_token_position": [], "to_tokens_batch": []}
     for prompt in PROMPTS:
         for prepend_bos in (True, False):
             if prompt == "" and not prepend_bos:
@@ -73,6 +74,18 @@ def main():
                 position = model.get_token_position(single, prompt, mode=mode, prepend_bos=prepend_bos)
                 reference["get_token_position"].append({"single": single, "text": prompt, "mode": mode,
                                                         "prepend_bos": prepend_bos, "position": int(position)})
+    from transformer_lens.utils import get_attention_mask
+    for batch in BATCHES:
+        for side in ("right", "left"):
+            for prepend_bos in (True, False):
+                tokens = model.to_tokens(batch, prepend_bos=prepend_bos, padding_side=side, truncate=False)
+                # get_attention_mask reads the tokenizer's own padding_side (to_tokens overrides it only
+                # while it runs), so set it the same way here.
+                model.tokenizer.padding_side = side
+                mask = get_attention_mask(model.tokenizer, tokens, prepend_bos)
+                model.tokenizer.padding_side = "right"
+                reference["to_tokens_batch"].append({"texts": batch, "padding_side": side, "prepend_bos": prepend_bos,
+                                                     "ids": tokens.tolist(), "attention_mask": mask.int().tolist()})
     with open(os.path.join(FIXTURES, "transformer_lens.json"), "w", encoding="utf-8") as handle:
         json.dump(reference, handle, ensure_ascii=True, indent=1)
         handle.write("\n")
