@@ -1,3 +1,5 @@
+import Synchronization
+
 /// SentencePiece's own encoding of a BPE `tokenizer.model` — what `SentencePieceProcessor(model_file=...).encode(text)`
 /// gives (no BOS / EOS) — as opposed to the pipeline transformers converts the model to (`fromSentencePieceModel`).
 ///
@@ -8,7 +10,7 @@
 /// (add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces). This follows sentencepiece 0.2's
 /// normalizer.cc and bpe_model.cc. Only an identity normalization (empty precompiled_charsmap, as Llama 2 and
 /// Mistral have) is implemented; a model with a character map (e.g. nmt_nfkc) is refused when loading.
-struct SentencePieceEncoder: Sendable {
+final class SentencePieceEncoder: Sendable {
     /// Normal, user-defined and unused pieces: the ones a merge may produce (SentencePiece's `pieces_`).
     let mergeableIDs: [ArraySlice<UInt8>: Int32]
     /// Unknown, control and byte pieces (SentencePiece's `reserved_id_map_`), looked up first.
@@ -24,6 +26,11 @@ struct SentencePieceEncoder: Sendable {
     let addDummyPrefix: Bool
     let removeExtraWhitespaces: Bool
     let escapeWhitespaces: Bool
+    /// No piece has a space symbol right after another character, and no piece is unused, so the normalized text
+    /// can be encoded chunk by chunk, cut before each run of space symbols (merges never cross such a cut, and
+    /// each chunk merges in the same relative order), with a cache of chunks seen. Checked at load.
+    let cutsBeforeSpaceRuns: Bool
+    let chunkCache = Mutex([[UInt8]: [Int32]]())
 
     static let spaceSymbol: [UInt8] = Array("\u{2581}".utf8)
 
@@ -80,6 +87,26 @@ struct SentencePieceEncoder: Sendable {
         addDummyPrefix = model.addDummyPrefix
         removeExtraWhitespaces = model.removeExtraWhitespaces
         escapeWhitespaces = model.escapeWhitespaces
+        let space = model.escapeWhitespaces ? Self.spaceSymbol : [0x20]
+        cutsBeforeSpaceRuns = !model.pieces.contains { $0.type == 5 }
+            && !mergeable.keys.contains { Self.hasSpaceAfterOtherCharacter($0, space: space) }
+    }
+
+    /// Whether `piece` has `space` right after a character that is not `space`.
+    static func hasSpaceAfterOtherCharacter(_ piece: ArraySlice<UInt8>, space: [UInt8]) -> Bool {
+        var position = piece.startIndex
+        var previousIsSpace = true  // nothing before the start
+        while position < piece.endIndex {
+            if piece[position...].starts(with: space) {
+                if !previousIsSpace { return true }
+                previousIsSpace = true
+                position += space.count
+            } else {
+                if piece[position] & 0xC0 != 0x80 { previousIsSpace = false }
+                position += 1
+            }
+        }
+        return false
     }
 
     /// normalizer.cc with the identity rule: drop leading spaces and collapse runs (remove_extra_whitespaces),
@@ -115,6 +142,51 @@ struct SentencePieceEncoder: Sendable {
     func encode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
         let text = normalize(input)
         guard !text.isEmpty else { return }
+        guard cutsBeforeSpaceRuns else {
+            encodeNormalized(text, into: &output)
+            return
+        }
+        let space = escapeWhitespaces ? Self.spaceSymbol : [0x20]
+        var start = 0, position = 0
+        var previousIsSpace = true
+        while position < text.count {
+            if text[position] == space[0], text[position...].starts(with: space) {
+                if !previousIsSpace, position > start {
+                    encodeChunk(text[start..<position], into: &output)
+                    start = position
+                }
+                previousIsSpace = true
+                position += space.count
+            } else {
+                if text[position] & 0xC0 != 0x80 { previousIsSpace = false }
+                position += 1
+            }
+        }
+        encodeChunk(text[start...], into: &output)
+    }
+
+    /// A chunk through the cache (chunks up to 64 bytes are cached; the cache is emptied when it is full).
+    private func encodeChunk(_ chunk: ArraySlice<UInt8>, into output: inout [Int32]) {
+        let key = Array(chunk)
+        guard key.count <= 64 else {
+            encodeNormalized(key, into: &output)
+            return
+        }
+        if let ids = chunkCache.withLock({ $0[key] }) {
+            output += ids
+            return
+        }
+        var ids: [Int32] = []
+        encodeNormalized(key, into: &ids)
+        output += ids
+        chunkCache.withLock { cache in
+            if cache.count >= 65_536 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = ids
+        }
+    }
+
+    /// bpe_model.cc's Encode on normalized text.
+    private func encodeNormalized(_ text: [UInt8], into output: inout [Int32]) {
         var symbols = splitIntoSymbols(text)
         var agenda = MergeAgenda()
         var reverseMerges: [ArraySlice<UInt8>: (ArraySlice<UInt8>, ArraySlice<UInt8>)] = [:]

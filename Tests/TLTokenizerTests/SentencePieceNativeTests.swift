@@ -47,6 +47,20 @@ final class SentencePieceNativeTests: XCTestCase {
         try check(Self.variant, corpus: corpus)
     }
 
+    /// Mistral is encoded chunk by chunk (cut before space runs, cached); the variant, which has unused pieces,
+    /// as one whole text: both paths are what the golden tests above check.
+    func testBothEncodingPathsAreCovered() throws {
+        let mistral = try SentencePieceEncoder(SentencePieceProto.load(
+            [UInt8](Data(contentsOf: Self.mistral.appendingPathComponent("tokenizer.model"))), file: "mistral"), file: "mistral")
+        let variant = try SentencePieceEncoder(SentencePieceProto.load(
+            [UInt8](Data(contentsOf: Self.variant.appendingPathComponent("tokenizer.model"))), file: "variant"), file: "variant")
+        XCTAssertTrue(mistral.cutsBeforeSpaceRuns)
+        XCTAssertFalse(variant.cutsBeforeSpaceRuns)
+        let space = SentencePieceEncoder.spaceSymbol
+        XCTAssertTrue(SentencePieceEncoder.hasSpaceAfterOtherCharacter(Array("a\u{2581}".utf8)[...], space: space))
+        XCTAssertFalse(SentencePieceEncoder.hasSpaceAfterOtherCharacter(Array("\u{2581}\u{2581}a".utf8)[...], space: space))
+    }
+
     /// The model path (no flag) keeps transformers' conversion; the two modes really differ on this corpus,
     /// e.g. on runs of spaces and on `<s>` written in the text.
     func testDefaultLoadingKeepsTransformersConversion() throws {
