@@ -4,19 +4,7 @@
 /// Replace / ByteFallback / Fuse / Strip decoder). Only BPE models (Llama 2, Mistral) are supported.
 extension TokenizerDescription {
     static func fromSentencePieceModel(_ bytes: [UInt8], file: String) throws(TLTokenizerError) -> TokenizerDescription {
-        let model: SentencePieceProto
-        do {
-            model = try SentencePieceProto(bytes)
-        } catch {
-            throw .malformedFile(file: file, location: "byte \(error.offset)", problem: "invalid protobuf: \(error.problem)")
-        }
-        guard !model.pieces.isEmpty else {
-            throw .malformedFile(file: file, location: "field 1", problem: "no pieces (not a SentencePiece model?)")
-        }
-        guard model.modelType == 2 else {
-            let name = model.modelType == 1 ? "Unigram" : "type \(model.modelType)"
-            throw .unsupported(file: file, feature: "a SentencePiece \(name) model (tlsh reads BPE models)")
-        }
+        let model = try SentencePieceProto.load(bytes, file: file)
         var description = TokenizerDescription(vocabularyFile: file, mergesFile: file)
         var ids: [[UInt8]: Int] = [:]
         for (id, piece) in model.pieces.enumerated() where ids[Array(piece.text.utf8)] == nil {
@@ -97,6 +85,17 @@ struct SentencePieceProto {
     /// trainer_spec.bos_id / eos_id (defaults 1 and 2; -1 when disabled).
     var bosID = 1
     var eosID = 2
+    /// trainer_spec.unk_id (default 0), byte_fallback, treat_whitespace_as_suffix.
+    var unkID = 0
+    var byteFallback = false
+    var whitespaceAsSuffix = false
+    /// normalizer_spec: the rule name (e.g. "identity", "nmt_nfkc"), its compiled character map (empty for
+    /// identity), and the three whitespace options (each true when absent, as in the proto's defaults).
+    var normalizerName = ""
+    var precompiledCharsmapSize = 0
+    var addDummyPrefix = true
+    var removeExtraWhitespaces = true
+    var escapeWhitespaces = true
 
     init(_ bytes: [UInt8]) throws(DecodeError) {
         var reader = ProtobufReader(bytes: bytes, position: 0, end: bytes.count)
@@ -121,6 +120,21 @@ struct SentencePieceProto {
                     case (3, 0): modelType = Int(truncatingIfNeeded: try sub.varint())
                     case (41, 0): bosID = Int(Int32(truncatingIfNeeded: try sub.varint()))
                     case (42, 0): eosID = Int(Int32(truncatingIfNeeded: try sub.varint()))
+                    case (40, 0): unkID = Int(Int32(truncatingIfNeeded: try sub.varint()))
+                    case (35, 0): byteFallback = try sub.varint() != 0
+                    case (24, 0): whitespaceAsSuffix = try sub.varint() != 0
+                    default: try sub.skip(specWire)
+                    }
+                }
+            case (3, 2):
+                var sub = try reader.subMessage()
+                while let (specField, specWire) = try sub.nextField() {
+                    switch (specField, specWire) {
+                    case (1, 2): normalizerName = String(decoding: try sub.lengthDelimited(), as: UTF8.self)
+                    case (2, 2): precompiledCharsmapSize = try sub.lengthDelimited().count
+                    case (3, 0): addDummyPrefix = try sub.varint() != 0
+                    case (4, 0): removeExtraWhitespaces = try sub.varint() != 0
+                    case (5, 0): escapeWhitespaces = try sub.varint() != 0
                     default: try sub.skip(specWire)
                     }
                 }
@@ -128,6 +142,26 @@ struct SentencePieceProto {
                 try reader.skip(wireType)
             }
         }
+    }
+}
+
+extension SentencePieceProto {
+    /// Parses a tokenizer.model, refusing anything but a BPE model with pieces.
+    static func load(_ bytes: [UInt8], file: String) throws(TLTokenizerError) -> SentencePieceProto {
+        let model: SentencePieceProto
+        do {
+            model = try SentencePieceProto(bytes)
+        } catch {
+            throw .malformedFile(file: file, location: "byte \(error.offset)", problem: "invalid protobuf: \(error.problem)")
+        }
+        guard !model.pieces.isEmpty else {
+            throw .malformedFile(file: file, location: "field 1", problem: "no pieces (not a SentencePiece model?)")
+        }
+        guard model.modelType == 2 else {
+            let name = model.modelType == 1 ? "Unigram" : "type \(model.modelType)"
+            throw .unsupported(file: file, feature: "a SentencePiece \(name) model (tlsh reads BPE models)")
+        }
+        return model
     }
 }
 

@@ -29,6 +29,9 @@ public final class Tokenizer: Sendable {
     let wholePieceIDs: [[UInt8]: Int32]?
     let idsByContent: IDsByContent
     let pieceCache = Mutex(PieceCache())
+    /// Set only for a tokenizer.model loaded in SentencePiece's own mode: `encode` is then SentencePiece's
+    /// `encode` (see SentencePieceEncoder) instead of the converted pipeline; decoding is unchanged.
+    let sentencePieceNative: SentencePieceEncoder?
 
     /// Number of ids (largest id + 1); 50257 for GPT-2.
     public let vocabSize: Int
@@ -53,7 +56,18 @@ public final class Tokenizer: Sendable {
 
     /// Loads from a SentencePiece `tokenizer.model` (BPE), as transformers converts it to a fast tokenizer.
     public convenience init(sentencePieceModel: Data) throws {
-        try self.init(description: TokenizerDescription.fromSentencePieceModel([UInt8](sentencePieceModel), file: "tokenizer.model"))
+        try self.init(sentencePieceModel: sentencePieceModel, native: false)
+    }
+
+    /// Loads from a SentencePiece `tokenizer.model` (BPE). With `native`, `encode` gives what SentencePiece's own
+    /// `SentencePieceProcessor.encode` gives (what `tlsh tokenize` prints for a directory with only
+    /// tokenizer.model); without it, what transformers' converted fast tokenizer gives (what models use).
+    public convenience init(sentencePieceModel: Data, native: Bool) throws {
+        let bytes = [UInt8](sentencePieceModel)
+        let description = try TokenizerDescription.fromSentencePieceModel(bytes, file: "tokenizer.model")
+        let encoder = native ? try SentencePieceEncoder(SentencePieceProto.load(bytes, file: "tokenizer.model"),
+                                                        file: "tokenizer.model") : nil
+        try self.init(description: description, sentencePieceNative: encoder)
     }
 
     /// Loads from a Hugging Face `tokenizer.json` (BPE model).
@@ -65,13 +79,18 @@ public final class Tokenizer: Sendable {
     /// (plus `added_tokens.json` if present), else a SentencePiece BPE `tokenizer.model` (read as transformers
     /// converts it). `tokenizer_config.json`, if present, names bos/eos tokens;
     /// `config.json`, if present, gives the family (model_type) for `prependsBOSByDefault`.
-    public static func load(directory: URL) throws -> Tokenizer {
+    ///
+    /// With `sentencePieceNative`, a directory whose tokenizer is a tokenizer.model (no tokenizer.json, no
+    /// vocab.json + merges.txt) encodes as SentencePiece's own `encode` does (`tlsh tokenize`); models keep the
+    /// default, transformers' conversion, which is what TransformerLens tokenizes with.
+    public static func load(directory: URL, sentencePieceNative: Bool = false) throws -> Tokenizer {
         let tokenizerJSON = directory.appendingPathComponent("tokenizer.json")
         let vocabJSON = directory.appendingPathComponent("vocab.json")
         let mergesText = directory.appendingPathComponent("merges.txt")
         let sentencePiece = directory.appendingPathComponent("tokenizer.model")
         let fileManager = FileManager.default
         var description: TokenizerDescription
+        var nativeEncoder: SentencePieceEncoder?
         if fileManager.fileExists(atPath: tokenizerJSON.path) {
             description = try TokenizerDescription.fromTokenizerJSON(try readBytes(tokenizerJSON), file: tokenizerJSON.path)
         } else if fileManager.fileExists(atPath: vocabJSON.path), fileManager.fileExists(atPath: mergesText.path) {
@@ -80,7 +99,12 @@ public final class Tokenizer: Sendable {
                 vocabJSON: try readBytes(vocabJSON), mergesText: merges, vocabFile: vocabJSON.path, mergesFile: mergesText.path)
             description.addedTokens = try readAddedTokensFile(directory.appendingPathComponent("added_tokens.json"))
         } else if fileManager.fileExists(atPath: sentencePiece.path) {
-            description = try TokenizerDescription.fromSentencePieceModel(try readBytes(sentencePiece), file: sentencePiece.path)
+            let bytes = try readBytes(sentencePiece)
+            description = try TokenizerDescription.fromSentencePieceModel(bytes, file: sentencePiece.path)
+            if sentencePieceNative {
+                nativeEncoder = try SentencePieceEncoder(SentencePieceProto.load(bytes, file: sentencePiece.path),
+                                                         file: sentencePiece.path)
+            }
         } else {
             throw TLTokenizerError.missingTokenizerFiles(directory: directory.path)
         }
@@ -88,7 +112,7 @@ public final class Tokenizer: Sendable {
         let family = try readModelType(directory.appendingPathComponent("config.json"))
         return try Tokenizer(description: description, bosName: names.bos ?? description.defaultBOS,
                              eosName: names.eos ?? description.defaultEOS,
-                             prependsBOS: family.map(Self.familyPrependsBOS) ?? true)
+                             prependsBOS: family.map(Self.familyPrependsBOS) ?? true, sentencePieceNative: nativeEncoder)
     }
 
     /// TransformerLens 3.9 sets `default_prepend_bos = False` for these families (model_type in config.json).
@@ -101,7 +125,8 @@ public final class Tokenizer: Sendable {
     static func familyPrependsBOS(_ modelType: String) -> Bool { !familiesWithoutBOS.contains(modelType) }
 
     init(description: TokenizerDescription, bosName: String? = nil, eosName: String? = nil,
-         prependsBOS: Bool = true) throws(TLTokenizerError) {
+         prependsBOS: Bool = true, sentencePieceNative: SentencePieceEncoder? = nil) throws(TLTokenizerError) {
+        self.sentencePieceNative = sentencePieceNative
         let tables = try TokenizerTables(description)
         encoder = tables.encoder
         tokenByteStorage = tables.byteStorage
@@ -162,6 +187,10 @@ public final class Tokenizer: Sendable {
     public func tokenID(of token: String) -> Int? { idsByContent[token] }
 
     func encode(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [Int32]) {
+        if let sentencePieceNative {
+            sentencePieceNative.encode(bytes, into: &output)
+            return
+        }
         var scratch = BytePairEncoder.Scratch()
         AddedTokenMatcher.split(bytes, 0..<bytes.count, by: rawAddedTokens, token: { output.append($0) }) { segment in
             encodeSegment(bytes, segment, into: &output, scratch: &scratch)

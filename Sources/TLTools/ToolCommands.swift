@@ -31,7 +31,8 @@ public enum ToolCommands {
             } else {
                 directory = try Hub().resolve(try ModelSource.parse(modelName)).directory
             }
-            return TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory))
+            // A lone tokenizer.model encodes as SentencePiece itself does (docs/TOKENIZER.md says why).
+            return TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory, sentencePieceNative: true))
         } catch { fail("\(error)", 1) }
     }
 

@@ -9,7 +9,10 @@
 The first form compares the three on GPT-2's vocabulary. `--families` compares HF `tokenizers` and tlsh on
 every tokenizer directory (GPT-2's vocab.json + merges.txt and each family fixture of
 Tests/Fixtures/tokenizer/families), on ~1 MB of English and ~1 MB of mixed-script text
-(`tlsh tokenize --model DIR --bench FILE`); both must give the same token count.
+(`tlsh tokenize --model DIR --bench FILE`); both must give the same token count. For the directory whose only
+tokenizer file is a SentencePiece tokenizer.model, `tlsh tokenize` encodes as SentencePiece itself does, so the
+reference there is `sentencepiece`'s own `encode` (which is single-threaded). `--only SUBSTRING` keeps the
+directories whose name contains it.
 
 Writes a deterministic ~1 MB English-like text (seeded prose built from make_goldens.py's material),
 encodes it 5 times with each tokenizer in one thread and reports the median. The Swift side runs as
@@ -76,17 +79,20 @@ def median_time(encode, text):
     return {"tokens": count, "seconds": seconds, "tokens_per_second": count / seconds}
 
 
-def sentencepiece_converted(directory):
-    """The `tokenizers` pipeline transformers converts a tokenizer.model to (what tlsh reproduces)."""
-    import shutil
-    from transformers import AutoTokenizer
+class SentencePieceNative:
+    """`sentencepiece.SentencePieceProcessor.encode`, what `tlsh tokenize` matches for a lone tokenizer.model."""
 
-    work = "/tmp/tlsh-bench-sentencepiece"
-    os.makedirs(work, exist_ok=True)
-    shutil.copyfile(os.path.join(directory, "tokenizer.model"), os.path.join(work, "tokenizer.model"))
-    with open(os.path.join(work, "tokenizer_config.json"), "w", encoding="utf-8") as handle:
-        json.dump({"tokenizer_class": "LlamaTokenizer"}, handle)
-    return AutoTokenizer.from_pretrained(work)._tokenizer
+    def __init__(self, directory):
+        import sentencepiece
+
+        self.processor = sentencepiece.SentencePieceProcessor(model_file=os.path.join(directory, "tokenizer.model"))
+
+    def encode(self, text, add_special_tokens=False):
+        class Encoding:
+            pass
+        encoding = Encoding()
+        encoding.ids = self.processor.encode(text)
+        return encoding
 
 
 def families(args):
@@ -99,6 +105,7 @@ def families(args):
                     if os.path.isdir(os.path.join(family_root, name))]
     directories.append(("mistral-v1 (tokenizer.model)",
                         os.path.join(repo, "Tests", "Fixtures", "tokenizer", "sentencepiece", "mistral-v1")))
+    directories = [(name, directory) for name, directory in directories if args.only in name]
     texts = {"english": english_text(args.megabytes), "mixed": mixed_text(args.megabytes)}
     paths = {}
     for kind, text in texts.items():
@@ -106,12 +113,12 @@ def families(args):
         with open(paths[kind], "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         print(f"{kind} text: {paths[kind]}, {len(text.encode('utf-8'))} bytes")
-    print(f"{'tokenizer':<30}{'text':<9}{'tokens':>9}{'HF tokens/s':>14}{'tlsh tokens/s':>15}{'ratio':>8}")
+    print(f"{'tokenizer':<30}{'text':<9}{'tokens':>9}{'ref tokens/s':>14}{'tlsh tokens/s':>15}{'ratio':>8}")
     for name, directory in directories:
         if os.path.exists(os.path.join(directory, "tokenizer.json")):
             tokenizer = Tokenizer.from_file(os.path.join(directory, "tokenizer.json"))
         elif os.path.exists(os.path.join(directory, "tokenizer.model")):
-            tokenizer = sentencepiece_converted(directory)
+            tokenizer = SentencePieceNative(directory)
         else:
             tokenizer = make_goldens.hf_tokenizer()
         for kind, text in texts.items():
@@ -133,6 +140,7 @@ def main():
     parser.add_argument("--tlsh", help="tlsh executable (runs `tlsh tokenize --bench FILE`)")
     parser.add_argument("--text", default="/tmp/tlsh-tokenizer-bench.txt", help="where to write the text")
     parser.add_argument("--megabytes", type=float, default=1.0)
+    parser.add_argument("--only", default="", help="with --families: only directories whose name contains this")
     args = parser.parse_args()
     if args.families:
         if not args.tlsh:
