@@ -102,6 +102,19 @@ final class GradientCommandTests: XCTestCase {
         XCTAssertGreaterThan((value - scores.corruptValue) / (scores.cleanValue - scores.corruptValue), 0.8)
         try s.execute("e = eap top=10 steps=10")
         XCTAssertEqual(try result(s, "e").tensor.data, scores.matrix.data)
+        // The first picture (what `save e "x.png"` writes) is the circuit drawn as a layered graph.
+        guard case .result(let d, _)? = s.variables["e"], let first = d.pictures.first else { return XCTFail("eap shows no picture") }
+        XCTAssertTrue(first.title.hasPrefix("circuit (EAP-IG"), first.title)
+        let graph = Session.circuitGraph(circuit, title: "t")
+        XCTAssertEqual(Set(graph.edges.map(\.name)), circuit.edgeNames)
+        XCTAssertEqual(graph.nodes.first?.name, "input"); XCTAssertEqual(graph.nodes.last?.name, "logits")
+        XCTAssertEqual(graph.nodes.first { $0.name == "a1.h0" }?.rowLabel, "L1 attn")
+        let path = NSTemporaryDirectory() + "tlsh-circuit-\(UUID().uuidString).svg"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try s.execute("save e \"\(path)\"")
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(svg.contains("a1.h0-&gt;logits") || svg.contains("a1.h0->logits"), "the saved SVG is the graph")
+        XCTAssertTrue(svg.contains(">L1 attn<") && svg.contains(">embed<"), "rows labelled by layer")
     }
 
     func testGradientErrorsNameTheProblem() throws {
