@@ -117,6 +117,27 @@ final class GradientCommandTests: XCTestCase {
         XCTAssertTrue(svg.contains(">L1 attn<") && svg.contains(">embed<"), "rows labelled by layer")
     }
 
+    /// `graddrop=true` is AtP*'s GradDrop (checked against autograd in GradDropGoldenTests).
+    func testGradDropOption() throws {
+        let s = try session("""
+            clean = run "The Eiffel Tower is in the city of"
+            corrupt = run "The Colosseum is in the city of"
+            metric = logit_diff " Paris" " Rome"
+            g = attrib z layer=* head=* graddrop=true
+            """)
+        let m = try s.requireModel()
+        guard case .cache(let clean)? = s.variables["clean"], case .cache(let corrupt)? = s.variables["corrupt"],
+              case .metric(let metric)? = s.variables["metric"] else { return XCTFail("setup") }
+        let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
+        let want = try atp.attributeGradDrop(activation: "z", axes: [.layer, .head]).values.data
+        let got = try result(s, "g").tensor.data
+        XCTAssertEqual(got.count, want.count)
+        for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+        XCTAssertThrowsError(try s.execute("attrib q layer=* head=* graddrop=true qk_fix=true")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("one at a time"), "\($0)")
+        }
+    }
+
     func testGradientErrorsNameTheProblem() throws {
         let s = try session("c = run \"The capital of France is\"\nd = run \"The capital of Italy\"")
         XCTAssertThrowsError(try s.execute("grad c")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("needs a metric"), "\($0)") }

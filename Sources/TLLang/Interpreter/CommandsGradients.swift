@@ -84,9 +84,16 @@ extension Session {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                              cleanCache: clean.cache, cleanLogits: clean.logits, stopGradient: try stopArgument(a),
                                              isCancelled: monitorCancel)
-            if try a.bool("qk_fix", default: false) {
+            let qkFix = try a.bool("qk_fix", default: false), gradDrop = try a.bool("graddrop", default: false)
+            if qkFix && gradDrop {
+                throw TLLangError.at(a.range, "qk_fix=true and graddrop=true are separate estimates; ask for one at a time")
+            }
+            if qkFix {
                 guard hook == "q" || hook == "k" else { throw TLLangError.at(a.range, "qk_fix=true applies to q and k only") }
                 result = try atp.attributeQKFixed(activation: hook, axes: axes, ranges: ranges)
+            } else if gradDrop {
+                result = try atp.attributeGradDrop(activation: hook, axes: axes, ranges: ranges,
+                                                   stopGradient: try stopArgument(a), isCancelled: monitorCancel)
             } else {
                 result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
             }
