@@ -34,6 +34,8 @@ public final class AttributionPatcher: @unchecked Sendable {
     public let corrupt: GradientRun
     public let cleanValue: Float
     public let corruptValue: Float
+    /// The clean run's logits (GradDrop's extra patchers reuse them).
+    let cleanLogits: Tensor
 
     /// `cleanCache` (with `cleanLogits`, when known) saves the clean run; `stopGradient`: hook
     /// points to detach in the backward (e.g. LayerNorm scales).
@@ -58,6 +60,7 @@ public final class AttributionPatcher: @unchecked Sendable {
         self.corrupt = try model.gradients(tokens: [corrupt], options: o) { logits in
             try metric.logitGradient(logits: logits, tokens: [corrupt])
         }
+        self.cleanLogits = cleanLogits
         cleanValue = metric.value(logits: cleanLogits, tokens: clean)
         corruptValue = metric.value(logits: self.corrupt.logits, tokens: corrupt)
     }

@@ -14,6 +14,8 @@ public enum TLRenderError: Error, CustomStringConvertible, Equatable {
     case compression(status: Int32)
     /// A table row has a different number of cells than the table has columns.
     case rowWidth(row: Int, expected: Int, got: Int)
+    /// The picture's data is inconsistent (`problem` says how, and what to do).
+    case invalid(what: String, problem: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum TLRenderError: Error, CustomStringConvertible, Equatable {
             return "zlib failed to compress the PNG image data (status \(status)); this is a bug, please report it"
         case let .rowWidth(row, expected, got):
             return "table row \(row) has \(got) cells but the table has \(expected) columns"
+        case let .invalid(what, problem):
+            return "\(what): \(problem)"
         }
     }
 }

@@ -102,6 +102,40 @@ final class GradientCommandTests: XCTestCase {
         XCTAssertGreaterThan((value - scores.corruptValue) / (scores.cleanValue - scores.corruptValue), 0.8)
         try s.execute("e = eap top=10 steps=10")
         XCTAssertEqual(try result(s, "e").tensor.data, scores.matrix.data)
+        // The first picture (what `save e "x.png"` writes) is the circuit drawn as a layered graph.
+        guard case .result(let d, _)? = s.variables["e"], let first = d.pictures.first else { return XCTFail("eap shows no picture") }
+        XCTAssertTrue(first.title.hasPrefix("circuit (EAP-IG"), first.title)
+        let graph = Session.circuitGraph(circuit, title: "t")
+        XCTAssertEqual(Set(graph.edges.map(\.name)), circuit.edgeNames)
+        XCTAssertEqual(graph.nodes.first?.name, "input"); XCTAssertEqual(graph.nodes.last?.name, "logits")
+        XCTAssertEqual(graph.nodes.first { $0.name == "a1.h0" }?.rowLabel, "L1 attn")
+        let path = NSTemporaryDirectory() + "tlsh-circuit-\(UUID().uuidString).svg"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try s.execute("save e \"\(path)\"")
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(svg.contains("a1.h0-&gt;logits") || svg.contains("a1.h0->logits"), "the saved SVG is the graph")
+        XCTAssertTrue(svg.contains(">L1 attn<") && svg.contains(">embed<"), "rows labelled by layer")
+    }
+
+    /// `graddrop=true` is AtP*'s GradDrop (checked against autograd in GradDropGoldenTests).
+    func testGradDropOption() throws {
+        let s = try session("""
+            clean = run "The Eiffel Tower is in the city of"
+            corrupt = run "The Colosseum is in the city of"
+            metric = logit_diff " Paris" " Rome"
+            g = attrib z layer=* head=* graddrop=true
+            """)
+        let m = try s.requireModel()
+        guard case .cache(let clean)? = s.variables["clean"], case .cache(let corrupt)? = s.variables["corrupt"],
+              case .metric(let metric)? = s.variables["metric"] else { return XCTFail("setup") }
+        let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
+        let want = try atp.attributeGradDrop(activation: "z", axes: [.layer, .head]).values.data
+        let got = try result(s, "g").tensor.data
+        XCTAssertEqual(got.count, want.count)
+        for (a, b) in zip(got, want) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+        XCTAssertThrowsError(try s.execute("attrib q layer=* head=* graddrop=true qk_fix=true")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("one at a time"), "\($0)")
+        }
     }
 
     func testGradientErrorsNameTheProblem() throws {

@@ -84,9 +84,16 @@ extension Session {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                              cleanCache: clean.cache, cleanLogits: clean.logits, stopGradient: try stopArgument(a),
                                              isCancelled: monitorCancel)
-            if try a.bool("qk_fix", default: false) {
+            let qkFix = try a.bool("qk_fix", default: false), gradDrop = try a.bool("graddrop", default: false)
+            if qkFix && gradDrop {
+                throw TLLangError.at(a.range, "qk_fix=true and graddrop=true are separate estimates; ask for one at a time")
+            }
+            if qkFix {
                 guard hook == "q" || hook == "k" else { throw TLLangError.at(a.range, "qk_fix=true applies to q and k only") }
                 result = try atp.attributeQKFixed(activation: hook, axes: axes, ranges: ranges)
+            } else if gradDrop {
+                result = try atp.attributeGradDrop(activation: hook, axes: axes, ranges: ranges,
+                                                   stopGradient: try stopArgument(a), isCancelled: monitorCancel)
             } else {
                 result = try atp.attribute(activation: hook, axes: axes, ranges: ranges)
             }
@@ -178,9 +185,12 @@ extension Session {
         let inCircuit = circuit.edgeNames
         d.tables.append(Table(title: "highest-scoring edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4), .init(name: "in circuit")],
                               rows: scores.edges.prefix(k).map { [.text($0.name), .float(Double($0.score)), .text(inCircuit.contains($0.name) ? "yes" : "")] }))
-        // Component × component scores inside the circuit (q, k and v summed): a compact picture of the graph.
+        // The circuit as a layered graph (what `save e "circuit.png"` writes), then the
+        // component × component scores inside it (q, k and v summed) as a heatmap.
         let comps = circuit.components
         if !comps.isEmpty {
+            let graph = Self.circuitGraph(circuit, title: "circuit (\(scores.method)): \(metric.description)")
+            d.pictures.append(AnyPicture(graph, title: graph.title))
             let senders = comps.filter { $0 != "logits" }, receivers = comps.filter { $0 != "input" }
             var grid = [Float](repeating: 0, count: senders.count * receivers.count)
             for e in circuit.edges {
@@ -216,5 +226,31 @@ extension Session {
             d.text += "\nwrote \(path)"
         }
         return .result(d, data: NamedTensor(scores.matrix, axes: ["sender", "receiver"]))
+    }
+}
+
+extension Session {
+    /// A circuit's components placed by residual-stream row (embeddings 0, layer l's attention
+    /// 2l + 1, its MLP 2l + 2, logits last) and its edges scored, for TLRender's layered graph.
+    static func circuitGraph(_ circuit: Circuit, title: String) -> CircuitGraph {
+        func place(_ n: EdgeNode) -> (rank: Int, row: String, within: Int) {
+            switch n.kind {
+            case .input: return (0, "embed", 0)
+            case .head(let l, let h): return (2 * l + 1, "L\(l) attn", h)
+            case .mlp(let l): return (2 * l + 2, "L\(l) mlp", 0)
+            case .logits: return (Int.max, "logits", 0)
+            }
+        }
+        var components: [String: (rank: Int, row: String, within: Int)] = [:]
+        for e in circuit.edges {
+            for n in [e.from, e.to] { components[n.component] = place(n) }
+        }
+        let nodes = components.sorted { a, b in
+            (a.value.rank, a.value.within, a.key) < (b.value.rank, b.value.within, b.key)
+        }.map { CircuitGraph.Node(name: $0.key, rank: $0.value.rank, rowLabel: $0.value.row) }
+        let edges = circuit.edges.map {
+            CircuitGraph.Edge(from: $0.from.component, to: $0.to.component, channel: $0.to.channel, score: $0.score)
+        }
+        return CircuitGraph(nodes: nodes, edges: edges, title: title)
     }
 }
