@@ -44,13 +44,16 @@ extension Session {
         let m = try requireModel()
         let c = m.model.config
         let p = m.model.processing
-        let processing = p == .default ? "fold_ln, center_writing_weights, center_unembed, fold_value_biases" : (p == .none ? "none (raw weights)" : "partial")
+        // The steps actually applied (TransformerLens skips some per family, e.g. centring for RMSNorm).
+        let steps = [("fold_ln", p.foldLN), ("center_writing_weights", p.centerWritingWeights),
+                     ("center_unembed", p.centerUnembed), ("fold_value_biases", p.foldValueBiases)].filter(\.1).map(\.0)
+        let processing = steps.isEmpty ? "none (raw weights)" : steps.joined(separator: ", ")
         let rows: [[Table.Cell]] = [
-            [.text("model"), .text(m.name)], [.text("n_layers"), .text("\(c.nLayers)")], [.text("n_heads"), .text("\(c.nHeads)")],
+            [.text("model"), .text(m.name)], [.text("architecture"), .text(c.originalArchitecture)], [.text("n_layers"), .text("\(c.nLayers)")], [.text("n_heads"), .text("\(c.nHeads)")],
             [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
             [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
-            [.text("tokenizer"), .text(m.tokenizer == nil ? "none" : "GPT-2 BPE (\(m.tokenizer!.vocabSize) tokens)")],
+            [.text("tokenizer"), .text(m.tokenizer.map { "BPE, \($0.vocabSize) tokens" } ?? "none (pass token ids: run [1, 2, 3])")],
         ]
         return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)
     }
