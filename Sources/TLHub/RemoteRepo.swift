@@ -128,11 +128,11 @@ struct RemoteRepo {
         case (_, "EntryNotFound"):
             return false
         case (_, "GatedRepo"):
-            throw TLHubError.unauthorized(repo: repo, status: status, gated: true, tokenSent: environment.token != nil)
+            throw TLHubError.unauthorized(repo: repo, status: status, gated: true, tokenSent: environment.token != nil, endpoint: environment.endpoint)
         case (_, "RepoNotFound"):
             throw TLHubError.repoNotFound(repo: repo, endpoint: environment.endpoint)
         case (401, _), (403, _):
-            throw TLHubError.unauthorized(repo: repo, status: status, gated: false, tokenSent: environment.token != nil)
+            throw TLHubError.unauthorized(repo: repo, status: status, gated: false, tokenSent: environment.token != nil, endpoint: environment.endpoint)
         case (404, _):
             // Without an error code, a commit header means the repo answered: the file is absent.
             if response.header("x-repo-commit") != nil { return false }

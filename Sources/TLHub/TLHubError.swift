@@ -21,8 +21,8 @@ public enum TLHubError: Error, CustomStringConvertible, Equatable {
     case repoNotFound(repo: String, endpoint: String)
     /// The repo exists but the branch, tag or commit does not.
     case revisionNotFound(repo: String, revision: String)
-    /// 401/403: gated, private, or a bad token.
-    case unauthorized(repo: String, status: Int, gated: Bool, tokenSent: Bool)
+    /// 401/403: gated (Llama, Gemma: a licence to accept on the repo's page), private, or a bad token.
+    case unauthorized(repo: String, status: Int, gated: Bool, tokenSent: Bool, endpoint: String)
     /// Any other HTTP failure.
     case httpStatus(url: String, status: Int, message: String)
     /// The server answered without the Hugging Face headers this client needs.
@@ -78,8 +78,8 @@ public enum TLHubError: Error, CustomStringConvertible, Equatable {
                 + "if it is private, set HF_TOKEN to a token that can read it." + names
         case let .revisionNotFound(repo, revision):
             return "\(repo) has no branch, tag or commit '\(revision)'. Use `@main` or a revision listed on the repo's page."
-        case let .unauthorized(repo, status, gated, tokenSent):
-            let what = gated ? "is gated: accept its licence on the repo's web page, then" : "needs authorisation:"
+        case let .unauthorized(repo, status, gated, tokenSent, endpoint):
+            let what = gated ? "is gated: accept its licence at \(endpoint)/\(repo) (signed in), then" : "needs authorisation:"
             let token = tokenSent ? "the token that was sent (HF_TOKEN or $HF_HOME/token) was refused; use one with read access to it"
                                   : "set HF_TOKEN (or log in so $HF_HOME/token exists) with a token that can read it"
             return "\(repo) \(what) \(token) (HTTP \(status))."

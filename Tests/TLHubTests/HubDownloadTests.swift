@@ -249,11 +249,12 @@ final class HubDownloadTests: XCTestCase {
 
     func testGatedRepoNeedsAToken() throws {
         assertThrows(try hub().resolve("tiny/gated")) { error in
-            XCTAssertEqual(error, .unauthorized(repo: "tiny/gated", status: 401, gated: true, tokenSent: false))
+            XCTAssertEqual(error, .unauthorized(repo: "tiny/gated", status: 401, gated: true, tokenSent: false, endpoint: server.endpoint))
             XCTAssertTrue(error.description.contains("HF_TOKEN"), error.description)
+            XCTAssertTrue(error.description.contains("accept its licence at \(server.endpoint)/tiny/gated"), error.description)
         }
         assertThrows(try hub(["HF_TOKEN": "wrong"]).resolve("tiny/gated")) { error in
-            XCTAssertEqual(error, .unauthorized(repo: "tiny/gated", status: 401, gated: true, tokenSent: true))
+            XCTAssertEqual(error, .unauthorized(repo: "tiny/gated", status: 401, gated: true, tokenSent: true, endpoint: server.endpoint))
         }
         let reference = try XCTUnwrap(manifest["tiny/gated"]?.files["model.safetensors"])
         let files = try hub(["HF_TOKEN": "secret-token"]).resolve("tiny/gated")
