@@ -105,7 +105,7 @@ private let standardCommands: [CommandSpec] = [
                            "attrib post layer=1 neuron=*", "attrib k layer=* pos=* head=* qk_fix=true", "attrib z layer=* head=* graddrop=true", "attrib resid_post layer=* pos=* exact=true"],
                 details: "Each cell is Σ (clean − corrupt) · d metric / d activation at the corrupt run, summed over every axis not shown: a linear estimate of patch's (patched − corrupt) from two forward passes and one backward pass, in patch's orientation."),
     CommandSpec("eap", .attribution, "Edge attribution patching: score every edge between components and run the top ones as a circuit",
-                options: [OptionSpec("top", .integer, "keep this many edges by |score| before pruning", default: "20", bounds: .atLeast(1)),
+                options: [OptionSpec("top", .integer, "keep this many edges by |score| before pruning", default: "20 unless threshold= is given", bounds: .atLeast(1)),
                           OptionSpec("threshold", .number, "keep edges with |score| at least this"),
                           OptionSpec("steps", .integer, "EAP-IG: average gradients over this many inputs from corrupt to clean; omit for plain EAP", bounds: .atLeast(1, atMost: .value(1000))),
                           OptionSpec("k", .integer, "rows in each table of edges", default: "15", bounds: .atLeast(1)),

@@ -135,6 +135,8 @@ final class SafetyTests: XCTestCase {
         // Found by OptionFuzzTests: both trapped.
         XCTAssertTrue(failure(s, "attrib resid_post pos=* layer=5..1").contains("selects no index"))
         XCTAssertTrue(failure(s, "eap k=-1").contains("k=-1 is out of range"))
+        XCTAssertTrue(failure(s, "eap steps=5000").contains("steps=5000 is out of range"))
+        XCTAssertTrue(failure(s, "eap top=0").contains("top=0 is out of range"))
         XCTAssertTrue(failure(s, "patch resid_post layer=[]").contains("selects no index"))
     }
 

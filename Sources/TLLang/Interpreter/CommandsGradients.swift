@@ -84,7 +84,7 @@ extension Session {
             let atp = try AttributionPatcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                              cleanCache: clean.cache, cleanLogits: clean.logits, stopGradient: try stopArgument(a),
                                              isCancelled: monitorCancel)
-            let qkFix = try a.bool("qk_fix", default: false), gradDrop = try a.bool("graddrop", default: false)
+            let qkFix = try a.bool("qk_fix"), gradDrop = try a.bool("graddrop")
             if qkFix && gradDrop {
                 throw TLLangError.at(a.range, "qk_fix=true and graddrop=true are separate estimates; ask for one at a time")
             }
@@ -101,7 +101,7 @@ extension Session {
             throw TLLangError.at(a.range, msg)
         }
         let shown = attributionDisplay(result, metric: metric, tokens: clean.strTokens)
-        guard try a.bool("exact", default: false), case .result(var d, let data) = shown else { return shown }
+        guard try a.bool("exact"), case .result(var d, let data) = shown else { return shown }
         // Side by side with exact activation patching (patched − corrupt), same axes and ranges.
         let patchAxes: [PatchAxis] = try axes.map { axis in
             guard let p = PatchAxis(rawValue: axis.rawValue) else { throw TLLangError.at(a.range, "exact=true cannot sweep \(axis.rawValue)=; patch has no such axis") }
@@ -157,10 +157,10 @@ extension Session {
         let clean = try cacheVariable("clean", option: a.option("clean"), range: a.range)
         let corrupt = try cacheVariable("corrupt", option: a.option("corrupt"), range: a.range)
         let metric = try metricArgument(a, verb: "eap")
-        let steps = try a.option("steps").map { try intValue($0) }
+        // Through the declared bounds (steps 1…1000, top ≥ 1): steps=0 or steps=10⁹ used to reach the engine.
+        let steps = try a.intIfGiven("steps")
         let threshold = try a.numberIfGiven("threshold").map(Float.init)
-        let top = try a.option("top").map { try intValue($0) } ?? (threshold == nil ? 20 : nil)
-        if let top, top < 1 { throw TLLangError.at(a.range, "top= must be at least 1") }
+        let top = try a.intIfGiven("top") ?? (threshold == nil ? 20 : nil)
         let scores: EdgeScores, circuit: Circuit, circuitValue: Float
         do {
             scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
@@ -179,7 +179,7 @@ extension Session {
                              scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
                              circuit.components.count, scores.cleanValue, scores.corruptValue, circuitValue, faithfulness)
         var d = Display(text: summary)
-        let k = try a.int("k", default: 15)
+        let k = try a.int("k")
         d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
                               rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
         let inCircuit = circuit.edgeNames

@@ -271,7 +271,7 @@ extension Session {
             return precision
         }
         let precision = try a.intIfGiven("precision")
-        let seed = try a.option("seed").map { try intValue($0) }
+        let seed = try a.intIfGiven("seed")
         let color = try a.option("color").map { try boolValue($0) }
         if let threads {
             settings.threads = threads

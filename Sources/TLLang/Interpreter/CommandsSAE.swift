@@ -134,7 +134,7 @@ extension Session {
         case .sae(let s): items = [.sae(s)]
         default: throw TLLangError.at(e.range, "saes= takes a list of SAEs, e.g. saes=[s]")
         }
-        let useError = try a.bool("error", default: false)
+        let useError = try a.bool("error")
         let ablate = try a.option("ablate").map { try indexList($0, limit: nil) } ?? []
         var seen = Set<String>()
         return try items.map { item in
@@ -172,7 +172,7 @@ extension Session {
         let acts = try featureActivations(s, c, range: a.range)
         let P = acts.shape[0], F = acts.shape[1]
         let labels = c.strTokens.map(visibleToken)
-        let k = try a.int("k", default: 5)
+        let k = try a.int("k")
         if let fe = a.option("feature") {
             let f = try intValue(fe)
             guard f >= 0 && f < F else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(F))") }
@@ -277,7 +277,7 @@ extension Session {
         let f = try intValue(fe), cfg = s.sae.config
         guard f >= 0 && f < cfg.dSae else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(cfg.dSae))") }
         let m = try requireModel()
-        let k = try a.int("k", default: 10)
+        let k = try a.int("k")
         var lines = ["feature \(f) of \(s.summary)", String(format: "decoder norm %.4g", s.sae.decoderNorms[f])]
         if let ls = s.sae.logSparsity { lines.append(String(format: "fires on %.3g%% of tokens (log10 density %.3f)", 100 * pow(10, Double(ls[f])), ls[f])) }
         if let link = s.neuronpediaLink(f) { lines.append("Neuronpedia: \(link)") }
