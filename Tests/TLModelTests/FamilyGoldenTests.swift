@@ -121,14 +121,3 @@ final class FamilyConfigErrorTests: XCTestCase {
         }
     }
 }
-
-final class FamilyGradientGuardTests: XCTestCase {
-    /// The backward covers GPT-2's block only: other families get a clear error, not wrong numbers.
-    func testGradientsRefuseOtherFamilies() throws {
-        let g = try Golden("llama-a", root: Golden.familiesRoot)
-        let model = try HookedTransformer.load(directory: g.hfDirectory)
-        XCTAssertThrowsError(try model.gradients(tokens: [[1, 2, 3]]) { _ in LogitGradient(rows: [2], columns: [0], values: [1]) }) { e in
-            XCTAssertTrue("\(e)".contains("GPT-2-family"), "\(e)")
-        }
-    }
-}
