@@ -78,4 +78,33 @@ final class FamilyGradientGoldenTests: XCTestCase {
             }
         }
     }
+
+    /// EAP and EAP-IG (inputs, 3 steps) against torch autograd on the families whose edge graph
+    /// tlsh scores (sequential, multi-head, no post-norms); running the whole graph gives the clean
+    /// metric and the empty one the corrupted metric. The others are refused with a reason.
+    func testEdgeAttributionOnFamilies() throws {
+        for name in ["pythia-b", "llama-b", "qwen2-b", "qwen3-b"] {
+            let f = try fixture(name)
+            let info = f.grads.meta["eap"] as! [String: Any]
+            for (key, steps) in [("eap", nil), ("eap_ig3", 3)] as [(String, Int?)] {
+                let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric, steps: steps)
+                XCTAssertEqual(scores.senders.map(\.name), info["senders"] as! [String])
+                XCTAssertEqual(scores.receivers.map(\.name), info["receivers"] as! [String])
+                let want = try f.grads.tensor("eap/\(key)")
+                assertClose(scores.matrix, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) \(key)")
+            }
+            let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let all = Set(scores.edges.map(\.name))
+            let full = try EdgeAttribution.evaluate(model: f.model, circuit: all, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let none = try EdgeAttribution.evaluate(model: f.model, circuit: [], clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            XCTAssertEqual(full, scores.cleanValue, accuracy: 1e-3 * max(1, abs(scores.cleanValue)), name)
+            XCTAssertEqual(none, scores.corruptValue, accuracy: 1e-3 * max(1, abs(scores.corruptValue)), name)
+        }
+        for (name, reason) in [("pythia-a", "parallel"), ("llama-a", "grouped-query"), ("gemma2-a", "normalises")] {
+            let f = try fixture(name)
+            XCTAssertThrowsError(try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)) { e in
+                XCTAssertTrue("\(e)".contains(reason), "\(name): \(e)")
+            }
+        }
+    }
 }

@@ -137,14 +137,15 @@ def eap_nodes(cfg):
     return senders, receivers, order
 
 
-def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
+def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None) -> torch.Tensor:
     """Edge scores [senders, receivers] (0 where no edge), computed with torch autograd:
     score(u -> v) = sum over pos, d_model of (a_u(clean) - a_u(corrupt)) * d metric / d in_v, where a_u is
     hook_embed + hook_pos_embed (input), hook_result[:, :, h] (head) or hook_mlp_out (MLP), and in_v is
     hook_q/k/v_input[:, :, h] (head receivers), hook_mlp_in (MLP) or the last hook_resid_post (logits),
     with the gradient on the clean input (EAP) or averaged over inputs whose blocks.0.hook_resid_pre is
     corrupt + (k/steps)(clean - corrupt), k = 1..steps (EAP-IG on inputs)."""
-    model = models.make_tl_model(spec, hf, processed=True)
+    if model is None:
+        model = models.make_tl_model(spec, hf, processed=True)
     model.set_use_split_qkv_input(True)
     model.set_use_hook_mlp_in(True)
     model.set_use_attn_result(True)
@@ -155,7 +156,8 @@ def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
         _, kc = model.run_with_cache(corrupt)
 
     def outputs(c):
-        outs = [c["hook_embed"][0] + c["hook_pos_embed"][0]]
+        # rotary models have no hook_pos_embed: the input node is hook_embed alone
+        outs = [c["hook_embed"][0] + (c["hook_pos_embed"][0] if "hook_pos_embed" in c else 0)]
         for l in range(L):
             outs += [c[f"blocks.{l}.attn.hook_result"][0, :, h] for h in range(H)]
             outs.append(c[f"blocks.{l}.hook_mlp_out"][0])
@@ -250,6 +252,10 @@ FAMILY_ATTRIBUTIONS = [
 ]
 
 
+# Sequential, multi-head, no post-norms: the families whose edge graph tlsh's eap scores.
+EAP_FAMILIES = {"pythia-b", "llama-b", "qwen2-b", "qwen3-b"}
+
+
 def family_main(wanted: set) -> None:
     """Gradient goldens for the families beyond GPT-2 (see the module docstring)."""
     import shutil
@@ -278,6 +284,7 @@ def family_main(wanted: set) -> None:
             if spec.family == "gemma2":
                 F.GEMMA2_DIRS[local] = spec.config
             model = F.tl_model(local, hf, processed=True)
+            eap_model = F.tl_model(local, hf, processed=True) if spec.name in EAP_FAMILIES else None
 
         def logit_diff(logits):
             return logits[0, -1, t1] - logits[0, -1, t2]
@@ -309,6 +316,13 @@ def family_main(wanted: set) -> None:
             store.put(f"attrib/{act}/{axes}", torch.stack(rows))
             calls[f"{act}/{axes}"] = f"stack over layers of ((clean - corrupt)[{act}] * grad_corrupt[{act}]) summed over all axes but {keep}"
         info["attribution"] = calls
+        if eap_model is not None:
+            store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff, model=eap_model))
+            store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(),
+                                                   steps=3, model=eap_model))
+            senders, receivers, _ = eap_nodes(model.cfg)
+            info["eap"] = {"senders": senders, "receivers": receivers, "definition": eap_reference.__doc__,
+                           "input": "hook_embed (rotary: no hook_pos_embed)"}
         store.save(os.path.join(out_dir, "gradients.safetensors"))
         info["keys"] = {k: list(v.shape) for k, v in store.tensors.items()}
         with open(os.path.join(out_dir, "gradients.json"), "w") as f:
