@@ -76,6 +76,10 @@ final class FamilyGradientGoldenTests: XCTestCase {
                 let got = try atp.attribute(activation: act, axes: axes).values
                 assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) attrib \(act) \(key)")
             }
+            // The QK fix's recomputed softmax is GPT-2's attention: refused here, not mis-scored.
+            XCTAssertThrowsError(try atp.attributeQKFixed(activation: "q", axes: [.layer, .head])) { e in
+                XCTAssertTrue("\(e)".contains("GPT-2-style"), "\(name): \(e)")
+            }
         }
     }
 
