@@ -155,11 +155,11 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
 
     // MARK: Sparse autoencoders
-    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder saved in SAELens's layout, from a directory or by SAELens release",
-                positionals: [ArgSpec("SOURCE", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors, a SAELens release name, or default (the SAE shipped for the embedded model)"),
+    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder (SAELens, Gemma Scope or Llama Scope layout), from a directory or by SAELens release",
+                positionals: [ArgSpec("SOURCE", .path, "a directory (SAELens's cfg.json + sae_weights.safetensors, Gemma Scope's params.npz or params.safetensors, Llama Scope's hyperparams.json + checkpoints/), a SAELens release name, or default (the SAE shipped for the embedded model)"),
                               ArgSpec("SAE_ID", .word, "with a release: the SAE's id in it, e.g. blocks.8.hook_resid_pre", required: false)],
-                examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre"],
-                details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),
+                examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre", "s = sae gemma-scope-2b-pt-res-canonical layer_12/width_16k/canonical"],
+                details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. Gemma Scope, Gemma Scope 2 and Llama Scope files are converted as SAELens converts them (JumpReLU; hook and model derived from the release's repo and folder, so a local copy must keep those names; Llama Scope's dataset norm factor is folded in). With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),
     CommandSpec("features", .saes, "Show which SAE features fire at each position of a prompt",
                 positionals: [ArgSpec("SAE", .value, "an SAE"), ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],
                 options: [OptionSpec("k", .integer, "features to list per position", default: "5", bounds: .atLeast(1)),
