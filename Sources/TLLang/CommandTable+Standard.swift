@@ -10,6 +10,10 @@ extension CommandTable {
 
 private let bos = OptionSpec("bos", .boolean, "prepend the beginning-of-sequence token", default: "the model's default")
 private let lastCache = "the last cache"
+/// saes=, error= and ablate= for the commands that run a prompt with SAEs spliced in (top, lens).
+private let spliceOptions = [OptionSpec("saes", .value, "SAEs or transcoders to splice in at their hooks, e.g. saes=[s]"),
+                             OptionSpec("error", .boolean, "with saes=: add each SAE's error term", default: "false"),
+                             OptionSpec("ablate", .value, "with saes=: features to set to zero before decoding, e.g. ablate=[123, 7]")]
 
 private let standardCommands: [CommandSpec] = [
     // MARK: Model
@@ -40,9 +44,9 @@ private let standardCommands: [CommandSpec] = [
     CommandSpec("top", .running, "Show the most likely next tokens with their probabilities",
                 positionals: [ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],
                 options: [OptionSpec("k", .integer, "how many tokens", default: "10", bounds: .atLeast(1, atMost: .vocabulary)),
-                          OptionSpec("pos", .integer, "the position whose prediction to show (negative counts from the end)", default: "-1")],
-                examples: ["top cache k=5", "top \"The Eiffel Tower is in\""],
-                details: "Without INPUT, uses \(lastCache)."),
+                          OptionSpec("pos", .integer, "the position whose prediction to show (negative counts from the end)", default: "-1")] + spliceOptions,
+                examples: ["top cache k=5", "top \"The Eiffel Tower is in\"", "top \"The capital of France is\" saes=[s] error=true ablate=[453]"],
+                details: "Without INPUT, uses \(lastCache). With saes=, the prompt (or the cache's tokens) runs again with the SAEs spliced in, as run ... saes= does."),
     CommandSpec("loss", .running, "Compute the cross-entropy loss and perplexity of a text",
                 positionals: [ArgSpec("TEXT", .value, "a text or a cache")],
                 options: [OptionSpec("per_token", .boolean, "show the loss at every position", default: "false")],
@@ -59,9 +63,9 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("INPUT", .value, "a prompt or a cache", required: false)],
                 options: [OptionSpec("k", .integer, "tokens per layer", default: "1", bounds: .atLeast(1, atMost: .vocabulary)),
                           OptionSpec("pos", .positions, "positions to decode", default: "-1"),
-                          OptionSpec("at", .choice(["resid_pre", "resid_mid", "resid_post"]), "which residual stream point", default: "resid_post")],
-                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3"],
-                details: "Without INPUT, uses \(lastCache)."),
+                          OptionSpec("at", .choice(["resid_pre", "resid_mid", "resid_post"]), "which residual stream point", default: "resid_post")] + spliceOptions,
+                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3", "lens \"The capital of France is\" saes=[s]"],
+                details: "Without INPUT, uses \(lastCache). With saes=, the prompt (or the cache's tokens) runs again with the SAEs spliced in, so the lens reads the residual stream the spliced model computed."),
 
     // MARK: Patching and attribution
     CommandSpec("logit_diff", .attribution, "Make a metric: logit of the correct token minus logit of the wrong one",

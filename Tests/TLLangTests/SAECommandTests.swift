@@ -216,6 +216,27 @@ final class SAECommandTests: XCTestCase {
         }
     }
 
+    /// top and lens with saes= read the spliced run: the same tables as on `run ... saes=`'s cache,
+    /// and different from the unspliced ones when a feature that matters is ablated.
+    func testTopAndLensSpliceSAEs() throws {
+        let achieved = try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("tools/train_default_sae/achieved.json"))) as! [String: Any]
+        let paris = achieved["paris_feature"] as! Int
+        let s = session()
+        try s.execute("""
+            s = sae default
+            ca = run "The capital of France is" saes=[s] error=true ablate=[\(paris)]
+            """)
+        let viaCache = try s.execute("top ca k=5")!.plainText
+        let spliced = try s.execute("top \"The capital of France is\" k=5 saes=[s] error=true ablate=[\(paris)]")!.plainText
+        let plain = try s.execute("top \"The capital of France is\" k=5")!.plainText
+        XCTAssertEqual(spliced, viaCache)
+        XCTAssertNotEqual(spliced, plain)
+        let lensSpliced = try s.execute("lens \"The capital of France is\" saes=[s] error=true ablate=[\(paris)]")!.plainText
+        XCTAssertEqual(lensSpliced, try s.execute("lens ca")!.plainText)
+        XCTAssertNotEqual(lensSpliced, try s.execute("lens \"The capital of France is\"")!.plainText)
+        XCTAssertThrowsError(try s.execute("top \"x\" error=true")) { XCTAssertTrue("\($0)".contains("go with saes="), "\($0)") }
+    }
+
     /// Feature DLA sums to the DLA of the SAE's reconstruction minus b_dec's share: checked here
     /// against the same sum computed from the decoder, the unembedding and the cached scale.
     func testFeatureDLAMatchesItsDefinition() throws {
