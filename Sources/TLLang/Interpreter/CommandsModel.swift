@@ -127,12 +127,15 @@ extension Session {
     }
 
     /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
-    func cacheArgument(_ e: Expr?, range: SourceRange) throws -> CacheValue {
-        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range) }
+    /// With `splicing` (a command declaring saes=, error=, ablate=), a prompt runs with those SAEs
+    /// spliced in, and a cache's tokens are rerun with them.
+    func cacheArgument(_ e: Expr?, range: SourceRange, splicing a: Arguments? = nil) throws -> CacheValue {
+        let saes = try a.map { try splices($0, model: try requireModel()) } ?? []
+        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range, saes: saes) }
         guard let c = lastCache else {
             throw TLLangError.at(range, "there is no cache yet", hint: "run a prompt first: cache = run \"The capital of France is\"")
         }
-        return c
+        return saes.isEmpty ? c : try runPrompt(.cache(c), bos: nil, range: range, saes: saes)
     }
 
     /// `firstRank`: 1 for `top`; 0 for `test`, whose answer ranks count from 0 as TransformerLens's
@@ -153,7 +156,7 @@ extension Session {
     }
 
     func cmdTop(_ a: Arguments) throws -> Value {
-        let c = try cacheArgument(a.positional(0), range: a.range)
+        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a)
         let pos = try a.int("pos"), k = try a.int("k")
         try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"

@@ -19,6 +19,7 @@ Fixture repos, all built in memory at start-up (deterministic bytes):
   tiny/corrupt          the CDN body does not match the published sha256
   jbloom/GPT2-Small-SAEs-Reformatted   an SAE release: blocks.0.hook_resid_pre/{cfg.json,
                         sae_weights.safetensors} (Tests/Fixtures/sae/standard/sae)
+  google/gemma-scope-*, fnlp/Llama3_1-*   Gemma Scope / Llama Scope releases (Tests/Fixtures/sae_scopes/hub)
   anything else         404 RepoNotFound
 Revisions: "main", the tag "v1" and the full commit hash; any other is 404 RevisionNotFound.
 
@@ -103,6 +104,18 @@ def build_repos():
         with open(os.path.join(sae_dir, name), "rb") as f:
             release["blocks.0.hook_resid_pre/" + name] = f.read()
     repos["jbloom/GPT2-Small-SAEs-Reformatted"] = release
+    # Gemma Scope, Gemma Scope 2 and Llama Scope releases in their own layouts, under their real
+    # repos and folders (Tests/Fixtures/sae_scopes/hub, written by tools/goldens/sae_scopes.py).
+    scopes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sae_scopes", "hub")
+    for org in sorted(os.listdir(scopes)) if os.path.isdir(scopes) else []:
+        for name in sorted(os.listdir(os.path.join(scopes, org))):
+            top = os.path.join(scopes, org, name)
+            files = {}
+            for folder, _, names in os.walk(top):
+                for n in names:
+                    with open(os.path.join(folder, n), "rb") as f:
+                        files[os.path.relpath(os.path.join(folder, n), top).replace(os.sep, "/")] = f.read()
+            repos[org + "/" + name] = files
     return repos
 
 
