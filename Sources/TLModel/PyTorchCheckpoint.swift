@@ -89,7 +89,10 @@ struct ZipDirectory {
             // The data starts after the local header, whose name and extra field may differ in length.
             guard try u32(localOffset) == 0x0403_4b50 else { throw Corrupt(reason: "entry \(name) has no local header") }
             let dataOffset = localOffset + 30 + (try u16(localOffset + 26)) + (try u16(localOffset + 28))
-            guard dataOffset + compressed <= size else { throw Corrupt(reason: "entry \(name) runs past the end of the file") }
+            // A stored entry's bytes are its uncompressed size; both must lie inside the file.
+            guard dataOffset + max(compressed, method == 0 ? uncompressed : 0) <= size else {
+                throw Corrupt(reason: "entry \(name) runs past the end of the file")
+            }
             entries[name] = ZipEntry(name: name, method: method, size: method == 0 ? uncompressed : compressed, dataOffset: dataOffset)
             p += 46 + nameLength + extraLength + commentLength
         }
@@ -254,6 +257,11 @@ struct PyTorchLayout {
         }
         tensors[key] = SafeTensorInfo(dtype: t.storage.dtype, shape: t.shape, begin: start, end: start + count * elementSize)
         if !contiguous && count > 0 {
+            // A broadcast view (stride 0) can describe far more elements than its storage holds;
+            // copying one is bounded so a crafted file cannot exhaust memory.
+            guard count * elementSize <= 16 * entry.size + (1 << 20) else {
+                throw Refusal(reason: "tensor '\(key)' is a strided view of \(count) elements over a storage of \(t.storage.count); re-save it with .contiguous()")
+            }
             copies.append(StridedCopy(key: key, source: start, shape: t.shape, strides: t.strides, elementSize: elementSize))
         }
     }
