@@ -70,13 +70,14 @@ extension ModelWeights {
                             wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
     }
 
-    /// Gemma-2: Llama's tensor names plus pre/post feed-forward norms; every norm weight is stored as
+    /// Gemma and Gemma-2: Llama's tensor names (Gemma-2 adds pre/post feed-forward norms); every norm weight is stored as
     /// w − 1 (TransformerLens adds 1), and W_E is scaled by √d_model (W_U stays the unscaled embedding
     /// when tied), as convert_gemma_weights does.
     static func gemma2(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
         let d = cfg.dModel, dh = cfg.dHead, hq = cfg.nHeads * dh, hkv = cfg.kvHeads * dh, m = cfg.dMLP, width = cfg.qkvWidth
         func norm(_ key: String) throws -> [Float] { try r.load(key, [d]).map { $0 + 1 } }
+        let postNorms = cfg.useNormalizationBeforeAndAfter
         let embed = try r.load("model.embed_tokens.weight", [cfg.dVocab, d])
         let scale = Float(d).squareRoot()
         let wE = embed.map { $0 * scale }
@@ -94,9 +95,10 @@ extension ModelWeights {
                 ln1W: try norm(b + "input_layernorm.weight"), ln1B: nil,
                 wQKV: wQKV, bQKV: [Float](repeating: 0, count: width),
                 wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),
-                ln2W: try norm(b + "pre_feedforward_layernorm.weight"), ln2B: nil,
-                ln1PostW: try norm(b + "post_attention_layernorm.weight"),
-                ln2PostW: try norm(b + "post_feedforward_layernorm.weight"),
+                // Gemma (1) has no post norms: its post_attention_layernorm is the pre-MLP norm.
+                ln2W: try norm(b + (postNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")), ln2B: nil,
+                ln1PostW: postNorms ? try norm(b + "post_attention_layernorm.weight") : nil,
+                ln2PostW: postNorms ? try norm(b + "post_feedforward_layernorm.weight") : nil,
                 wIn: try r.linear(b + "mlp.up_proj.weight", out: m, in: d),
                 wGate: try r.linear(b + "mlp.gate_proj.weight", out: m, in: d), bIn: [Float](repeating: 0, count: m),
                 wOut: try r.linear(b + "mlp.down_proj.weight", out: d, in: m), bOut: [Float](repeating: 0, count: d)))

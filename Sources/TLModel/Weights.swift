@@ -52,7 +52,7 @@ public struct ModelWeights: Sendable {
         case .gpt2: return try gpt2(checkpoint, config: cfg)
         case .gptNeoX: return try gptNeoX(checkpoint, config: cfg)
         case .llama, .mistral, .qwen2, .qwen3: return try llamaLike(checkpoint, config: cfg)
-        case .gemma2: return try gemma2(checkpoint, config: cfg)
+        case .gemma, .gemma2: return try gemma2(checkpoint, config: cfg)
         }
     }
 
