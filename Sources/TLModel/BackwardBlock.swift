@@ -8,7 +8,7 @@ import TLTensor
 extension Backward {
     /// On entry `dResid` is the gradient at blocks.l.hook_resid_post; on exit, at hook_resid_pre.
     func blockBackward(_ l: Int, _ dResid: inout Tensor) throws {
-        let p = "blocks.\(l).", layer = w.layers[l]
+        let p = "blocks.\(l).", layer = model.floatLayer(l)
         let d = cfg.dModel, M = cfg.dMLP, rows = B * P
         try fire(p + "hook_resid_post", &dResid)
 
@@ -53,7 +53,7 @@ extension Backward {
     /// attn_out = z @ W_O + b_O (or Σ_h hook_result[h] + b_O): d z  [B, P, H, dh].
     func attentionOutputBackward(_ l: Int, _ dAttnOut: Tensor) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let wO = w.layers[l].wO  // [H·dh, d]
+        let wO = model.floatLayer(l).wO  // [H·dh, d]
         guard model.optionalHooks.attnResult else {
             return Self.timesTransposed(dAttnOut, wO, rows: rows, k: d, n: hd, shape: [B, P, H, dh])
         }
@@ -150,7 +150,7 @@ extension Backward {
     /// q|k|v = ln1(resid_pre) @ W_QKV + b_QKV: d resid_pre from the attention path  [B, P, d].
     func attentionInputBackward(_ l: Int, dq: Tensor, dk: Tensor, dv: Tensor) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let layer = w.layers[l], p = "blocks.\(l)."
+        let layer = model.floatLayer(l), p = "blocks.\(l)."
         let opt = model.optionalHooks
         if !(opt.attnIn || opt.splitQKVInput || options.inputGradients) {
             // One shared input: d ln1 out = [dq | dk | dv] @ W_QKVᵀ  [B, P, d]
@@ -174,7 +174,7 @@ extension Backward {
     /// [B, P, H, d]; ln1's hooks see the sum over the copies (hooks there are read-only here).
     func perHeadInputBackward(_ l: Int, grads: [Tensor]) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let layer = w.layers[l], p = "blocks.\(l).", ln = p + "ln1."
+        let layer = model.floatLayer(l), p = "blocks.\(l).", ln = p + "ln1."
         let opt = model.optionalHooks
         // ln1's cached output and scale, per head  [B, P, H, d] and [B, P, H, 1]
         let cachedN = try act(ln + "hook_normalized"), cachedS = try act(ln + "hook_scale")
