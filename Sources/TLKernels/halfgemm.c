@@ -146,12 +146,25 @@ TLK_INLINE void float_rows(size_t rows, size_t k, const float *a, size_t lda, co
     }
 }
 
+/// The calling thread's scratch panel for k rows, kept between calls: a fresh multi-MB malloc per
+/// call is an mmap, page faults and an munmap each time (measured: half the CPU time in the kernel).
+static float *widened_panel(size_t k) {
+    static __thread float *panel;
+    static __thread size_t capacity;
+    if (capacity < k * 64) {
+        free(panel);
+        panel = malloc(k * 64 * sizeof(float));
+        capacity = panel ? k * 64 : 0;
+    }
+    return panel;
+}
+
 TLK_INLINE void gemm_half(const int fmt, size_t m, size_t k, const float *a, size_t lda, const uint16_t *packed,
                           float *c, size_t ldc, size_t panel_begin, size_t panel_end) {
     // Few rows: widen each panel row inside the tile (the panel is read once or twice). More rows:
     // widen the panel once into a Float32 scratch panel that every row tile then reads from cache,
     // so the widening is not repeated per 6-row tile.
-    float *scratch = m > WIDEN_ROWS ? malloc(k * 64 * sizeof(float)) : NULL;
+    float *scratch = m > WIDEN_ROWS ? widened_panel(k) : NULL;
     for (size_t p = panel_begin; p < panel_end; p++) {
         const uint16_t *panel = packed + p * k * 64;
         if (scratch) {
@@ -167,7 +180,6 @@ TLK_INLINE void gemm_half(const int fmt, size_t m, size_t k, const float *a, siz
                 half_rows(fmt, m - r < HMR ? m - r : HMR, k, a + r * lda, lda, panel, c + r * ldc + p * 64, ldc);
         }
     }
-    free(scratch);
 }
 
 TLK_CLONES

@@ -135,8 +135,9 @@ public final class HookedTransformer: @unchecked Sendable {
         }
         self.weights = weights
         packedLayers = layers
-        // W_U stays Float32 in every dtype (its logits feed every analysis); its panels as before.
-        packedUnembed = dtype == .f32 && !roomForPanels ? nil : PackedMatrix(weights.wU, rows: d, columns: config.dVocab)
+        // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
+        // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
+        packedUnembed = dtype == .f32 && roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
     }
 
     /// Block `l` with its matrices in Float32 (a 16-bit model's widened from its panels, built on
