@@ -135,7 +135,7 @@ public enum EdgeAttribution {
     /// Each head's output result[h] = z[0, ·, h] @ W_O[h]  [P, d] (TransformerLens's hook_result, no b_O).
     static func headOutputs(_ z: Tensor, model: HookedTransformer, layer l: Int) -> [[Float]] {
         let cfg = model.config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, P = z.shape[1]
-        let wO = model.weights.layers[l].wO  // [H·dh, d]
+        let wO = model.floatLayer(l).wO  // [H·dh, d]
         return (0..<H).map { h in
             var r = [Float](repeating: 0, count: P * d)
             z.data.withUnsafeBufferPointer { zs in

@@ -19,9 +19,10 @@ private let standardCommands: [CommandSpec] = [
     // MARK: Model
     CommandSpec("model", .model, "Load a model and make it the current one",
                 positionals: [ArgSpec("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory; omitted: the embedded default model", required: false)],
-                options: [OptionSpec("process", .boolean, "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: "true")],
-                examples: ["model", "model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false"]),
-    CommandSpec("info", .model, "Show the current model's configuration: layers, heads, d_model, d_vocab, n_ctx, parameters",
+                options: [OptionSpec("process", .boolean, "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: "true"),
+                          OptionSpec("dtype", .choice(["f32", "bf16", "f16"]), "precision the block weight matrices are kept in: bf16 or f16 halve their memory and the bytes a short forward streams (products still accumulate in Float32; embeddings and W_U stay Float32)", default: "f32")],
+                examples: ["model", "model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false", "model ./checkpoints/llama dtype=bf16"]),
+    CommandSpec("info", .model, "Show the current model's configuration: layers, heads, d_model, d_vocab, n_ctx, parameters, dtype and weight bytes",
                 examples: ["info"]),
     CommandSpec("tokens", .model, "Split text into tokens: position, token id and token string",
                 positionals: [ArgSpec("TEXT", .text, "the text to tokenize")],

@@ -57,7 +57,7 @@ extension Backward {
     /// From d hook_mlp_out to d mlp input [B, P, d]: the post-norm (Gemma-2), W_out, the activation
     /// (gated: act(pre) · pre_linear + b_in), W_in (and W_gate), ln2.
     func mlpBackward(_ l: Int, _ dMlpOut: Tensor) throws -> Tensor {
-        let p = "blocks.\(l).", layer = w.layers[l]
+        let p = "blocks.\(l).", layer = model.floatLayer(l)
         let d = cfg.dModel, M = cfg.dMLP, rows = B * P
         var dOut = dMlpOut
         if let post = layer.ln2PostW { dOut = try normBackward(dOut, weight: post, prefix: p + "ln2_post.") }
@@ -96,7 +96,7 @@ extension Backward {
     /// attn_out = z @ W_O + b_O (or Σ_h hook_result[h] + b_O): d z  [B, P, H, dh].
     func attentionOutputBackward(_ l: Int, _ dAttnOut: Tensor) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let wO = w.layers[l].wO  // [H·dh, d]
+        let wO = model.floatLayer(l).wO  // [H·dh, d]
         guard model.optionalHooks.attnResult else {
             return Self.timesTransposed(dAttnOut, wO, rows: rows, k: d, n: hd, shape: [B, P, H, dh])
         }
@@ -214,7 +214,7 @@ extension Backward {
     func attentionInputBackward(_ l: Int, dq: Tensor, dk: Tensor, dv: Tensor) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead, hd = H * dh, kvd = K * dh, rows = B * P
         let width = cfg.qkvWidth
-        let layer = w.layers[l], p = "blocks.\(l)."
+        let layer = model.floatLayer(l), p = "blocks.\(l)."
         let opt = model.optionalHooks
         if !(opt.attnIn || opt.splitQKVInput || options.inputGradients) {
             // One shared input: d ln1 out = [dq | dk | dv] @ W_QKVᵀ  [B, P, d]
@@ -240,7 +240,7 @@ extension Backward {
     func perHeadInputBackward(_ l: Int, grads: [Tensor]) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
         let width = cfg.qkvWidth, offsets = [0, hd, hd + K * dh]
-        let layer = w.layers[l], p = "blocks.\(l).", ln = p + "ln1."
+        let layer = model.floatLayer(l), p = "blocks.\(l).", ln = p + "ln1."
         let opt = model.optionalHooks
         // ln1's cached output and scale: per head [B, P, H, d] / [B, P, H, 1] under split inputs, else [B, P, d] / [B, P, 1]
         let cachedN = try act(ln + "hook_normalized"), cachedS = try act(ln + "hook_scale")

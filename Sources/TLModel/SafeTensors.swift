@@ -144,6 +144,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 for i in 0..<count { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
             }
         }
+        // Drop the file pages just read from this process's mapping: a tensor is read once, and
+        // without this a multi-GB checkpoint stays counted in the resident set (and holds page
+        // cache) until the file is closed. Unwritten private pages refault from the file if read again.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: src) / page * page, end = Int(bitPattern: src) + (info.end - info.begin)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
         return (info.shape, out)
     }
 }

@@ -12,8 +12,12 @@ extension Session {
     func cmdModel(_ a: Arguments) throws -> Value {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let process = try a.bool("process")
+        let dtypeName = a.option("dtype").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("dtype")?.defaultValue ?? ""
+        guard let dtype = WeightDType(rawValue: dtypeName) else {
+            throw TLLangError.at(a.range, "dtype=\(dtypeName) is not a weight precision; use dtype=f32, dtype=bf16 or dtype=f16")
+        }
         let loaded: LoadedModel
-        do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
+        do { loaded = try LoadedModel.load(name: name, process: process, dtype: dtype, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
             throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
         } catch {
             throw TLLangError.at(a.range, "\(error)")
@@ -53,6 +57,9 @@ extension Session {
             [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
             [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
+            [.text("dtype"), .text(m.model.dtype == .f32 ? "f32" : "\(m.model.dtype.rawValue) block matrices (embeddings, W_U, norms and biases f32)")],
+            [.text("weight bytes"), .text(MemoryBudget.describe(bytes: Double(m.model.weightBytes))
+                + (m.model.panelBytes > 0 ? " (+ \(MemoryBudget.describe(bytes: Double(m.model.panelBytes))) of Float32 panels for speed)" : ""))],
             [.text("tokenizer"), .text(m.tokenizer.map { "BPE, \($0.vocabSize) tokens" } ?? "none (pass token ids: run [1, 2, 3])")],
         ]
         return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)
