@@ -28,7 +28,7 @@ let package = Package(
         // Swift modules.
         .target(name: "TLCore", dependencies: ["CCrypto"]),
         .target(name: "TLTensor", dependencies: ["CBLAS", "TLKernels"]),
-        .target(name: "TLModel", dependencies: ["TLTensor"]),
+        .target(name: "TLModel", dependencies: ["TLTensor", "CZlib"]),
         .target(name: "TLTokenizer"),
         .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel"), .copy("Resources/SAEReleases")]),
         .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"]),

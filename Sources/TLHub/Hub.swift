@@ -119,7 +119,13 @@ public final class Hub: Sendable {
         let tokenizerJSON = try lookup(ModelFiles.tokenizerJSONName)
         let vocab = try lookup(ModelFiles.vocabName)
         let merges = try lookup(ModelFiles.mergesName)
-        guard tokenizerJSON != nil || (vocab != nil && merges != nil) else {
+        // Families beyond GPT-2 run on token ids without one (as ModelFiles.tokenizerOptional says
+        // for local directories); only then is config.json fetched ahead to read its model_type.
+        func tokenizerOptional() throws -> Bool {
+            try fetch([config], repo: repo, remote: remote, counting: 1)
+            return ModelFiles.tokenizerOptional(in: cache.snapshot(repo, commit: commit))
+        }
+        guard try tokenizerJSON != nil || (vocab != nil && merges != nil) || tokenizerOptional() else {
             throw TLHubError.missingFiles(directory: "\(repo)@\(revision) on \(environment.endpoint)",
                                           missing: ["\(ModelFiles.tokenizerJSONName) (or \(ModelFiles.vocabName) + \(ModelFiles.mergesName))"],
                                           present: remote.listFiles(revision: commit) ?? [])
@@ -127,21 +133,28 @@ public final class Hub: Sendable {
         plan += [tokenizerJSON, vocab, merges].compactMap { $0 }
         plan += try [ModelFiles.tokenizerConfigName, ModelFiles.generationConfigName].compactMap(lookup)
 
-        // Weights: one safetensors file, or an index and its shards.
+        // Weights: one safetensors file, or an index and its shards; failing both, PyTorch's
+        // pytorch_model.bin or its index (many Pythia revisions publish only these).
         var downloads = plan
-        if let single = try lookup(ModelFiles.weightsName) {
-            downloads.append(single)
-        } else if let index = try lookup(ModelFiles.weightIndexName) {
+        func appendShards(of index: FileMetadata) throws {
             try fetch([index], repo: repo, remote: remote, counting: 1)
             let indexURL = cache.pointer(repo, commit: commit, file: index.file)
-            let shards = try ModelFiles.shardNames(indexURL: indexURL)
-            for shard in shards {
+            for shard in try ModelFiles.shardNames(indexURL: indexURL) {
                 guard let meta = try lookup(shard) else {
                     throw TLHubError.missingFiles(directory: "\(repo)@\(revision) on \(environment.endpoint)",
                                                   missing: [shard], present: remote.listFiles(revision: commit) ?? [])
                 }
                 downloads.append(meta)
             }
+        }
+        if let single = try lookup(ModelFiles.weightsName) {
+            downloads.append(single)
+        } else if let index = try lookup(ModelFiles.weightIndexName) {
+            try appendShards(of: index)
+        } else if let single = try lookup(ModelFiles.pytorchWeightsName) {
+            downloads.append(single)
+        } else if let index = try lookup(ModelFiles.pytorchWeightIndexName) {
+            try appendShards(of: index)
         } else {
             let files = remote.listFiles(revision: commit)
             let weightExtensions = [".bin", ".pt", ".pth", ".h5", ".msgpack", ".ckpt", ".gguf", ".onnx", ".safetensors"]

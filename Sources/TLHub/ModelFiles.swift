@@ -7,7 +7,8 @@ public struct ModelFiles: Sendable, Equatable {
     public let directory: URL
     /// Hugging Face `config.json`.
     public let configURL: URL
-    /// `model.safetensors`, or the shards named by `model.safetensors.index.json`, in order.
+    /// `model.safetensors`, or the shards named by `model.safetensors.index.json`, in order (or the
+    /// same for `pytorch_model.bin` when the directory has no safetensors).
     public let weightFiles: [URL]
     /// `model.safetensors.index.json` when the weights are sharded.
     public let weightIndexURL: URL?
@@ -28,6 +29,9 @@ public struct ModelFiles: Sendable, Equatable {
     static let configName = "config.json"
     static let weightsName = "model.safetensors"
     static let weightIndexName = "model.safetensors.index.json"
+    /// PyTorch's checkpoint and its shard index, used when a repo (or revision) has no safetensors.
+    static let pytorchWeightsName = "pytorch_model.bin"
+    static let pytorchWeightIndexName = "pytorch_model.bin.index.json"
     static let tokenizerJSONName = "tokenizer.json"
     static let vocabName = "vocab.json"
     static let mergesName = "merges.txt"
@@ -45,8 +49,10 @@ public struct ModelFiles: Sendable, Equatable {
             let url = directory.appendingPathComponent(name)
             return FileManager.default.fileExists(atPath: url.path) ? url : nil
         }
-        let single = file(weightsName)
-        let index = single == nil ? file(weightIndexName) : nil
+        // Safetensors first; PyTorch's pytorch_model.bin (or its index) only when there is none.
+        let useSafetensors = file(weightsName) != nil || file(weightIndexName) != nil
+        let single = file(useSafetensors ? weightsName : pytorchWeightsName)
+        let index = single == nil ? file(useSafetensors ? weightIndexName : pytorchWeightIndexName) : nil
         let weights: [URL]
         if let single { weights = [single] } else if let index {
             weights = try shardNames(indexURL: index).map { directory.appendingPathComponent($0) }
@@ -65,10 +71,10 @@ public struct ModelFiles: Sendable, Equatable {
         let exists = { (name: String) in FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) }
         var missing: [String] = []
         if !exists(configName) { missing.append(configName) }
-        if exists(weightsName) {
-        } else if exists(weightIndexName) {
-            let shards = (try? shardNames(indexURL: directory.appendingPathComponent(weightIndexName))) ?? []
-            if shards.isEmpty { missing.append("shards listed in \(weightIndexName) (its weight_map is unreadable or empty)") }
+        if exists(weightsName) || exists(pytorchWeightsName) {
+        } else if let indexName = [weightIndexName, pytorchWeightIndexName].first(where: exists) {
+            let shards = (try? shardNames(indexURL: directory.appendingPathComponent(indexName))) ?? []
+            if shards.isEmpty { missing.append("shards listed in \(indexName) (its weight_map is unreadable or empty)") }
             missing += shards.filter { !exists($0) }
         } else {
             missing.append(weightsName)

@@ -6,6 +6,9 @@ public struct SAERelease: Sendable, Equatable {
     public let name: String
     public let repo: String
     public let model: String
+    /// The file layout, as SAELens's conversion_func names it: nil (SAELens's own layout),
+    /// "gemma_2" (Gemma Scope params.npz), "gemma_3" (Gemma Scope 2) or "llama_scope".
+    public let format: String?
     /// SAE id → (folder in the repo, Neuronpedia id, dataset-level input scale to fold in).
     public let saes: [String: Entry]
 
@@ -30,6 +33,16 @@ public enum SAEReleases {
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates.last!
     }
 
+    /// The files a release's SAE needs in its folder, and those it may have.
+    public static func files(format: String?) -> (required: [String], optional: [String]) {
+        switch format {
+        case "gemma_2": return (["params.npz"], [])
+        case "gemma_3": return (["params.safetensors"], ["config.json"])
+        case "llama_scope": return (["hyperparams.json", "checkpoints/final.safetensors"], [])
+        default: return (["cfg.json", "sae_weights.safetensors"], ["sparsity.safetensors"])
+        }
+    }
+
     /// Every release in the table.
     public static func load(from url: URL = tableURL()) throws -> [String: SAERelease] {
         let data: Data
@@ -45,11 +58,13 @@ public enum SAEReleases {
             guard let r = value as? [String: Any], let repo = r["repo_id"] as? String, let saes = r["saes"] as? [String: Any] else { continue }
             var entries: [String: SAERelease.Entry] = [:]
             for (id, v) in saes {
-                guard let e = v as? [String: Any], let path = e["path"] as? String else { continue }
+                // The table leaves out a path equal to the id (most Gemma Scope entries), to stay small.
+                guard let e = v as? [String: Any] else { continue }
+                let path = e["path"] as? String ?? id
                 entries[id] = SAERelease.Entry(path: path, neuronpedia: e["neuronpedia"] as? String,
                                                normScalingFactor: (e["norm_scaling_factor"] as? NSNumber)?.doubleValue)
             }
-            out[name] = SAERelease(name: name, repo: repo, model: r["model"] as? String ?? "", saes: entries)
+            out[name] = SAERelease(name: name, repo: repo, model: r["model"] as? String ?? "", format: r["format"] as? String, saes: entries)
         }
         return out
     }

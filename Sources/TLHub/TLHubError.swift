@@ -11,7 +11,7 @@ public enum TLHubError: Error, CustomStringConvertible, Equatable {
     case missingFiles(directory: String, missing: [String], present: [String])
     /// The embedded default model has not been bundled into this build.
     case defaultModelMissing(directory: String)
-    /// The repo exists but has no safetensors weights (e.g. only pytorch_model.bin).
+    /// The repo exists but has neither safetensors nor pytorch_model.bin weights (e.g. only flax or gguf files).
     case missingSafetensors(repo: String, revision: String, available: [String])
     /// HF_HUB_OFFLINE is set (or the network is gone) and the cache lacks what is needed.
     case notCached(repo: String, revision: String, cacheDirectory: String, missing: [String], offlineMode: Bool)
@@ -61,8 +61,8 @@ public enum TLHubError: Error, CustomStringConvertible, Equatable {
                 + "Rebuild tlsh with the model files in Sources/TLHub/Resources/DefaultModel, or name a model: `model gpt2-small`."
         case let .missingSafetensors(repo, revision, available):
             let list = available.isEmpty ? "no weight files" : available.joined(separator: ", ")
-            return "\(repo)@\(revision) has no model.safetensors or model.safetensors.index.json (it has \(list)). "
-                + "tlsh reads safetensors only: convert the weights (e.g. with Python's safetensors `save_file`) "
+            return "\(repo)@\(revision) has no model.safetensors, pytorch_model.bin or their .index.json (it has \(list)). "
+                + "tlsh reads safetensors and torch.save checkpoints only: convert the weights (e.g. with Python's safetensors `save_file`) "
                 + "into a local directory and load that, or pick a repo or revision that publishes safetensors."
         case let .notCached(repo, revision, cache, missing, offlineMode):
             let why = offlineMode ? "HF_HUB_OFFLINE is set, so nothing is downloaded" : "the hub could not be reached"

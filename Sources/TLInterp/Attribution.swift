@@ -165,6 +165,12 @@ extension AttributionPatcher {
             throw TLInterpError.invalidArgument("the QK fix sweeps layer and head, optionally pos (as head=* or pos=* head=*)")
         }
         let cfg = model.config, H = cfg.nHeads, P = corruptTokens.count
+        // The recomputed softmax reads hook_q / hook_k as the scores' own q and k (GPT-2's attention);
+        // rotary, q/k norms, shared key/value heads, soft-caps or a custom scale come between them.
+        if cfg.isRotary || cfg.useQKNorm || cfg.kvHeads != cfg.nHeads || cfg.attnScoresSoftCap > 0 || cfg.attnScale != nil {
+            throw TLInterpError.invalidArgument("the QK fix is implemented for GPT-2-style attention only (this model's scores use rotary, "
+                + "q/k norms, grouped key/value heads, a soft-cap or its own scale); drop qk_fix= (plain attribution works on it)")
+        }
         let layers = try (ranges[.layer] ?? Array(0..<cfg.nLayers)).map { try model.resolveLayer($0) }
         let heads = try Self.resolve(ranges[.head], size: H, name: "head")
         let positions = try Self.resolve(ranges[.pos], size: P, name: "pos")

@@ -1,6 +1,7 @@
 // Edge attribution patching (EAP, Syed et al. 2023) and EAP with integrated gradients (EAP-IG,
-// Hanna et al. 2024) over the residual-stream graph of a GPT-2 model:
-//   senders   input (hook_embed + hook_pos_embed), every head's output aL.hH (z[h] @ W_O[h]), every MLP mL
+// Hanna et al. 2024) over the residual-stream graph of a model with sequential blocks and multi-head attention (GPT-2,
+// sequential GPT-NeoX, multi-head Llama/Qwen; grouped-query, parallel and post-normed models are refused):
+//   senders   input (hook_embed + hook_pos_embed; hook_embed alone under rotary), every head's output aL.hH (z[h] @ W_O[h]), every MLP mL
 //   receivers every head's q, k and v input aL.hH<q|k|v>, every MLP's input mL, the logits
 // An edge u → v exists when v reads the residual stream after u writes it. Its score is
 //   score(u → v) = (a_u(clean) − a_u(corrupt)) · d metric / d in_v,
@@ -119,9 +120,11 @@ public enum EdgeAttribution {
             guard let t = cache[n] else { throw TLInterpError.invalidArgument("the run has no '\(n)' cached") }
             return t
         }
-        let embed = try get("hook_embed"), pos = try get("hook_pos_embed")
+        // The input node: hook_embed (+ hook_pos_embed with learned positions; rotary models have none).
+        let embed = try get("hook_embed")
         let P = embed.shape[1]
-        var out: [[Float]] = [Array(try (embed + pos).data.prefix(P * d))]
+        let input = model.config.isRotary ? embed : try embed + get("hook_pos_embed")
+        var out: [[Float]] = [Array(input.data.prefix(P * d))]
         for l in 0..<model.config.nLayers {
             out += headOutputs(try get("blocks.\(l).attn.hook_z"), model: model, layer: l)
             out.append(Array(try get("blocks.\(l).hook_mlp_out").data.prefix(P * d)))
@@ -132,7 +135,7 @@ public enum EdgeAttribution {
     /// Each head's output result[h] = z[0, ·, h] @ W_O[h]  [P, d] (TransformerLens's hook_result, no b_O).
     static func headOutputs(_ z: Tensor, model: HookedTransformer, layer l: Int) -> [[Float]] {
         let cfg = model.config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, P = z.shape[1]
-        let wO = model.weights.layers[l].wO  // [H·dh, d]
+        let wO = model.floatLayer(l).wO  // [H·dh, d]
         return (0..<H).map { h in
             var r = [Float](repeating: 0, count: P * d)
             z.data.withUnsafeBufferPointer { zs in
@@ -178,6 +181,25 @@ public enum EdgeAttribution {
         return r
     }
 
+    /// The edge graph here is sequential blocks with one q/k/v input per query head and head outputs
+    /// that add straight into the residual stream; models that differ are refused, not mis-scored.
+    static func checkGraph(_ cfg: ModelConfig) throws {
+        let problem: String?
+        if cfg.useNormalizationBeforeAndAfter {
+            problem = "it normalises the attention and MLP outputs before they reach the residual stream (a head's output is not additive)"
+        } else if cfg.parallelAttnMLP {
+            problem = "its attention and MLP run in parallel (the MLP does not read the heads of its own layer)"
+        } else if cfg.kvHeads != cfg.nHeads {
+            problem = "it uses grouped-query attention (\(cfg.nHeads) query heads share \(cfg.kvHeads) key/value heads, so k/v inputs are not per head)"
+        } else {
+            problem = nil
+        }
+        if let problem {
+            throw TLInterpError.invalidArgument("edge attribution (eap) does not support this model: \(problem). "
+                + "Node-level attribution (attrib) works on it; for eap use a model with sequential blocks and multi-head attention")
+        }
+    }
+
     /// EAP (steps = nil) or EAP-IG on inputs with `steps` interpolation steps.
     public static func scores(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
                               steps: Int? = nil, isCancelled: (() -> Bool)? = nil) throws -> EdgeScores {
@@ -185,6 +207,7 @@ public enum EdgeAttribution {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
         if let steps, steps < 1 || steps > 256 { throw TLInterpError.invalidArgument("steps must be between 1 and 256") }
+        try checkGraph(model.config)
         let cfg = model.config, d = cfg.dModel, P = clean.count
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") || $0.hasSuffix("hook_resid_pre") }
         let (cleanLogits, cleanCache) = try model.runWithCache(tokens: [clean], names: wanted, isCancelled: isCancelled)
@@ -272,6 +295,7 @@ public enum EdgeAttribution {
     /// empty one the corrupt value).
     public static func evaluate(model: HookedTransformer, circuit: Set<String>, clean: [Int], corrupt: [Int],
                                 metric: PatchMetric) throws -> Float {
+        try checkGraph(model.config)
         let cfg = model.config, d = cfg.dModel, H = cfg.nHeads, P = clean.count
         let (senders, receivers) = nodes(cfg)
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") }
@@ -301,10 +325,14 @@ public enum EdgeAttribution {
             return c
         }
         var hooks: [ForwardHook] = []
-        hooks.append(ForwardHook(name: "hook_embed") { act, _ in box.embed = act.data })
-        hooks.append(ForwardHook(name: "hook_pos_embed") { act, _ in
-            record(0, zip(box.embed, act.data).map { $0 + $1 })
-        })
+        if cfg.isRotary {
+            hooks.append(ForwardHook(name: "hook_embed") { act, _ in record(0, act.data) })
+        } else {
+            hooks.append(ForwardHook(name: "hook_embed") { act, _ in box.embed = act.data })
+            hooks.append(ForwardHook(name: "hook_pos_embed") { act, _ in
+                record(0, zip(box.embed, act.data).map { $0 + $1 })
+            })
+        }
         for l in 0..<cfg.nLayers {
             for c in ["q", "k", "v"] {
                 hooks.append(ForwardHook(name: "blocks.\(l).hook_\(c)_input") { act, _ in  // [1, P, H, d]

@@ -31,23 +31,24 @@ public enum EngineBenchmark {
     /// Runs the benchmark suite named in `tasks` on the model in `directory`; returns seconds per
     /// task (and, for the limit tasks, the rate or size named by the key).
     /// `outputDirectory`, when given, receives the patch grid and generated tokens as JSON for the
-    /// harness to compare.
+    /// harness to compare;
+    /// `dtype` loads the block matrices in that precision (`model … dtype=`).
     public static func run(directory: URL, tasks: [String], repeats: Int = 5, threads: Int = 2,
-                           outputDirectory outDir: URL? = nil,
+                           outputDirectory outDir: URL? = nil, dtype: WeightDType = .f32,
                            log: (String) -> Void = { _ in }) throws -> [(String, Double)] {
         try EngineContext.current.with { $0.threads = threads }.run {
-            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, log: log)
+            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, dtype: dtype, log: log)
         }
     }
 
-    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?,
+    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?, dtype: WeightDType,
                          log: (String) -> Void) throws -> [(String, Double)] {
         log("OpenBLAS kernels: \(BLAS.coreName), \(BLAS.threads) threads")
         var results: [(String, Double)] = []
         var model: HookedTransformer?
-        let load = try median(repeats: tasks.contains("load") ? 3 : 1, warmup: false) {
+        let load = try median(repeats: tasks.contains("load") ? min(3, repeats) : 1, warmup: false) {
             model = nil  // let the previous copy go first, so peak memory is one model
-            model = try HookedTransformer.load(directory: directory)
+            model = try HookedTransformer.load(directory: directory, dtype: dtype)
         }
         guard let model else { return [] }
         if tasks.contains("load") { results.append(("load", load)); log("load+process: \(load)s") }
@@ -62,6 +63,15 @@ public enum EngineBenchmark {
                 results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.run(tokens: [long]) }))
             case "cache1024":
                 results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.runWithCache(tokens: [long]) }))
+            case "forward128once":  // the scale check: one 128-token forward, no warm-up
+                let p128 = tokens(count: min(128, model.config.nCtx), vocab: model.config.dVocab)
+                results.append((task, try median(repeats: 1, warmup: false) { _ = try model.run(tokens: [p128]) }))
+            case "patchlayers":  // the scale check's small sweep: resid_post per layer, every position at once
+                let corrupt = tokens(count: 11, vocab: model.config.dVocab, seed: 2)
+                results.append((task, try median(repeats: 1, warmup: false) {
+                    let p = try Patcher(model: model, clean: short, corrupt: corrupt, metric: .logitDiff(answer: 1, wrong: 2))
+                    _ = try p.sweep(activation: "resid_post", axes: [.layer]).values
+                }))
             case "cache1024once":  // for peak memory: one run, no warm-up
                 results.append((task, try median(repeats: 1, warmup: false) { _ = try model.runWithCache(tokens: [long]) }))
             case "patch":

@@ -58,9 +58,9 @@ enum MachineLimits {
         var floats = w.wU.count + w.bU.count
         for l in w.layers {
             floats += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count
-            floats += l.wOut.count + l.bOut.count
+            floats += l.wOut.count + l.bOut.count + (l.wGate?.count ?? 0)
         }
-        return floats * 4
+        return floats * 4 + model.halfMatrixBytes  // a 16-bit model's matrices live only in its panels
     }
 
     /// Multiply-adds ×2 of a forward pass on `tokens` positions, counting only the causal half of

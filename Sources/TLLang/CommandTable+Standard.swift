@@ -10,14 +10,19 @@ extension CommandTable {
 
 private let bos = OptionSpec("bos", .boolean, "prepend the beginning-of-sequence token", default: "the model's default")
 private let lastCache = "the last cache"
+/// saes=, error= and ablate= for the commands that run a prompt with SAEs spliced in (top, lens).
+private let spliceOptions = [OptionSpec("saes", .value, "SAEs or transcoders to splice in at their hooks, e.g. saes=[s]"),
+                             OptionSpec("error", .boolean, "with saes=: add each SAE's error term", default: "false"),
+                             OptionSpec("ablate", .value, "with saes=: features to set to zero before decoding, e.g. ablate=[123, 7]")]
 
 private let standardCommands: [CommandSpec] = [
     // MARK: Model
     CommandSpec("model", .model, "Load a model and make it the current one",
                 positionals: [ArgSpec("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory; omitted: the embedded default model", required: false)],
-                options: [OptionSpec("process", .boolean, "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: "true")],
-                examples: ["model", "model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false"]),
-    CommandSpec("info", .model, "Show the current model's configuration: layers, heads, d_model, d_vocab, n_ctx, parameters",
+                options: [OptionSpec("process", .boolean, "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: "true"),
+                          OptionSpec("dtype", .choice(["f32", "bf16", "f16"]), "precision the block weight matrices are kept in: bf16 or f16 halve their memory and the bytes a short forward streams (products still accumulate in Float32; embeddings and W_U stay Float32)", default: "f32")],
+                examples: ["model", "model gpt2-small", "model openai-community/gpt2", "model ./checkpoints/tiny process=false", "model ./checkpoints/llama dtype=bf16"]),
+    CommandSpec("info", .model, "Show the current model's configuration: layers, heads, d_model, d_vocab, n_ctx, parameters, dtype and weight bytes",
                 examples: ["info"]),
     CommandSpec("tokens", .model, "Split text into tokens: position, token id and token string",
                 positionals: [ArgSpec("TEXT", .text, "the text to tokenize")],
@@ -40,9 +45,9 @@ private let standardCommands: [CommandSpec] = [
     CommandSpec("top", .running, "Show the most likely next tokens with their probabilities",
                 positionals: [ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],
                 options: [OptionSpec("k", .integer, "how many tokens", default: "10", bounds: .atLeast(1, atMost: .vocabulary)),
-                          OptionSpec("pos", .integer, "the position whose prediction to show (negative counts from the end)", default: "-1")],
-                examples: ["top cache k=5", "top \"The Eiffel Tower is in\""],
-                details: "Without INPUT, uses \(lastCache)."),
+                          OptionSpec("pos", .integer, "the position whose prediction to show (negative counts from the end)", default: "-1")] + spliceOptions,
+                examples: ["top cache k=5", "top \"The Eiffel Tower is in\"", "top \"The capital of France is\" saes=[s] error=true ablate=[453]"],
+                details: "Without INPUT, uses \(lastCache). With saes=, the prompt (or the cache's tokens) runs again with the SAEs spliced in, as run ... saes= does."),
     CommandSpec("loss", .running, "Compute the cross-entropy loss and perplexity of a text",
                 positionals: [ArgSpec("TEXT", .value, "a text or a cache")],
                 options: [OptionSpec("per_token", .boolean, "show the loss at every position", default: "false")],
@@ -59,9 +64,9 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("INPUT", .value, "a prompt or a cache", required: false)],
                 options: [OptionSpec("k", .integer, "tokens per layer", default: "1", bounds: .atLeast(1, atMost: .vocabulary)),
                           OptionSpec("pos", .positions, "positions to decode", default: "-1"),
-                          OptionSpec("at", .choice(["resid_pre", "resid_mid", "resid_post"]), "which residual stream point", default: "resid_post")],
-                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3"],
-                details: "Without INPUT, uses \(lastCache)."),
+                          OptionSpec("at", .choice(["resid_pre", "resid_mid", "resid_post"]), "which residual stream point", default: "resid_post")] + spliceOptions,
+                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3", "lens \"The capital of France is\" saes=[s]"],
+                details: "Without INPUT, uses \(lastCache). With saes=, the prompt (or the cache's tokens) runs again with the SAEs spliced in, so the lens reads the residual stream the spliced model computed."),
 
     // MARK: Patching and attribution
     CommandSpec("logit_diff", .attribution, "Make a metric: logit of the correct token minus logit of the wrong one",
@@ -155,11 +160,11 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
 
     // MARK: Sparse autoencoders
-    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder saved in SAELens's layout, from a directory or by SAELens release",
-                positionals: [ArgSpec("SOURCE", .path, "a directory with cfg.json (its metadata names the hook) and sae_weights.safetensors, a SAELens release name, or default (the SAE shipped for the embedded model)"),
+    CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder (SAELens, Gemma Scope or Llama Scope layout), from a directory or by SAELens release",
+                positionals: [ArgSpec("SOURCE", .path, "a directory (SAELens's cfg.json + sae_weights.safetensors, Gemma Scope's params.npz or params.safetensors, Llama Scope's hyperparams.json + checkpoints/), a SAELens release name, or default (the SAE shipped for the embedded model)"),
                               ArgSpec("SAE_ID", .word, "with a release: the SAE's id in it, e.g. blocks.8.hook_resid_pre", required: false)],
-                examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre"],
-                details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),
+                examples: ["s = sae \"./sae-res-2\"", "s = sae gpt2-small-res-jb blocks.8.hook_resid_pre", "s = sae gemma-scope-2b-pt-res-canonical layer_12/width_16k/canonical"],
+                details: "Reads SAELens's architectures standard, gated, jumprelu, topk, batchtopk (saved for inference) and transcoders, with apply_b_dec_to_input, normalize_activations and hook_z reshaping as SAELens 6 applies them; F16 and BF16 weights are widened to Float32. Gemma Scope, Gemma Scope 2 and Llama Scope files are converted as SAELens converts them (JumpReLU; hook and model derived from the release's repo and folder, so a local copy must keep those names; Llama Scope's dataset norm factor is folded in). With a model loaded, the SAE's hook must exist in it with the SAE's width. Members: s.dec (decoder [d_sae, d_model]; s.dec[123] is one feature's direction), s.enc, s.b_dec, s.b_enc, s.threshold, s.d_sae, s.hook, s.layer."),
     CommandSpec("features", .saes, "Show which SAE features fire at each position of a prompt",
                 positionals: [ArgSpec("SAE", .value, "an SAE"), ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],
                 options: [OptionSpec("k", .integer, "features to list per position", default: "5", bounds: .atLeast(1)),

@@ -1,7 +1,8 @@
 // The backward pass: reverse-mode gradients of a scalar metric of the logits with respect to every
 // hook point's activation, under TransformerLens's hook names (a gradient cache beside the
 // activation cache). Like llm.c's gpt2_backward it walks the forward's steps in reverse, each step
-// paired with its backward (BackwardBlock.swift for attention and the MLP); the activations each
+// paired with its backward (BackwardBlock.swift for attention and the MLP, BackwardSteps.swift for
+// the families' variants: RMSNorm, rotary, q/k norms, soft-caps, gated MLPs); the activations each
 // step needs come from one forward run with a cache of just those hook points.
 //
 // What "the gradient at a hook" means: d metric / d (the hook point's output), summed over every
@@ -69,13 +70,14 @@ extension HookedTransformer {
     /// backward pass. Full causal sequences only (no padding mask, no KV cache).
     public func gradients(tokens: [[Int]], options: GradientOptions = GradientOptions(),
                           seed: (Tensor) throws -> LogitGradient) throws -> GradientRun {
-        // The backward steps mirror GPT-2's block (LayerNorm, learned positions, 3·n_heads q|k|v,
-        // plain MLP); the other families' variants have no backward yet.
-        guard ModelFamily(config: config) == .gpt2 else {
-            throw TLModelError.invalidInput("gradients (attribution patching, edge attribution) are implemented for GPT-2-family models only; "
-                + "this model is \(config.originalArchitecture). Use activation patching (patch) instead")
+        // Every family's forward step has its backward (BackwardBlock.swift, BackwardSteps.swift).
+        // TransformerLens's split q/k/v inputs under grouped-query attention give ln1 two shapes in
+        // one block; that combination has no backward.
+        if optionalHooks.splitQKVInput && config.kvHeads != config.nHeads {
+            throw TLModelError.invalidInput("gradients with use_split_qkv_input under grouped-query attention (\(config.nHeads) query heads on \(config.kvHeads) key/value heads) are not supported; "
+                + "turn split q/k/v inputs off (the gradients at each head's inputs are still recorded with inputGradients)")
         }
-        let needed = Set(Backward.neededActivations(nLayers: config.nLayers))
+        let needed = Set(Backward.neededActivations(config))
         let extra = options.activationFilter ?? { _ in true }
         var o = RunOptions()
         o.hooks = options.forwardHooks
@@ -88,7 +90,7 @@ extension HookedTransformer {
         guard g.values.count == g.rows.count * width, g.rows.allSatisfy({ $0 >= 0 && $0 < logits.count / V }) else {
             throw TLModelError.invalidInput("the metric's logit gradient does not match the logits \(logits.shape)")
         }
-        let grads = try Backward(model: self, options: options, acts: out.cache, batch: tokens.count, positions: tokens[0].count).run(g)
+        let grads = try Backward(model: self, options: options, acts: out.cache, logits: logits, batch: tokens.count, positions: tokens[0].count).run(g)
         return GradientRun(logits: logits, activations: out.cache, gradients: grads)
     }
 }
@@ -98,6 +100,8 @@ struct Backward {
     let options: GradientOptions
     /// The forward run's cache.
     let acts: ActivationCache
+    /// The forward run's logits [B, P, V] (after the final soft-cap, where the family has one).
+    let logits: Tensor
     let B: Int, P: Int
     let grads: ActivationCache
     let hooks: [GradientHook]
@@ -105,21 +109,27 @@ struct Backward {
     var cfg: ModelConfig { model.config }
     var w: ModelWeights { model.weights }
 
-    init(model: HookedTransformer, options: GradientOptions, acts: ActivationCache, batch: Int, positions: Int) {
-        self.model = model; self.options = options; self.acts = acts
+    init(model: HookedTransformer, options: GradientOptions, acts: ActivationCache, logits: Tensor, batch: Int, positions: Int) {
+        self.model = model; self.options = options; self.acts = acts; self.logits = logits
         self.B = batch; self.P = positions
         self.grads = ActivationCache(model: model)
         self.hooks = options.hooks
     }
 
-    /// The activations the backward reads.
-    static func neededActivations(nLayers: Int) -> [String] {
+    /// The activations the backward reads: each norm's scale and output, q/k/v (rotated and
+    /// normed where the family does so), the pattern (and the soft-capped scores), the MLP's pre-activations.
+    static func neededActivations(_ cfg: ModelConfig) -> [String] {
         var names = ["ln_final.hook_scale", "ln_final.hook_normalized"]
-        for l in 0..<nLayers {
+        func norm(_ prefix: String) -> [String] { [prefix + "hook_scale", prefix + "hook_normalized"] }
+        for l in 0..<cfg.nLayers {
             let p = "blocks.\(l)."
-            names += [p + "ln1.hook_scale", p + "ln1.hook_normalized", p + "attn.hook_q", p + "attn.hook_k",
-                      p + "attn.hook_v", p + "attn.hook_pattern", p + "ln2.hook_scale", p + "ln2.hook_normalized",
-                      p + "mlp.hook_pre"]
+            names += norm(p + "ln1.") + norm(p + "ln2.")
+            names += [p + "attn.hook_q", p + "attn.hook_k", p + "attn.hook_v", p + "attn.hook_pattern", p + "mlp.hook_pre"]
+            if cfg.isRotary { names += [p + "attn.hook_rot_q", p + "attn.hook_rot_k"] }
+            if cfg.useQKNorm { names += norm(p + "attn.q_norm.") + norm(p + "attn.k_norm.") }
+            if cfg.attnScoresSoftCap > 0 { names.append(p + "attn.hook_attn_scores") }
+            if cfg.useNormalizationBeforeAndAfter { names += norm(p + "ln1_post.") + norm(p + "ln2_post.") }
+            if cfg.gatedMLP { names.append(p + "mlp.hook_pre_linear") }
         }
         return names
     }
@@ -163,16 +173,36 @@ struct Backward {
             try checkCancelled()
             try blockBackward(l, &dResid)
         }
-        // resid_pre 0 = hook_embed + hook_pos_embed: both receive its gradient.
-        var dEmbed = dResid, dPos = dResid
-        try fire("hook_pos_embed", &dPos)
+        // resid_pre 0 = hook_embed (+ hook_pos_embed with learned positions): both receive its gradient.
+        var dEmbed = dResid
+        if !cfg.isRotary {
+            var dPos = dResid
+            try fire("hook_pos_embed", &dPos)
+        }
         try fire("hook_embed", &dEmbed)
         return grads
     }
 
+    /// Gemma-2's final soft-cap, logits = cap · tanh(unembed.hook_out / cap) after the hook:
+    /// d hook_out = d logits · (1 − (logits / cap)²), on the seed's rows and columns.
+    func softCapBackward(_ seed: LogitGradient) -> LogitGradient {
+        let cap = cfg.outputLogitsSoftCap, V = cfg.dVocab
+        guard cap > 0 else { return seed }
+        var out = seed
+        let width = seed.columns?.count ?? V
+        for (i, r) in seed.rows.enumerated() {
+            for c in 0..<width {
+                let t = logits.data[r * V + (seed.columns?[c] ?? c)] / cap
+                out.values[i * width + c] *= 1 - t * t
+            }
+        }
+        return out
+    }
+
     /// logits = unembed.hook_in @ W_U + b_U, unembed.hook_in = ln_final(resid): d resid [B, P, d].
-    func unembedBackward(_ seed: LogitGradient) throws -> Tensor {
+    func unembedBackward(_ metricSeed: LogitGradient) throws -> Tensor {
         let d = cfg.dModel, V = cfg.dVocab
+        let seed = softCapBackward(metricSeed)
         var dIn = Tensor(zeros: [B, P, d])  // d unembed.hook_in
         let hookedOut = hooks.contains { $0.filter.matches("unembed.hook_out") }
         let stoppedOut = options.stopGradient?("unembed.hook_out") ?? false
@@ -217,7 +247,7 @@ struct Backward {
             for (i, r) in seed.rows.enumerated() { for j in 0..<d { dIn.data[r * d + j] += part[i * d + j] } }
         }
         try fire("unembed.hook_in", &dIn)
-        return try layerNormBackward(dIn, weight: w.lnFinalW, prefix: "ln_final.")
+        return try normBackward(dIn, weight: w.lnFinalW, prefix: "ln_final.")
     }
 
     /// The seed as a dense [B, P, V] gradient.
@@ -230,13 +260,13 @@ struct Backward {
         return out
     }
 
-    // MARK: LayerNorm(Pre)
+    // MARK: LayerNorm(Pre) and RMSNorm(Pre)
 
-    /// Backward of x ↦ LN(x) (then × w + b when not folded), given d output [..., d]. Fires
-    /// hook_normalized and hook_scale gradients; returns d x.
-    /// With x_c = x − mean(x), s = sqrt(mean(x_c²) + eps), n = x_c / s:
-    ///   d s = −Σ dn·n / s;   d x_c = dn / s + d s · n / d;   d x = d x_c − mean(d x_c).
-    func layerNormBackward(_ dOut: Tensor, weight: [Float]?, prefix: String) throws -> Tensor {
+    /// Backward of x ↦ norm(x) (then × w (+ b) when not folded), given d output [..., d]: the
+    /// family's LayerNorm or RMSNorm. Fires hook_normalized and hook_scale gradients; returns d x.
+    /// With n = x_c / s (x_c = x − mean(x) for LayerNorm, x itself for RMSNorm), s = sqrt(mean(x_c²) + eps):
+    ///   d s = −Σ dn·n / s;   d x_c = dn / s + d s · n / d;   LayerNorm: d x = d x_c − mean(d x_c).
+    func normBackward(_ dOut: Tensor, weight: [Float]?, prefix: String) throws -> Tensor {
         let normalized = try act(prefix + "hook_normalized")  // [..., d]
         let scale = try act(prefix + "hook_scale")            // [..., 1]
         var dn = dOut
@@ -250,11 +280,12 @@ struct Backward {
             ds.data[r] = -s / scale.data[r]
         }
         try fire(prefix + "hook_scale", &ds)
-        return Self.layerNormInputGradient(dn: dn, ds: ds, normalized: normalized, scale: scale)
+        return Self.normInputGradient(dn: dn, ds: ds, normalized: normalized, scale: scale, centred: cfg.normalizationType != .rms)
     }
 
-    /// d x from the gradients at hook_normalized [rows·d] and hook_scale [rows] (both final).
-    static func layerNormInputGradient(dn: Tensor, ds: Tensor, normalized: Tensor, scale: Tensor) -> Tensor {
+    /// d x from the gradients at hook_normalized [rows·d] and hook_scale [rows] (both final);
+    /// `centred` for LayerNorm (the mean was subtracted), not for RMSNorm.
+    static func normInputGradient(dn: Tensor, ds: Tensor, normalized: Tensor, scale: Tensor, centred: Bool) -> Tensor {
         let d = dn.shape.last!, rows = dn.count / d
         var dx = Tensor(uninitialized: dn.shape)
         dn.data.withUnsafeBufferPointer { g in
@@ -268,6 +299,7 @@ struct Backward {
                             o[r * d + i] = v
                             mean += v
                         }
+                        guard centred else { continue }
                         mean /= Float(d)
                         for i in 0..<d { o[r * d + i] -= mean }
                     }

@@ -133,7 +133,7 @@ extension ActivationCache {
         let cfg = model.config, H = cfg.nHeads, dh = cfg.dHead, d = cfg.dModel
         let rows = z.count / (H * dh)
         var out = [Float](repeating: 0, count: rows * H * d)
-        let wO = model.weights.layers[layer].wO
+        let wO = model.floatLayer(layer).wO
         z.data.withUnsafeBufferPointer { zs in
             wO.withUnsafeBufferPointer { wo in
                 out.withUnsafeMutableBufferPointer { o in
@@ -181,7 +181,7 @@ extension ActivationCache {
         for i in 0..<l {
             let post = try posSlice.apply(try get("post", layer: i), axis: 1)  // [b, (p,) d_mlp]
             let rows = post.count / dMLP
-            let wOut = model.weights.layers[i].wOut
+            let wOut = model.floatLayer(i).wOut
             for n in 0..<dMLP {
                 var out = [Float](repeating: 0, count: rows * d)
                 for r in 0..<rows {

@@ -37,7 +37,7 @@ struct TensorReader {
 extension ModelWeights {
     /// GPT-NeoX / Pythia. query_key_value's output rows are (head, q|k|v, d_head); the compute layout
     /// wants columns (q|k|v, head, d_head).
-    static func gptNeoX(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    static func gptNeoX(_ checkpoint: Checkpoint, config cfg: ModelConfig, eachLayer: LayerSink? = nil) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, m = cfg.dMLP
         let p = "gpt_neox."
@@ -53,7 +53,7 @@ extension ModelWeights {
                 bQKV[col] = fusedBias[row]
                 for i in 0..<d { wQKV[i * 3 * hd + col] = fused[row * d + i] }
             } } }
-            layers.append(LayerWeights(
+            layers.appendLoaded(eachLayer, LayerWeights(
                 ln1W: try r.load(b + "input_layernorm.weight", [d]), ln1B: try r.load(b + "input_layernorm.bias", [d]),
                 wQKV: wQKV, bQKV: bQKV,
                 wO: try r.linear(b + "attention.dense.weight", out: d, in: hd), bO: try r.load(b + "attention.dense.bias", [d]),
@@ -70,13 +70,14 @@ extension ModelWeights {
                             wU: wU, bU: [Float](repeating: 0, count: cfg.dVocab))
     }
 
-    /// Gemma-2: Llama's tensor names plus pre/post feed-forward norms; every norm weight is stored as
+    /// Gemma and Gemma-2: Llama's tensor names (Gemma-2 adds pre/post feed-forward norms); every norm weight is stored as
     /// w − 1 (TransformerLens adds 1), and W_E is scaled by √d_model (W_U stays the unscaled embedding
     /// when tied), as convert_gemma_weights does.
-    static func gemma2(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    static func gemma2(_ checkpoint: Checkpoint, config cfg: ModelConfig, eachLayer: LayerSink? = nil) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
         let d = cfg.dModel, dh = cfg.dHead, hq = cfg.nHeads * dh, hkv = cfg.kvHeads * dh, m = cfg.dMLP, width = cfg.qkvWidth
         func norm(_ key: String) throws -> [Float] { try r.load(key, [d]).map { $0 + 1 } }
+        let postNorms = cfg.useNormalizationBeforeAndAfter
         let embed = try r.load("model.embed_tokens.weight", [cfg.dVocab, d])
         let scale = Float(d).squareRoot()
         let wE = embed.map { $0 * scale }
@@ -90,13 +91,14 @@ extension ModelWeights {
                 for o in 0..<rows { for i in 0..<d { wQKV[i * width + offset + o] = w[o * d + i] } }
                 offset += rows
             }
-            layers.append(LayerWeights(
+            layers.appendLoaded(eachLayer, LayerWeights(
                 ln1W: try norm(b + "input_layernorm.weight"), ln1B: nil,
                 wQKV: wQKV, bQKV: [Float](repeating: 0, count: width),
                 wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),
-                ln2W: try norm(b + "pre_feedforward_layernorm.weight"), ln2B: nil,
-                ln1PostW: try norm(b + "post_attention_layernorm.weight"),
-                ln2PostW: try norm(b + "post_feedforward_layernorm.weight"),
+                // Gemma (1) has no post norms: its post_attention_layernorm is the pre-MLP norm.
+                ln2W: try norm(b + (postNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")), ln2B: nil,
+                ln1PostW: postNorms ? try norm(b + "post_attention_layernorm.weight") : nil,
+                ln2PostW: postNorms ? try norm(b + "post_feedforward_layernorm.weight") : nil,
                 wIn: try r.linear(b + "mlp.up_proj.weight", out: m, in: d),
                 wGate: try r.linear(b + "mlp.gate_proj.weight", out: m, in: d), bIn: [Float](repeating: 0, count: m),
                 wOut: try r.linear(b + "mlp.down_proj.weight", out: d, in: m), bOut: [Float](repeating: 0, count: d)))
@@ -111,7 +113,7 @@ extension ModelWeights {
 
     /// Llama, Mistral, Qwen2, Qwen3: separate q/k/v projections (k and v with kv_heads), optional q/k/v
     /// biases (Qwen2), RMSNorm weights only, gated MLP, lm_head or tied embeddings.
-    static func llamaLike(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    static func llamaLike(_ checkpoint: Checkpoint, config cfg: ModelConfig, eachLayer: LayerSink? = nil) throws -> ModelWeights {
         var r = TensorReader(checkpoint)
         let d = cfg.dModel, dh = cfg.dHead, hq = cfg.nHeads * dh, hkv = cfg.kvHeads * dh, m = cfg.dMLP
         let width = cfg.qkvWidth
@@ -131,7 +133,7 @@ extension ModelWeights {
                 }
                 offset += rows
             }
-            layers.append(LayerWeights(
+            layers.appendLoaded(eachLayer, LayerWeights(
                 ln1W: try r.load(b + "input_layernorm.weight", [d]), ln1B: nil,
                 wQKV: wQKV, bQKV: bQKV,
                 wO: try r.linear(b + "self_attn.o_proj.weight", out: d, in: hq), bO: [Float](repeating: 0, count: d),

@@ -216,13 +216,16 @@ struct Forward {
 
     /// x [rows, k] @ W [k, n] + b  →  [rows, n], W being the model's weight in `slot`: on AMX tiles
     /// at a reduced matmul precision, else through W's panels (OpenBLAS where there are none).
+    /// In a 16-bit dtype W is empty and the 16-bit panels are the matrix (matmul= does not apply).
     func linear(_ x: Tensor, _ W: [Float], _ b: [Float], slot: WeightSlot, outShape: [Int]) -> Tensor {
-        let n = b.count, k = W.count / n, rows = x.count / k
-        let precision = MatmulPrecision.current
         let packed = model.panels(slot)
+        let n = b.count, k = packed?.rows ?? W.count / n, rows = x.count / k
+        let precision = MatmulPrecision.current
+        let halfPanels = packed.map { $0.dtype != .f32 } ?? false
         // "high" reads as many bytes per weight as Float32 (two bf16), so products with few rows,
         // which only stream the weights, stay on the Float32 panels; "medium" reads half as many.
-        let useReduced = (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.streamingRows)))
+        let useReduced = !halfPanels
+            && (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.streamingRows)))
             && model.reducedPrecisionPermitted(precision)
         let reduced = useReduced ? model.reducedWeights.matrix(slot, W, rows: k, columns: n, precision: precision) : nil
         var out = Tensor(uninitialized: outShape)
@@ -230,7 +233,7 @@ struct Forward {
             out.data.withUnsafeMutableBufferPointer { o in
                 if let reduced {
                     reduced.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n, precision: precision)
-                } else if let packed, rows <= PackedMatrix.maxRows {
+                } else if let packed, rows <= PackedMatrix.maxRows || halfPanels {
                     packed.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n)
                 } else {
                     W.withUnsafeBufferPointer { ws in
@@ -252,7 +255,7 @@ struct Forward {
     func perHeadQKV(_ l: Int, _ resid: Tensor, _ q: inout Tensor, _ k: inout Tensor, _ v: inout Tensor) throws {
         let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead
         let width = cfg.qkvWidth
-        let layer = w.layers[l], p = "blocks.\(l)."
+        let layer = model.floatLayer(l), p = "blocks.\(l)."
         func repeated(_ heads: Int) -> Tensor {
             var t = Tensor(zeros: [B, P, heads, d])
             for r in 0..<(B * P) { for h in 0..<heads { for i in 0..<d { t.data[(r * heads + h) * d + i] = resid.data[r * d + i] } } }
@@ -433,8 +436,9 @@ struct Forward {
             return linear(z, layer.wO, layer.bO, slot: .o(l), outShape: [B, P, d])
         }
         var result = Tensor(zeros: [B, P, H, d])
+        let wO = model.dtype == .f32 ? layer.wO : model.floatMatrix(.o(l))
         z.data.withUnsafeBufferPointer { zs in
-            layer.wO.withUnsafeBufferPointer { wo in
+            wO.withUnsafeBufferPointer { wo in
                 result.data.withUnsafeMutableBufferPointer { rs in
                     for h in 0..<H {
                         BLAS.sgemm(m: B * P, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: hd,

@@ -60,9 +60,38 @@ public struct RunOutput {
     public var cache: ActivationCache
 }
 
-/// One block's weight matrices in panels (nil where a width is not a multiple of 64).
+/// One block's weight matrices in panels (nil where panels were skipped for memory; never nil in a
+/// 16-bit dtype, whose panels are the only copy of the matrices).
 struct PackedLayer: Sendable {
     let qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpGate: PackedMatrix?, mlpOut: PackedMatrix?
+
+    static let none = PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpGate: nil, mlpOut: nil)
+
+    /// The panels of `layer`'s matrices in `dtype`.
+    init(_ layer: LayerWeights, config: ModelConfig, dtype: WeightDType) {
+        let d = config.dModel, hd = config.nHeads * config.dHead
+        self.init(qkv: PackedMatrix(layer.wQKV, rows: d, columns: config.qkvWidth, dtype: dtype),
+                  o: PackedMatrix(layer.wO, rows: hd, columns: d, dtype: dtype),
+                  mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP, dtype: dtype),
+                  mlpGate: layer.wGate.flatMap { PackedMatrix($0, rows: d, columns: config.dMLP, dtype: dtype) },
+                  mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d, dtype: dtype))
+    }
+
+    init(qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpGate: PackedMatrix?, mlpOut: PackedMatrix?) {
+        self.qkv = qkv; self.o = o; self.mlpIn = mlpIn; self.mlpGate = mlpGate; self.mlpOut = mlpOut
+    }
+
+    var bytes: Int { [qkv, o, mlpIn, mlpGate, mlpOut].reduce(0) { $0 + ($1?.bytes ?? 0) } }
+}
+
+extension LayerWeights {
+    /// The block with its matrices dropped (a 16-bit model keeps them only as panels).
+    func withoutMatrices() -> LayerWeights {
+        var l = self
+        l.wQKV = []; l.wO = []; l.wIn = []; l.wOut = []
+        if l.wGate != nil { l.wGate = [] }
+        return l
+    }
 }
 
 /// A transformer of any supported family (ModelFamily) with TransformerLens's hook points.
@@ -70,6 +99,9 @@ public final class HookedTransformer: @unchecked Sendable {
     public let config: ModelConfig
     public private(set) var weights: ModelWeights
     public let processing: ProcessingOptions
+    /// The precision of the block matrices (`model NAME dtype=`): in a 16-bit dtype they exist only
+    /// as 16-bit panels and `weights`' matrix arrays are empty (`floatLayer` widens one block).
+    public let dtype: WeightDType
     public var optionalHooks = OptionalHooks()
     /// Hooks that stay registered across runs (add_hook with is_permanent, or between runs).
     public var registeredHooks: [ForwardHook] = []
@@ -83,20 +115,81 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Rotary frequencies of a rotary model (nil for learned positions).
     let rotary: Rotary?
 
-    public init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions) {
-        self.config = config; self.weights = weights; self.processing = processing
+    /// A model of `weights` whose block matrices are kept in `dtype`. `packed` gives the 16-bit
+    /// panels of blocks a loader already converted (their matrices in `weights` then empty).
+    public convenience init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions, dtype: WeightDType = .f32) {
+        self.init(config: config, weights: weights, processing: processing, dtype: dtype, packed: [])
+    }
+
+    init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions, dtype: WeightDType, packed: [PackedLayer?]) {
+        self.config = config; self.processing = processing; self.dtype = dtype
         rotary = config.isRotary ? Rotary(config: config) : nil
-        let d = config.dModel, hd = config.nHeads * config.dHead
-        let roomForPanels = Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
-        packedLayers = weights.layers.map { layer in
-            guard roomForPanels else { return PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpGate: nil, mlpOut: nil) }
-            return PackedLayer(qkv: PackedMatrix(layer.wQKV, rows: d, columns: config.qkvWidth),
-                               o: PackedMatrix(layer.wO, rows: hd, columns: d),
-                               mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP),
-                               mlpGate: layer.wGate.flatMap { PackedMatrix($0, rows: d, columns: config.dMLP) },
-                               mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d))
+        let d = config.dModel
+        let roomForPanels = dtype != .f32 || Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
+        var weights = weights
+        var layers: [PackedLayer] = []
+        for l in weights.layers.indices {
+            if l < packed.count, let done = packed[l] { layers.append(done); continue }
+            layers.append(roomForPanels ? PackedLayer(weights.layers[l], config: config, dtype: dtype) : .none)
+            if dtype != .f32 { weights.layers[l] = weights.layers[l].withoutMatrices() }
         }
-        packedUnembed = roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
+        self.weights = weights
+        packedLayers = layers
+        // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
+        // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
+        packedUnembed = dtype == .f32 && roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
+    }
+
+    /// Block `l` with its matrices in Float32 (a 16-bit model's widened from its panels, built on
+    /// each call): for the analyses and gradients that read the matrices themselves.
+    public func floatLayer(_ l: Int) -> LayerWeights {
+        var layer = weights.layers[l]
+        guard dtype != .f32 else { return layer }
+        layer.wQKV = floatMatrix(.qkv(l)); layer.wO = floatMatrix(.o(l))
+        layer.wIn = floatMatrix(.mlpIn(l)); layer.wOut = floatMatrix(.mlpOut(l))
+        if layer.wGate != nil { layer.wGate = floatMatrix(.mlpGate(l)) }
+        return layer
+    }
+
+    /// The block matrix in `slot` in Float32 (widened from 16-bit panels; W_U is always Float32).
+    func floatMatrix(_ slot: WeightSlot) -> [Float] {
+        if dtype != .f32, slot != .unembed, let p = panels(slot) { return p.unpacked() }
+        switch slot {
+        case .qkv(let l): return weights.layers[l].wQKV
+        case .o(let l): return weights.layers[l].wO
+        case .mlpIn(let l): return weights.layers[l].wIn
+        case .mlpGate(let l): return weights.layers[l].wGate ?? []
+        case .mlpOut(let l): return weights.layers[l].wOut
+        case .unembed: return weights.wU
+        }
+    }
+
+    /// Bytes the parameters take in memory: the Float32 arrays plus a 16-bit model's panels (the
+    /// Float32 panels, a second copy for speed, are `panelBytes`).
+    public var weightBytes: Int {
+        let w = weights
+        var floats = w.wE.count + w.wPos.count + w.wU.count + w.bU.count + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
+        for l in w.layers {
+            floats += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + (l.wGate?.count ?? 0)
+                + l.bIn.count + l.wOut.count + l.bOut.count + (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0)
+                + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0) + (l.ln1PostW?.count ?? 0) + (l.ln2PostW?.count ?? 0)
+                + (l.qNormW?.count ?? 0) + (l.kNormW?.count ?? 0)
+        }
+        return floats * 4 + (dtype == .f32 ? 0 : packedLayers.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// Bytes of a 16-bit model's block matrices (their panels, without the padding of a last
+    /// partial panel); 0 in Float32, whose matrices are counted in `weights`.
+    public var halfMatrixBytes: Int {
+        guard dtype != .f32 else { return 0 }
+        return packedLayers.reduce(0) { sum, p in
+            sum + [p.qkv, p.o, p.mlpIn, p.mlpGate, p.mlpOut].reduce(0) { $0 + ($1.map { $0.rows * $0.columns * 2 } ?? 0) }
+        }
+    }
+
+    /// Bytes of the Float32 panels (a Float32 model's second copy of its matrices, and W_U's).
+    public var panelBytes: Int {
+        (dtype == .f32 ? packedLayers.reduce(0) { $0 + $1.bytes } : 0) + (packedUnembed?.bytes ?? 0)
     }
 
     /// Whether the panels (a second copy of the block matrices and W_U) fit: they are skipped,
@@ -112,17 +205,31 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Loads a Hugging Face directory of a supported family (config.json + safetensors, sharded or
     /// not) and processes the weights as TransformerLens's from_pretrained does for that family
     /// (ProcessingOptions.effective), or not, with `.none`.
-    public static func load(directory: URL, processing: ProcessingOptions = .default) throws -> HookedTransformer {
+    /// In a 16-bit `dtype` each block is processed and converted as soon as it is read, so the
+    /// model never exists in Float32 (peak: the 16-bit blocks, one Float32 block, the embeddings).
+    public static func load(directory: URL, processing: ProcessingOptions = .default, dtype: WeightDType = .f32) throws -> HookedTransformer {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
         do { data = try Data(contentsOf: configURL) } catch {
             throw TLModelError.fileUnreadable(path: configURL.path, reason: "no readable config.json")
         }
         let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
-        var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
         let applied = processing.effective(for: config)
-        weights.process(applied, config: config)
-        return HookedTransformer(config: config, weights: weights, processing: applied)
+        guard dtype != .f32 else {
+            var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
+            weights.process(applied, config: config)
+            return HookedTransformer(config: config, weights: weights, processing: applied)
+        }
+        var packed: [PackedLayer?] = []
+        var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config) { l, layer in
+            layer.process(applied, config: config)
+            packed.append(PackedLayer(layer, config: config, dtype: dtype))
+            layer = layer.withoutMatrices()
+            precondition(packed.count == l + 1)
+        }
+        weights.process(applied, config: config, includingLayers: packed.count != weights.layers.count)
+        if packed.count != weights.layers.count { packed = [] }  // a loader that does not stream: convert after
+        return HookedTransformer(config: config, weights: weights, processing: applied, dtype: dtype, packed: packed)
     }
 
     /// Whether LayerNorms were folded (TransformerLens then uses LayerNormPre).

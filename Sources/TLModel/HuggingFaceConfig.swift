@@ -4,7 +4,7 @@ import Foundation
 
 /// The model families tlsh runs, by the Hugging Face architecture names that select them.
 public enum ModelFamily: String, Sendable, CaseIterable {
-    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3, gemma2
+    case gpt2, gptNeoX, llama, mistral, qwen2, qwen3, gemma, gemma2
 
     /// `architectures[0]` values of config.json that load as this family.
     public var architectures: [String] {
@@ -15,6 +15,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .mistral: return ["MistralForCausalLM"]
         case .qwen2: return ["Qwen2ForCausalLM"]
         case .qwen3: return ["Qwen3ForCausalLM"]
+        case .gemma: return ["GemmaForCausalLM"]
         case .gemma2: return ["Gemma2ForCausalLM"]
         }
     }
@@ -28,6 +29,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         case .mistral: return ["mistral"]
         case .qwen2: return ["qwen2"]
         case .qwen3: return ["qwen3"]
+        case .gemma: return ["gemma"]
         case .gemma2: return ["gemma2"]
         }
     }
@@ -103,6 +105,7 @@ extension ModelConfig {
         case .gpt2: cfg = try gpt2(r)
         case .gptNeoX: cfg = try gptNeoX(r)
         case .llama, .mistral, .qwen2, .qwen3: cfg = try llamaLike(r, family: family)
+        case .gemma: cfg = try gemma(r)
         case .gemma2: cfg = try gemma2(r)
         }
         cfg.originalArchitecture = family.architectures[0]
@@ -184,6 +187,33 @@ extension ModelConfig {
         guard cfg.rotaryDim % 2 == 0, cfg.rotaryDim <= cfg.dHead else {
             throw TLModelError.invalidConfig("\(r.path): rotary dimension \(cfg.rotaryDim) must be even and at most d_head \(cfg.dHead)")
         }
+        return cfg
+    }
+
+    /// Gemma (1) as TransformerLens's google/gemma-2b / gemma-7b entries describe it: RMSNorm (stored
+    /// as w − 1), embeddings × √d_model (in the weights), GeGLU, multi-query in 2b, scores divided
+    /// by √d_head; no post norms, soft-caps or local layers. TransformerLens's act_fn is "gelu" (the
+    /// erf form) whatever config.json says, where transformers uses hidden_activation
+    /// (gelu_pytorch_tanh by default): tlsh follows TransformerLens, so on real Gemma checkpoints its
+    /// numbers match TransformerLens's and differ slightly from transformers'.
+    private static func gemma(_ r: ConfigReader) throws -> ModelConfig {
+        var explicitHead = try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil }
+        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
+        var cfg = try sizes(r, headDim: explicitHead ?? 256)
+        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
+        cfg.actFn = "gelu"
+        cfg.normalizationType = .rms
+        cfg.finalRMS = true
+        cfg.gatedMLP = true
+        cfg.positionalEmbeddingType = .rotary
+        cfg.rotaryDim = cfg.dHead
+        cfg.rotaryBase = try ropeTheta(r, default: 10000)
+        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
+        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
+        guard cfg.nHeads % kv == 0 else {
+            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
+        }
+        cfg.nKeyValueHeads = kv
         return cfg
     }
 

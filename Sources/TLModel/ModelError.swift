@@ -4,6 +4,8 @@
 public enum TLModelError: Error, CustomStringConvertible, Equatable {
     case fileUnreadable(path: String, reason: String)
     case corruptSafetensors(path: String, reason: String)
+    /// A pytorch_model.bin that is not a torch.save state dict tlsh can read safely.
+    case invalidPyTorchCheckpoint(path: String, reason: String)
     case unsupportedDType(path: String, key: String, dtype: String)
     case missingTensor(key: String, expectedShape: [Int])
     case wrongShape(key: String, expected: [Int], found: [Int])
@@ -19,6 +21,8 @@ public enum TLModelError: Error, CustomStringConvertible, Equatable {
             return "cannot read \(path): \(reason)"
         case .corruptSafetensors(let path, let reason):
             return "\(path) is not a valid safetensors file: \(reason). Re-download it, or check that the file is complete."
+        case .invalidPyTorchCheckpoint(let path, let reason):
+            return "\(path) cannot be read as a PyTorch checkpoint: \(reason). tlsh reads torch.save state dicts of tensors and never runs pickled code; if the file should be one, re-download it or convert it to model.safetensors."
         case .unsupportedDType(let path, let key, let dtype):
             return "\(path): tensor '\(key)' has dtype \(dtype); tlsh reads F32, F16 and BF16. Convert the checkpoint to one of these."
         case .missingTensor(let key, let shape):

@@ -39,7 +39,8 @@ struct Rotary: Sendable {
     }
 
     /// Rotates x [B, P, heads, d_head] in place; `positions[b][p]` is each token's position id.
-    func apply(_ x: inout Tensor, positions: [[Int]]) {
+    /// `inverse` rotates back (the transpose: the backward of the rotation).
+    func apply(_ x: inout Tensor, positions: [[Int]], inverse: Bool = false) {
         let B = x.shape[0], P = x.shape[1], heads = x.shape[2], dh = x.shape[3], R = rotaryDim
         guard R > 0 else { return }
         var sinTable = [Float](repeating: 0, count: R), cosTable = [Float](repeating: 0, count: R)
@@ -48,7 +49,7 @@ struct Rotary: Sendable {
             for b in 0..<B {
                 for p in 0..<P {
                     let pos = Float(positions[b][p])
-                    for i in 0..<R { let a = pos / freq[i]; sinTable[i] = sinf(a); cosTable[i] = cosf(a) }
+                    for i in 0..<R { let a = pos / freq[i]; sinTable[i] = inverse ? -sinf(a) : sinf(a); cosTable[i] = cosf(a) }
                     for h in 0..<heads {
                         let base = ((b * P + p) * heads + h) * dh
                         for i in 0..<R {

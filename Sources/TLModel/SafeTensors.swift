@@ -56,6 +56,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// A file whose tensors were located by another reader (PyTorchCheckpoint.swift): `mapped`
+    /// (owned from here on, unmapped at deinit) holds every tensor at SafeTensorInfo's offsets.
+    init(path: String, mapped: UnsafeMutableRawPointer, size: Int, tensors: [String: SafeTensorInfo], metadata: [String: String]) {
+        self.path = path
+        self.base = mapped
+        self.size = size
+        self.dataStart = 0
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
     deinit { munmap(base, size) }
 
     private static func parseHeader(_ data: Data, path: String, dataBytes: Int) throws -> ([String: SafeTensorInfo], [String: String]) {
@@ -115,6 +126,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor `key` converted to Float32.
     public func tensor(_ key: String) throws -> (shape: [Int], data: [Float]) {
         guard let info = tensors[key] else { throw TLModelError.missingTensor(key: key, expectedShape: []) }
+        guard ["F32", "F16", "BF16"].contains(info.dtype) else {
+            throw TLModelError.unsupportedDType(path: path, key: key, dtype: info.dtype)
+        }
         let count = info.shape.reduce(1, *)
         let src = UnsafeRawPointer(base + dataStart + info.begin)
         let out = HugePages.array(count: count) { dst in
@@ -126,10 +140,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 #endif
             case "F16":
                 for i in 0..<count { dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-            default:  // BF16: the top 16 bits of a Float32
+            default:  // BF16 (checked above): the top 16 bits of a Float32
                 for i in 0..<count { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
             }
         }
+        // Drop the file pages just read from this process's mapping: a tensor is read once, and
+        // without this a multi-GB checkpoint stays counted in the resident set (and holds page
+        // cache) until the file is closed. Unwritten private pages refault from the file if read again.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: src) / page * page, end = Int(bitPattern: src) + (info.end - info.begin)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
         return (info.shape, out)
     }
 }
@@ -155,29 +175,45 @@ public struct Checkpoint {
     public let files: [SafeTensorsFile]
     private let owner: [String: Int]
 
-    /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in `directory`.
+    /// Opens `model.safetensors`, or the shards named by `model.safetensors.index.json`, in
+    /// `directory`; failing both, PyTorch's `pytorch_model.bin` or `pytorch_model.bin.index.json`
+    /// and its shards (read without running their pickles: PyTorchCheckpoint.swift).
     public init(directory: URL) throws {
-        let single = directory.appendingPathComponent("model.safetensors")
-        let index = directory.appendingPathComponent("model.safetensors.index.json")
-        if FileManager.default.fileExists(atPath: single.path) {
-            try self.init(files: [SafeTensorsFile(path: single.path)])
-        } else if FileManager.default.fileExists(atPath: index.path) {
-            let data: Data
-            do { data = try Data(contentsOf: index) } catch {
-                throw TLModelError.fileUnreadable(path: index.path, reason: error.localizedDescription)
+        let formats: [(single: String, index: String, open: (String) throws -> SafeTensorsFile)] = [
+            ("model.safetensors", "model.safetensors.index.json", { try SafeTensorsFile(path: $0) }),
+            ("pytorch_model.bin", "pytorch_model.bin.index.json", { try SafeTensorsFile(pytorchPath: $0) }),
+        ]
+        for format in formats {
+            let single = directory.appendingPathComponent(format.single)
+            let index = directory.appendingPathComponent(format.index)
+            if FileManager.default.fileExists(atPath: single.path) {
+                try self.init(files: [format.open(single.path)])
+                return
             }
-            guard let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let map = dict["weight_map"] as? [String: String] else {
-                throw TLModelError.corruptSafetensors(path: index.path, reason: "no \"weight_map\" object")
+            if FileManager.default.fileExists(atPath: index.path) {
+                try self.init(files: Self.shardNames(index: index).map { try format.open(directory.appendingPathComponent($0).path) })
+                return
             }
-            let names = Array(Set(map.values)).sorted()
-            for n in names where n.contains("/") || n.hasPrefix(".") {
-                throw TLModelError.corruptSafetensors(path: index.path, reason: "shard name \"\(n)\" must be a plain file name")
-            }
-            try self.init(files: names.map { try SafeTensorsFile(path: directory.appendingPathComponent($0).path) })
-        } else {
-            throw TLModelError.fileUnreadable(path: single.path, reason: "no model.safetensors or model.safetensors.index.json in \(directory.path)")
         }
+        throw TLModelError.fileUnreadable(path: directory.appendingPathComponent("model.safetensors").path,
+                                          reason: "no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json in \(directory.path)")
+    }
+
+    /// The distinct shard file names of an index's weight_map (Hugging Face's layout for both formats).
+    static func shardNames(index: URL) throws -> [String] {
+        let data: Data
+        do { data = try Data(contentsOf: index) } catch {
+            throw TLModelError.fileUnreadable(path: index.path, reason: error.localizedDescription)
+        }
+        guard let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let map = dict["weight_map"] as? [String: String] else {
+            throw TLModelError.corruptSafetensors(path: index.path, reason: "no \"weight_map\" object")
+        }
+        let names = Array(Set(map.values)).sorted()
+        for n in names where n.contains("/") || n.hasPrefix(".") {
+            throw TLModelError.corruptSafetensors(path: index.path, reason: "shard name \"\(n)\" must be a plain file name")
+        }
+        return names
     }
 
     public init(files: [SafeTensorsFile]) throws {

@@ -92,7 +92,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
             var isDir: ObjCBool = false
             let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir)
             throw SAEError.unreadable(path: cfgURL.path, reason: exists && isDir.boolValue
-                ? "the directory has no readable cfg.json; an SAE directory in SAELens's layout holds cfg.json and sae_weights.safetensors"
+                ? "the directory has no readable cfg.json; tlsh reads SAELens's layout (cfg.json + sae_weights.safetensors), Gemma Scope (params.npz), Gemma Scope 2 (params.safetensors) and Llama Scope (hyperparams.json + checkpoints/final.safetensors)"
                 : "no such directory")
         }
         let config = try SAEConfig.parse(json: data, path: cfgURL.path)

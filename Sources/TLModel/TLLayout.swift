@@ -24,7 +24,7 @@ extension HookedTransformer {
         guard parts.count == 4, parts[0] == "blocks", let l = Int(parts[1]), l >= 0, l < cfg.nLayers else {
             throw TLModelError.invalidInput("'\(key)' is not a parameter of this model")
         }
-        let layer = weights.layers[l]
+        let layer = floatLayer(l)
         switch (parts[2], parts[3]) {
         case ("attn", "W_Q"), ("attn", "W_K"), ("attn", "W_V"), ("attn", "_W_K"), ("attn", "_W_V"):
             // W_K / W_V repeat each key/value head for its query heads (TransformerLens's GQA
@@ -86,7 +86,7 @@ extension HookedTransformer {
             n += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count + l.wOut.count + l.bOut.count
             n += (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0) + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0)
         }
-        return n
+        return n + halfMatrixBytes / 2  // a 16-bit model's matrices live only in its panels
     }
 
     /// W_U[:, token] — the residual direction of a token's logit (tokens_to_residual_directions).

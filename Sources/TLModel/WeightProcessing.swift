@@ -29,28 +29,13 @@ public struct ProcessingOptions: Sendable, Equatable {
 }
 
 extension ModelWeights {
-    /// Applies the processing steps in TransformerLens's order.
-    public mutating func process(_ options: ProcessingOptions, config cfg: ModelConfig) {
+    /// Applies the processing steps in TransformerLens's order. Each step touches every block on
+    /// its own, so the blocks can be processed one at a time as a loader reads them
+    /// (`LayerWeights.process`, then `processEnds` with `includingLayers: false`): same numbers.
+    public mutating func process(_ options: ProcessingOptions, config cfg: ModelConfig, includingLayers: Bool = true) {
+        if includingLayers { for l in layers.indices { layers[l].process(options, config: cfg) } }
         let d = cfg.dModel
         if options.foldLN {
-            for l in layers.indices {
-                var layer = layers[l]
-                // LayerNorm: fold weight and bias, then centre the readers; RMSNorm: weight only
-                // (TransformerLens's fold_layer_norm with fold_biases=False, center_weights=False).
-                if let w = layer.ln1W {
-                    Self.foldNorm(w: w, b: layer.ln1B, into: &layer.wQKV, bias: &layer.bQKV, rows: d)
-                }
-                if let w = layer.ln2W {
-                    Self.foldNorm(w: w, b: layer.ln2B, into: &layer.wIn, bias: &layer.bIn, rows: d)
-                    if var gate = layer.wGate {
-                        var unused = [Float](repeating: 0, count: cfg.dMLP)
-                        Self.foldNorm(w: w, b: layer.ln2B, into: &gate, bias: &unused, rows: d)
-                        layer.wGate = gate
-                    }
-                }
-                layer.ln1W = nil; layer.ln1B = nil; layer.ln2W = nil; layer.ln2B = nil
-                layers[l] = layer
-            }
             if let w = lnFinalW { Self.foldNorm(w: w, b: lnFinalB, into: &wU, bias: &bU, rows: d) }
             lnFinalW = nil; lnFinalB = nil
         }
@@ -58,39 +43,62 @@ extension ModelWeights {
         if options.centerWritingWeights {
             Self.centerRows(&wE, width: d)
             if !wPos.isEmpty { Self.centerRows(&wPos, width: d) }
-            for l in layers.indices {
-                Self.centerRows(&layers[l].wO, width: d)
-                Self.centerRows(&layers[l].bO, width: d)
-                Self.centerRows(&layers[l].wOut, width: d)
-                Self.centerRows(&layers[l].bOut, width: d)
-            }
         }
         if options.centerUnembed {
             Self.centerRows(&wU, width: cfg.dVocab)
             Self.centerRows(&bU, width: cfg.dVocab)
         }
+    }
+}
+
+extension LayerWeights {
+    /// The processing steps' share of one block, in TransformerLens's order.
+    public mutating func process(_ options: ProcessingOptions, config cfg: ModelConfig) {
+        let d = cfg.dModel
+        if options.foldLN {
+            // LayerNorm: fold weight and bias, then centre the readers; RMSNorm: weight only
+            // (TransformerLens's fold_layer_norm with fold_biases=False, center_weights=False).
+            if let w = ln1W {
+                ModelWeights.foldNorm(w: w, b: ln1B, into: &wQKV, bias: &bQKV, rows: d)
+            }
+            if let w = ln2W {
+                ModelWeights.foldNorm(w: w, b: ln2B, into: &wIn, bias: &bIn, rows: d)
+                if var gate = wGate {
+                    var unused = [Float](repeating: 0, count: cfg.dMLP)
+                    ModelWeights.foldNorm(w: w, b: ln2B, into: &gate, bias: &unused, rows: d)
+                    wGate = gate
+                }
+            }
+            ln1W = nil; ln1B = nil; ln2W = nil; ln2B = nil
+        }
+        if options.centerWritingWeights {
+            ModelWeights.centerRows(&wO, width: d)
+            ModelWeights.centerRows(&bO, width: d)
+            ModelWeights.centerRows(&wOut, width: d)
+            ModelWeights.centerRows(&bOut, width: d)
+        }
         if options.foldValueBiases {
             let H = cfg.nHeads, dh = cfg.dHead, vStart = (H + cfg.kvHeads) * dh
-            for l in layers.indices {
-                // b_O += Σ_h Σ_d b_V[kv(h),d] · W_O[h,d,:]; b_V = 0. Valid because pattern rows sum
-                // to 1. Under grouped-query attention each query head reads its group's b_V.
-                var bO = layers[l].bO.map(Double.init)
-                for h in 0..<H {
-                    let kv = h / cfg.queriesPerKVHead
-                    for j in 0..<dh {
-                        let bv = Double(layers[l].bQKV[vStart + kv * dh + j])
-                        if bv == 0 { continue }
-                        let row = (h * dh + j) * d
-                        for i in 0..<d { bO[i] += bv * Double(layers[l].wO[row + i]) }
-                    }
+            // b_O += Σ_h Σ_d b_V[kv(h),d] · W_O[h,d,:]; b_V = 0. Valid because pattern rows sum
+            // to 1. Under grouped-query attention each query head reads its group's b_V.
+            var bOSum = bO.map(Double.init)
+            for h in 0..<H {
+                let kv = h / cfg.queriesPerKVHead
+                for j in 0..<dh {
+                    let bv = Double(bQKV[vStart + kv * dh + j])
+                    if bv == 0 { continue }
+                    let row = (h * dh + j) * d
+                    for i in 0..<d { bOSum[i] += bv * Double(wO[row + i]) }
                 }
-                layers[l].bO = bO.map(Float.init)
-                for r in vStart..<layers[l].bQKV.count { layers[l].bQKV[r] = 0 }
-                if options.centerWritingWeights { Self.centerRows(&layers[l].bO, width: d) }
             }
+            bO = bOSum.map(Float.init)
+            for r in vStart..<bQKV.count { bQKV[r] = 0 }
+            if options.centerWritingWeights { ModelWeights.centerRows(&bO, width: d) }
         }
     }
+}
 
+extension ModelWeights {
     /// fold_ln for one norm: LayerNorm (weight and bias, then centring) or RMSNorm (weight only).
     static func foldNorm(w: [Float], b: [Float]?, into W: inout [Float], bias: inout [Float], rows: Int) {
         if let b {

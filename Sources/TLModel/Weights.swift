@@ -33,6 +33,18 @@ public struct LayerWeights: Sendable {
     public var bOut: [Float]
 }
 
+/// Receives each block (its index and weights) as a loader finishes reading it.
+public typealias LayerSink = (Int, inout LayerWeights) -> Void
+
+extension [LayerWeights] {
+    /// Appends a block a loader has just read, after `sink` (if any) has seen it.
+    mutating func appendLoaded(_ sink: LayerSink?, _ layer: LayerWeights) {
+        var layer = layer
+        sink?(count, &layer)
+        append(layer)
+    }
+}
+
 /// All parameters of a model.
 public struct ModelWeights: Sendable {
     /// [d_vocab, d_model]
@@ -46,20 +58,22 @@ public struct ModelWeights: Sendable {
     /// [d_vocab]
     public var bU: [Float]
 
-    /// Reads a Hugging Face checkpoint of `cfg`'s family (FamilyWeights.swift for the others).
-    public static func fromHuggingFace(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    /// Reads a Hugging Face checkpoint of `cfg`'s family (FamilyWeights.swift for the others),
+    /// handing each block to `eachLayer` as soon as it is read (which may shrink it: a 16-bit
+    /// dtype keeps only its own copy of the matrices, so no full Float32 model ever exists).
+    public static func fromHuggingFace(_ checkpoint: Checkpoint, config cfg: ModelConfig, eachLayer: LayerSink? = nil) throws -> ModelWeights {
         switch ModelFamily(config: cfg) ?? .gpt2 {
-        case .gpt2: return try gpt2(checkpoint, config: cfg)
-        case .gptNeoX: return try gptNeoX(checkpoint, config: cfg)
-        case .llama, .mistral, .qwen2, .qwen3: return try llamaLike(checkpoint, config: cfg)
-        case .gemma2: return try gemma2(checkpoint, config: cfg)
+        case .gpt2: return try gpt2(checkpoint, config: cfg, eachLayer: eachLayer)
+        case .gptNeoX: return try gptNeoX(checkpoint, config: cfg, eachLayer: eachLayer)
+        case .llama, .mistral, .qwen2, .qwen3: return try llamaLike(checkpoint, config: cfg, eachLayer: eachLayer)
+        case .gemma, .gemma2: return try gemma2(checkpoint, config: cfg, eachLayer: eachLayer)
         }
     }
 
     /// Reads HF GPT-2 tensors, accepting both key layouts seen in the wild: `h.0.attn.c_attn.weight`
     /// (openai-community/gpt2, possibly with `attn.bias`/`attn.masked_bias` buffers, ignored) and
     /// `transformer.h.0...` with an optional `lm_head.weight`. Conv1D weights are [in, out].
-    static func gpt2(_ checkpoint: Checkpoint, config cfg: ModelConfig) throws -> ModelWeights {
+    static func gpt2(_ checkpoint: Checkpoint, config cfg: ModelConfig, eachLayer: LayerSink? = nil) throws -> ModelWeights {
         let keys = Set(checkpoint.keys)
         let prefix = keys.contains { $0.hasPrefix("transformer.") } ? "transformer." : ""
         var used = Set<String>()
@@ -81,7 +95,7 @@ public struct ModelWeights: Sendable {
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             let p = "h.\(l)."
-            layers.append(LayerWeights(
+            layers.appendLoaded(eachLayer, LayerWeights(
                 ln1W: try load(p + "ln_1.weight", [d]), ln1B: try load(p + "ln_1.bias", [d]),
                 wQKV: try load(p + "attn.c_attn.weight", [d, 3 * hd]), bQKV: try load(p + "attn.c_attn.bias", [3 * hd]),
                 wO: try load(p + "attn.c_proj.weight", [hd, d]), bO: try load(p + "attn.c_proj.bias", [d]),

@@ -37,18 +37,31 @@ public enum ToolCommands {
 
     /// `tlsh bench MODEL_DIR [TASKS]`: prints the timings as one JSON object. TLSH_BENCH_REPEATS
     /// overrides the repeat count; TLSH_BENCH_OUT names a directory where the patch grid and the
-    /// generated tokens are written as JSON for the harness to compare.
+    /// generated tokens are written as JSON for the harness to compare; TLSH_BENCH_DTYPE=bf16|f16
+    /// loads the block matrices in that precision (`model … dtype=`).
     public static func bench(directory: String, tasks: [String], environment: [String: String],
                              fail: (String, Int32) -> Never) -> Int32 {
         do {
+            let dtype = try environment["TLSH_BENCH_DTYPE"].map { name in
+                guard let d = WeightDType(rawValue: name) else {
+                    throw ToolError("TLSH_BENCH_DTYPE=\(name) is not one of \(WeightDType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return d
+            } ?? .f32
             let results = try EngineBenchmark.run(
                 directory: URL(fileURLWithPath: directory), tasks: tasks,
                 repeats: environment["TLSH_BENCH_REPEATS"].flatMap(Int.init) ?? 5,
-                outputDirectory: environment["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }) {
+                outputDirectory: environment["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }, dtype: dtype) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
             print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
             return 0
         } catch { fail("\(error)", 1) }
     }
+}
+
+/// A tool subcommand's refusal, printed as it is.
+struct ToolError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

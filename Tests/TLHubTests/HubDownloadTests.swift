@@ -268,11 +268,16 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertNoThrow(try hub().resolve("tiny/gated"))
     }
 
-    func testRepoWithoutSafetensorsListsWhatItHas() throws {
-        assertThrows(try hub().resolve("tiny/pytorch-only")) { error in
-            XCTAssertEqual(error, .missingSafetensors(repo: "tiny/pytorch-only", revision: "main", available: ["pytorch_model.bin"]))
-            XCTAssertTrue(error.description.contains("pytorch_model.bin"), error.description)
+    func testRepoWithoutReadableWeightsListsWhatItHas() throws {
+        assertThrows(try hub().resolve("tiny/flax-only")) { error in
+            XCTAssertEqual(error, .missingSafetensors(repo: "tiny/flax-only", revision: "main", available: ["flax_model.msgpack"]))
+            XCTAssertTrue(error.description.contains("flax_model.msgpack"), error.description)
         }
+    }
+
+    func testRepoWithOnlyPyTorchWeightsDownloadsTheBin() throws {
+        let files = try hub().resolve("tiny/pytorch-only")
+        XCTAssertEqual(files.weightFiles.map(\.lastPathComponent), ["pytorch_model.bin"])
     }
 
     func testNoNetworkSuggestsOfflineAlternatives() throws {

@@ -42,13 +42,18 @@ final class LocalFilesTests: XCTestCase {
 
     func testMissingWeightsListWhatIsThere() throws {
         try write("config.json")
-        try write("pytorch_model.bin")
+        try write("flax_model.msgpack")
         try write("tokenizer.json")
         XCTAssertThrowsError(try ModelFiles.inDirectory(base)) { error in
             guard case let TLHubError.missingFiles(_, missing, present) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(missing, ["model.safetensors"])
-            XCTAssertEqual(present, ["config.json", "pytorch_model.bin", "tokenizer.json"])
+            XCTAssertEqual(present, ["config.json", "flax_model.msgpack", "tokenizer.json"])
         }
+        // A PyTorch checkpoint counts as weights when there are no safetensors.
+        try write("pytorch_model.bin")
+        XCTAssertEqual(try ModelFiles.inDirectory(base).weightFiles.map(\.lastPathComponent), ["pytorch_model.bin"])
+        try write("model.safetensors")
+        XCTAssertEqual(try ModelFiles.inDirectory(base).weightFiles.map(\.lastPathComponent), ["model.safetensors"])
     }
 
     func testEnvironmentFollowsHuggingFaceHub() throws {

@@ -10,7 +10,7 @@ import TLTestSupport
 
 final class FamilyInterpTests: XCTestCase {
     let tol: Float = 1e-4
-    let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
+    let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma-a", "gemma-b", "gemma2-a", "gemma2-b"]
 
     func testPatchingAndDLAMatchTransformerLens() throws {
         for name in models {

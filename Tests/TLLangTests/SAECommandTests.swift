@@ -155,6 +155,32 @@ final class SAECommandTests: XCTestCase {
         }
     }
 
+    /// Gemma Scope (params.npz) and Llama Scope releases by name through the hub server: the
+    /// release table names repo, folder and layout; the result equals the local fixture's load.
+    func testGemmaAndLlamaScopeReleasesLoadThroughTheHub() throws {
+        let server = try FakeHubServer()
+        defer { server.stop() }
+        let home = try temporaryDirectory()
+        let s = Session(environment: ["HF_ENDPOINT": server.endpoint, "HF_HOME": home.path])
+        s.output = output
+        let scopes = repositoryRoot.appendingPathComponent("Tests/Fixtures/sae_scopes")
+        for (release, id, fixture, neuronpedia) in [
+            ("gemma-scope-2b-pt-mlp-canonical", "layer_0/width_16k/canonical", "gemma_scope_mlp", "gemma-2-2b/0-gemmascope-mlp-16k"),
+            ("llama_scope_lxr_8x", "l1r_8x", "llama_scope_res", "llama3.1-8b/1-llamascope-res-32k"),
+            ("gemma-scope-2-270m-pt-res-all", "layer_1_width_16k_l0_small", "gemma_scope_2_res", nil),
+        ] {
+            try s.execute("s = sae \(release) \(id)")
+            guard case .sae(let v)? = s.variables["s"] else { return XCTFail("s is not an SAE") }
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: scopes.appendingPathComponent("\(fixture)/meta.json"))) as! [String: Any]
+            XCTAssertEqual(v.sae.config.hookName, m["hook"] as? String, release)
+            XCTAssertEqual(v.neuronpediaID, neuronpedia, release)
+            let golden = try SafeTensorsFile(path: scopes.appendingPathComponent("\(fixture)/golden.safetensors").path)
+            let (xs, xd) = try golden.tensor("x"), (es, ed) = try golden.tensor("encode")
+            let got = try v.sae.features(of: Tensor(shape: xs, data: xd))
+            XCTAssertLessThanOrEqual(got.maxAbsDifference(Tensor(shape: es, data: ed)), 1e-5, release)
+        }
+    }
+
     /// The embedded default model's SAE (tools/train_default_sae): the features its achieved.json
     /// names by rule fire where the tutorial says, ablating the " Paris" feature takes " Paris"
     /// from near-certain to a coin flip, and steering with its direction writes " Paris".
@@ -188,6 +214,27 @@ final class SAECommandTests: XCTestCase {
         for city in (achieved["capital_feature_top_logits"] as! [String]).prefix(3) {
             XCTAssertTrue(feature.contains("␣" + city.dropFirst()), "\(city) missing from \(feature)")
         }
+    }
+
+    /// top and lens with saes= read the spliced run: the same tables as on `run ... saes=`'s cache,
+    /// and different from the unspliced ones when a feature that matters is ablated.
+    func testTopAndLensSpliceSAEs() throws {
+        let achieved = try JSONSerialization.jsonObject(with: Data(contentsOf: repositoryRoot.appendingPathComponent("tools/train_default_sae/achieved.json"))) as! [String: Any]
+        let paris = achieved["paris_feature"] as! Int
+        let s = session()
+        try s.execute("""
+            s = sae default
+            ca = run "The capital of France is" saes=[s] error=true ablate=[\(paris)]
+            """)
+        let viaCache = try s.execute("top ca k=5")!.plainText
+        let spliced = try s.execute("top \"The capital of France is\" k=5 saes=[s] error=true ablate=[\(paris)]")!.plainText
+        let plain = try s.execute("top \"The capital of France is\" k=5")!.plainText
+        XCTAssertEqual(spliced, viaCache)
+        XCTAssertNotEqual(spliced, plain)
+        let lensSpliced = try s.execute("lens \"The capital of France is\" saes=[s] error=true ablate=[\(paris)]")!.plainText
+        XCTAssertEqual(lensSpliced, try s.execute("lens ca")!.plainText)
+        XCTAssertNotEqual(lensSpliced, try s.execute("lens \"The capital of France is\"")!.plainText)
+        XCTAssertThrowsError(try s.execute("top \"x\" error=true")) { XCTAssertTrue("\($0)".contains("go with saes="), "\($0)") }
     }
 
     /// Feature DLA sums to the DLA of the SAE's reconstruction minus b_dec's share: checked here

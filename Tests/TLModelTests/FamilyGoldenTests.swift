@@ -7,7 +7,7 @@ import XCTest
 import TLTensor
 import TLTestSupport
 
-let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
+let familyModels = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b", "qwen3-a", "qwen3-b", "gemma-a", "gemma-b", "gemma2-a", "gemma2-b"]
 
 final class FamilyGoldenTests: XCTestCase {
     /// Activations and logits, relative to each tensor's largest magnitude (at least 1): |a − b| ≤
@@ -60,7 +60,10 @@ final class FamilyGoldenTests: XCTestCase {
             let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
             let logits = try model.run(tokens: [tokens(g)]).logits!
             let hf = try g.tensor("hf/logits")
-            assertClose(logits, hf, tol: scaledTolerance(hf), "\(name) vs transformers")
+            // Gemma (1): TransformerLens's act_fn is the erf GELU, transformers' the tanh form; tlsh
+            // follows TransformerLens, so it may differ from transformers by the gap the generator measured.
+            let knownGap = name.hasPrefix("gemma-") ? Float(g.meta["hf_vs_tl_unprocessed_logits_max_abs"] as! Double) : 0
+            assertClose(logits, hf, tol: scaledTolerance(hf) + knownGap, "\(name) vs transformers")
         }
     }
 
@@ -118,17 +121,6 @@ final class FamilyConfigErrorTests: XCTestCase {
             XCTAssertThrowsError(try ModelConfig.fromHuggingFace(json: Data(json.utf8))) { e in
                 XCTAssertTrue("\(e)".contains(expected), "\(e)")
             }
-        }
-    }
-}
-
-final class FamilyGradientGuardTests: XCTestCase {
-    /// The backward covers GPT-2's block only: other families get a clear error, not wrong numbers.
-    func testGradientsRefuseOtherFamilies() throws {
-        let g = try Golden("llama-a", root: Golden.familiesRoot)
-        let model = try HookedTransformer.load(directory: g.hfDirectory)
-        XCTAssertThrowsError(try model.gradients(tokens: [[1, 2, 3]]) { _ in LogitGradient(rows: [2], columns: [0], values: [1]) }) { e in
-            XCTAssertTrue("\(e)".contains("GPT-2-family"), "\(e)")
         }
     }
 }

@@ -109,6 +109,16 @@ SPECS = [
                                                  attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
                                                  rope_theta=10000.0),
                dtype="bfloat16"),
+    # Gemma (1): RMS stored as w-1, sqrt(d_model) embedding scale, GeGLU, no post norms or caps;
+    # multi-query like gemma-2b, tied. TransformerLens 3.9's Gemma config says act_fn "gelu" (erf)
+    # while transformers always runs Gemma with gelu_pytorch_tanh (it rewrites hidden_act="gelu"):
+    # the two disagree by ~1e-3 on these logits (meta's hf_vs_tl_unprocessed_logits_max_abs), and
+    # tlsh follows TransformerLens.
+    FamilySpec("gemma-a", "gemma", 2013, dict(COMMON, num_key_value_heads=1, head_dim=16, rope_theta=10000.0)),
+    # Gemma multi-head like gemma-7b, head_dim 24 (n_heads·d_head != d_model), 3 layers; BF16 file.
+    FamilySpec("gemma-b", "gemma", 2014, dict(COMMON, num_hidden_layers=3, num_key_value_heads=4, head_dim=24,
+                                               rope_theta=10000.0),
+               dtype="bfloat16"),
     # Qwen3: q/k RMSNorm per head, explicit head_dim (24, so n_heads·d_head != d_model), GQA 2, tied.
     FamilySpec("qwen3-a", "qwen3", 2009, dict(COMMON, num_key_value_heads=2, head_dim=24, rope_theta=1000000.0,
                                                tie_word_embeddings=True, use_sliding_window=False)),
@@ -124,10 +134,12 @@ CLASSES = {
     "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM),
     "qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
     "qwen3": (transformers.Qwen3Config, transformers.Qwen3ForCausalLM),
+    "gemma": (transformers.GemmaConfig, transformers.GemmaForCausalLM),
     "gemma2": (transformers.Gemma2Config, transformers.Gemma2ForCausalLM),
 }
 
 GEMMA2_DIRS: dict[str, dict] = {}  # local directory -> the HF config dict of a Gemma-2 spec
+GEMMA_DIRS: dict[str, dict] = {}  # the same for Gemma (1) specs
 
 
 def resized_gemma2_config(original):
@@ -135,6 +147,16 @@ def resized_gemma2_config(original):
     take its entry for google/gemma-2-2b and resize it to the directory's config."""
     def convert(model_name, **kwargs):
         hf = GEMMA2_DIRS.get(str(model_name))
+        if hf is None and str(model_name) in GEMMA_DIRS:
+            # Gemma (1): TransformerLens's google/gemma-2b entry, resized.
+            hf = GEMMA_DIRS[str(model_name)]
+            cfg = original("google/gemma-2b", **kwargs)
+            cfg.update(d_model=hf["hidden_size"], d_head=hf["head_dim"], n_heads=hf["num_attention_heads"],
+                       d_mlp=hf["intermediate_size"], n_layers=hf["num_hidden_layers"],
+                       n_ctx=hf["max_position_embeddings"], d_vocab=hf["vocab_size"],
+                       n_key_value_heads=hf["num_key_value_heads"], rotary_dim=hf["head_dim"],
+                       rotary_base=hf["rope_theta"])
+            return cfg
         if hf is None:
             return original(model_name, **kwargs)
         cfg = original("google/gemma-2-2b", **kwargs)
@@ -298,6 +320,8 @@ def generate(spec: FamilySpec) -> None:
         placeholder_tokenizer(spec.config["vocab_size"]).save_pretrained(local)
         if spec.family == "gemma2":
             GEMMA2_DIRS[local] = spec.config
+        if spec.family == "gemma":
+            GEMMA_DIRS[local] = spec.config
         keys, configs = {}, {}
         for prefix, processed in (("processed", True), ("unprocessed", False)):
             tl = tl_model(local, ref, processed)

@@ -2,6 +2,13 @@
 """Gradient goldens: torch autograd through TransformerLens 3.9 (never run by the tests).
 
 Usage: /work/venv-ref/bin/python tools/goldens/gradients.py [--only tiny-a,tiny-b]
+       /work/venv-ref/bin/python tools/goldens/gradients.py --families [--only llama-a,...]
+
+With --families: the seeded random models of every other family (tools/goldens/families.py,
+Tests/Fixtures/families/<name>/hf) through TransformerLens 3.9 with processing; writes
+Tests/Fixtures/families/<name>/gradients.safetensors + gradients.json with grad/logit_diff/<hook>
+(corrupted tokens of meta.json's interp section, logit_diff of its t1, t2), grad/loss/<hook> on the
+clean tokens, and attrib/... as below (see family_main).
 
 Reads the committed tiny models (Tests/Fixtures/golden/<name>/hf, written by generate.py) and
 writes Tests/Fixtures/golden/<name>/gradients.safetensors + gradients.json:
@@ -130,14 +137,15 @@ def eap_nodes(cfg):
     return senders, receivers, order
 
 
-def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
+def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None) -> torch.Tensor:
     """Edge scores [senders, receivers] (0 where no edge), computed with torch autograd:
     score(u -> v) = sum over pos, d_model of (a_u(clean) - a_u(corrupt)) * d metric / d in_v, where a_u is
     hook_embed + hook_pos_embed (input), hook_result[:, :, h] (head) or hook_mlp_out (MLP), and in_v is
     hook_q/k/v_input[:, :, h] (head receivers), hook_mlp_in (MLP) or the last hook_resid_post (logits),
     with the gradient on the clean input (EAP) or averaged over inputs whose blocks.0.hook_resid_pre is
     corrupt + (k/steps)(clean - corrupt), k = 1..steps (EAP-IG on inputs)."""
-    model = models.make_tl_model(spec, hf, processed=True)
+    if model is None:
+        model = models.make_tl_model(spec, hf, processed=True)
     model.set_use_split_qkv_input(True)
     model.set_use_hook_mlp_in(True)
     model.set_use_attn_result(True)
@@ -148,7 +156,8 @@ def eap_reference(spec, hf, clean, corrupt, metric, steps=None) -> torch.Tensor:
         _, kc = model.run_with_cache(corrupt)
 
     def outputs(c):
-        outs = [c["hook_embed"][0] + c["hook_pos_embed"][0]]
+        # rotary models have no hook_pos_embed: the input node is hook_embed alone
+        outs = [c["hook_embed"][0] + (c["hook_pos_embed"][0] if "hook_pos_embed" in c else 0)]
         for l in range(L):
             outs += [c[f"blocks.{l}.attn.hook_result"][0, :, h] for h in range(H)]
             outs.append(c[f"blocks.{l}.hook_mlp_out"][0])
@@ -235,11 +244,102 @@ def put_grads(store: TensorStore, prefix: str, grads: dict) -> list[str]:
     return store.put_all(prefix, sorted(grads.items()))
 
 
+FAMILY_ATTRIBUTIONS = [
+    ("resid_pre", "layer_pos", [1]), ("resid_post", "layer_pos", [1]), ("attn_out", "layer_pos", [1]),
+    ("mlp_out", "layer_pos", [1]), ("z", "layer_head", [2]), ("z", "layer_pos_head", [1, 2]),
+    ("q", "layer_head", [2]), ("k", "layer_pos_head", [1, 2]), ("v", "layer_head", [2]),
+    ("pattern", "layer_head", [1]), ("post", "layer_neuron", [2]),
+]
+
+
+# Sequential, multi-head, no post-norms: the families whose edge graph tlsh's eap scores.
+EAP_FAMILIES = {"pythia-b", "llama-b", "qwen2-b", "qwen3-b"}
+
+
+def family_main(wanted: set) -> None:
+    """Gradient goldens for the families beyond GPT-2 (see the module docstring)."""
+    import shutil
+    import tempfile
+    import families as F
+    import transformer_lens.loading_from_pretrained as tl_loading
+    tl_loading.get_official_model_name = lambda name: name
+    tl_loading.convert_hf_model_config = F.resized_gemma2_config(tl_loading.convert_hf_model_config)
+    from transformer_lens.utilities import get_act_name
+    for spec in F.SPECS:
+        if wanted and spec.name not in wanted:
+            continue
+        out_dir = os.path.join(F.OUT_ROOT, spec.name)
+        with open(os.path.join(out_dir, "meta.json")) as f:
+            meta = json.load(f)
+        _, model_cls = F.CLASSES[spec.family]
+        hf = model_cls.from_pretrained(os.path.join(out_dir, "hf"), dtype=torch.float32, attn_implementation="eager")
+        hf.eval()
+        interp = meta["interp"]
+        clean, corrupt = torch.tensor([interp["clean"]]), torch.tensor([interp["corrupted"]])
+        t1, t2 = interp["t1"], interp["t2"]
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, f"m{spec.seed}")
+            shutil.copytree(os.path.join(out_dir, "hf"), local)
+            F.placeholder_tokenizer(spec.config["vocab_size"]).save_pretrained(local)
+            if spec.family == "gemma2":
+                F.GEMMA2_DIRS[local] = spec.config
+            model = F.tl_model(local, hf, processed=True)
+            eap_model = F.tl_model(local, hf, processed=True) if spec.name in EAP_FAMILIES else None
+
+        def logit_diff(logits):
+            return logits[0, -1, t1] - logits[0, -1, t2]
+
+        def loss(logits):
+            return -logits.log_softmax(-1)[0, :-1].gather(-1, clean[0, 1:, None]).mean()
+
+        store = TensorStore()
+        info: dict = {"model": spec.name, "clean_tokens": interp["clean"], "corrupted_tokens": interp["corrupted"],
+                      "t1": t1, "t2": t2,
+                      "metrics": {"logit_diff": "logits[0,-1,t1] - logits[0,-1,t2] on corrupted_tokens",
+                                  "loss": "mean next-token cross-entropy on clean_tokens"},
+                      "gradient": "d metric / d hook output via model.add_hook(lambda n: True, bwd, 'bwd') on "
+                                  "HookedTransformer.from_pretrained (processed); several firings summed"}
+        _, corrupt_cache, corrupt_grads, value = gradients(model, corrupt, logit_diff)
+        info["logit_diff_corrupted"] = value
+        put_grads(store, "grad/logit_diff/", corrupt_grads)
+        _, _, g, value = gradients(model, clean, loss)
+        info["loss_clean"] = value
+        put_grads(store, "grad/loss/", g)
+        with torch.no_grad():
+            _, clean_cache = model.run_with_cache(clean)
+        calls = {}
+        for act, axes, keep in FAMILY_ATTRIBUTIONS:
+            rows = []
+            for layer in range(model.cfg.n_layers):
+                name = get_act_name(act, layer)
+                rows.append(reduce_keep((clean_cache[name] - corrupt_cache[name]) * corrupt_grads[name], keep))
+            store.put(f"attrib/{act}/{axes}", torch.stack(rows))
+            calls[f"{act}/{axes}"] = f"stack over layers of ((clean - corrupt)[{act}] * grad_corrupt[{act}]) summed over all axes but {keep}"
+        info["attribution"] = calls
+        if eap_model is not None:
+            store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff, model=eap_model))
+            store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(),
+                                                   steps=3, model=eap_model))
+            senders, receivers, _ = eap_nodes(model.cfg)
+            info["eap"] = {"senders": senders, "receivers": receivers, "definition": eap_reference.__doc__,
+                           "input": "hook_embed (rotary: no hook_pos_embed)"}
+        store.save(os.path.join(out_dir, "gradients.safetensors"))
+        info["keys"] = {k: list(v.shape) for k, v in store.tensors.items()}
+        with open(os.path.join(out_dir, "gradients.json"), "w") as f:
+            json.dump(info, f, indent=1)
+            f.write("\n")
+        print(f"{spec.name}: {len(store.tensors)} tensors", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="")
+    parser.add_argument("--families", action="store_true", help="the families beyond GPT-2 (Tests/Fixtures/families)")
     args = parser.parse_args()
     wanted = set(filter(None, args.only.split(",")))
+    if args.families:
+        family_main(wanted)
+        return
     for spec in models.SPECS:
         if spec.name not in MODELS or (wanted and spec.name not in wanted):
             continue

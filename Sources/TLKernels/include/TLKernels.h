@@ -28,6 +28,32 @@ void tlk_pack_panels(size_t k, size_t n, const float *b, float *packed, size_t p
 void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float *packed, float *c, size_t ldc,
                      size_t panel_begin, size_t panel_end);
 
+/// 16-bit weight formats of the half-precision panels (halfgemm.c).
+enum { TLK_HALF_BF16 = 1, TLK_HALF_F16 = 2 };
+
+/// One value between Float32 and a 16-bit format: widening is exact; narrowing rounds to nearest,
+/// ties to even (IEEE half overflows to infinity past 65504, NaN stays NaN).
+float tlk_half_to_float(int fmt, uint16_t h);
+uint16_t tlk_float_to_half(int fmt, float f);
+
+/// tlk_pack_panels with each value rounded to `fmt`: panels [panel_begin, panel_end) of
+/// k·64·⌈n/64⌉ 16-bit values.
+void tlk_pack_panels_half(size_t k, size_t n, const float *b, uint16_t *packed, int fmt, size_t panel_begin,
+                          size_t panel_end);
+
+/// Rows [row_begin, row_end) of B[k×n] (row-major Float32) from its half panels.
+void tlk_unpack_panels_half(size_t k, size_t n, const uint16_t *packed, int fmt, float *b, size_t row_begin,
+                            size_t row_end);
+
+/// tlk_gemm_packed for half panels: each weight widened to Float32 as read, Float32 accumulation
+/// (a k-long fused multiply-add chain in ascending k per output, like tlk_gemm_packed).
+void tlk_gemm_packed_half(size_t m, size_t k, const float *a, size_t lda, const uint16_t *packed, int fmt, float *c,
+                          size_t ldc, size_t panel_begin, size_t panel_end);
+
+/// The naive product the fast one is checked against: C[m×n] = A[m×k] · B[k×n], B row-major in
+/// `fmt`, dense rows, one scalar Float32 sum per output.
+void tlk_gemm_half_reference(size_t m, size_t k, size_t n, const float *a, const uint16_t *b, int fmt, float *c);
+
 /// Causal softmax attention for one (sequence, head), query rows [row_begin, row_end):
 /// z[i] = Σ_j softmax_j(q[i]·k[j] / scale) v[j] over keys j ≤ past + i with key_mask[j] != 0
 /// (all keys when key_mask is NULL). q, k, v, z are row-major with the given strides (d_head

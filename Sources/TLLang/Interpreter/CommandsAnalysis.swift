@@ -171,7 +171,7 @@ extension Session {
 
     func cmdLens(_ a: Arguments) throws -> Value {
         let m = try requireModel()
-        let c = try cacheArgument(a.positional(0), range: a.range)
+        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a)
         let P = c.tokens.count
         let positions = try a.option("pos").map { try indexList($0, limit: P) } ?? [P - 1]
         let k = try a.int("k")

@@ -12,8 +12,12 @@ extension Session {
     func cmdModel(_ a: Arguments) throws -> Value {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let process = try a.bool("process")
+        let dtypeName = a.option("dtype").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("dtype")?.defaultValue ?? ""
+        guard let dtype = WeightDType(rawValue: dtypeName) else {
+            throw TLLangError.at(a.range, "dtype=\(dtypeName) is not a weight precision; use dtype=f32, dtype=bf16 or dtype=f16")
+        }
         let loaded: LoadedModel
-        do { loaded = try LoadedModel.load(name: name, process: process, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
+        do { loaded = try LoadedModel.load(name: name, process: process, dtype: dtype, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
             throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
         } catch {
             throw TLLangError.at(a.range, "\(error)")
@@ -53,6 +57,9 @@ extension Session {
             [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
             [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
+            [.text("dtype"), .text(m.model.dtype == .f32 ? "f32" : "\(m.model.dtype.rawValue) block matrices (embeddings, W_U, norms and biases f32)")],
+            [.text("weight bytes"), .text(MemoryBudget.describe(bytes: Double(m.model.weightBytes))
+                + (m.model.panelBytes > 0 ? " (+ \(MemoryBudget.describe(bytes: Double(m.model.panelBytes))) of Float32 panels for speed)" : ""))],
             [.text("tokenizer"), .text(m.tokenizer.map { "BPE, \($0.vocabSize) tokens" } ?? "none (pass token ids: run [1, 2, 3])")],
         ]
         return .result(Display(tables: [Table(title: "model", columns: ["property", "value"], rows: rows)]), data: nil)
@@ -127,12 +134,15 @@ extension Session {
     }
 
     /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
-    func cacheArgument(_ e: Expr?, range: SourceRange) throws -> CacheValue {
-        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range) }
+    /// With `splicing` (a command declaring saes=, error=, ablate=), a prompt runs with those SAEs
+    /// spliced in, and a cache's tokens are rerun with them.
+    func cacheArgument(_ e: Expr?, range: SourceRange, splicing a: Arguments? = nil) throws -> CacheValue {
+        let saes = try a.map { try splices($0, model: try requireModel()) } ?? []
+        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range, saes: saes) }
         guard let c = lastCache else {
             throw TLLangError.at(range, "there is no cache yet", hint: "run a prompt first: cache = run \"The capital of France is\"")
         }
-        return c
+        return saes.isEmpty ? c : try runPrompt(.cache(c), bos: nil, range: range, saes: saes)
     }
 
     /// `firstRank`: 1 for `top`; 0 for `test`, whose answer ranks count from 0 as TransformerLens's
@@ -153,7 +163,7 @@ extension Session {
     }
 
     func cmdTop(_ a: Arguments) throws -> Value {
-        let c = try cacheArgument(a.positional(0), range: a.range)
+        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a)
         let pos = try a.int("pos"), k = try a.int("k")
         try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"

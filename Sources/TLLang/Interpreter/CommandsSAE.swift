@@ -58,8 +58,10 @@ extension Session {
         return .sae(value)
     }
 
-    func loadSAE(_ url: URL, range: SourceRange) throws -> SparseAutoencoder {
-        do { return try SparseAutoencoder.load(directory: url) } catch let e as SAEError {
+    func loadSAE(_ url: URL, range: SourceRange, origin: SAEOrigin? = nil, normScalingFactor: Double? = nil) throws -> SparseAutoencoder {
+        do { return try SparseAutoencoder.load(directory: url, origin: origin, normScalingFactor: normScalingFactor) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        } catch let e as NumpyError {
             throw TLLangError.at(range, e.description)
         } catch let e as TLModelError {
             throw TLLangError.at(range, e.description)
@@ -73,7 +75,7 @@ extension Session {
         do { table = try SAEReleases.load(from: SAEReleases.tableURL(override: hub.environment.saeReleaseTable)) } catch { throw TLLangError.at(range, "\(error)") }
         guard let r = table[release] else {
             let hint = Suggest.nearest(to: release, in: Array(table.keys)).map { "did you mean '\($0)'?" }
-            throw TLLangError.at(range, "'\(release)' is not a release in tlsh's SAE table (SAELens releases in SAELens's layout for GPT-2 models)",
+            throw TLLangError.at(range, "'\(release)' is not a release in tlsh's SAE table (SAELens's releases for GPT-2, Gemma Scope and Llama Scope)",
                                  hint: hint ?? "or download the SAE's folder and load it with sae \"DIR\"")
         }
         guard let entry = r.saes[id] else {
@@ -82,16 +84,16 @@ extension Session {
             throw TLLangError.at(range, "release \(release) has no SAE '\(id)'", hint: hint)
         }
         let folder = entry.path.hasSuffix("/") ? String(entry.path.dropLast()) : entry.path
+        let files = SAEReleases.files(format: r.format)
         let snapshot: URL
         do {
-            snapshot = try hub.snapshot(repo: r.repo, required: ["\(folder)/cfg.json", "\(folder)/sae_weights.safetensors"],
-                                        optional: ["\(folder)/sparsity.safetensors"])
+            snapshot = try hub.snapshot(repo: r.repo, required: files.required.map { "\(folder)/\($0)" },
+                                        optional: files.optional.map { "\(folder)/\($0)" })
         } catch TLHubError.cancelled { throw TLHubError.cancelled } catch { throw TLLangError.at(range, "\(error)") }
-        var sae = try loadSAE(snapshot.appendingPathComponent(folder), range: range)
-        // As SAELens's from_pretrained: a release's dataset-level input scale is folded in.
-        if sae.config.normalization == .expectedAverageOnlyIn, let s = entry.normScalingFactor {
-            sae = sae.foldingNormScalingFactor(Float(s))
-        }
+        // SAELens derives a converted release's hook from its repo and folder; a release's
+        // dataset-level input scale is folded in, as SAE.from_pretrained does.
+        let sae = try loadSAE(snapshot.appendingPathComponent(folder), range: range, origin: SAEOrigin(repo: r.repo, folder: folder),
+                              normScalingFactor: entry.normScalingFactor)
         return SAEValue(sae: sae, name: "\(release)/\(id)", neuronpediaID: entry.neuronpedia)
     }
 

@@ -2,6 +2,7 @@
 import Foundation
 import TLHub
 import TLModel
+import TLTensor
 import TLTokenizer
 
 public final class LoadedModel: @unchecked Sendable {
@@ -15,10 +16,10 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// Resolves `name` (alias, repo id, directory; nil = the embedded default) and loads it.
-    static func load(name: String?, process: Bool, hub: Hub) throws -> LoadedModel {
+    static func load(name: String?, process: Bool, dtype: WeightDType = .f32, hub: Hub) throws -> LoadedModel {
         let source = try ModelSource.parse(name)
         let files = try hub.resolve(source)
-        let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none)
+        let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none, dtype: dtype)
         let sentencePiece = FileManager.default.fileExists(atPath: files.directory.appendingPathComponent("tokenizer.model").path)
         let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty && !sentencePiece ? nil : try Tokenizer.load(directory: files.directory)
         let display: String

@@ -15,12 +15,19 @@ Fixture repos, all built in memory at start-up (deterministic bytes):
   tiny/sharded          model.safetensors.index.json + two shards
   tiny/no-range         its CDN ignores Range and always answers 200 with the whole body
   tiny/gated            401 GatedRepo unless "Authorization: Bearer secret-token"
-  tiny/pytorch-only     config + tokenizer + pytorch_model.bin, no safetensors
+  tiny/pytorch-only     config + tokenizer + pytorch_model.bin (not a real one), no safetensors
+  tiny/flax-only        config + tokenizer + flax_model.msgpack: no weights tlsh reads
+  family repos          the tiny random models of Tests/Fixtures/families/*/hf under real names
+                        (FAMILY_REPOS below), no tokenizer; EleutherAI/pythia-70m-deduped also has
+                        the revision "step3000" holding only pytorch_model.bin
+                        (Tests/Fixtures/pytorch/pythia-a-bin), like Pythia's training checkpoints
   tiny/corrupt          the CDN body does not match the published sha256
   jbloom/GPT2-Small-SAEs-Reformatted   an SAE release: blocks.0.hook_resid_pre/{cfg.json,
                         sae_weights.safetensors} (Tests/Fixtures/sae/standard/sae)
+  google/gemma-scope-*, fnlp/Llama3_1-*   Gemma Scope / Llama Scope releases (Tests/Fixtures/sae_scopes/hub)
   anything else         404 RepoNotFound
-Revisions: "main", the tag "v1" and the full commit hash; any other is 404 RevisionNotFound.
+Revisions: "main", the tag "v1" and the full commit hash; any other is 404 RevisionNotFound, except
+the extra revisions of REVISIONS (served as repos named "repo@revision", with their own commit).
 
 Control endpoints (not counted): GET /_stats (request counts, CDN requests that carried an
 Authorization header), GET /_reset, GET /_manifest (per repo and file: size, sha256, etag,
@@ -72,6 +79,27 @@ def base_repo(seed):
     return files
 
 
+# Real repo names (those TransformerLens's aliases resolve to) → fixture folders under Tests/Fixtures.
+FAMILY_REPOS = {
+    "EleutherAI/pythia-70m": "families/pythia-a/hf",
+    "EleutherAI/pythia-70m-deduped": "families/pythia-b/hf",
+    "EleutherAI/pythia-70m-deduped@step3000": "pytorch/pythia-a-bin",
+    "meta-llama/Llama-3.2-1B": "families/llama-a/hf",
+    "mistralai/Mistral-7B-v0.1": "families/mistral-a/hf",
+    "Qwen/Qwen2.5-0.5B": "families/qwen2-a/hf",
+    "Qwen/Qwen3-0.6B": "families/qwen3-a/hf",
+    "google/gemma-2-2b": "families/gemma2-a/hf",
+}
+
+
+def read_folder(path):
+    files = {}
+    for name in sorted(os.listdir(path)):
+        with open(os.path.join(path, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
 def build_repos():
     repos = {}
     repos["tiny/gpt2"] = base_repo(1)
@@ -95,6 +123,13 @@ def build_repos():
     del pt["model.safetensors"]
     pt["pytorch_model.bin"] = b"PK\x03\x04 not really a pickle " * 100
     repos["tiny/pytorch-only"] = pt
+    flax = base_repo(9)
+    del flax["model.safetensors"]
+    flax["flax_model.msgpack"] = b"\x80 not weights tlsh reads"
+    repos["tiny/flax-only"] = flax
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    for repo, folder in FAMILY_REPOS.items():
+        repos[repo] = read_folder(os.path.join(fixtures, folder))
     # An SAE release in SAELens's layout, under the repo and folder SAELens's table names for
     # gpt2-small-res-jb / blocks.0.hook_resid_pre (the files are the tiny-a "standard" fixture).
     sae_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sae", "standard", "sae")
@@ -103,6 +138,18 @@ def build_repos():
         with open(os.path.join(sae_dir, name), "rb") as f:
             release["blocks.0.hook_resid_pre/" + name] = f.read()
     repos["jbloom/GPT2-Small-SAEs-Reformatted"] = release
+    # Gemma Scope, Gemma Scope 2 and Llama Scope releases in their own layouts, under their real
+    # repos and folders (Tests/Fixtures/sae_scopes/hub, written by tools/goldens/sae_scopes.py).
+    scopes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sae_scopes", "hub")
+    for org in sorted(os.listdir(scopes)) if os.path.isdir(scopes) else []:
+        for name in sorted(os.listdir(os.path.join(scopes, org))):
+            top = os.path.join(scopes, org, name)
+            files = {}
+            for folder, _, names in os.walk(top):
+                for n in names:
+                    with open(os.path.join(folder, n), "rb") as f:
+                        files[os.path.relpath(os.path.join(folder, n), top).replace(os.sep, "/")] = f.read()
+            repos[org + "/" + name] = files
     return repos
 
 
@@ -219,8 +266,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(401, "GatedRepo", message="Access to model tiny/gated is restricted")
         revision, _, name = rest.partition("/")
         revision = revision.replace("%2F", "/")
+        extra = [r for r in REPOS if r.startswith(repo + "@") and revision in (r.split("@", 1)[1], commit_of(r))]
+        if extra:  # an extra revision is served as its own repo entry
+            repo = extra[0]
         commit = commit_of(repo)
-        if revision not in ("main", "v1", commit):
+        if not extra and revision not in ("main", "v1", commit):
             return self.error(404, "RevisionNotFound", message="Invalid rev id: " + revision)
         files = REPOS[repo]
         if name not in files:
@@ -229,7 +279,7 @@ class Handler(BaseHTTPRequestHandler):
         if is_lfs(name):
             sha = hashlib.sha256(content).hexdigest()
             host_port = self.server.server_address[1]
-            location = "http://localhost:%d/cdn/%s/%s" % (host_port, repo.replace("/", "--"), name)
+            location = "http://localhost:%d/cdn/%s/%s" % (host_port, repo.replace("/", "--").replace("@", "%40"), name)
             return self.send(302, {
                 "Location": location,
                 "X-Repo-Commit": commit,
@@ -242,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def cdn(self, key):
         repo_key, _, name = key.partition("/")
-        repo = repo_key.replace("--", "/")
+        repo = repo_key.replace("--", "/").replace("%40", "@")
         if repo not in REPOS or name not in REPOS[repo]:
             return self.send(404, {}, b"no such object")
         if self.headers.get("Authorization"):

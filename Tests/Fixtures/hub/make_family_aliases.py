@@ -14,9 +14,9 @@ from importlib.metadata import version
 
 from transformer_lens import supported_models
 
-# Official names of the architectures tlsh implements (GPTNeoX, Llama, Mistral, Qwen2, Qwen3, Gemma2).
+# Official names of the architectures tlsh implements (GPTNeoX, Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2).
 SUPPORTED = re.compile(r"^(EleutherAI/pythia-|meta-llama/(Llama-2|Llama-3|Meta-Llama-3)|mistralai/Mistral-7B|"
-                       r"Qwen/Qwen2-|Qwen/Qwen2\.5-|Qwen/Qwen3-|google/gemma-2-|TinyLlama/)")
+                       r"Qwen/Qwen2-|Qwen/Qwen2\.5-|Qwen/Qwen3-|google/gemma-2-|google/gemma-(2b|7b)|TinyLlama/)")
 EXCLUDE = re.compile(r"(Vision|Guard|CodeLlama|Math|Coder|70b|70B|405B|-v0$|seed\d)")
 
 here = os.path.dirname(os.path.abspath(__file__))

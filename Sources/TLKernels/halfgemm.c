@@ -1,0 +1,199 @@
+// Products with weights stored in 16 bits (`model NAME dtype=bf16|f16`): the weight panels of
+// tlk_gemm_packed (64 columns, [k][64]) hold bfloat16 or IEEE half values, widened to Float32 as
+// they are read, and every product accumulates in Float32. A weight-streaming product (few rows:
+// short prompts, generation, patching batches) moves half the bytes of the Float32 panels. The
+// widening is integer arithmetic on vector lanes, so every clone (AVX-512, AVX2, baseline) runs it
+// without needing the F16C instructions.
+#include "TLKernels.h"
+#include "vec.h"
+#include <stdlib.h>
+
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef uint16_t v16h __attribute__((vector_size(32)));
+
+enum { HMR = 6, WIDEN_ROWS = 12 };
+
+/// 16 half values (format fmt) at p → 16 floats.
+TLK_INLINE void widen16(int fmt, const uint16_t *p, v16 *out) {
+    v16h h;
+    memcpy(&h, p, sizeof h);
+    v16u u = __builtin_convertvector(h, v16u);
+    if (fmt == TLK_HALF_BF16) {
+        *out = (v16)(u << 16);
+        return;
+    }
+    // IEEE half: move exponent and mantissa into place and rescale by 2^112 (which also handles
+    // subnormals exactly); infinities and NaNs get the all-ones exponent.
+    v16u em = u & 0x7fff, sign = (u & 0x8000) << 16;
+    v16 f = (v16)(em << 13) * 0x1p112f;
+    v16u special = (v16u)(em >= 0x7c00);
+    v16u bits = ((v16u)f & ~special) | (((em << 13) | 0x7f800000u) & special);
+    *out = (v16)(bits | sign);
+}
+
+float tlk_half_to_float(int fmt, uint16_t h) {
+    uint32_t u = h;
+    if (fmt == TLK_HALF_BF16) { u <<= 16; float f; memcpy(&f, &u, 4); return f; }
+    uint32_t sign = (u & 0x8000) << 16, em = u & 0x7fff, bits;
+    if (em >= 0x7c00) bits = (em << 13) | 0x7f800000u;
+    else { float f; uint32_t t = em << 13; memcpy(&f, &t, 4); f *= 0x1p112f; memcpy(&bits, &f, 4); }
+    bits |= sign;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t tlk_float_to_half(int fmt, float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if (fmt == TLK_HALF_BF16) {
+        if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);  // quiet NaN
+        x += 0x7fffu + ((x >> 16) & 1);  // round to nearest, ties to even
+        return (uint16_t)(x >> 16);
+    }
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00);  // NaN
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00);  // rounds to ≥ 65520: infinity
+    if (ax < 0x38800000u) {  // below 2^-14: a subnormal half (or zero), rounded to nearest even
+        if (ax < 0x33000000u) return (uint16_t)sign;  // below half the smallest subnormal
+        uint32_t e = ax >> 23, mant = (ax & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e;  // 14 + 13 − (e − 127) … places the value in units of 2^-24
+        uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+        if (rem > halfway || (rem == halfway && (q & 1))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t r = ax + 0xfffu + ((ax >> 13) & 1);  // round the 13 dropped bits to nearest even
+    return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
+}
+
+TLK_CLONES
+void tlk_pack_panels_half(size_t k, size_t n, const float *b, uint16_t *packed, int fmt, size_t panel_begin,
+                          size_t panel_end) {
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        size_t width = n - p * 64 < 64 ? n - p * 64 : 64;
+        for (size_t i = 0; i < k; i++) {
+            uint16_t *dst = packed + (p * k + i) * 64;
+            const float *src = b + i * n + p * 64;
+            for (size_t j = 0; j < width; j++) dst[j] = tlk_float_to_half(fmt, src[j]);
+            for (size_t j = width; j < 64; j++) dst[j] = 0;
+        }
+    }
+}
+
+void tlk_unpack_panels_half(size_t k, size_t n, const uint16_t *packed, int fmt, float *b, size_t row_begin,
+                            size_t row_end) {
+    for (size_t i = row_begin; i < row_end; i++)
+        for (size_t j = 0; j < n; j++) b[i * n + j] = tlk_half_to_float(fmt, packed[((j / 64) * k + i) * 64 + j % 64]);
+}
+
+/// MR rows × 64 columns of C from one half panel, widening each panel row as it is read.
+TLK_INLINE void half_tile(const int MR, const int fmt, size_t k, const float *a, size_t lda, const uint16_t *panel,
+                          float *c, size_t ldc) {
+    v16 acc[HMR][4];
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] = splat16(0);
+    for (size_t i = 0; i < k; i++) {
+        const uint16_t *row = panel + i * 64;
+        v16 bv[4];
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) widen16(fmt, row + 16 * v, &bv[v]);
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
+            float as = a[r * lda + i];
+            v16 av = splat16(as);
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] += av * bv[v];
+        }
+    }
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
+}
+
+TLK_INLINE void half_rows(const int fmt, size_t rows, size_t k, const float *a, size_t lda, const uint16_t *panel,
+                          float *c, size_t ldc) {
+    switch (rows) {
+    case 6: half_tile(6, fmt, k, a, lda, panel, c, ldc); break;
+    case 5: half_tile(5, fmt, k, a, lda, panel, c, ldc); break;
+    case 4: half_tile(4, fmt, k, a, lda, panel, c, ldc); break;
+    case 3: half_tile(3, fmt, k, a, lda, panel, c, ldc); break;
+    case 2: half_tile(2, fmt, k, a, lda, panel, c, ldc); break;
+    default: half_tile(1, fmt, k, a, lda, panel, c, ldc); break;
+    }
+}
+
+/// The same 6-row tile over a panel already widened to floats ([k][64]).
+TLK_INLINE void float_tile(const int MR, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc) {
+    v16 acc[HMR][4];
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] = splat16(0);
+    for (size_t i = 0; i < k; i++) {
+        v16 bv[4];
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) bv[v] = load16(panel + i * 64 + 16 * v);
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
+            v16 av = splat16(a[r * lda + i]);
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] += av * bv[v];
+        }
+    }
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
+}
+
+TLK_INLINE void float_rows(size_t rows, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc) {
+    switch (rows) {
+    case 6: float_tile(6, k, a, lda, panel, c, ldc); break;
+    case 5: float_tile(5, k, a, lda, panel, c, ldc); break;
+    case 4: float_tile(4, k, a, lda, panel, c, ldc); break;
+    case 3: float_tile(3, k, a, lda, panel, c, ldc); break;
+    case 2: float_tile(2, k, a, lda, panel, c, ldc); break;
+    default: float_tile(1, k, a, lda, panel, c, ldc); break;
+    }
+}
+
+/// The calling thread's scratch panel for k rows, kept between calls: a fresh multi-MB malloc per
+/// call is an mmap, page faults and an munmap each time (measured: half the CPU time in the kernel).
+static float *widened_panel(size_t k) {
+    static __thread float *panel;
+    static __thread size_t capacity;
+    if (capacity < k * 64) {
+        free(panel);
+        panel = malloc(k * 64 * sizeof(float));
+        capacity = panel ? k * 64 : 0;
+    }
+    return panel;
+}
+
+TLK_INLINE void gemm_half(const int fmt, size_t m, size_t k, const float *a, size_t lda, const uint16_t *packed,
+                          float *c, size_t ldc, size_t panel_begin, size_t panel_end) {
+    // Few rows: widen each panel row inside the tile (the panel is read once or twice). More rows:
+    // widen the panel once into a Float32 scratch panel that every row tile then reads from cache,
+    // so the widening is not repeated per 6-row tile.
+    float *scratch = m > WIDEN_ROWS ? widened_panel(k) : NULL;
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        const uint16_t *panel = packed + p * k * 64;
+        if (scratch) {
+            for (size_t i = 0; i < k * 64; i += 16) {
+                v16 f;
+                widen16(fmt, panel + i, &f);
+                store16(scratch + i, f);
+            }
+            for (size_t r = 0; r < m; r += HMR)
+                float_rows(m - r < HMR ? m - r : HMR, k, a + r * lda, lda, scratch, c + r * ldc + p * 64, ldc);
+        } else {
+            for (size_t r = 0; r < m; r += HMR)
+                half_rows(fmt, m - r < HMR ? m - r : HMR, k, a + r * lda, lda, panel, c + r * ldc + p * 64, ldc);
+        }
+    }
+}
+
+TLK_CLONES
+void tlk_gemm_packed_half(size_t m, size_t k, const float *a, size_t lda, const uint16_t *packed, int fmt, float *c,
+                          size_t ldc, size_t panel_begin, size_t panel_end) {
+    if (fmt == TLK_HALF_BF16) gemm_half(TLK_HALF_BF16, m, k, a, lda, packed, c, ldc, panel_begin, panel_end);
+    else gemm_half(TLK_HALF_F16, m, k, a, lda, packed, c, ldc, panel_begin, panel_end);
+}
+
+void tlk_gemm_half_reference(size_t m, size_t k, size_t n, const float *a, const uint16_t *b, int fmt, float *c) {
+    for (size_t r = 0; r < m; r++)
+        for (size_t j = 0; j < n; j++) {
+            float s = 0;
+            for (size_t i = 0; i < k; i++) s += a[r * k + i] * tlk_half_to_float(fmt, b[i * n + j]);
+            c[r * n + j] = s;
+        }
+}

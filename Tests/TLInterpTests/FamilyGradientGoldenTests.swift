@@ -1,0 +1,114 @@
+// The backward pass of every family beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3,
+// Gemma-2) against torch autograd through TransformerLens 3.9 with processing
+// (tools/goldens/gradients.py --families), and attribution patching on those families.
+import XCTest
+import TLInterp
+import TLModel
+import TLTensor
+import TLTestSupport
+
+final class FamilyGradientGoldenTests: XCTestCase {
+    static let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b",
+                         "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
+
+    struct Fixture {
+        let grads: Golden
+        let model: HookedTransformer
+        var clean: [Int] { grads.meta["clean_tokens"] as! [Int] }
+        var corrupt: [Int] { grads.meta["corrupted_tokens"] as! [Int] }
+        var metric: PatchMetric { .logitDiff(answer: grads.meta["t1"] as! Int, wrong: grads.meta["t2"] as! Int) }
+        func names(_ prefix: String) -> [String] {
+            (grads.meta["keys"] as! [String: Any]).keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+        }
+    }
+
+    func fixture(_ name: String) throws -> Fixture {
+        let grads = try Golden(name, file: "gradients.safetensors", root: Golden.familiesRoot)
+        return Fixture(grads: grads, model: try HookedTransformer.load(directory: grads.hfDirectory))
+    }
+
+    /// Every hook's gradient: max |tlsh − torch| ≤ 1e-4 · max |torch| + 1e-6, and no gradient
+    /// TransformerLens lacks. Returns the worst relative difference.
+    @discardableResult
+    func assertGradientsMatch(_ run: GradientRun, _ f: Fixture, prefix: String, file: StaticString = #filePath, line: UInt = #line) throws -> Float {
+        let names = f.names(prefix)
+        XCTAssertGreaterThan(names.count, 20, "too few golden gradients under \(prefix)", file: file, line: line)
+        var worst: Float = 0
+        for name in names {
+            let want = try f.grads.tensor(prefix + name)
+            guard let got = run.gradients[name] else { XCTFail("\(f.grads.name): no gradient for \(name)", file: file, line: line); continue }
+            let scale = want.data.map(abs).max() ?? 0
+            assertClose(got, want, tol: 1e-4 * scale + 1e-6, "\(f.grads.name) \(prefix)\(name)", file: file, line: line)
+            if got.count == want.count { worst = max(worst, got.maxAbsDifference(want) / max(scale, 1e-6)) }
+        }
+        for name in run.gradients.keys where !names.contains(name) {
+            XCTFail("\(f.grads.name) \(name): a gradient TransformerLens does not have", file: file, line: line)
+        }
+        return worst
+    }
+
+    func testEveryHookGradientMatchesAutograd() throws {
+        for name in Self.models {
+            let f = try fixture(name)
+            let diff = try f.model.gradients(tokens: [f.corrupt]) { try f.metric.logitGradient(logits: $0, tokens: [f.corrupt]) }
+            XCTAssertEqual(f.metric.value(logits: diff.logits, tokens: f.corrupt), Float(f.grads.meta["logit_diff_corrupted"] as! Double), accuracy: 1e-3)
+            let a = try assertGradientsMatch(diff, f, prefix: "grad/logit_diff/")
+            let loss = try f.model.gradients(tokens: [f.clean]) { try PatchMetric.loss.logitGradient(logits: $0, tokens: [f.clean]) }
+            let b = try assertGradientsMatch(loss, f, prefix: "grad/loss/")
+            print("\(name): worst gradient difference relative to max |torch|: logit_diff \(a), loss \(b)")
+        }
+    }
+
+    func testAttributionMatchesTheDemoComputation() throws {
+        let cases: [(String, String, [AttributionAxis])] = [
+            ("resid_pre", "layer_pos", [.layer, .pos]), ("resid_post", "layer_pos", [.layer, .pos]),
+            ("attn_out", "layer_pos", [.layer, .pos]), ("mlp_out", "layer_pos", [.layer, .pos]),
+            ("z", "layer_head", [.layer, .head]), ("z", "layer_pos_head", [.layer, .pos, .head]),
+            ("q", "layer_head", [.layer, .head]), ("k", "layer_pos_head", [.layer, .pos, .head]),
+            ("v", "layer_head", [.layer, .head]), ("pattern", "layer_head", [.layer, .head]),
+            ("post", "layer_neuron", [.layer, .neuron]),
+        ]
+        for name in Self.models {
+            let f = try fixture(name)
+            let atp = try AttributionPatcher(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            for (act, key, axes) in cases {
+                let want = try f.grads.tensor("attrib/\(act)/\(key)")
+                let got = try atp.attribute(activation: act, axes: axes).values
+                assertClose(got, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) attrib \(act) \(key)")
+            }
+            // The QK fix's recomputed softmax is GPT-2's attention: refused here, not mis-scored.
+            XCTAssertThrowsError(try atp.attributeQKFixed(activation: "q", axes: [.layer, .head])) { e in
+                XCTAssertTrue("\(e)".contains("GPT-2-style"), "\(name): \(e)")
+            }
+        }
+    }
+
+    /// EAP and EAP-IG (inputs, 3 steps) against torch autograd on the families whose edge graph
+    /// tlsh scores (sequential, multi-head, no post-norms); running the whole graph gives the clean
+    /// metric and the empty one the corrupted metric. The others are refused with a reason.
+    func testEdgeAttributionOnFamilies() throws {
+        for name in ["pythia-b", "llama-b", "qwen2-b", "qwen3-b"] {
+            let f = try fixture(name)
+            let info = f.grads.meta["eap"] as! [String: Any]
+            for (key, steps) in [("eap", nil), ("eap_ig3", 3)] as [(String, Int?)] {
+                let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric, steps: steps)
+                XCTAssertEqual(scores.senders.map(\.name), info["senders"] as! [String])
+                XCTAssertEqual(scores.receivers.map(\.name), info["receivers"] as! [String])
+                let want = try f.grads.tensor("eap/\(key)")
+                assertClose(scores.matrix, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) \(key)")
+            }
+            let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let all = Set(scores.edges.map(\.name))
+            let full = try EdgeAttribution.evaluate(model: f.model, circuit: all, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let none = try EdgeAttribution.evaluate(model: f.model, circuit: [], clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            XCTAssertEqual(full, scores.cleanValue, accuracy: 1e-3 * max(1, abs(scores.cleanValue)), name)
+            XCTAssertEqual(none, scores.corruptValue, accuracy: 1e-3 * max(1, abs(scores.corruptValue)), name)
+        }
+        for (name, reason) in [("pythia-a", "parallel"), ("llama-a", "grouped-query"), ("gemma2-a", "normalises")] {
+            let f = try fixture(name)
+            XCTAssertThrowsError(try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)) { e in
+                XCTAssertTrue("\(e)".contains(reason), "\(name): \(e)")
+            }
+        }
+    }
+}
