@@ -30,19 +30,22 @@ public enum EngineBenchmark {
 
     /// Runs the benchmark suite named in `tasks` on the model in `directory`; returns seconds per
     /// task (and, for the limit tasks, the rate or size named by the key).
-    /// Environment: TLSH_BENCH_REPEATS overrides `repeats`; TLSH_BENCH_OUT names a directory where
-    /// the patch grid and generated tokens are written as JSON for the harness to compare;
-    /// TLSH_BENCH_DTYPE=bf16|f16 loads the block matrices in that precision (`model … dtype=`).
+    /// `outputDirectory`, when given, receives the patch grid and generated tokens as JSON for the
+    /// harness to compare;
+    /// `dtype` loads the block matrices in that precision (`model … dtype=`).
     public static func run(directory: URL, tasks: [String], repeats: Int = 5, threads: Int = 2,
+                           outputDirectory outDir: URL? = nil, dtype: WeightDType = .f32,
                            log: (String) -> Void = { _ in }) throws -> [(String, Double)] {
-        BLAS.setThreads(threads)
+        try EngineContext.current.with { $0.threads = threads }.run {
+            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, dtype: dtype, log: log)
+        }
+    }
+
+    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?, dtype: WeightDType,
+                         log: (String) -> Void) throws -> [(String, Double)] {
         log("OpenBLAS kernels: \(BLAS.coreName), \(BLAS.threads) threads")
-        let env = ProcessInfo.processInfo.environment
-        let repeats = env["TLSH_BENCH_REPEATS"].flatMap(Int.init) ?? repeats
-        let outDir = env["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }
         var results: [(String, Double)] = []
         var model: HookedTransformer?
-        let dtype = env["TLSH_BENCH_DTYPE"].flatMap(WeightDType.init(rawValue:)) ?? .f32
         let load = try median(repeats: tasks.contains("load") ? min(3, repeats) : 1, warmup: false) {
             model = nil  // let the previous copy go first, so peak memory is one model
             model = try HookedTransformer.load(directory: directory, dtype: dtype)
@@ -104,7 +107,7 @@ public enum EngineBenchmark {
                     generated = try Generator(model: model).generate(prompt: short, maxNewTokens: 40, sampling: .greedy, stopAtEOS: false)
                 }))
                 if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
-            case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: threads)))
+            case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: EngineContext.current.threads)))
             case "gemm": results.append(("gemm_GFLOPps", MachineLimits.sgemmGFLOPps(n: 2048)))
             case "weightbytes":
                 results.append(("weight_bytes", Double(MachineLimits.streamedWeightBytes(model))))
