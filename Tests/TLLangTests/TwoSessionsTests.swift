@@ -41,7 +41,7 @@ final class TwoSessionsTests: XCTestCase {
                 try capped.execute("c = run \(prompt)")
                 failures.add("the capped session cached a run")
             } catch {
-                if !error.message.contains("memory") { failures.add("capped: \(error.message)") }
+                if !"\(error)".contains("memory") { failures.add("capped: \(error)") }
             }
             if useAMX, (try? capped.execute("top \(prompt) k=3"))??.plainText != reducedExpected {
                 failures.add("capped: matmul=medium gave other numbers while the other session ran")
@@ -52,7 +52,7 @@ final class TwoSessionsTests: XCTestCase {
                 if try free.execute("top \(prompt) k=3")?.plainText != expected {
                     failures.add("free: top changed while the other session ran")
                 }
-            } catch { failures.add("free: \(error.message)") }
+            } catch { failures.add("free: \(error)") }
         })
         XCTAssertEqual(failures.all, [])
         XCTAssertEqual(free.settings.matmul, .highest)
