@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // tlsh — mechanistic interpretability for transformer language models.
 // Dependency direction (see docs/ARCHITECTURE.md):
-//   TLTensor <- TLModel <- TLInterp <- TLLang <- TLRepl, TLJupyter <- tlsh; TLCore <- TLHub, TLLang;
-//   TLTokenizer, TLRender stand alone; TLTools (tokenize, bench) <- tlsh.
+//   TLTensor <- TLModel <- TLInterp <- TLLang <- TLRepl, TLJupyter <- tlsh; TLCore (crypto, safe writes,
+//   JSON) <- TLModel, TLTokenizer, TLHub, TLLang, TLJupyter; TLRender stands alone; TLTools <- tlsh.
 // Each C library is wrapped by one system-library target and imported by exactly one Swift module.
 // Declared dependencies equal each target's imports: tools/checks/imports.py checks it in CI.
 import PackageDescription
@@ -28,8 +28,8 @@ let package = Package(
         // Swift modules.
         .target(name: "TLCore", dependencies: ["CCrypto"]),
         .target(name: "TLTensor", dependencies: ["CBLAS", "TLKernels"]),
-        .target(name: "TLModel", dependencies: ["TLTensor", "CZlib"]),
-        .target(name: "TLTokenizer"),
+        .target(name: "TLModel", dependencies: ["TLCore", "TLTensor", "CZlib"]),
+        .target(name: "TLTokenizer", dependencies: ["TLCore"]),
         .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel"), .copy("Resources/SAEReleases")]),
         .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"]),
         .target(name: "TLRender", dependencies: ["CZlib", "CFreeType"]),
@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "TLTensorTests", dependencies: ["TLTensor"]),
         .target(name: "TLTestSupport", dependencies: ["TLModel", "TLTensor"], path: "Tests/TLTestSupport"),
         .testTarget(name: "TLModelTests", dependencies: ["TLModel", "TLTensor", "TLTestSupport"]),
-        .testTarget(name: "TLTokenizerTests", dependencies: ["TLTokenizer"]),
+        .testTarget(name: "TLTokenizerTests", dependencies: ["TLCore", "TLTokenizer"]),
         .testTarget(name: "TLHubTests", dependencies: ["TLHub", "TLCore", "TLTestSupport"]),
         .testTarget(name: "TLInterpTests", dependencies: ["TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),

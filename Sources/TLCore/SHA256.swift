@@ -17,7 +17,7 @@ public struct SHA256: Sendable {
 
     /// Lower-case hex digest, the form Hugging Face uses for LFS object ids.
     public static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        hash(bytes).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        hash(bytes).hexString
     }
 
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
@@ -75,12 +75,5 @@ public enum HMACSHA256 {
         public mutating func finalize() -> [UInt8] {
             var outer = SHA256(); outer.update(outerKey); outer.update(inner.finalize()); return outer.finalize()
         }
-    }
-}
-
-extension String {
-    /// Pads with leading zeros (or `pad`) to at least `width` characters.
-    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -129,11 +129,7 @@ struct BlobDownload {
         while let chunk = try handle.read(upToCount: 1 << 22), !chunk.isEmpty {
             hasher.update([UInt8](chunk))
         }
-        return hex(hasher.finalize())
-    }
-
-    static func hex(_ digest: [UInt8]) -> String {
-        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return hasher.finalize().hexString
     }
 }
 
@@ -179,7 +175,7 @@ final class DownloadSink: @unchecked Sendable {
 
     /// Hex SHA-256 of everything written, when hashing.
     func digest() -> String? {
-        lock.withLock { hasher.map { var h = $0; return BlobDownload.hex(h.finalize()) } }
+        lock.withLock { hasher.map { var h = $0; return h.finalize().hexString } }
     }
 
     var bytesOnDisk: Int64 { lock.withLock { written } }

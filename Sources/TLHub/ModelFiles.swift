@@ -1,4 +1,5 @@
 import Foundation
+import TLCore
 
 /// The files of one model, all inside `directory` (a local folder, a cache snapshot or the
 /// embedded default). TLHub only locates them; TLModel and TLTokenizer read them.
@@ -89,8 +90,7 @@ public struct ModelFiles: Sendable, Equatable {
     /// their tokenizers are not GPT-2's, so a missing one is not an incomplete download.
     static func tokenizerOptional(in directory: URL) -> Bool {
         guard let data = try? Data(contentsOf: directory.appendingPathComponent(configName)),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let type = object["model_type"] as? String else { return false }
+              let type = (try? JSON.parse(data))?["model_type"]?.string else { return false }
         return type != "gpt2"
     }
 
@@ -100,12 +100,11 @@ public struct ModelFiles: Sendable, Equatable {
         do { data = try Data(contentsOf: indexURL) } catch {
             throw TLHubError.fileSystem(path: indexURL.path, detail: error.localizedDescription)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let map = object["weight_map"] as? [String: Any] else {
+        guard let map = (try? JSON.parse(data))?["weight_map"]?.members else {
             throw TLHubError.missingFiles(directory: indexURL.deletingLastPathComponent().path,
                                           missing: ["a weight_map object in \(indexURL.lastPathComponent)"], present: [])
         }
-        let names = Set(map.values.compactMap { $0 as? String })
+        let names = Set(map.compactMap { $0.value.string })
         for name in names where name.contains("..") || name.hasPrefix("/") {
             throw TLHubError.missingFiles(directory: indexURL.deletingLastPathComponent().path,
                                           missing: ["a plain shard file name instead of '\(name)'"], present: [])

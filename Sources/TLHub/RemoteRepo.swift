@@ -1,4 +1,5 @@
 import Foundation
+import TLCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -100,9 +101,8 @@ struct RemoteRepo {
         guard let rev = revision.addingPercentEncoding(withAllowedCharacters: allowed),
               let url = URL(string: "\(environment.endpoint)/api/models/\(repo)/revision/\(rev)"),
               let response = try? request("GET", url, followRedirects: true), response.status == 200,
-              let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-              let siblings = object["siblings"] as? [[String: Any]] else { return nil }
-        return siblings.compactMap { $0["rfilename"] as? String }.sorted()
+              let siblings = (try? JSON.parse(response.body))?["siblings"]?.array else { return nil }
+        return siblings.compactMap { $0["rfilename"]?.string }.sorted()
     }
 
     func request(_ method: String, _ url: URL, followRedirects: Bool) throws -> HTTPResponse {

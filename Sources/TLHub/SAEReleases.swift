@@ -1,6 +1,7 @@
 // SAELens's release table (pretrained_saes.yaml, trimmed by tools/saes/release_table.py): which
 // Hugging Face repo and folder hold each SAE of a release, and its Neuronpedia id.
 import Foundation
+import TLCore
 
 public struct SAERelease: Sendable, Equatable {
     public let name: String
@@ -49,22 +50,21 @@ public enum SAEReleases {
         do { data = try Data(contentsOf: url) } catch {
             throw TLHubError.fileSystem(path: url.path, detail: "the SAE release table is missing; rebuild tlsh or set TLSH_SAE_RELEASES")
         }
-        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let releases = top["releases"] as? [String: Any] else {
+        guard let releases = (try? JSON.parse(data))?["releases"]?.members else {
             throw TLHubError.fileSystem(path: url.path, detail: "the SAE release table is not valid JSON")
         }
         var out: [String: SAERelease] = [:]
         for (name, value) in releases {
-            guard let r = value as? [String: Any], let repo = r["repo_id"] as? String, let saes = r["saes"] as? [String: Any] else { continue }
+            guard let repo = value["repo_id"]?.string, let saes = value["saes"]?.members else { continue }
             var entries: [String: SAERelease.Entry] = [:]
             for (id, v) in saes {
                 // The table leaves out a path equal to the id (most Gemma Scope entries), to stay small.
-                guard let e = v as? [String: Any] else { continue }
-                let path = e["path"] as? String ?? id
-                entries[id] = SAERelease.Entry(path: path, neuronpedia: e["neuronpedia"] as? String,
-                                               normScalingFactor: (e["norm_scaling_factor"] as? NSNumber)?.doubleValue)
+                guard case .object = v else { continue }
+                let path = v["path"]?.string ?? id
+                entries[id] = SAERelease.Entry(path: path, neuronpedia: v["neuronpedia"]?.string,
+                                               normScalingFactor: v["norm_scaling_factor"]?.number)
             }
-            out[name] = SAERelease(name: name, repo: repo, model: r["model"] as? String ?? "", format: r["format"] as? String, saes: entries)
+            out[name] = SAERelease(name: name, repo: repo, model: value["model"]?.string ?? "", format: value["format"]?.string, saes: entries)
         }
         return out
     }

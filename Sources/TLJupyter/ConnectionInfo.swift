@@ -28,7 +28,7 @@ public struct ConnectionInfo: Sendable, Equatable {
     public static func parse(_ bytes: [UInt8], path: String = "<connection file>") throws -> ConnectionInfo {
         func fail(_ problem: String) -> KernelError { .connectionFile(path: path, problem: problem) }
         let json: JSONValue
-        do { json = try JSONValue.decode(bytes) } catch { throw fail("not valid JSON") }
+        do { json = try JSONValue.decode(bytes) } catch { throw fail("not valid JSON (\(error))") }
         guard json.objectValue != nil else { throw fail("expected a JSON object") }
 
         let transportName = json["transport"].stringValue ?? "tcp"

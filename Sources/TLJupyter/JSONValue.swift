@@ -1,7 +1,9 @@
 import Foundation
+import TLCore
 
-/// A JSON value with distinct cases for booleans and numbers (JSONSerialization on Linux blurs Bool and
-/// NSNumber). Used for every message dict, so the kernel signs exactly the bytes it encodes.
+/// The Jupyter message model: a JSON value with distinct cases for booleans and numbers, unordered
+/// objects and literals, encoded with Codable, so the kernel signs exactly the bytes it encodes.
+/// Incoming bytes are parsed by TLCore's strict reader, the one JSON reader of the project.
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
@@ -60,9 +62,28 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return (try? Array(encoder.encode(self))) ?? Array("null".utf8)
     }
 
-    /// Parses UTF-8 JSON; throws on invalid UTF-8 or syntax.
+    /// Parses UTF-8 JSON with the project's one strict reader (TLCore's `JSON`): throws a
+    /// `JSONSyntaxError` naming the line and byte on invalid UTF-8, syntax or nesting deeper than 512.
+    /// A key given twice keeps its last value, as Python's json module does.
     public static func decode(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        JSONValue(try JSON.parse(bytes))
+    }
+
+    /// The message-model form of a parsed document.
+    init(_ json: JSON) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .integer(let i): self = .int(i)
+        // A whole double (1.0) becomes an int, as Codable decoding made it: the encoder writes 1.0 as
+        // `1`, so re-reading what the kernel sent gives the same value.
+        case .double(let d) where d.rounded() == d && abs(d) < 9e15: self = .int(Int(d))
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .array(let a): self = .array(a.map(JSONValue.init))
+        case .object(let members):
+            self = .object(Dictionary(members.map { ($0.key, JSONValue($0.value)) }, uniquingKeysWith: { _, last in last }))
+        }
     }
 }
 

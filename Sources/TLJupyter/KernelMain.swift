@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import TLCore
 internal import CZMQ
 #if canImport(Glibc)
 import Glibc
@@ -143,12 +143,5 @@ public enum KernelMain {
         thread.name = name
         thread.start()
         return done
-    }
-
-    /// A boolean shared between threads (Atomic itself cannot be captured by escaping closures).
-    final class AtomicFlag: Sendable {
-        private let value = Atomic<Bool>(false)
-        var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
-        func set() { value.store(true, ordering: .sequentiallyConsistent) }
     }
 }

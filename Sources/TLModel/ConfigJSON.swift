@@ -1,40 +1,42 @@
 // A typed view of a Hugging Face config.json: every value a parser reads is checked for its type, so
 // `"layer_norm_epsilon": "silu"` is an error naming the key, the expected type and the file rather
-// than a silent fall-back to the default.
+// than a silent fall-back to the default. Parsed by TLCore's JSON reader (a malformed file is reported
+// with its line and byte).
 import Foundation
+import TLCore
 
 public struct ConfigJSON {
     public let path: String
-    let values: [String: Any]
+    let values: JSON
 
     /// Parses `data` as a JSON object.
     public init(data: Data, path: String) throws {
         self.path = path
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TLModelError.invalidConfig("\(path) is not valid JSON (\(error.localizedDescription))")
+        let object: JSON
+        do { object = try JSON.parse(data) } catch {
+            throw TLModelError.invalidConfig("\(path) is not valid JSON (\(error))")
         }
-        guard let dict = object as? [String: Any] else {
-            throw TLModelError.invalidConfig("\(path) must hold a JSON object")
+        guard case .object = object else {
+            throw TLModelError.invalidConfig("\(path) must hold a JSON object, not \(object.typeName)")
         }
-        values = dict
+        values = object
     }
 
     /// True when `key` is present with a non-null value.
-    public func has(_ key: String) -> Bool { values[key].map { !($0 is NSNull) } ?? false }
+    public func has(_ key: String) -> Bool { values[key].map { !$0.isNull } ?? false }
 
     private func wrongType(_ key: String, expected: String) -> TLModelError {
-        let found = values[key].map { "\($0)" } ?? "nothing"
-        return .invalidConfig("\(path): \"\(key)\" must be \(expected), but it is \(Self.jsonType(values[key])) \(found.prefix(60))")
+        let found = values[key].map(Self.shortText) ?? "nothing"
+        return .invalidConfig("\(path): \"\(key)\" must be \(expected), but it is \(values[key]?.typeName ?? "null") \(found.prefix(60))")
     }
 
     /// A whole number, or nil when the key is absent or null. 4.0 is accepted; 4.5, 1e19, a string or a
     /// boolean is an error.
     public func int(_ key: String) throws -> Int? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let number = raw as? NSNumber, !Self.isBoolean(number) else { throw wrongType(key, expected: "a whole number") }
-        if let exact = Int(exactly: number.doubleValue) { return exact }
-        throw TLModelError.invalidConfig("\(path): \(key) = \(number) is not a whole number in range")
+        guard let number = raw.number else { throw wrongType(key, expected: "a whole number") }
+        if let exact = raw.wholeNumber { return exact }
+        throw TLModelError.invalidConfig("\(path): \(key) = \(Self.shortText(raw)) is not a whole number in range (\(number))")
     }
 
     /// The first of `keys` that is present, as a whole number.
@@ -46,54 +48,55 @@ public struct ConfigJSON {
     /// A finite number, or nil when absent or null.
     public func double(_ key: String) throws -> Double? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let number = raw as? NSNumber, !Self.isBoolean(number), number.doubleValue.isFinite else {
-            throw wrongType(key, expected: "a finite number")
-        }
-        return number.doubleValue
+        guard let number = raw.number, number.isFinite else { throw wrongType(key, expected: "a finite number") }
+        return number
     }
 
     /// A string, or nil when absent or null.
     public func string(_ key: String) throws -> String? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let s = raw as? String else { throw wrongType(key, expected: "a string") }
+        guard let s = raw.string else { throw wrongType(key, expected: "a string") }
         return s
     }
 
     /// A boolean, or nil when absent or null.
     public func bool(_ key: String) throws -> Bool? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let number = raw as? NSNumber, Self.isBoolean(number) else { throw wrongType(key, expected: "true or false") }
-        return number.boolValue
+        guard let b = raw.bool else { throw wrongType(key, expected: "true or false") }
+        return b
     }
 
     /// A list of strings, or nil when absent or null.
     public func strings(_ key: String) throws -> [String]? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let list = raw as? [Any], let strings = list as? [String] else { throw wrongType(key, expected: "a list of strings") }
+        guard let list = raw.array else { throw wrongType(key, expected: "a list of strings") }
+        var strings: [String] = []
+        for element in list {
+            guard let s = element.string else { throw wrongType(key, expected: "a list of strings") }
+            strings.append(s)
+        }
         return strings
     }
 
     /// A nested object, or nil when absent or null.
     public func object(_ key: String) throws -> ConfigJSON? {
         guard has(key), let raw = values[key] else { return nil }
-        guard let dict = raw as? [String: Any] else { throw wrongType(key, expected: "an object") }
-        return ConfigJSON(values: dict, path: "\(path) → \(key)")
+        guard case .object = raw else { throw wrongType(key, expected: "an object") }
+        return ConfigJSON(values: raw, path: "\(path) → \(key)")
     }
 
-    private init(values: [String: Any], path: String) { self.values = values; self.path = path }
+    private init(values: JSON, path: String) { self.values = values; self.path = path }
 
-    /// JSONSerialization returns booleans as NSNumbers too (and `is Bool` holds for 0 and 1); a
-    /// boolean's objCType is "c", a JSON number's never is.
-    static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
-    static func jsonType(_ value: Any?) -> String {
+    /// A value as it would read in the file, for error messages.
+    static func shortText(_ value: JSON) -> String {
         switch value {
-        case nil, is NSNull: return "null"
-        case let n as NSNumber: return isBoolean(n) ? "a boolean" : "a number"
-        case is String: return "a string"
-        case is [Any]: return "a list"
-        case is [String: Any]: return "an object"
-        default: return "a value"
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .double(let d): return String(d)
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        case .array(let a): return "[\(a.count) elements]"
+        case .object(let m): return "{\(m.count) keys}"
         }
     }
 }

@@ -4,6 +4,7 @@
 // and the older flat form (hook_point / hook_name at the top level) are read, as SAELens's
 // handle_config_defaulting reads them.
 import Foundation
+import TLCore
 
 /// Every failure a user can cause while loading or attaching an SAE, with the fix.
 public enum SAEError: Error, CustomStringConvertible, Equatable {
@@ -89,25 +90,25 @@ public struct SAEConfig: Sendable, Equatable {
 
     /// Parses cfg.json's bytes; `path` names the file in errors.
     public static func parse(json data: Data, path: String) throws -> SAEConfig {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw SAEError.invalidConfig(path: path, reason: "not valid JSON (\(error.localizedDescription))")
+        let top: JSON
+        do { top = try JSON.parse(data) } catch {
+            throw SAEError.invalidConfig(path: path, reason: "not valid JSON (\(error))")
         }
-        guard let top = object as? [String: Any] else { throw SAEError.invalidConfig(path: path, reason: "the top level is not a JSON object") }
-        let meta = top["metadata"] as? [String: Any] ?? [:]
+        guard case .object = top else { throw SAEError.invalidConfig(path: path, reason: "the top level is not a JSON object") }
+        let meta = top["metadata"] ?? .object([])
         // SAELens 6 keeps hook and model in "metadata"; older files have them at the top level.
-        func field(_ key: String) -> Any? {
-            if let v = meta[key], !(v is NSNull) { return v }
-            if let v = top[key], !(v is NSNull) { return v }
+        func field(_ key: String) -> JSON? {
+            if let v = meta[key], !v.isNull { return v }
+            if let v = top[key], !v.isNull { return v }
             return nil
         }
         func int(_ key: String) throws -> Int? {
             guard let v = field(key) else { return nil }
-            if let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 { return n.intValue }
-            throw SAEError.invalidConfig(path: path, reason: "'\(key)' must be a whole number, found \(v)")
+            if let n = v.wholeNumber, abs(n) < 1 << 50 { return n }
+            throw SAEError.invalidConfig(path: path, reason: "'\(key)' must be a whole number, found \(ConfigJSON.shortText(v))")
         }
-        func string(_ key: String) -> String? { field(key) as? String }
-        func bool(_ key: String, default d: Bool) -> Bool { (field(key) as? NSNumber)?.boolValue ?? d }
+        func string(_ key: String) -> String? { field(key)?.string }
+        func bool(_ key: String, default d: Bool) -> Bool { field(key)?.bool ?? field(key)?.number.map { $0 != 0 } ?? d }
 
         guard let dIn = try int("d_in"), dIn > 0 else { throw SAEError.invalidConfig(path: path, reason: "cfg.json needs a positive d_in") }
         guard let dSae = try int("d_sae"), dSae > 0 else { throw SAEError.invalidConfig(path: path, reason: "cfg.json needs a positive d_sae") }
@@ -118,8 +119,8 @@ public struct SAEConfig: Sendable, Equatable {
         var archName = string("architecture") ?? "standard"
         var k = try int("k")
         if top["architecture"] == nil, string("activation_fn") ?? string("activation_fn_str") == "topk",
-           let kwargs = field("activation_fn_kwargs") as? [String: Any], let kk = kwargs["k"] as? NSNumber {
-            archName = "topk"; k = kk.intValue
+           let kk = field("activation_fn_kwargs")?["k"]?.wholeNumber {
+            archName = "topk"; k = kk
         }
         guard let arch = SAEArchitecture(rawValue: archName) else {
             throw SAEError.unsupported("\(path): architecture '\(archName)' is not supported; tlsh reads " + SAEArchitecture.allCases.map(\.rawValue).joined(separator: ", "))
@@ -127,8 +128,8 @@ public struct SAEConfig: Sendable, Equatable {
         if arch == .topk { guard let k, k > 0 else { throw SAEError.invalidConfig(path: path, reason: "a topk SAE needs a positive k") } }
         var normalization = SAENormalization.none
         if let v = field("normalize_activations") {
-            if let b = v as? Bool { normalization = b ? .expectedAverageOnlyIn : .none }  // pre-6.0 boolean form
-            else if let s = v as? String {
+            if let b = v.bool { normalization = b ? .expectedAverageOnlyIn : .none }  // pre-6.0 boolean form
+            else if let s = v.string {
                 guard let n = SAENormalization(rawValue: s) else {
                     throw SAEError.unsupported("\(path): normalize_activations '\(s)' is not supported; tlsh reads none, expected_average_only_in, constant_norm_rescale and layer_norm")
                 }

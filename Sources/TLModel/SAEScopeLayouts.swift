@@ -6,6 +6,7 @@
 // (a hub snapshot does: .../models--google--gemma-scope-2b-pt-res/snapshots/<sha>/layer_3/...).
 // Widths come from the arrays' shapes (SAELens's names give the same numbers for real releases).
 import Foundation
+import TLCore
 
 /// Where a converted SAE came from on the hub: SAELens derives its cfg from these two strings.
 public struct SAEOrigin: Sendable, Equatable {
@@ -112,14 +113,14 @@ extension SparseAutoencoder {
 
     /// SAELens's get_gemma_3_config_from_hf: hook from the folder, model from config.json (or the repo).
     static func loadGemmaScope2(_ dir: URL, origin o: SAEOrigin) throws -> SparseAutoencoder {
-        var raw: [String: Any] = [:]
+        var raw = JSON.object([])
         let cfgURL = dir.appendingPathComponent("config.json")
         if let data = try? Data(contentsOf: cfgURL) {
-            guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard let obj = try? JSON.parse(data), case .object = obj else {
                 throw SAEError.invalidConfig(path: cfgURL.path, reason: "not a JSON object")
             }
             raw = obj
-            if let a = raw["architecture"] as? String, a != "jump_relu" {
+            if let a = raw["architecture"]?.string, a != "jump_relu" {
                 throw SAEError.unsupported("\(cfgURL.path): Gemma Scope 2 architecture '\(a)' is not supported (jump_relu)")
             }
         }
@@ -135,7 +136,7 @@ extension SparseAutoencoder {
         else if f.contains("mlp_out") { hook = "blocks.\(layer).hook_mlp_out"; hookOut = nil }
         else if transcoder { hook = "blocks.\(layer).hook_mlp_in"; hookOut = "blocks.\(layer).hook_mlp_out" }
         else { throw SAEError.invalidConfig(path: f, reason: "cannot tell the hook of this Gemma Scope 2 SAE (resid_post, attn_out, mlp_out or transcoder in the folder)") }
-        var model = raw["model_name"] as? String ?? o.repo.replacingOccurrences(of: "gemma-scope-2", with: "gemma-3")
+        var model = raw["model_name"]?.string ?? o.repo.replacingOccurrences(of: "gemma-scope-2", with: "gemma-3")
         if !model.contains("google") { model = "google/" + model }
         model = model.replacingOccurrences(of: "-v3", with: "-3")
         if model.contains("270m") { model = model.replacingOccurrences(of: "-pt", with: "") }
@@ -153,7 +154,7 @@ extension SparseAutoencoder {
         }
         var tensors = try checked(arrays, ["W_enc": [dIn, dSae], "W_dec": [dSae, dOut], "b_enc": [dSae], "b_dec": [dOut], "threshold": [dSae]],
                                   architecture: "Gemma Scope 2 jumprelu")
-        let affine = transcoder && ((raw["affine_connection"] as? Bool) ?? f.contains("affine"))
+        let affine = transcoder && (raw["affine_connection"]?.bool ?? f.contains("affine"))
         if file.tensors["affine_skip_connection"] != nil {
             // Stored [d_in, d_out]; W_skip is [d_out, d_in].
             let t = try file.tensor("affine_skip_connection")
@@ -175,12 +176,12 @@ extension SparseAutoencoder {
     /// factor; then from_pretrained folds that factor into W_enc, W_dec and b_dec.
     static func loadLlamaScope(_ dir: URL, origin o: SAEOrigin, normScalingFactor: Double?) throws -> SparseAutoencoder {
         let hpURL = dir.appendingPathComponent("hyperparams.json")
-        guard let data = try? Data(contentsOf: hpURL), let hp = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = try? Data(contentsOf: hpURL), let hp = try? JSON.parse(data), case .object = hp else {
             throw SAEError.invalidConfig(path: hpURL.path, reason: "not a readable JSON object")
         }
-        guard let dIn = (hp["d_model"] as? NSNumber)?.intValue, let dSae = (hp["d_sae"] as? NSNumber)?.intValue,
-              let hook = hp["hook_point_in"] as? String, let jrt = (hp["jump_relu_threshold"] as? NSNumber)?.doubleValue,
-              let avgIn = ((hp["dataset_average_activation_norm"] as? [String: Any])?["in"] as? NSNumber)?.doubleValue, avgIn > 0 else {
+        guard let dIn = hp["d_model"]?.wholeNumber, let dSae = hp["d_sae"]?.wholeNumber,
+              let hook = hp["hook_point_in"]?.string, let jrt = hp["jump_relu_threshold"]?.number,
+              let avgIn = hp["dataset_average_activation_norm"]?["in"]?.number, avgIn > 0 else {
             throw SAEError.invalidConfig(path: hpURL.path, reason: "Llama Scope's hyperparams.json needs d_model, d_sae, hook_point_in, jump_relu_threshold and dataset_average_activation_norm.in")
         }
         let nsf = Double(dIn).squareRoot() / avgIn

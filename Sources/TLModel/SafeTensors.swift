@@ -1,6 +1,7 @@
 // A safetensors reader over mmap. The header is untrusted input: every length, offset and shape is
 // checked against the file before a byte is read, so a corrupt file is an error, never a crash.
 import Foundation
+import TLCore
 import TLTensor
 #if canImport(Glibc)
 import Glibc
@@ -77,34 +78,33 @@ public final class SafeTensorsFile: @unchecked Sendable {
     deinit { munmap(base, size) }
 
     private static func parseHeader(_ data: Data, path: String, dataBytes: Int) throws -> ([String: SafeTensorInfo], [String: String]) {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TLModelError.corruptSafetensors(path: path, reason: "the header is not valid JSON")
+        let object: JSON
+        do { object = try JSON.parse(data) } catch {
+            throw TLModelError.corruptSafetensors(path: path, reason: "the header is not valid JSON (\(error))")
         }
-        guard let dict = object as? [String: Any] else {
+        guard let members = object.members else {
             throw TLModelError.corruptSafetensors(path: path, reason: "the header is not a JSON object")
         }
         var tensors: [String: SafeTensorInfo] = [:]
         var metadata: [String: String] = [:]
-        for (key, value) in dict {
+        for (key, value) in members {
             if key == "__metadata__" {
-                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = "\(v)" }
+                for (k, v) in value.members ?? [] { metadata[k] = v.string ?? ConfigJSON.shortText(v) }
                 continue
             }
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shapeAny = entry["shape"] as? [Any], let offsetsAny = entry["data_offsets"] as? [Any],
-                  offsetsAny.count == 2 else {
+            guard let dtype = value["dtype"]?.string, let shapeList = value["shape"]?.array,
+                  let offsetList = value["data_offsets"]?.array, offsetList.count == 2 else {
                 throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' lacks dtype, shape or data_offsets")
             }
-            let shape = try shapeAny.map { v -> Int in
-                guard let n = v as? Int, n >= 0, n < 1 << 40 else {
-                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has an invalid shape \(shapeAny)")
+            let shape = try shapeList.map { v -> Int in
+                guard case .integer(let n) = v, n >= 0, n < 1 << 40 else {
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has an invalid shape \(shapeList.map(ConfigJSON.shortText))")
                 }
                 return n
             }
-            let offsets = try offsetsAny.map { v -> Int in
-                guard let n = v as? Int, n >= 0 else {
-                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has invalid data_offsets \(offsetsAny)")
+            let offsets = try offsetList.map { v -> Int in
+                guard case .integer(let n) = v, n >= 0 else {
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has invalid data_offsets \(offsetList.map(ConfigJSON.shortText))")
                 }
                 return n
             }
@@ -213,11 +213,11 @@ public struct Checkpoint {
         do { data = try Data(contentsOf: index) } catch {
             throw TLModelError.fileUnreadable(path: index.path, reason: error.localizedDescription)
         }
-        guard let dict = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let map = dict["weight_map"] as? [String: String] else {
-            throw TLModelError.corruptSafetensors(path: index.path, reason: "no \"weight_map\" object")
+        guard let map = (try? JSON.parse(data))?["weight_map"]?.members,
+              case let files = map.compactMap({ $0.value.string }), files.count == map.count else {
+            throw TLModelError.corruptSafetensors(path: index.path, reason: "no \"weight_map\" object of file names")
         }
-        let names = Array(Set(map.values)).sorted()
+        let names = Array(Set(files)).sorted()
         for n in names where n.contains("/") || n.hasPrefix(".") {
             throw TLModelError.corruptSafetensors(path: index.path, reason: "shard name \"\(n)\" must be a plain file name")
         }

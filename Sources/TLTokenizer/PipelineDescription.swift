@@ -1,3 +1,5 @@
+import TLCore
+
 /// The stages of a Hugging Face tokenizer.json around the BPE model, as declared in the file by type and
 /// parameters (never by model name): normalizer, pre-tokenizer, decoder and post-processor.
 /// `TokenizerDescription` holds one of each; GPT-2's vocab.json + merges.txt is the configuration
@@ -60,12 +62,12 @@ enum TemplatePiece: Sendable, Equatable {
 }
 
 extension TokenizerDescription {
-    private static func typeName(_ value: JSONValue) -> String {
+    private static func typeName(_ value: JSON) -> String {
         if case .string(let type)? = value["type"] { return type }
         return "(no type)"
     }
 
-    private static func pattern(_ value: JSONValue?, file: String, key: String) throws(TLTokenizerError)
+    private static func pattern(_ value: JSON?, file: String, key: String) throws(TLTokenizerError)
         -> (literal: String?, regex: String?) {
         if case .string(let text)? = value?["String"] { return (text, nil) }
         if case .string(let text)? = value?["Regex"] { return (nil, text) }
@@ -73,31 +75,31 @@ extension TokenizerDescription {
                              problem: "expected {\"String\": ...} or {\"Regex\": ...}")
     }
 
-    private static func string(_ value: JSONValue?, default fallback: String) -> String {
+    private static func string(_ value: JSON?, default fallback: String) -> String {
         if case .string(let text)? = value { return text }
         return fallback
     }
 
-    private static func flag(_ value: JSONValue?, default fallback: Bool) -> Bool {
+    private static func flag(_ value: JSON?, default fallback: Bool) -> Bool {
         if case .bool(let flag)? = value { return flag }
         return fallback
     }
 
-    private static func integer(_ value: JSONValue?, default fallback: Int) -> Int {
+    private static func integer(_ value: JSON?, default fallback: Int) -> Int {
         if case .integer(let number)? = value { return number }
         return fallback
     }
 
     /// The steps of a (possibly nested) Sequence, whose list key differs between stage kinds.
-    private static func sequenceMembers(_ value: JSONValue, keys: [String], file: String,
-                                        key: String) throws(TLTokenizerError) -> [JSONValue] {
+    private static func sequenceMembers(_ value: JSON, keys: [String], file: String,
+                                        key: String) throws(TLTokenizerError) -> [JSON] {
         for name in keys {
             if case .array(let members)? = value[name] { return members }
         }
         throw .malformedFile(file: file, location: "key \"\(key)\"", problem: "a Sequence needs a \"\(keys[0])\" array")
     }
 
-    static func readNormalizer(_ value: JSONValue, file: String, key: String = "normalizer")
+    static func readNormalizer(_ value: JSON, file: String, key: String = "normalizer")
         throws(TLTokenizerError) -> [NormalizerStep] {
         if case .null = value { return [] }
         switch typeName(value) {
@@ -124,7 +126,7 @@ extension TokenizerDescription {
         }
     }
 
-    static func readPreTokenizer(_ value: JSONValue, file: String, key: String = "pre_tokenizer")
+    static func readPreTokenizer(_ value: JSON, file: String, key: String = "pre_tokenizer")
         throws(TLTokenizerError) -> [PreTokenizerStep] {
         if case .null = value { return [] }
         switch typeName(value) {
@@ -190,7 +192,7 @@ extension TokenizerDescription {
         }
     }
 
-    static func readDecoder(_ value: JSONValue, file: String, key: String = "decoder") throws(TLTokenizerError) -> [DecoderStep] {
+    static func readDecoder(_ value: JSON, file: String, key: String = "decoder") throws(TLTokenizerError) -> [DecoderStep] {
         if case .null = value { return [] }
         switch typeName(value) {
         case "Sequence":
@@ -233,7 +235,7 @@ extension TokenizerDescription {
     }
 
     /// The single-sequence template of a post-processor (nil: the ids are left as they are).
-    static func readPostProcessor(_ value: JSONValue, file: String,
+    static func readPostProcessor(_ value: JSON, file: String,
                                   key: String = "post_processor") throws(TLTokenizerError) -> [TemplatePiece]? {
         if case .null = value { return nil }
         switch typeName(value) {

@@ -1,4 +1,5 @@
 import Synchronization
+import TLCore
 
 /// SentencePiece's own encoding of a BPE `tokenizer.model` — what `SentencePieceProcessor(model_file=...).encode(text)`
 /// gives (no BOS / EOS) — as opposed to the pipeline transformers converts the model to (`fromSentencePieceModel`).
@@ -73,7 +74,7 @@ final class SentencePieceEncoder: Sendable {
         if model.byteFallback {
             var ids: [Int32] = []
             for byte in 0..<256 {
-                let name = Array("<0x\(String(byte, radix: 16, uppercase: true).leftPadded(to: 2))>".utf8)
+                let name = Array("<0x\(UInt8(byte).upperHex)>".utf8)
                 guard let id = reserved[name[...]] ?? mergeable[name[...]] else {
                     throw .malformedFile(file: file, location: "pieces",
                                          problem: "byte_fallback is set but there is no piece \(String(decoding: name, as: UTF8.self))")
@@ -317,8 +318,4 @@ struct MergeAgenda {
         }
         return first
     }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

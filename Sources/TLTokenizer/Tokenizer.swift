@@ -1,4 +1,5 @@
 import Foundation
+import TLCore
 import Synchronization
 
 /// A Hugging Face tokenizer pipeline, producing the same ids and text as the `tokenizers` library.
@@ -379,9 +380,9 @@ public final class Tokenizer: Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             return [TokenizerDescription.AddedToken(content: "<|endoftext|>", id: 50256)]
         }
-        let value: JSONValue
+        let value: JSON
         do {
-            value = try JSONReader.parse(try readBytes(url))
+            value = try JSON.parse(try readBytes(url))
         } catch let error as JSONSyntaxError {
             throw TLTokenizerError.malformedFile(file: url.path, location: error.location, problem: error.problem)
         }
@@ -393,9 +394,9 @@ public final class Tokenizer: Sendable {
     /// model_type from config.json (nil when the file or the key is absent).
     private static func readModelType(_ url: URL) throws -> String? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let value: JSONValue
+        let value: JSON
         do {
-            value = try JSONReader.parse(try readBytes(url))
+            value = try JSON.parse(try readBytes(url))
         } catch let error as JSONSyntaxError {
             throw TLTokenizerError.malformedFile(file: url.path, location: error.location, problem: error.problem)
         }
@@ -406,9 +407,9 @@ public final class Tokenizer: Sendable {
     /// bos_token / eos_token from tokenizer_config.json (a string or an object with "content").
     private static func readSpecialTokenNames(_ url: URL) throws -> (bos: String?, eos: String?) {
         guard FileManager.default.fileExists(atPath: url.path) else { return (nil, nil) }
-        let value: JSONValue
+        let value: JSON
         do {
-            value = try JSONReader.parse(try readBytes(url))
+            value = try JSON.parse(try readBytes(url))
         } catch let error as JSONSyntaxError {
             throw TLTokenizerError.malformedFile(file: url.path, location: error.location, problem: error.problem)
         }

@@ -1,3 +1,5 @@
+import TLCore
+
 /// Parsing of the on-disk formats into one description of a BPE tokenizer pipeline: GPT-2's original pair
 /// `vocab.json` + `merges.txt` (one fixed configuration), and Hugging Face's `tokenizer.json`.
 struct TokenizerDescription {
@@ -49,9 +51,9 @@ extension TokenizerDescription {
     static func fromVocabAndMerges(vocabJSON: [UInt8], mergesText: String, vocabFile: String,
                                    mergesFile: String) throws(TLTokenizerError) -> TokenizerDescription {
         var description = TokenizerDescription(vocabularyFile: vocabFile, mergesFile: mergesFile)
-        let root: JSONValue
+        let root: JSON
         do {
-            root = try JSONReader.parse(vocabJSON)
+            root = try JSON.parse(vocabJSON)
         } catch {
             throw .malformedFile(file: vocabFile, location: error.location, problem: error.problem)
         }
@@ -60,7 +62,7 @@ extension TokenizerDescription {
         return description
     }
 
-    static func readVocabulary(_ value: JSONValue, file: String,
+    static func readVocabulary(_ value: JSON, file: String,
                                keyPath: String) throws(TLTokenizerError) -> [(token: String, id: Int)] {
         guard case .object(let members) = value else {
             throw .malformedFile(file: file, location: keyPath,
@@ -110,9 +112,9 @@ extension TokenizerDescription {
     /// Reads a Hugging Face fast-tokenizer file whose model is BPE (byte-level as in GPT-2, Llama-3, Qwen2,
     /// Pythia, or SentencePiece-style with byte fallback as in Llama-2, Mistral, Gemma).
     static func fromTokenizerJSON(_ bytes: [UInt8], file: String) throws(TLTokenizerError) -> TokenizerDescription {
-        let root: JSONValue
+        let root: JSON
         do {
-            root = try JSONReader.parse(bytes)
+            root = try JSON.parse(bytes)
         } catch {
             throw .malformedFile(file: file, location: error.location, problem: error.problem)
         }
@@ -141,7 +143,7 @@ extension TokenizerDescription {
         return description
     }
 
-    private static func rejectUnsupportedModelOptions(_ model: JSONValue, file: String) throws(TLTokenizerError) {
+    private static func rejectUnsupportedModelOptions(_ model: JSON, file: String) throws(TLTokenizerError) {
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if case .string(let affix)? = model[key], !affix.isEmpty {
                 throw .unsupported(file: file, feature: "model.\(key) \(quoteForMessage(affix))")
@@ -157,7 +159,7 @@ extension TokenizerDescription {
         }
     }
 
-    private static func readMergesJSON(_ value: JSONValue, file: String) throws(TLTokenizerError) -> [Merge] {
+    private static func readMergesJSON(_ value: JSON, file: String) throws(TLTokenizerError) -> [Merge] {
         guard case .array(let entries) = value else {
             throw .malformedFile(file: file, location: "key \"model.merges\"",
                                  problem: "expected an array, found \(value.typeName)")
@@ -187,7 +189,7 @@ extension TokenizerDescription {
         return merges
     }
 
-    private static func readAddedTokens(_ value: JSONValue, file: String) throws(TLTokenizerError) -> [AddedToken] {
+    private static func readAddedTokens(_ value: JSON, file: String) throws(TLTokenizerError) -> [AddedToken] {
         guard case .array(let entries) = value else {
             throw .malformedFile(file: file, location: "key \"added_tokens\"",
                                  problem: "expected an array, found \(value.typeName)")

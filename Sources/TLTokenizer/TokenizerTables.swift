@@ -1,3 +1,5 @@
+import TLCore
+
 /// The lookup tables a `Tokenizer` runs on, built (and checked) from a `TokenizerDescription`.
 struct TokenizerTables {
     let encoder: BytePairEncoder
@@ -76,7 +78,7 @@ struct TokenizerTables {
             encoder.otherScalarIDs = other
             if description.byteFallback {
                 encoder.fallbackByteIDs = (0..<256).map { byte in
-                    Int32(idsByContent["<0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true) + ">"] ?? -1)
+                    Int32(idsByContent["<0x\(UInt8(byte).upperHex)>"] ?? -1)
                 }
             }
             if let unknown = description.unknownToken {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TLTokenizer
+import TLCore
 
 /// Each model family's tokenizer.json pipeline (Tests/Fixtures/tokenizer/families, built by
 /// tools/tokenizer/make_family_fixtures.py) against Hugging Face `tokenizers` on the shared corpus:
@@ -24,10 +25,10 @@ final class FamilyGoldenTests: XCTestCase {
         }
     }()
 
-    static func lines(_ url: URL) -> [JSONValue] {
+    static func lines(_ url: URL) -> [JSON] {
         guard let data = try? Data(contentsOf: url) else { preconditionFailure("missing \(url.path)") }
         return data.split(separator: UInt8(ascii: "\n")).map { line in
-            guard let value = try? JSONReader.parse(Array(line)) else { preconditionFailure("bad line in \(url.path)") }
+            guard let value = try? JSON.parse(Array(line)) else { preconditionFailure("bad line in \(url.path)") }
             return value
         }
     }
@@ -35,7 +36,7 @@ final class FamilyGoldenTests: XCTestCase {
     static func goldens(_ family: String) -> [Golden] { goldens(at: familiesDirectory.appendingPathComponent(family)) }
 
     static func goldens(at directory: URL) -> [Golden] {
-        func integers(_ value: JSONValue?) -> [Int]? {
+        func integers(_ value: JSON?) -> [Int]? {
             guard case .array(let items)? = value else { return nil }
             return items.map { if case .integer(let id) = $0 { id } else { -1 } }
         }
@@ -145,7 +146,7 @@ final class FamilyGoldenTests: XCTestCase {
 final class ComponentVariantTests: XCTestCase {
     func testVariantsMatchTokenizers() throws {
         let url = FamilyGoldenTests.familiesDirectory.appendingPathComponent("variants.json")
-        guard case .array(let variants) = try JSONReader.parse([UInt8](Data(contentsOf: url))) else {
+        guard case .array(let variants) = try JSON.parse([UInt8](Data(contentsOf: url))) else {
             return XCTFail("variants.json: expected an array")
         }
         XCTAssertGreaterThanOrEqual(variants.count, 10)

@@ -2,7 +2,7 @@
 // ends (REPL and Jupyter kernel) drive one of these; statements run transactionally, so a failed
 // or interrupted statement leaves every binding as it was.
 import Foundation
-import Synchronization
+import TLCore
 import TLHub
 import TLInterp
 import TLModel
@@ -56,7 +56,9 @@ public final class Session: @unchecked Sendable {
     public var settings = SessionSettings()
     public weak var output: SessionOutput?
     let hub: Hub
-    let cancelFlag: CancellationFlag
+    /// The interrupt flag a statement's long work polls: set by `interrupt()` from any thread,
+    /// cleared when the next statement starts.
+    let cancelFlag: AtomicFlag
     /// Statements executed so far (Jupyter's execution_count is the front end's business).
     public private(set) var history: [String] = []
     /// The last `execute` ran `exit` (or `quit`, `\q`, …): the statements after it did not run, and
@@ -66,7 +68,7 @@ public final class Session: @unchecked Sendable {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
         // Downloads poll the same flag, so Ctrl-C or a kernel interrupt stops `model NAME` mid-file.
-        let flag = CancellationFlag()
+        let flag = AtomicFlag()
         self.cancelFlag = flag
         self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: { flag.isSet })
     }
@@ -179,10 +181,4 @@ public final class Session: @unchecked Sendable {
     }
 }
 
-/// The interrupt flag a statement's long work polls: set by `interrupt()` from any thread, cleared
-/// when the next statement starts.
-final class CancellationFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set(_ on: Bool) { value.store(on, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
-}
+

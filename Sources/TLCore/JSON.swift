@@ -1,24 +1,77 @@
-/// A small strict JSON reader for tokenizer files.
-///
-/// Written here rather than using Foundation's JSONSerialization so that a malformed file is reported with
-/// its byte offset and line (Foundation on Linux says only "not in the correct format"), objects keep their
-/// key order, and the 50k-entry vocabularies parse without bridging through NSDictionary.
-indirect enum JSONValue: Sendable {
-    case object([(key: String, value: JSONValue)])
-    case array([JSONValue])
+// The project's one JSON facility: a strict reader for untrusted files and messages that reports a
+// malformed document by byte offset and line (Foundation on Linux says only "not in the correct
+// format"), keeps object keys in file order, tells booleans from numbers (JSONSerialization on Linux
+// gives both as NSNumber), and parses 50k-entry tokenizer vocabularies without bridging through
+// NSDictionary. Config files, safetensors headers, tokenizer files, SAE configs and hub listings are all
+// read through it; documents whose shape is fixed and trusted may use Codable instead.
+import Foundation
+
+public indirect enum JSON: Sendable, Equatable {
+    case object([(key: String, value: JSON)])
+    case array([JSON])
     case string(String)
     case integer(Int)
     case double(Double)
     case bool(Bool)
     case null
 
-    /// The member named `key` of an object (nil for other values or a missing key).
-    subscript(key: String) -> JSONValue? {
+    /// Parses one JSON document; trailing non-whitespace is an error.
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSON { try JSONReader.parse(bytes) }
+    public static func parse(_ data: Data) throws(JSONSyntaxError) -> JSON { try JSONReader.parse([UInt8](data)) }
+
+    /// The member named `key` of an object (nil for other values or a missing key; the first of
+    /// duplicated keys).
+    public subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
         return members.first(where: { $0.key == key })?.value
     }
 
-    var typeName: String {
+    /// An object's members in file order (nil for other values).
+    public var members: [(key: String, value: JSON)]? {
+        if case .object(let m) = self { return m }
+        return nil
+    }
+
+    public var array: [JSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    /// A number as a Double (integers widen).
+    public var number: Double? {
+        switch self {
+        case .integer(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    /// A whole number: an integer, or a double with no fractional part that fits in an Int (4.0).
+    public var wholeNumber: Int? {
+        switch self {
+        case .integer(let i): return i
+        case .double(let d): return Int(exactly: d)
+        default: return nil
+        }
+    }
+
+    public var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// "an object", "a number", ...: for error messages.
+    public var typeName: String {
         switch self {
         case .object: return "an object"
         case .array: return "an array"
@@ -28,13 +81,29 @@ indirect enum JSONValue: Sendable {
         case .null: return "null"
         }
     }
+
+    public static func == (a: JSON, b: JSON) -> Bool {
+        switch (a, b) {
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.array(x), .array(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.integer(x), .integer(y)): return x == y
+        case let (.double(x), .double(y)): return x == y
+        case let (.bool(x), .bool(y)): return x == y
+        case (.null, .null): return true
+        default: return false
+        }
+    }
 }
 
-struct JSONSyntaxError: Error {
-    let byteOffset: Int
-    let line: Int
-    let problem: String
-    var location: String { "line \(line), byte \(byteOffset)" }
+/// Where and why a document is not JSON.
+public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    public let byteOffset: Int
+    public let line: Int
+    public let problem: String
+    public var location: String { "line \(line), byte \(byteOffset)" }
+    public var description: String { "\(problem) at \(location)" }
 }
 
 struct JSONReader {
@@ -43,7 +112,7 @@ struct JSONReader {
     private var depth = 0
 
     /// Parses one JSON document; trailing non-whitespace is an error.
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSON {
         var reader = JSONReader(bytes: bytes)
         reader.skipWhitespace()
         let value = try reader.readValue()
@@ -77,7 +146,7 @@ struct JSONReader {
         position += 1
     }
 
-    private mutating func readValue() throws(JSONSyntaxError) -> JSONValue {
+    private mutating func readValue() throws(JSONSyntaxError) -> JSON {
         skipWhitespace()
         guard position < bytes.count else { throw error("unexpected end of file, expected a value") }
         switch bytes[position] {
@@ -97,10 +166,10 @@ struct JSONReader {
         if depth > 512 { throw error("nesting deeper than 512 levels") }
     }
 
-    private mutating func readObject() throws(JSONSyntaxError) -> JSONValue {
+    private mutating func readObject() throws(JSONSyntaxError) -> JSON {
         try enterNested()
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
+        var members: [(key: String, value: JSON)] = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -125,10 +194,10 @@ struct JSONReader {
         return .object(members)
     }
 
-    private mutating func readArray() throws(JSONSyntaxError) -> JSONValue {
+    private mutating func readArray() throws(JSONSyntaxError) -> JSON {
         try enterNested()
         position += 1
-        var elements: [JSONValue] = []
+        var elements: [JSON] = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
             position += 1
@@ -155,7 +224,7 @@ struct JSONReader {
         position += utf8.count
     }
 
-    private mutating func readNumber() throws(JSONSyntaxError) -> JSONValue {
+    private mutating func readNumber() throws(JSONSyntaxError) -> JSON {
         let start = position
         var isInteger = true
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
