@@ -247,7 +247,7 @@ public enum EdgeAttribution {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
-        if let steps, steps < 1 || steps > 1000 { throw TLInterpError.invalidArgument("steps must be between 1 and 1000") }
+        if let steps, steps < 1 || steps > 256 { throw TLInterpError.invalidArgument("steps must be between 1 and 256") }
         let cfg = model.config, d = cfg.dModel, P = clean.count, L = cfg.nLayers, H = cfg.nHeads, n = P * d
         let parallel = cfg.parallelAttnMLP
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") || $0.hasSuffix("hook_resid_pre") }
