@@ -1,14 +1,30 @@
 // Edge attribution patching (EAP, Syed et al. 2023) and EAP with integrated gradients (EAP-IG,
-// Hanna et al. 2024) over the residual-stream graph of a model with sequential blocks and multi-head attention (GPT-2,
-// sequential GPT-NeoX, multi-head Llama/Qwen; grouped-query, parallel and post-normed models are refused):
+// Hanna et al. 2024) over the residual-stream graph of every family:
 //   senders   input (hook_embed + hook_pos_embed; hook_embed alone under rotary), every head's output aL.hH (z[h] @ W_O[h]), every MLP mL
-//   receivers every head's q, k and v input aL.hH<q|k|v>, every MLP's input mL, the logits
-// An edge u → v exists when v reads the residual stream after u writes it. Its score is
-//   score(u → v) = (a_u(clean) − a_u(corrupt)) · d metric / d in_v,
-// summed over positions and d_model, with the gradient taken on the clean input (EAP) or averaged
-// over `steps` inputs whose embeddings run from corrupt to clean (EAP-IG on inputs: α = k/steps,
-// k = 1…steps). A positive score means the edge carries the clean behaviour: corrupting it alone
-// is estimated to lower the metric by that much. Node and edge names follow the eap / MIB library
+//   receivers every query head's q input aL.hH<q>, every key/value head's k and v input aL.hG<k>, aL.hG<v>
+//             (under grouped-query attention G counts key/value heads; with multi-head attention G = H),
+//             every MLP's input mL, the logits
+// An edge u → v exists when v reads the residual stream after u writes it: with parallel blocks
+// (GPT-NeoX) an MLP reads resid_pre like its layer's heads, so no head feeds its own layer's MLP.
+// Its score is
+//   score(u → v) = (a_u(clean) − a_u(corrupt)) · d metric / d a_u along the edge u → v,
+// summed over positions and d_model. Where a head's output adds straight into the residual stream
+// that gradient is d metric / d in_v. Gemma-2 normalises the attention output before adding it
+// (attn_out = ln1_post(Σ_h result_h + b_O)), so a head's output reaches v through that norm: the
+// gradient along the edge is J_ln1_postᵀ · d metric / d in_v, the norm's Jacobian taken at the run
+// (the chain rule with only the edge's path kept). MLP outputs (hook_mlp_out, after ln2_post) add
+// straight in on every family. Soft-caps are in the backward pass itself.
+//
+// The gradient is taken on the clean input (EAP), or averaged over interpolations from corrupt to
+// clean (EAP-IG, α = k/steps, k = 1…steps):
+//   on inputs       steps runs whose blocks.0.hook_resid_pre is corrupt + α(clean − corrupt);
+//   on activations  for each layer node in turn (the input, each layer's attention — all heads at
+//                   once — and each MLP) steps runs of the clean input with that node's output set
+//                   to corrupt + α(clean − corrupt) and the gradient stopped there (it is a
+//                   constant, as when a hook returns a new tensor); every run's gradients are averaged
+//                   over all (1 + 2L)·steps runs (the eap library's EAP-IG-activations).
+// A positive score means the edge carries the clean behaviour: corrupting it alone is estimated to
+// lower the metric by that much. Node and edge names follow the eap / MIB library
 // ("input->a0.h1<q>", "a0.h1->m1", "m1->logits").
 import Foundation
 import TLModel
@@ -23,6 +39,12 @@ public struct EdgeNode: Sendable, Hashable {
     public let kind: Kind
     /// For receivers of heads: "q", "k" or "v".
     public let channel: String?
+    /// Query heads per key/value head (k and v receivers under grouped-query attention; else 1).
+    public let group: Int
+
+    public init(kind: Kind, channel: String? = nil, group: Int = 1) {
+        self.kind = kind; self.channel = channel; self.group = group
+    }
 
     public var name: String {
         switch kind {
@@ -33,14 +55,42 @@ public struct EdgeNode: Sendable, Hashable {
         }
     }
     /// The component (node of the circuit graph), without the q/k/v channel.
-    public var component: String { EdgeNode(kind: kind, channel: nil).name }
-    /// Order in the residual stream: input −1; attention of layer l at 2l; MLP of layer l at 2l + 1; logits last.
+    public var component: String { EdgeNode(kind: kind).name }
+    /// The components this receiver feeds: itself, or for key/value head G's k or v under
+    /// grouped-query attention the query heads that share it (G·group …< (G + 1)·group).
+    public var readers: [EdgeNode] {
+        if case .head(let l, let g) = kind, group > 1, channel == "k" || channel == "v" {
+            return (0..<group).map { EdgeNode(kind: .head(layer: l, head: g * group + $0)) }
+        }
+        return [EdgeNode(kind: kind)]
+    }
+    /// Order in the residual stream for display: input −1; attention of layer l at 2l; MLP of layer l at 2l + 1; logits last.
     func order(nLayers: Int) -> Int {
         switch kind {
         case .input: return -1
         case .head(let l, _): return 2 * l
         case .mlp(let l): return 2 * l + 1
         case .logits: return 2 * nLayers
+        }
+    }
+    /// When this sender has written its output (in quarter-layers): heads of layer l after 4l + 1,
+    /// MLPs after 4l + 3; with parallel blocks both after 4l + 3.
+    func writes(parallel: Bool) -> Int {
+        switch kind {
+        case .input: return -1
+        case .head(let l, _): return parallel ? 4 * l + 3 : 4 * l + 1
+        case .mlp(let l): return 4 * l + 3
+        case .logits: return Int.max
+        }
+    }
+    /// When this receiver reads the residual stream: heads of layer l at 4l, MLPs at 4l + 2 (at 4l
+    /// with parallel blocks), the logits after every block.
+    func reads(parallel: Bool) -> Int {
+        switch kind {
+        case .input: return Int.min
+        case .head(let l, _): return 4 * l
+        case .mlp(let l): return parallel ? 4 * l : 4 * l + 2
+        case .logits: return Int.max - 1
         }
     }
 }
@@ -60,11 +110,12 @@ public struct EdgeScores: Sendable {
     public let metric: PatchMetric
     public let method: String
     public let cleanValue: Float, corruptValue: Float
+    /// Whether the model's attention and MLP run in parallel (both read resid_pre).
+    public let parallel: Bool
 
     /// Whether v reads the residual stream after u writes it.
-    static func connected(_ u: EdgeNode, _ v: EdgeNode) -> Bool {
-        let big = 1 << 20
-        return u.order(nLayers: big) < v.order(nLayers: big)
+    static func connected(_ u: EdgeNode, _ v: EdgeNode, parallel: Bool) -> Bool {
+        u.writes(parallel: parallel) < v.reads(parallel: parallel)
     }
 
     /// Every existing edge, highest |score| first.
@@ -72,7 +123,7 @@ public struct EdgeScores: Sendable {
         var out: [ScoredEdge] = []
         let R = receivers.count
         for s in senders.indices {
-            for r in receivers.indices where Self.connected(senders[s], receivers[r]) {
+            for r in receivers.indices where Self.connected(senders[s], receivers[r], parallel: parallel) {
                 out.append(ScoredEdge(from: senders[s], to: receivers[r], score: matrix.data[s * R + r]))
             }
         }
@@ -80,36 +131,32 @@ public struct EdgeScores: Sendable {
     }
 }
 
-/// A selected circuit: its edges (pruned to those on a path from input to logits).
-public struct Circuit: Sendable {
-    public let edges: [ScoredEdge]
-    public var edgeNames: Set<String> { Set(edges.map(\.name)) }
-    /// The circuit's components in residual-stream order (input, a0.h0, …, m0, a1.h0, …, logits).
-    public var components: [String] {
-        var order: [String: Int] = [:]
-        for e in edges {
-            for n in [e.from, e.to] {
-                let rank = n.order(nLayers: 1 << 20) * 100_000 + (n.kind.headIndex ?? 0)
-                order[n.component] = rank
-            }
-        }
-        return order.keys.sorted { order[$0]! < order[$1]! }
-    }
+/// Where EAP-IG interpolates from corrupt to clean.
+public enum EdgeIntegration: String, Sendable, CaseIterable {
+    /// The embeddings (blocks.0.hook_resid_pre), every step one run.
+    case inputs
+    /// Each layer node's output in turn (input, each attention layer, each MLP), the rest clean.
+    case activations
 }
 
 public enum EdgeAttribution {
-    /// The graph's senders and receivers, in residual-stream order.
+    /// The graph's senders and receivers, in residual-stream order (per layer: each query head's
+    /// q input, with each key/value head's k and v inputs after the query head of the same index).
     public static func nodes(_ cfg: ModelConfig) -> (senders: [EdgeNode], receivers: [EdgeNode]) {
-        var senders = [EdgeNode(kind: .input, channel: nil)], receivers: [EdgeNode] = []
+        var senders = [EdgeNode(kind: .input)], receivers: [EdgeNode] = []
+        let K = cfg.kvHeads, group = cfg.queriesPerKVHead
         for l in 0..<cfg.nLayers {
             for h in 0..<cfg.nHeads {
-                senders.append(EdgeNode(kind: .head(layer: l, head: h), channel: nil))
-                for c in ["q", "k", "v"] { receivers.append(EdgeNode(kind: .head(layer: l, head: h), channel: c)) }
+                senders.append(EdgeNode(kind: .head(layer: l, head: h)))
+                receivers.append(EdgeNode(kind: .head(layer: l, head: h), channel: "q"))
+                if h < K {
+                    for c in ["k", "v"] { receivers.append(EdgeNode(kind: .head(layer: l, head: h), channel: c, group: group)) }
+                }
             }
-            senders.append(EdgeNode(kind: .mlp(layer: l), channel: nil))
-            receivers.append(EdgeNode(kind: .mlp(layer: l), channel: nil))
+            senders.append(EdgeNode(kind: .mlp(layer: l)))
+            receivers.append(EdgeNode(kind: .mlp(layer: l)))
         }
-        receivers.append(EdgeNode(kind: .logits, channel: nil))
+        receivers.append(EdgeNode(kind: .logits))
         return (senders, receivers)
     }
 
@@ -150,217 +197,182 @@ public enum EdgeAttribution {
         }
     }
 
-    /// Each receiver's input gradient [P, d], summed over the batch.
-    static func receiverGradients(_ grads: ActivationCache, model: HookedTransformer) throws -> [[Float]] {
-        let cfg = model.config, d = cfg.dModel, H = cfg.nHeads
-        func get(_ n: String) throws -> Tensor {
-            guard let t = grads[n] else { throw TLInterpError.invalidArgument("no gradient at '\(n)'") }
-            return t
+    /// Where receiver r's input gradient lives in a gradient cache: the hook's tensor and, for
+    /// heads, which head of its [B, P, heads, d].
+    static func receiverHook(_ v: EdgeNode, nLayers: Int) -> (name: String, head: Int?) {
+        switch v.kind {
+        case .head(let l, let h): return ("blocks.\(l).hook_\(v.channel!)_input", h)
+        case .mlp(let l): return ("blocks.\(l).hook_mlp_in", nil)
+        default: return ("blocks.\(nLayers - 1).hook_resid_post", nil)
         }
-        var out: [[Float]] = []
-        for l in 0..<cfg.nLayers {
-            let inputs = try ["q", "k", "v"].map { try get("blocks.\(l).hook_\($0)_input") }  // [B, P, H, d]
-            let B = inputs[0].shape[0], P = inputs[0].shape[1]
-            for h in 0..<H {
-                for g in inputs {
-                    var r = [Float](repeating: 0, count: P * d)
-                    for b in 0..<B { for p in 0..<P { for i in 0..<d { r[p * d + i] += g.data[((b * P + p) * H + h) * d + i] } } }
-                    out.append(r)
-                }
-            }
-            out.append(Self.batchSum(try get("blocks.\(l).hook_mlp_in")))
-        }
-        out.append(Self.batchSum(try get("blocks.\(cfg.nLayers - 1).hook_resid_post")))
-        return out
     }
 
-    static func batchSum(_ t: Tensor) -> [Float] {
-        let n = t.count / t.shape[0]
-        var r = [Float](repeating: 0, count: n)
-        for b in 0..<t.shape[0] { for i in 0..<n { r[i] += t.data[b * n + i] } }
+    /// Receiver v's input gradient in batch element b  [P·d].
+    static func receiverGradient(_ grads: ActivationCache, _ v: EdgeNode, batch b: Int, nLayers: Int) throws -> [Float] {
+        let (name, head) = receiverHook(v, nLayers: nLayers)
+        guard let g = grads[name] else { throw TLInterpError.invalidArgument("no gradient at '\(name)'") }
+        let P = g.shape[1], d = g.shape.last!
+        guard let h = head else { return Array(g.data[(b * P * d)..<((b + 1) * P * d)]) }
+        let heads = g.shape[2]
+        var r = [Float](repeating: 0, count: P * d)
+        for p in 0..<P { for i in 0..<d { r[p * d + i] = g.data[((b * P + p) * heads + h) * d + i] } }
         return r
     }
 
-    /// The edge graph here is sequential blocks with one q/k/v input per query head and head outputs
-    /// that add straight into the residual stream; models that differ are refused, not mis-scored.
-    static func checkGraph(_ cfg: ModelConfig) throws {
-        let problem: String?
-        if cfg.useNormalizationBeforeAndAfter {
-            problem = "it normalises the attention and MLP outputs before they reach the residual stream (a head's output is not additive)"
-        } else if cfg.parallelAttnMLP {
-            problem = "its attention and MLP run in parallel (the MLP does not read the heads of its own layer)"
-        } else if cfg.kvHeads != cfg.nHeads {
-            problem = "it uses grouped-query attention (\(cfg.nHeads) query heads share \(cfg.kvHeads) key/value heads, so k/v inputs are not per head)"
-        } else {
-            problem = nil
+    /// The post-norm's vector–Jacobian product Jᵀ g at one batch element: for n = x_c / s (x_c = x,
+    /// or x − mean(x) for LayerNorm), s = sqrt(mean(x_c²) + eps), y = w ⊙ n:
+    ///   dn = g ⊙ w;  d x_c = dn / s − n · (Σ dn·n) / (d · s);  LayerNorm: d x = d x_c − mean(d x_c).
+    static func postNormVJP(_ g: [Float], weight: [Float], normalized: Tensor, scale: Tensor, batch b: Int, centred: Bool) -> [Float] {
+        let d = weight.count, rows = g.count / d
+        var out = [Float](repeating: 0, count: g.count)
+        for r in 0..<rows {
+            let nOff = (b * rows + r) * d, s = scale.data[b * rows + r]
+            var dot: Float = 0
+            for i in 0..<d { dot += g[r * d + i] * weight[i] * normalized.data[nOff + i] }
+            var mean: Float = 0
+            for i in 0..<d {
+                let v = g[r * d + i] * weight[i] / s - normalized.data[nOff + i] * dot / (Float(d) * s)
+                out[r * d + i] = v
+                mean += v
+            }
+            if centred { mean /= Float(d); for i in 0..<d { out[r * d + i] -= mean } }
         }
-        if let problem {
-            throw TLInterpError.invalidArgument("edge attribution (eap) does not support this model: \(problem). "
-                + "Node-level attribution (attrib) works on it; for eap use a model with sequential blocks and multi-head attention")
-        }
+        return out
     }
 
-    /// EAP (steps = nil) or EAP-IG on inputs with `steps` interpolation steps.
+    /// EAP (steps = nil) or EAP-IG with `steps` interpolation steps on inputs or on activations.
     public static func scores(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                              steps: Int? = nil, isCancelled: (() -> Bool)? = nil) throws -> EdgeScores {
+                              steps: Int? = nil, integration: EdgeIntegration = .inputs,
+                              isCancelled: (() -> Bool)? = nil) throws -> EdgeScores {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
         if let steps, steps < 1 || steps > 256 { throw TLInterpError.invalidArgument("steps must be between 1 and 256") }
-        try checkGraph(model.config)
-        let cfg = model.config, d = cfg.dModel, P = clean.count
+        let cfg = model.config, d = cfg.dModel, P = clean.count, L = cfg.nLayers, H = cfg.nHeads, n = P * d
+        let parallel = cfg.parallelAttnMLP
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") || $0.hasSuffix("hook_resid_pre") }
         let (cleanLogits, cleanCache) = try model.runWithCache(tokens: [clean], names: wanted, isCancelled: isCancelled)
         let (corruptLogits, corruptCache) = try model.runWithCache(tokens: [corrupt], names: wanted, isCancelled: isCancelled)
         let a = try senderOutputs(cleanCache, model: model), b = try senderOutputs(corruptCache, model: model)
+        let (senders, receivers) = nodes(cfg)
+        let S = senders.count, R = receivers.count
+        var delta = [Float](repeating: 0, count: S * n)
+        for s in 0..<S { for i in 0..<n { delta[s * n + i] = a[s][i] - b[s][i] } }
+        // Layers whose heads reach the residual stream through ln1_post (Gemma-2).
+        let postNormed = (0..<L).filter { model.floatLayer($0).ln1PostW != nil }
+        let centred = cfg.normalizationType != .rms
+
+        // Σ over runs and batch of each receiver's gradient [R, n]; with post-norms, the head rows'
+        // scores Σ Δ_head · Jᵀ g accumulate run by run in `headScores` [L][H, R].
+        var gradSum = [Float](repeating: 0, count: R * n)
+        var headScores = [Int: [Float]]()
+        func accumulate(_ run: GradientRun, batch: Int) throws {
+            for b in 0..<batch {
+                var g = [[Float]]()
+                g.reserveCapacity(R)
+                for (r, v) in receivers.enumerated() {
+                    let gr = try receiverGradient(run.gradients, v, batch: b, nLayers: L)
+                    for i in 0..<n { gradSum[r * n + i] += gr[i] }
+                    g.append(gr)
+                }
+                for l in postNormed {
+                    let p = "blocks.\(l).ln1_post."
+                    guard let normalized = run.activations[p + "hook_normalized"], let scale = run.activations[p + "hook_scale"] else {
+                        throw TLInterpError.invalidArgument("the gradient run did not keep \(p)hook_normalized and hook_scale")
+                    }
+                    let weight = model.floatLayer(l).ln1PostW!
+                    let head0 = EdgeNode(kind: .head(layer: l, head: 0))
+                    var pulled = [Float](repeating: 0, count: R * n)  // Jᵀ g_v for receivers after layer l, else 0
+                    for (r, v) in receivers.enumerated() where EdgeScores.connected(head0, v, parallel: parallel) {
+                        let jt = postNormVJP(g[r], weight: weight, normalized: normalized, scale: scale, batch: b, centred: centred)
+                        for i in 0..<n { pulled[r * n + i] = jt[i] }
+                    }
+                    var block = headScores[l] ?? [Float](repeating: 0, count: H * R)
+                    let first = 1 + l * (H + 1)  // sender index of a{l}.h0
+                    delta.withUnsafeBufferPointer { ds in
+                        pulled.withUnsafeBufferPointer { ps in
+                            block.withUnsafeMutableBufferPointer { bs in
+                                BLAS.sgemm(transB: true, m: H, n: R, k: n, a: ds.baseAddress! + first * n, lda: n, b: ps.baseAddress!, ldb: n,
+                                           beta: 1, c: bs.baseAddress!, ldc: R)
+                            }
+                        }
+                    }
+                    headScores[l] = block
+                }
+            }
+        }
 
         var o = GradientOptions()
         o.inputGradients = true
         o.activationFilter = { _ in false }
-        o.gradientFilter = { $0.hasSuffix("_input") || $0.hasSuffix("hook_mlp_in") || $0 == "blocks.\(cfg.nLayers - 1).hook_resid_post" }
+        o.gradientFilter = { $0.hasSuffix("_input") || $0.hasSuffix("hook_mlp_in") || $0 == "blocks.\(L - 1).hook_resid_post" }
         o.isCancelled = isCancelled
-        let tokens: [[Int]]
-        if let steps {
-            // Batch element k − 1 runs with resid_pre 0 = corrupt + (k / steps)(clean − corrupt).
-            let e0 = try cleanCache.get("resid_pre", layer: 0), e1 = try corruptCache.get("resid_pre", layer: 0)
-            tokens = Array(repeating: clean, count: steps)
-            o.forwardHooks = [ForwardHook(name: "blocks.0.hook_resid_pre") { act, _ in
-                for k in 0..<steps {
-                    let alpha = Float(k + 1) / Float(steps)
-                    for i in 0..<(P * d) { act.data[k * P * d + i] = e1.data[i] + alpha * (e0.data[i] - e1.data[i]) }
+        /// One gradient run of `k` copies of the clean input, batch element j with `name`'s output
+        /// set to corrupt + ((j + 1) / k)(clean − corrupt).
+        func interpolatedRun(_ name: String, steps k: Int, from e1: Tensor, to e0: Tensor, stop: Bool) throws {
+            let tokens = Array(repeating: clean, count: k)
+            let size = e0.count
+            o.forwardHooks = [ForwardHook(name: name) { act, _ in
+                for j in 0..<k {
+                    let alpha = Float(j + 1) / Float(k)
+                    for i in 0..<size { act.data[j * size + i] = e1.data[i] + alpha * (e0.data[i] - e1.data[i]) }
                 }
             }]
-        } else {
-            tokens = [clean]
+            o.stopGradient = stop ? { $0 == name } : nil
+            let run = try model.gradients(tokens: tokens, options: o) { try metric.logitGradient(logits: $0, tokens: tokens) }
+            try accumulate(run, batch: k)
         }
-        let run = try model.gradients(tokens: tokens, options: o) { try metric.logitGradient(logits: $0, tokens: tokens) }
-        let g = try receiverGradients(run.gradients, model: model)
-        let scaleBy = 1 / Float(steps ?? 1)
+        let runs: Int
+        let method: String
+        func cached(_ c: ActivationCache, _ name: String) throws -> Tensor {
+            guard let t = c[name] else { throw TLInterpError.invalidArgument("the run has no '\(name)' cached") }
+            return t
+        }
+        if let steps {
+            switch integration {
+            case .inputs:
+                try interpolatedRun("blocks.0.hook_resid_pre", steps: steps, from: try cached(corruptCache, "blocks.0.hook_resid_pre"),
+                                    to: try cached(cleanCache, "blocks.0.hook_resid_pre"), stop: false)
+                runs = steps
+                method = "EAP-IG (inputs, \(steps) steps)"
+            case .activations:
+                var names = ["blocks.0.hook_resid_pre"]
+                for l in 0..<L { names += ["blocks.\(l).attn.hook_z", "blocks.\(l).hook_mlp_out"] }
+                for name in names {
+                    if let c = isCancelled, c() { throw TLModelError.cancelled }
+                    try interpolatedRun(name, steps: steps, from: try cached(corruptCache, name), to: try cached(cleanCache, name), stop: true)
+                }
+                runs = names.count * steps
+                method = "EAP-IG (activations, \(steps) steps)"
+            }
+        } else {
+            let run = try model.gradients(tokens: [clean], options: o) { try metric.logitGradient(logits: $0, tokens: [clean]) }
+            try accumulate(run, batch: 1)
+            runs = 1
+            method = "EAP"
+        }
 
-        // matrix = ΔA [S, P·d] @ Gᵀ [P·d, R]
-        let (senders, receivers) = nodes(cfg)
-        let S = senders.count, R = receivers.count, n = P * d
-        var delta = [Float](repeating: 0, count: S * n), gm = [Float](repeating: 0, count: R * n)
-        for s in 0..<S { for i in 0..<n { delta[s * n + i] = a[s][i] - b[s][i] } }
-        for r in 0..<R { for i in 0..<n { gm[r * n + i] = g[r][i] * scaleBy } }
+        // matrix = ΔA [S, n] @ Gᵀ [n, R] / runs, head rows of post-normed layers from headScores.
         var m = Tensor(zeros: [S, R])
         delta.withUnsafeBufferPointer { ds in
-            gm.withUnsafeBufferPointer { gs in
+            gradSum.withUnsafeBufferPointer { gs in
                 m.data.withUnsafeMutableBufferPointer { ms in
                     BLAS.sgemm(transB: true, m: S, n: R, k: n, a: ds.baseAddress!, lda: n, b: gs.baseAddress!, ldb: n, c: ms.baseAddress!, ldc: R)
                 }
             }
         }
-        for s in 0..<S { for r in 0..<R where !EdgeScores.connected(senders[s], receivers[r]) { m.data[s * R + r] = 0 } }
-        return EdgeScores(senders: senders, receivers: receivers, matrix: m, metric: metric, method: steps.map { "EAP-IG (inputs, \($0) steps)" } ?? "EAP",
+        for (l, block) in headScores {
+            let first = 1 + l * (H + 1)
+            for i in 0..<(H * R) { m.data[first * R + i] = block[i] }
+        }
+        let scale = 1 / Float(runs)
+        for s in 0..<S {
+            for r in 0..<R {
+                m.data[s * R + r] = EdgeScores.connected(senders[s], receivers[r], parallel: parallel) ? m.data[s * R + r] * scale : 0
+            }
+        }
+        return EdgeScores(senders: senders, receivers: receivers, matrix: m, metric: metric, method: method,
                           cleanValue: metric.value(logits: cleanLogits, tokens: clean),
-                          corruptValue: metric.value(logits: corruptLogits, tokens: corrupt))
-    }
-
-    /// The top `top` edges by |score| (or those with |score| ≥ `threshold`), pruned to edges on a
-    /// path from input to logits.
-    public static func circuit(_ scores: EdgeScores, top: Int? = nil, threshold: Float? = nil) -> Circuit {
-        var chosen = scores.edges
-        if let threshold { chosen = chosen.filter { abs($0.score) >= threshold } }
-        if let top { chosen = Array(chosen.prefix(top)) }
-        // Keep an edge when its sender is reachable from input and its receiver reaches logits.
-        var changed = true
-        while changed {
-            changed = false
-            var reachable: Set<String> = ["input"]
-            var grew = true
-            while grew {
-                grew = false
-                for e in chosen where reachable.contains(e.from.component) && !reachable.contains(e.to.component) {
-                    reachable.insert(e.to.component); grew = true
-                }
-            }
-            var reaching: Set<String> = ["logits"]
-            grew = true
-            while grew {
-                grew = false
-                for e in chosen where reaching.contains(e.to.component) && !reaching.contains(e.from.component) {
-                    reaching.insert(e.from.component); grew = true
-                }
-            }
-            let kept = chosen.filter { reachable.contains($0.from.component) && reaching.contains($0.to.component) }
-            if kept.count != chosen.count { chosen = kept; changed = true }
-        }
-        return Circuit(edges: chosen)
-    }
-
-    /// Runs the clean input with every edge outside `circuit` corrupted: each receiver reads
-    /// its input minus Σ over its non-circuit senders of (sender's output in this run − its
-    /// output in the corrupt run). Returns the metric (the full graph gives the clean value, the
-    /// empty one the corrupt value).
-    public static func evaluate(model: HookedTransformer, circuit: Set<String>, clean: [Int], corrupt: [Int],
-                                metric: PatchMetric) throws -> Float {
-        try checkGraph(model.config)
-        let cfg = model.config, d = cfg.dModel, H = cfg.nHeads, P = clean.count
-        let (senders, receivers) = nodes(cfg)
-        let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") }
-        let corruptOut = try senderOutputs(try model.runWithCache(tokens: [corrupt], names: wanted).cache, model: model)
-        let index = Dictionary(uniqueKeysWithValues: senders.enumerated().map { ($1.name, $0) })
-        // For each receiver, the senders whose edge to it IS in the circuit (usually few).
-        let kept: [String: [Int]] = Dictionary(uniqueKeysWithValues: receivers.map { v in
-            (v.name, senders.indices.filter { EdgeScores.connected(senders[$0], v) && circuit.contains("\(senders[$0].name)->\(v.name)") })
-        })
-        // Every sender a receiver is connected to has written before the receiver reads, so
-        //   Σ over ablated senders (this run − corrupt) = Σ over all written (…) − Σ over kept (…).
-        // `written` keeps the first sum as senders write; `diffs` each sender's (this run − corrupt).
-        final class Box: @unchecked Sendable { var diffs: [Int: [Float]] = [:]; var written: [Float] = []; var embed: [Float] = [] }
-        let box = Box()
-        box.written = [Float](repeating: 0, count: P * d)
-        func record(_ s: Int, _ now: [Float]) {
-            var diff = now
-            for i in 0..<(P * d) { diff[i] -= corruptOut[s][i]; box.written[i] += diff[i] }
-            box.diffs[s] = diff
-        }
-        func correction(_ v: String) -> [Float] {  // Σ (this run − corrupt) over ablated senders  [P, d]
-            var c = box.written
-            for s in kept[v] ?? [] {
-                guard let diff = box.diffs[s] else { continue }
-                for i in 0..<(P * d) { c[i] -= diff[i] }
-            }
-            return c
-        }
-        var hooks: [ForwardHook] = []
-        if cfg.isRotary {
-            hooks.append(ForwardHook(name: "hook_embed") { act, _ in record(0, act.data) })
-        } else {
-            hooks.append(ForwardHook(name: "hook_embed") { act, _ in box.embed = act.data })
-            hooks.append(ForwardHook(name: "hook_pos_embed") { act, _ in
-                record(0, zip(box.embed, act.data).map { $0 + $1 })
-            })
-        }
-        for l in 0..<cfg.nLayers {
-            for c in ["q", "k", "v"] {
-                hooks.append(ForwardHook(name: "blocks.\(l).hook_\(c)_input") { act, _ in  // [1, P, H, d]
-                    for h in 0..<H {
-                        let corr = correction("a\(l).h\(h)<\(c)>")
-                        for p in 0..<P { for i in 0..<d { act.data[(p * H + h) * d + i] -= corr[p * d + i] } }
-                    }
-                })
-            }
-            hooks.append(ForwardHook(name: "blocks.\(l).attn.hook_z") { act, _ in
-                for (h, r) in headOutputs(act, model: model, layer: l).enumerated() { record(index["a\(l).h\(h)"]!, r) }
-            })
-            hooks.append(ForwardHook(name: "blocks.\(l).hook_mlp_in") { act, _ in
-                let corr = correction("m\(l)")
-                for i in 0..<(P * d) { act.data[i] -= corr[i] }
-            })
-            hooks.append(ForwardHook(name: "blocks.\(l).hook_mlp_out") { act, _ in record(index["m\(l)"]!, act.data) })
-        }
-        hooks.append(ForwardHook(name: "blocks.\(cfg.nLayers - 1).hook_resid_post") { act, _ in
-            let corr = correction("logits")
-            for i in 0..<(P * d) { act.data[i] -= corr[i] }
-        })
-        let saved = model.optionalHooks
-        model.optionalHooks = OptionalHooks(attnResult: saved.attnResult, mlpIn: true, attnIn: saved.attnIn, splitQKVInput: true)
-        defer { model.optionalHooks = saved }
-        var o = RunOptions()
-        o.hooks = hooks
-        let logits = try model.run(tokens: [clean], options: o).logits!
-        return metric.value(logits: logits, tokens: clean)
+                          corruptValue: metric.value(logits: corruptLogits, tokens: corrupt), parallel: parallel)
     }
 }

@@ -101,6 +101,19 @@ public enum EngineBenchmark {
                     let circuit = EdgeAttribution.circuit(scores, top: 50)
                     _ = try EdgeAttribution.evaluate(model: model, circuit: circuit.edgeNames, clean: clean15, corrupt: corrupt15, metric: metric)
                 }))
+            case "eapscores15":  // EAP scores over every edge alone (what tools/bench/reference.py's tl eapscores15 computes), 15 tokens
+                let clean15 = tokens(count: 15, vocab: model.config.dVocab), corrupt15 = tokens(count: 15, vocab: model.config.dVocab, seed: 2)
+                results.append((task, try median(repeats: min(repeats, 3)) {
+                    _ = try EdgeAttribution.scores(model: model, clean: clean15, corrupt: corrupt15, metric: .logitDiff(answer: 1, wrong: 2))
+                }))
+            case "eapig15", "eapact15":  // EAP-IG scores over every edge, 15 tokens: on inputs (5 steps) or on activations (3 steps)
+                let clean15 = tokens(count: 15, vocab: model.config.dVocab), corrupt15 = tokens(count: 15, vocab: model.config.dVocab, seed: 2)
+                let metric = PatchMetric.logitDiff(answer: 1, wrong: 2)
+                let onInputs = task == "eapig15"
+                results.append((task, try median(repeats: min(repeats, onInputs ? 3 : 1)) {
+                    _ = try EdgeAttribution.scores(model: model, clean: clean15, corrupt: corrupt15, metric: metric,
+                                                   steps: onInputs ? 5 : 3, integration: onInputs ? .inputs : .activations)
+                }))
             case "generate40":
                 var generated: [Int] = []
                 results.append((task, try median(repeats: min(repeats, 3)) {

@@ -8,6 +8,12 @@
 // where a node inside layer ℓ (or layer ℓ's output itself) has AtP_ℓ(n) = 0, so every node
 // averages L − 1 estimates. Absolute values: an effect hidden by cancellation in the full gradient
 // shows up in the estimates where one of the cancelling paths is cut.
+// This is the paper's c_AtP+GD(n) = E[1/(L − 1) Σ_ℓ |I_AtP+GD_ℓ(n)|] for one prompt pair, with
+// I_AtP+GD_ℓ the AtP estimate under a backward pass whose gradient through layer ℓ's residual-stream
+// contribution (attention and MLP outputs together) is zeroed. The paper writes AtP as a patch of
+// the noise value into the clean run (gradient at the clean run); tlsh keeps attrib's orientation
+// (the clean value into the corrupt run, gradient at the corrupt run), the same estimator with the
+// two runs' roles as in `attrib`.
 import Foundation
 import TLModel
 import TLTensor

@@ -187,8 +187,8 @@ final class GradientGoldenTests: XCTestCase {
         for name in ["tiny-a", "tiny-b"] {
             let f = try fixture(name)
             let info = f.grads.meta["eap"] as! [String: Any]
-            for (key, steps) in [("eap", nil), ("eap_ig3", 3)] as [(String, Int?)] {
-                let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric, steps: steps)
+            for (key, steps, on) in [("eap", nil, .inputs), ("eap_ig3", 3, .inputs), ("eap_ig3_act", 3, .activations)] as [(String, Int?, EdgeIntegration)] {
+                let scores = try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric, steps: steps, integration: on)
                 XCTAssertEqual(scores.senders.map(\.name), info["senders"] as! [String])
                 XCTAssertEqual(scores.receivers.map(\.name), info["receivers"] as! [String])
                 let want = try f.grads.tensor("eap/\(key)")

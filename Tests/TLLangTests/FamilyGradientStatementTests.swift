@@ -1,5 +1,5 @@
 // The issue's gradient statements on every family beyond GPT-2 (`grad`, `save g`, `attrib resid_post
-// layer=* pos=*`, `attrib z layer=* head=*`), compared with the torch autograd goldens of
+// layer=* pos=*`, `attrib z layer=* head=*`, `eap`, `eap steps=3 ig=activations`), compared with the torch autograd goldens of
 // tools/goldens/gradients.py --families.
 import Foundation
 import XCTest
@@ -32,6 +32,8 @@ final class FamilyGradientStatementTests: XCTestCase {
                     save g "\(out.path)"
                     a = attrib resid_post layer=* pos=*
                     b = attrib z layer=* head=*
+                    e = eap top=5
+                    ea = eap top=5 steps=3 ig=activations
                     """)
             } catch { XCTFail("\(name): \(error.rendered)"); continue }
             let saved = try SafeTensorsFile(path: out.path)
@@ -44,7 +46,7 @@ final class FamilyGradientStatementTests: XCTestCase {
                 let want = try g.tensor(key)
                 assertClose(Tensor(shape: shape, data: data).reshaped(want.shape), want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) saved \(hook)")
             }
-            for (variable, key) in [("a", "attrib/resid_post/layer_pos"), ("b", "attrib/z/layer_head")] {
+            for (variable, key) in [("a", "attrib/resid_post/layer_pos"), ("b", "attrib/z/layer_head"), ("e", "eap/eap"), ("ea", "eap/eap_ig3_act")] {
                 guard case .result(_, let data?)? = s.variables[variable] else { XCTFail("\(name): no \(variable)"); continue }
                 let want = try g.tensor(key)
                 assertClose(data.tensor, want, tol: 1e-4 * (want.data.map(abs).max() ?? 0) + 1e-6, "\(name) \(variable)")

@@ -157,5 +157,41 @@ final class GradientCommandTests: XCTestCase {
         try s.execute("x = attrib k layer=* head=* clean=c corrupt=c qk_fix=true")
         // stop= detaches: with every LayerNorm scale stopped the gradient is the frozen-LN one.
         try s.execute("g = grad c stop=\"hook_scale\"")
+        XCTAssertThrowsError(try s.execute("grad c scale=0")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("need at="), "\($0)") }
+        XCTAssertThrowsError(try s.execute("grad c at=\"hook_z\"")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("scale=NUMBER or set="), "\($0)") }
+        XCTAssertThrowsError(try s.execute("grad c at=\"hook_z\" scale=0 set=1")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("not both"), "\($0)") }
+        XCTAssertThrowsError(try s.execute("grad c at=\"blocks.0.hook_resid_post\" set=g[\"blocks.0.attn.hook_pattern\"]")) {
+            XCTAssertTrue(($0 as! ExecutionError).rendered.contains("values but the gradient at blocks.0.hook_resid_post"), "\($0)")
+        }
+        XCTAssertThrowsError(try s.execute("eap clean=c corrupt=c ig=activations")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("needs steps="), "\($0)") }
+    }
+
+    /// The gradient cache's names filter, and backward hooks that replace a gradient (scale=, set=)
+    /// against the library's GradientHook.
+    func testGradientNamesFilterAndReplacement() throws {
+        let s = try session("""
+            c = run "The capital of France is"
+            metric = logit_diff " Paris" " Rome"
+            g = grad c
+            r = grad c names="resid_post"
+            z = grad c at="blocks.1.hook_attn_out" scale=0
+            h = grad c at="blocks.1.hook_attn_out" scale=0.5
+            w = grad c at="blocks.1.hook_resid_mid" set=g["blocks.1.hook_resid_mid"]
+            """)
+        guard case .cache(let g)? = s.variables["g"], case .cache(let r)? = s.variables["r"], case .cache(let z)? = s.variables["z"],
+              case .cache(let h)? = s.variables["h"], case .cache(let w)? = s.variables["w"] else { return XCTFail("not caches") }
+        let m = try s.requireModel(), L = m.model.config.nLayers
+        XCTAssertEqual(Set(r.cache.keys), Set((0..<L).map { "blocks.\($0).hook_resid_post" }))
+        XCTAssertEqual(r.cache["blocks.2.hook_resid_post"], g.cache["blocks.2.hook_resid_post"])
+        // Scaling by 0 at layer 1's attention output: recorded as 0, and its inputs get no gradient through it.
+        XCTAssertEqual(z.cache["blocks.1.hook_attn_out"]!.data.map(abs).max(), 0)
+        XCTAssertEqual(z.cache["blocks.1.attn.hook_z"]!.data.map(abs).max(), 0)
+        XCTAssertNotEqual(z.cache["blocks.0.hook_resid_post"], g.cache["blocks.0.hook_resid_post"])
+        XCTAssertEqual(z.cache["blocks.2.hook_resid_post"], g.cache["blocks.2.hook_resid_post"])
+        // 0.5 halves the attention's gradients exactly (everything upstream in that layer is linear in it).
+        let gz = g.cache["blocks.1.attn.hook_z"]!.data, hz = h.cache["blocks.1.attn.hook_z"]!.data
+        for i in 0..<gz.count { XCTAssertEqual(hz[i], gz[i] * 0.5, accuracy: 1e-6 * max(1, abs(gz[i]))) }
+        // Setting a gradient to its own value changes nothing.
+        XCTAssertEqual(w.cache["hook_embed"], g.cache["hook_embed"])
     }
 }

@@ -106,6 +106,53 @@ def tl_attribution(model, clean, corrupt, reduce: bool):
                       * grads[f"blocks.{l}.attn.hook_z"]).sum((0, 1, 3)) for l in range(L)])
 
 
+def tl_eap_scores(model, clean, corrupt):
+    """EAP scores over every edge with TransformerLens hooks (TL has no EAP; this is the eap library's
+    recipe): clean and corrupt runs caching hook_embed, hook_pos_embed, each head's hook_result and
+    hook_mlp_out; one clean backward with backward hooks on every hook_q/k/v_input, hook_mlp_in and the
+    last hook_resid_post; scores = einsum of the sender differences with the receiver gradients."""
+    import torch
+    L, H = model.cfg.n_layers, model.cfg.n_heads
+    model.set_use_split_qkv_input(True)
+    model.set_use_hook_mlp_in(True)
+    model.set_use_attn_result(True)
+    try:
+        senders = lambda n: n in ("hook_embed", "hook_pos_embed") or n.endswith(("hook_result", "hook_mlp_out"))
+        with torch.no_grad():
+            _, cc = model.run_with_cache(clean, names_filter=senders)
+            _, kc = model.run_with_cache(corrupt, names_filter=senders)
+
+        def outputs(c):
+            outs = [c["hook_embed"][0] + c["hook_pos_embed"][0]]
+            for l in range(L):
+                outs += [c[f"blocks.{l}.attn.hook_result"][0, :, h] for h in range(H)]
+                outs.append(c[f"blocks.{l}.hook_mlp_out"][0])
+            return torch.stack(outs)
+
+        delta = outputs(cc) - outputs(kc)
+        grads = {}
+        last = f"blocks.{L - 1}.hook_resid_post"
+        with torch.enable_grad():
+            model.reset_hooks()
+            model.add_hook(lambda n: n.endswith(("_input", "hook_mlp_in")) or n == last,
+                           lambda g, hook: grads.__setitem__(hook.name, g.detach()[0]), "bwd")
+            logits = model(clean)
+            (logits[0, -1, 1] - logits[0, -1, 2]).backward()
+            model.reset_hooks()
+            model.zero_grad(set_to_none=True)
+        g = []
+        for l in range(L):
+            for c in "qkv":
+                g += [grads[f"blocks.{l}.hook_{c}_input"][:, h] for h in range(H)]
+            g.append(grads[f"blocks.{l}.hook_mlp_in"])
+        g.append(grads[last])
+        return torch.einsum("spd,rpd->sr", delta, torch.stack(g))
+    finally:
+        model.set_use_split_qkv_input(False)
+        model.set_use_hook_mlp_in(False)
+        model.set_use_attn_result(False)
+
+
 def run_side(side: str, directory: str, tasks: list[str], repeats: int, threads: int, out_dir: str | None) -> dict:
     import torch
     torch.set_num_threads(threads)
@@ -144,6 +191,9 @@ def run_side(side: str, directory: str, tasks: list[str], repeats: int, threads:
             t = median_time(max(1, repeats // 2) if task == "grad1024" else repeats,
                             lambda: tl_attribution(model, short, torch.tensor([lcg_tokens(11, vocab, seed=2)]), task == "attrib11")
                             if task == "attrib11" else tl_attribution(model, long, long, False))
+        elif task == "eapscores15" and side == "tl":
+            clean15, corrupt15 = torch.tensor([lcg_tokens(15, vocab)]), torch.tensor([lcg_tokens(15, vocab, seed=2)])
+            t = median_time(min(repeats, 3), lambda: tl_eap_scores(model, clean15, corrupt15))
         elif task == "cache11":
             t = median_time(repeats, lambda: with_cache(short))
         elif task == "forward1024":

@@ -119,31 +119,46 @@ def attribution(store: TensorStore, model, clean_cache, corrupt_cache, corrupt_g
 
 
 def eap_nodes(cfg):
-    """Senders and receivers in residual-stream order, named as the eap / MIB library names them."""
+    """Senders and receivers in residual-stream order, named as the eap / MIB library names them;
+    under grouped-query attention aL.hG<k>/<v> are key/value head G's inputs (after query head G's
+    <q>). Returns (senders, receivers, connected(u, v)): v reads the residual stream after u writes
+    it, in quarter-layers: heads of layer l read at 4l and write after 4l+1, MLPs read at 4l+2 and
+    write after 4l+3; with parallel attention and MLP both read at 4l and write after 4l+3."""
+    parallel = bool(cfg.parallel_attn_mlp)
+    K = cfg.n_key_value_heads or cfg.n_heads
     senders, receivers = ["input"], []
-    order = {"input": -1}
+    writes, reads = {"input": -1}, {}
     for l in range(cfg.n_layers):
         for h in range(cfg.n_heads):
             senders.append(f"a{l}.h{h}")
-            order[f"a{l}.h{h}"] = 2 * l
-            for c in "qkv":
+            writes[f"a{l}.h{h}"] = 4 * l + (3 if parallel else 1)
+            for c in ("qkv" if h < K else "q"):
                 receivers.append(f"a{l}.h{h}<{c}>")
-                order[f"a{l}.h{h}<{c}>"] = 2 * l
+                reads[f"a{l}.h{h}<{c}>"] = 4 * l
         senders.append(f"m{l}")
+        writes[f"m{l}"] = 4 * l + 3
         receivers.append(f"m{l}")
-        order[f"m{l}"] = 2 * l + 1
+        reads[f"m{l}"] = 4 * l if parallel else 4 * l + 2
     receivers.append("logits")
-    order["logits"] = 2 * cfg.n_layers
-    return senders, receivers, order
+    reads["logits"] = 4 * cfg.n_layers
+    return senders, receivers, lambda u, v: writes[u] < reads[v]
 
 
-def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None) -> torch.Tensor:
+def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None, on="inputs") -> torch.Tensor:
     """Edge scores [senders, receivers] (0 where no edge), computed with torch autograd:
-    score(u -> v) = sum over pos, d_model of (a_u(clean) - a_u(corrupt)) * d metric / d in_v, where a_u is
-    hook_embed + hook_pos_embed (input), hook_result[:, :, h] (head) or hook_mlp_out (MLP), and in_v is
-    hook_q/k/v_input[:, :, h] (head receivers), hook_mlp_in (MLP) or the last hook_resid_post (logits),
-    with the gradient on the clean input (EAP) or averaged over inputs whose blocks.0.hook_resid_pre is
-    corrupt + (k/steps)(clean - corrupt), k = 1..steps (EAP-IG on inputs)."""
+    score(u -> v) = sum over pos, d_model of (a_u(clean) - a_u(corrupt)) * g_uv, where a_u is
+    hook_embed + hook_pos_embed (input), hook_result[:, :, h] (head) or hook_mlp_out (MLP), in_v is
+    hook_q_input[:, :, h] / hook_k_input, hook_v_input[:, :, g] (key/value head g under grouped-query
+    attention) (head receivers), hook_mlp_in (MLP) or the last hook_resid_post (logits), and
+    g_uv = d metric / d in_v, except for heads of models with ln1_post (Gemma-2), whose output reaches
+    the residual stream as ln1_post(sum_h result_h + b_O): there g_uv = vjp(ln1_post at the run's
+    input, d metric / d in_v) (torch.func.vjp), the gradient along the edge alone.
+    The gradient is taken on the clean input (EAP), or averaged over runs (EAP-IG):
+    on="inputs": runs whose blocks.0.hook_resid_pre is corrupt + (k/steps)(clean - corrupt), k = 1..steps;
+    on="activations": for each of input (blocks.0.hook_resid_pre), each layer's attn.hook_result (all
+    heads) and each hook_mlp_out in turn, runs of the clean input with that hook's output replaced by the
+    constant corrupt + (k/steps)(clean - corrupt) (a new leaf tensor), k = 1..steps; all (1 + 2L) * steps
+    runs averaged."""
     if model is None:
         model = models.make_tl_model(spec, hf, processed=True)
     model.set_use_split_qkv_input(True)
@@ -151,6 +166,7 @@ def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None) -> t
     model.set_use_attn_result(True)
     cfg = model.cfg
     L, H = cfg.n_layers, cfg.n_heads
+    K = cfg.n_key_value_heads or H
     with torch.no_grad():
         _, cc = model.run_with_cache(clean)
         _, kc = model.run_with_cache(corrupt)
@@ -164,36 +180,88 @@ def eap_reference(spec, hf, clean, corrupt, metric, steps=None, model=None) -> t
         return torch.stack(outs)  # [S, P, d]
 
     delta = outputs(cc) - outputs(kc)
+    senders, receivers, connected = eap_nodes(cfg)
     last = f"blocks.{L - 1}.hook_resid_post"
-    grads: dict[str, torch.Tensor] = {}
+    post_normed = bool(cfg.use_normalization_before_and_after)
 
-    def bwd(grad, hook):
-        grads[hook.name] = grads.get(hook.name, 0) + grad.detach().sum(0)
+    def receiver_grad(grads, r):
+        if r == "logits":
+            return grads[last]
+        if r.startswith("m"):
+            return grads[f"blocks.{r[1:]}.hook_mlp_in"]
+        layer, rest = r[1:].split(".h")
+        head, c = int(rest.split("<")[0]), rest[-2]
+        return grads[f"blocks.{layer}.hook_{c}_input"][:, head]
 
-    is_receiver = lambda n: n.endswith("_input") or n.endswith("hook_mlp_in") or n == last
-    runs = [None] if steps is None else [k / steps for k in range(1, steps + 1)]
-    e_clean, e_corrupt = cc["blocks.0.hook_resid_pre"], kc["blocks.0.hook_resid_pre"]
-    for alpha in runs:
+    S, R = len(senders), len(receivers)
+    scores = torch.zeros(S, R)
+    runs = 0
+
+    def one_run(fwd):
+        """One backward of metric on clean tokens with forward hooks fwd; adds delta . g into scores."""
+        nonlocal runs
+        runs += 1
+        grads, norm_in = {}, {}
+        is_receiver = lambda n: n.endswith("_input") or n.endswith("hook_mlp_in") or n == last
+
+        def bwd(grad, hook):
+            grads[hook.name] = grads.get(hook.name, 0) + grad.detach()[0]
+
+        handles = []
+        if post_normed:
+            for l in range(L):
+                handles.append(model.blocks[l].ln1_post.register_forward_hook(
+                    lambda mod, inp, out, l=l: norm_in.__setitem__(l, inp[0].detach().clone())))
         model.reset_hooks()
         model.add_hook(is_receiver, bwd, "bwd")
-        if alpha is not None:
-            model.add_hook("blocks.0.hook_resid_pre", lambda x, hook, a=alpha: (e_corrupt + a * (e_clean - e_corrupt)).requires_grad_(True), "fwd")
+        for name, fn in fwd:
+            model.add_hook(name, fn, "fwd")
         metric(model(clean)).backward()
         model.reset_hooks()
-    scale = 1.0 / len(runs)
-    g = []
-    for l in range(L):
-        for h in range(H):
-            for c in "qkv":
-                g.append(grads[f"blocks.{l}.hook_{c}_input"][:, h])
-        g.append(grads[f"blocks.{l}.hook_mlp_in"])
-    g.append(grads[last])
-    g = torch.stack(g) * scale  # [R, P, d]
-    scores = torch.einsum("spd,rpd->sr", delta, g)
-    senders, receivers, order = eap_nodes(cfg)
+        model.zero_grad(set_to_none=True)
+        for hd in handles:
+            hd.remove()
+        P, d = clean.shape[1], cfg.d_model
+        g = torch.stack([receiver_grad(grads, r) if (r == "logits" or receiver_grad_name(r) in grads) else torch.zeros(P, d)
+                         for r in receivers])  # [R, P, d]; a receiver cut off by a constant gets no gradient
+        s = torch.einsum("spd,rpd->sr", delta, g)
+        if post_normed:
+            for l in range(L):
+                _, vjp = torch.func.vjp(lambda x, l=l: model.blocks[l].ln1_post(x), norm_in[l][0])
+                pulled = torch.stack([vjp(g[j])[0] for j in range(R)])
+                rows = slice(1 + l * (H + 1), 1 + l * (H + 1) + H)
+                s[rows] = torch.einsum("spd,rpd->sr", delta[rows], pulled)
+        scores.add_(s)
+
+    def receiver_grad_name(r):
+        if r.startswith("m"):
+            return f"blocks.{r[1:]}.hook_mlp_in"
+        layer, rest = r[1:].split(".h")
+        return f"blocks.{layer}.hook_{rest[-2]}_input"
+
+    def replace(value):
+        return lambda x, hook: value
+
+    if steps is None:
+        one_run([])
+    elif on == "inputs":
+        e_clean, e_corrupt = cc["blocks.0.hook_resid_pre"], kc["blocks.0.hook_resid_pre"]
+        for k in range(1, steps + 1):
+            one_run([("blocks.0.hook_resid_pre", replace((e_corrupt + (k / steps) * (e_clean - e_corrupt)).requires_grad_(True)))])
+    else:
+        names = ["blocks.0.hook_resid_pre"]
+        for l in range(L):
+            names += [f"blocks.{l}.attn.hook_result", f"blocks.{l}.hook_mlp_out"]
+        for name in names:
+            for k in range(1, steps + 1):
+                # A fresh leaf that requires grad: nothing flows upstream of it (a constant), while the
+                # receivers downstream still get their gradients even where everything they read comes
+                # from it (a tensor without requires_grad would leave their backward hooks silent).
+                one_run([(name, replace((kc[name] + (k / steps) * (cc[name] - kc[name])).requires_grad_(True)))])
+    scores /= runs
     for i, s in enumerate(senders):
         for j, r in enumerate(receivers):
-            if not order[s] < order[r]:
+            if not connected(s, r):
                 scores[i, j] = 0
     return scores
 
@@ -252,10 +320,6 @@ FAMILY_ATTRIBUTIONS = [
 ]
 
 
-# Sequential, multi-head, no post-norms: the families whose edge graph tlsh's eap scores.
-EAP_FAMILIES = {"pythia-b", "llama-b", "qwen2-b", "qwen3-b"}
-
-
 def family_main(wanted: set) -> None:
     """Gradient goldens for the families beyond GPT-2 (see the module docstring)."""
     import shutil
@@ -268,6 +332,8 @@ def family_main(wanted: set) -> None:
     for spec in F.SPECS:
         if wanted and spec.name not in wanted:
             continue
+        if spec.family == "gemma":
+            continue  # TransformerLens 3.9 builds no GemmaForCausalLM from a local directory: no gradient goldens
         out_dir = os.path.join(F.OUT_ROOT, spec.name)
         with open(os.path.join(out_dir, "meta.json")) as f:
             meta = json.load(f)
@@ -284,7 +350,7 @@ def family_main(wanted: set) -> None:
             if spec.family == "gemma2":
                 F.GEMMA2_DIRS[local] = spec.config
             model = F.tl_model(local, hf, processed=True)
-            eap_model = F.tl_model(local, hf, processed=True) if spec.name in EAP_FAMILIES else None
+            eap_model = F.tl_model(local, hf, processed=True)
 
         def logit_diff(logits):
             return logits[0, -1, t1] - logits[0, -1, t2]
@@ -316,13 +382,14 @@ def family_main(wanted: set) -> None:
             store.put(f"attrib/{act}/{axes}", torch.stack(rows))
             calls[f"{act}/{axes}"] = f"stack over layers of ((clean - corrupt)[{act}] * grad_corrupt[{act}]) summed over all axes but {keep}"
         info["attribution"] = calls
-        if eap_model is not None:
-            store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff, model=eap_model))
-            store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(),
-                                                   steps=3, model=eap_model))
-            senders, receivers, _ = eap_nodes(model.cfg)
-            info["eap"] = {"senders": senders, "receivers": receivers, "definition": eap_reference.__doc__,
-                           "input": "hook_embed (rotary: no hook_pos_embed)"}
+        summed = lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum()
+        store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff, model=eap_model))
+        store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, summed, steps=3, model=eap_model))
+        store.put("eap/eap_ig3_act", eap_reference(spec, hf, clean, corrupt, summed, steps=3, model=eap_model, on="activations"))
+        senders, receivers, _ = eap_nodes(eap_model.cfg)
+        info["eap"] = {"senders": senders, "receivers": receivers, "definition": eap_reference.__doc__,
+                       "eap_ig3": "EAP-IG on inputs, 3 steps", "eap_ig3_act": "EAP-IG on activations, 3 steps",
+                       "input": "hook_embed (rotary: no hook_pos_embed)"}
         store.save(os.path.join(out_dir, "gradients.safetensors"))
         info["keys"] = {k: list(v.shape) for k, v in store.tensors.items()}
         with open(os.path.join(out_dir, "gradients.json"), "w") as f:
@@ -396,10 +463,13 @@ def main() -> None:
 
         store.put("eap/eap", eap_reference(spec, hf, clean, corrupt, logit_diff))
         store.put("eap/eap_ig3", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(), steps=3))
+        store.put("eap/eap_ig3_act", eap_reference(spec, hf, clean, corrupt, lambda lg: (lg[:, -1, t1] - lg[:, -1, t2]).sum(), steps=3,
+                                                   on="activations"))
         senders, receivers, _ = eap_nodes(model.cfg)
         info["eap"] = {"senders": senders, "receivers": receivers,
                        "eap": "gradient of logit_diff on clean_tokens; delta = clean - corrupted sender outputs",
                        "eap_ig3": "EAP-IG on inputs, 3 steps (alpha = 1/3, 2/3, 1), metric summed over the batch of steps, gradients averaged",
+                       "eap_ig3_act": "EAP-IG on activations, 3 steps per layer node (input, each attention layer, each MLP)",
                        "definition": eap_reference.__doc__}
         with torch.no_grad():
             _, clean_cache = model.run_with_cache(clean)

@@ -18,19 +18,23 @@ extension Session {
     }
 
     /// stop=TEXT or stop=[TEXT, …]: the gradient stops at every hook point whose name contains one of them.
-    func stopArgument(_ a: Arguments) throws -> ((String) -> Bool)? {
-        guard let e = a.option("stop") else { return nil }
+    func stopArgument(_ a: Arguments) throws -> ((String) -> Bool)? { try hookTextsArgument(a, "stop") }
+
+    /// OPTION=TEXT or OPTION=[TEXT, …]: hook points whose names contain one of the texts.
+    func hookTextsArgument(_ a: Arguments, _ option: String) throws -> ((String) -> Bool)? {
+        guard let e = a.option(option) else { return nil }
+        let stop = option
         let parts: [String]
         switch try evaluate(e) {
         case .string(let s): parts = [s]
         case .list(let items):
             parts = try items.map { item in
-                guard case .string(let s) = item else { throw TLLangError.at(e.range, "stop= takes hook-name texts such as \"hook_scale\"") }
+                guard case .string(let s) = item else { throw TLLangError.at(e.range, "\(stop)= takes hook-name texts such as \"hook_scale\"") }
                 return s
             }
         default:
             if let name = e.dottedName { parts = [name] } else {
-                throw TLLangError.at(e.range, "stop= takes hook-name texts such as \"hook_scale\" or [\"hook_scale\", \"pattern\"]")
+                throw TLLangError.at(e.range, "\(stop)= takes hook-name texts such as \"hook_scale\" or [\"hook_scale\", \"pattern\"]")
             }
         }
         return { name in parts.contains { name.contains($0) } }
@@ -45,8 +49,10 @@ extension Session {
         let metric = try metricArgument(a, verb: "grad")
         var o = GradientOptions()
         o.stopGradient = try stopArgument(a)
+        o.gradientFilter = try hookTextsArgument(a, "names")
         o.activationFilter = { _ in false }
         o.isCancelled = monitorCancel
+        o.hooks = try gradientHooks(a)
         let tokens = run.tokens
         let result: GradientRun
         do {
@@ -57,6 +63,39 @@ extension Session {
             throw TLLangError.at(a.range, msg)
         }
         return .cache(CacheValue(cache: result.gradients, logits: result.logits, tokens: tokens, strTokens: run.strTokens, prompt: run.prompt))
+    }
+
+    /// at= with scale= or set=: backward hooks that replace the gradient at the matching hook
+    /// points (TransformerLens's add_hook(name, fn, dir="bwd") returning a new gradient) before it
+    /// is recorded and flows upstream.
+    func gradientHooks(_ a: Arguments) throws -> [GradientHook] {
+        let scale = try a.numberIfGiven("scale"), given = a.option("set")
+        guard let at = try hookTextsArgument(a, "at") else {
+            if scale != nil || given != nil { throw TLLangError.at(a.range, "scale= and set= need at=, the hook points whose gradient they replace", hint: "g = grad corrupt at=\"hook_pattern\" scale=0") }
+            return []
+        }
+        if scale != nil && given != nil { throw TLLangError.at(a.range, "give scale= or set=, not both") }
+        if let scale {
+            let factor = Float(scale)
+            return [GradientHook(.predicate(at)) { g, _ in for i in 0..<g.count { g.data[i] *= factor } }]
+        }
+        guard let given else { throw TLLangError.at(a.range, "at= names where to replace the gradient; add scale=NUMBER or set=TENSOR", hint: "g = grad corrupt at=\"blocks.1.hook_resid_post\" scale=0") }
+        let replacement: Tensor
+        switch try evaluate(given) {
+        case .tensor(let t): replacement = t.tensor
+        case .number(let x): replacement = Tensor(shape: [], data: [Float(x)])
+        default: throw TLLangError.at(given.range, "set= takes a tensor shaped like the gradient (or a number for every entry)")
+        }
+        let range = given.range
+        return [GradientHook(.predicate(at)) { g, point in
+            if replacement.count == 1 && replacement.shape.isEmpty {
+                for i in 0..<g.count { g.data[i] = replacement.data[0] }
+            } else if replacement.count == g.count {
+                g.data = replacement.data
+            } else {
+                throw TLLangError.at(range, "set= has \(replacement.count) values but the gradient at \(point.name) has shape \(g.shape)")
+            }
+        }]
     }
 
     func cmdAttrib(_ a: Arguments) throws -> Value {
@@ -163,8 +202,15 @@ extension Session {
         let top = try a.intIfGiven("top") ?? (threshold == nil ? 20 : nil)
         let scores: EdgeScores, circuit: Circuit, circuitValue: Float
         do {
+            let igName = a.option("ig").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("ig")?.defaultValue ?? ""
+            guard let integration = EdgeIntegration(rawValue: igName) else {
+                throw TLLangError.at(a.option("ig")?.range ?? a.range, "ig= takes inputs or activations, not \(igName)")
+            }
+            if a.option("ig") != nil && steps == nil {
+                throw TLLangError.at(a.range, "ig= chooses where EAP-IG interpolates; it needs steps=, e.g. eap steps=5 ig=activations")
+            }
             scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
-                                                steps: steps, isCancelled: monitorCancel)
+                                                steps: steps, integration: integration, isCancelled: monitorCancel)
             circuit = EdgeAttribution.circuit(scores, top: top, threshold: threshold)
             circuitValue = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens,
                                                         corrupt: corrupt.tokens, metric: metric.metric)
@@ -194,8 +240,11 @@ extension Session {
             let senders = comps.filter { $0 != "logits" }, receivers = comps.filter { $0 != "input" }
             var grid = [Float](repeating: 0, count: senders.count * receivers.count)
             for e in circuit.edges {
-                if let i = senders.firstIndex(of: e.from.component), let j = receivers.firstIndex(of: e.to.component) {
-                    grid[i * receivers.count + j] += e.score
+                // A key/value head's input (grouped-query attention) counts for each query head reading it.
+                for reader in e.to.readers {
+                    if let i = senders.firstIndex(of: e.from.component), let j = receivers.firstIndex(of: reader.component) {
+                        grid[i * receivers.count + j] += e.score
+                    }
                 }
             }
             let title = "circuit: \(metric.description)"
@@ -243,13 +292,13 @@ extension Session {
         }
         var components: [String: (rank: Int, row: String, within: Int)] = [:]
         for e in circuit.edges {
-            for n in [e.from, e.to] { components[n.component] = place(n) }
+            for n in [e.from] + e.to.readers { components[n.component] = place(n) }
         }
         let nodes = components.sorted { a, b in
             (a.value.rank, a.value.within, a.key) < (b.value.rank, b.value.within, b.key)
         }.map { CircuitGraph.Node(name: $0.key, rank: $0.value.rank, rowLabel: $0.value.row) }
-        let edges = circuit.edges.map {
-            CircuitGraph.Edge(from: $0.from.component, to: $0.to.component, channel: $0.to.channel, score: $0.score)
+        let edges = circuit.edges.flatMap { e in
+            e.to.readers.map { CircuitGraph.Edge(from: e.from.component, to: $0.component, channel: e.to.channel, score: e.score) }
         }
         return CircuitGraph(nodes: nodes, edges: edges, title: title)
     }
