@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),
         .target(name: "TLJupyter", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
         // Tool subcommands (tlsh tokenize, tlsh bench): the executable's only way past the language.
-        .target(name: "TLTools", dependencies: ["TLHub", "TLInterp", "TLTensor", "TLTokenizer"]),
+        .target(name: "TLTools", dependencies: ["TLCore", "TLHub", "TLInterp", "TLTensor", "TLTokenizer"]),
         .executableTarget(name: "tlsh", dependencies: ["TLLang", "TLRepl", "TLJupyter", "TLTools"]),
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),

@@ -1,13 +1,25 @@
+import TLCore
+
 /// `tlsh kernel ...`: argument parsing for the kernel subcommands, so main.swift stays a dispatcher.
 public enum KernelCommandLine {
-    public static let usage = """
-        usage: tlsh kernel -f CONNECTION_FILE [--echo]
-               tlsh kernel install [--user | --sys-prefix | --prefix PATH] [--name NAME]
-                                   [--display-name TEXT] [--interrupt-mode signal|message] [--echo]
-          -f FILE           run the kernel with the connection file Jupyter wrote
-          --echo            use the built-in echo test language instead of tlsh
-          install           write a kernelspec whose argv is this binary (default: --user, name tlsh)
-        """
+    /// `tlsh kernel -f FILE`: the options, declared once for parsing, help and errors.
+    static let runOptions = CommandLineOptions(command: "tlsh kernel", options: [
+        .valued("--connection-file", "FILE", aliases: ["-f"], help: "run the kernel with the connection file Jupyter wrote"),
+        .flag("--echo", help: "use the built-in echo test language instead of tlsh"),
+    ])
+
+    /// `tlsh kernel install`: writes a kernelspec whose argv is this binary.
+    static let installOptions = CommandLineOptions(command: "tlsh kernel install", options: [
+        .flag("--user", help: "install for this user (the default)"),
+        .flag("--sys-prefix", help: "install into sys.prefix (the active Python environment)"),
+        .valued("--prefix", "PATH", help: "install under PATH/share/jupyter/kernels"),
+        .valued("--name", "NAME", help: "the kernelspec's name (default tlsh)"),
+        .valued("--display-name", "TEXT", help: "the name Jupyter shows (default tlsh)"),
+        .valued("--interrupt-mode", "signal|message", help: "how Jupyter interrupts the kernel (default signal)"),
+        .flag("--echo", help: "install the echo test language instead of tlsh"),
+    ])
+
+    public static var usage: String { runOptions.help + "\n\n" + installOptions.help }
 
     /// Runs `tlsh kernel` with the arguments after `kernel`. `makeBackend` builds the real language backend;
     /// `--echo` uses `EchoBackend` instead. Returns the process exit code; errors go to stderr.
@@ -23,67 +35,44 @@ public enum KernelCommandLine {
 
     static func runThrowing(arguments: [String], environment: [String: String],
                             makeBackend: () throws -> KernelBackend) throws -> Int32 {
-        var remaining = arguments[...]
-        var echo = false
-        if remaining.first == "install" {
-            remaining = remaining.dropFirst()
-            var location = KernelspecLocation.user
-            var name: String?
-            var displayName: String?
+        if arguments.first == "install" {
+            let parsed = try parse(Array(arguments.dropFirst()), installOptions)
+            if parsed.helpRequested { print(installOptions.help); return 0 }
+            let places = ["--user", "--sys-prefix", "--prefix"].filter(parsed.has)
+            guard places.count <= 1 else { throw KernelError.usage("give one of --user, --sys-prefix, --prefix, not \(places.joined(separator: " and "))") }
+            let location: KernelspecLocation = parsed.value("--prefix").map { .prefix($0) }
+                ?? (parsed.has("--sys-prefix") ? .sysPrefix : .user)
             var interruptMode = InterruptMode.signal
-            while let argument = remaining.popFirst() {
-                switch argument {
-                case "--user": location = .user
-                case "--sys-prefix": location = .sysPrefix
-                case "--prefix": location = .prefix(try value(after: argument, &remaining))
-                case "--name": name = try value(after: argument, &remaining)
-                case "--display-name": displayName = try value(after: argument, &remaining)
-                case "--interrupt-mode":
-                    let text = try value(after: argument, &remaining)
-                    guard let mode = InterruptMode(rawValue: text) else {
-                        throw KernelError.usage("--interrupt-mode must be signal or message, not \(text)")
-                    }
-                    interruptMode = mode
-                case "--echo": echo = true
-                case "-h", "--help": print(usage); return 0
-                default: throw KernelError.usage("unknown install option \(argument)")
+            if let text = parsed.value("--interrupt-mode") {
+                guard let mode = InterruptMode(rawValue: text) else {
+                    throw KernelError.usage("--interrupt-mode must be signal or message, not \(text)")
                 }
+                interruptMode = mode
             }
+            let echo = parsed.has("--echo")
+            let name = parsed.value("--name") ?? (echo ? "tlsh-echo" : "tlsh")
             guard let executable = KernelspecInstaller.currentExecutablePath() else {
                 throw KernelError.kernelspec("cannot determine the path of the tlsh binary")
             }
             let directory = try KernelspecInstaller.install(
-                location: location, name: name ?? (echo ? "tlsh-echo" : "tlsh"), executablePath: executable,
-                displayName: displayName ?? (echo ? "tlsh (echo test language)" : "tlsh"),
+                location: location, name: name, executablePath: executable,
+                displayName: parsed.value("--display-name") ?? (echo ? "tlsh (echo test language)" : "tlsh"),
                 interruptMode: interruptMode, extraArguments: echo ? ["--echo"] : [], environment: environment)
-            print("Installed kernelspec \(name ?? (echo ? "tlsh-echo" : "tlsh")) in \(directory)")
+            print("Installed kernelspec \(name) in \(directory)")
             return 0
         }
 
-        var connectionFile: String?
-        while let argument = remaining.popFirst() {
-            switch argument {
-            case "-f", "--connection-file": connectionFile = try value(after: argument, &remaining)
-            case "--echo": echo = true
-            case "-h", "--help": print(usage); return 0
-            default:
-                if argument.hasPrefix("--connection-file=") {
-                    connectionFile = String(argument.dropFirst("--connection-file=".count))
-                } else {
-                    throw KernelError.usage("unknown option \(argument)")
-                }
-            }
-        }
-        guard let connectionFile else { throw KernelError.usage("missing -f CONNECTION_FILE") }
-        let backend = echo ? EchoBackend() : try makeBackend()
+        let parsed = try parse(arguments, runOptions)
+        if parsed.helpRequested { print(usage); return 0 }
+        guard let connectionFile = parsed.value("--connection-file") else { throw KernelError.usage("missing -f CONNECTION_FILE") }
+        let backend = parsed.has("--echo") ? EchoBackend() : try makeBackend()
         let settings = KernelSettings(environment: environment)
         KernelLog.configure(debug: settings.debugLog)
         return try KernelMain.run(connectionFile: connectionFile, backend: backend, settings: settings)
     }
 
-    private static func value(after option: String, _ remaining: inout ArraySlice<String>) throws -> String {
-        guard let value = remaining.popFirst() else { throw KernelError.usage("\(option) needs a value") }
-        return value
+    private static func parse(_ arguments: [String], _ options: CommandLineOptions) throws -> CommandLineOptions.Parsed {
+        do { return try options.parse(arguments) } catch { throw KernelError.usage(error.problem) }
     }
 
     private static func printError(_ text: String) {

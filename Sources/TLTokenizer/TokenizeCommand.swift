@@ -1,37 +1,14 @@
 import Foundation
 
-/// `tlsh tokenize [--bos] [--bench FILE]`: the tokenizer as a command-line filter.
+/// `tlsh tokenize [--bos] [--model NAME] [--bench FILE]`: the tokenizer as a command-line filter
+/// (TLTools parses the options and loads the tokenizer).
 ///
 /// Without `--bench`, reads text lines from standard input and prints one JSON array of ids per line
 /// (`--bos` prepends BOS). With `--bench FILE`, encodes the file's contents 5 times and prints
-/// `{"tokens": N, "seconds": s, "tokens_per_second": r}` for the median run. The caller resolves
-/// `--model` and passes the remaining arguments.
+/// `{"tokens": N, "seconds": s, "tokens_per_second": r}` for the median run.
 public enum TokenizeCommand {
-    public static let usage = "usage: tlsh tokenize [--bos] [--bench FILE]"
-
-    /// Runs the command; returns the process exit status (0 ok, 1 unreadable file, 2 bad arguments).
-    public static func run(arguments: [String], tokenizer: GPT2Tokenizer) -> Int32 {
-        var prependBOS = false
-        var benchFile: String?
-        var remaining = arguments[...]
-        while let argument = remaining.popFirst() {
-            switch argument {
-            case "--bos":
-                prependBOS = true
-            case "--bench":
-                guard let path = remaining.popFirst() else {
-                    printError("--bench needs a file to encode\n\(usage)")
-                    return 2
-                }
-                benchFile = path
-            case "-h", "--help":
-                print(usage)
-                return 0
-            default:
-                printError("unknown argument \(quoteForMessage(argument))\n\(usage)")
-                return 2
-            }
-        }
+    /// Runs the command; returns the process exit status (0 ok, 1 unreadable file).
+    public static func run(prependBOS: Bool, benchFile: String?, tokenizer: GPT2Tokenizer) -> Int32 {
         if let benchFile { return bench(path: benchFile, tokenizer: tokenizer) }
         while let line = readLine(strippingNewline: true) {
             let ids = tokenizer.toTokens(line, prependBOS: prependBOS).ids

@@ -2,22 +2,27 @@
 // for any family's tokenizer) and `tlsh bench` (engine timings for tools/bench). They live in their
 // own target so that the executable reaches the engine only through TLLang (the language) and here.
 import Foundation
+import TLCore
 import TLHub
 import TLInterp
 import TLTensor
 import TLTokenizer
 
 public enum ToolCommands {
-    /// `tlsh tokenize [--bos] [--model M] [--bench FILE]`: returns the exit status, writing errors
+    /// `tlsh tokenize`'s options, declared once for parsing, `--help` and usage errors.
+    public static let tokenizeOptions = CommandLineOptions(command: "tlsh tokenize", options: [
+        .flag("--bos", help: "prepend the model's BOS token to each line"),
+        .valued("--model", "NAME", help: "a hub name or a local directory (default: the embedded model)"),
+        .valued("--bench", "FILE", help: "encode FILE 5 times and print the median speed as JSON"),
+    ])
+
+    /// `tlsh tokenize [--bos] [--model NAME] [--bench FILE]`: returns the exit status, writing errors
     /// through `fail`.
     public static func tokenize(arguments: [String], environment: [String: String], fail: (String, Int32) -> Never) -> Int32 {
-        var rest = arguments
-        var modelName: String?
-        if let i = rest.firstIndex(of: "--model") {
-            guard i + 1 < rest.count else { fail("--model needs a name", 2) }
-            modelName = rest[i + 1]
-            rest.removeSubrange(i...(i + 1))
-        }
+        let parsed: CommandLineOptions.Parsed
+        do { parsed = try tokenizeOptions.parse(arguments) } catch { fail(error.description, 2) }
+        if parsed.helpRequested { print(tokenizeOptions.help); return 0 }
+        let modelName = parsed.value("--model")
         do {
             // A local directory needs only tokenizer files (and config.json), not weights.
             var isDirectory: ObjCBool = false
@@ -28,7 +33,8 @@ public enum ToolCommands {
                 directory = try Hub(environment: environment).resolve(try ModelSource.parse(modelName)).directory
             }
             // A lone tokenizer.model encodes as SentencePiece itself does (docs/TOKENIZER.md says why).
-            return TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory, sentencePieceNative: true))
+            let tokenizer = try Tokenizer.load(directory: directory, sentencePieceNative: true)
+            return TokenizeCommand.run(prependBOS: parsed.has("--bos"), benchFile: parsed.value("--bench"), tokenizer: tokenizer)
         } catch { fail("\(error)", 1) }
     }
 
