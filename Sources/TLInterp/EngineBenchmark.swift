@@ -104,6 +104,30 @@ public enum EngineBenchmark {
                     generated = try Generator(model: model).generate(prompt: short, maxNewTokens: 40, sampling: .greedy, stopAtEOS: false)
                 }))
                 if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
+            case "sae_encode1024", "sae_features1024", "sae_spliced1024":
+                // TLSH_BENCH_SAE names an SAE directory (tools/bench/sae_bench.py writes one).
+                guard let dir = env["TLSH_BENCH_SAE"] else { throw TLInterpError.invalidArgument("\(task) needs TLSH_BENCH_SAE=<SAE directory>") }
+                let sae = try SparseAutoencoder.load(directory: URL(fileURLWithPath: dir))
+                try sae.checkCompatible(with: model)
+                let hook = model.firedHookName(sae.config.hookName)
+                // Run only as far as the block that fires the hook, caching just that activation.
+                var toHook = RunOptions()
+                toHook.cacheFilter = { $0 == hook }
+                if let l = HookNames.layer(of: hook), l + 1 < model.config.nLayers { toHook.stopAtLayer = l + 1 }
+                switch task {
+                case "sae_encode1024":
+                    let x = try model.run(tokens: [long], options: toHook).cache[hook]!
+                    let rows = try sae.rows(of: x).rows
+                    results.append((task, try median(repeats: repeats) { _ = sae.encode(rows) }))
+                case "sae_features1024":
+                    results.append((task, try median(repeats: max(1, repeats / 2)) {
+                        _ = try sae.features(of: try model.run(tokens: [long], options: toHook).cache[hook]!)
+                    }))
+                default:
+                    var o = RunOptions()
+                    o.hooks = SAESplice(sae).hooks(for: model)
+                    results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.run(tokens: [long], options: o) }))
+                }
             case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: threads)))
             case "gemm": results.append(("gemm_GFLOPps", MachineLimits.sgemmGFLOPps(n: 2048)))
             case "weightbytes":

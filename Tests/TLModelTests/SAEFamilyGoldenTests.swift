@@ -89,3 +89,20 @@ final class SAEFamilyGoldenTests: XCTestCase {
         }
     }
 }
+
+/// Decoding sums the active features' decoder rows when activations are sparse; it must equal the
+/// dense product W_dec · acts (the TopK goldens, k = 8 of 128, also take this path).
+final class SAESparseDecodeTests: XCTestCase {
+    func testSparseDecodeEqualsDenseProduct() throws {
+        let dir = SAEFamilyGoldenTests.root.appendingPathComponent("llama_standard/sae")
+        let sae = try SparseAutoencoder.load(directory: dir)
+        let c = sae.config, rows = 5
+        var acts = [Float](repeating: 0, count: rows * c.dSae)
+        for r in 0..<rows { for f in [r, 7 + r, 100 - r] { acts[r * c.dSae + f] = Float(r + 1) * 0.5 + Float(f) * 0.01 } }
+        let sparse = sae.decode(Tensor(shape: [rows, c.dSae], data: acts)).recons
+        var dense = try Tensor(shape: [rows, c.dSae], data: acts).matmul(Tensor(shape: [c.dSae, c.dOut], data: sae.wDec))
+        for r in 0..<rows { for j in 0..<c.dOut { dense.data[r * c.dOut + j] += sae.bDec[j] } }
+        assertClose(sparse, dense, tol: 1e-5, "sparse decode")
+        XCTAssertTrue(dense.data.contains { abs($0) > 0.1 })
+    }
+}
