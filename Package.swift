@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "TLLangTests", dependencies: ["TLLang", "TLHub", "TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLJupyterTests", dependencies: ["TLJupyter"]),
         .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang", "TLRender"]),
-        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTokenizer", "TLLang", "TLJupyter"]),
+        .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTensor", "TLTokenizer", "TLLang", "TLJupyter"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,19 +4,19 @@ import Foundation
 public enum DefaultModel {
     /// The bundled folder holding config.json, model.safetensors, vocab.json and merges.txt.
     /// Looked up without `Bundle.module`, whose generated accessor aborts the process when the
-    /// resource bundle is missing (a binary copied away from its build folder): `TLSH_DEFAULT_MODEL`,
-    /// then the resource bundle beside the executable, then the source tree it was built from.
-    /// When none exists, the returned path does not exist and resolving it gives a clear error.
-    public static var directory: URL {
-        candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+    /// resource bundle is missing (a binary copied away from its build folder): `override` (the
+    /// hub environment's TLSH_DEFAULT_MODEL), then the resource bundle beside the executable, then
+    /// the source tree it was built from. When none exists, the returned path does not exist and
+    /// resolving it gives a clear error.
+    public static func directory(override: URL? = nil) -> URL {
+        let candidates = candidates(override: override)
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
             ?? candidates.last!
     }
 
-    static var candidates: [URL] {
+    static func candidates(override: URL?) -> [URL] {
         var out: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["TLSH_DEFAULT_MODEL"], !env.isEmpty {
-            out.append(URL(fileURLWithPath: env))
-        }
+        if let override { out.append(override) }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         for dir in [executable, Bundle.main.bundleURL] {
             out.append(dir.appendingPathComponent("tlsh_TLHub.resources/DefaultModel"))

@@ -36,7 +36,7 @@ public final class Hub: Sendable {
     public func resolve(_ source: ModelSource, checkForUpdates: Bool = false) throws -> ModelFiles {
         switch source {
         case .embeddedDefault:
-            let directory = DefaultModel.directory
+            let directory = DefaultModel.directory(override: environment.defaultModelDirectory)
             guard ModelFiles.missingNames(in: directory).isEmpty else {
                 throw TLHubError.defaultModelMissing(directory: directory.path)
             }

@@ -15,6 +15,11 @@ public struct HubEnvironment: Sendable, Equatable {
     /// (`HF_TOKEN_PATH`, else `$HF_HOME/token`).
     public let token: String?
 
+    /// `TLSH_DEFAULT_MODEL`: a folder to use instead of the bundled default model.
+    public let defaultModelDirectory: URL?
+    /// `TLSH_SAE_RELEASES`: a release table to use instead of the bundled one.
+    public let saeReleaseTable: URL?
+
     public static let defaultEndpoint = "https://huggingface.co"
 
     public init(_ env: [String: String]) {
@@ -34,6 +39,8 @@ public struct HubEnvironment: Sendable, Equatable {
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.endpoint = endpoint
         offline = Self.isTrue(env["HF_HUB_OFFLINE"] ?? env["TRANSFORMERS_OFFLINE"])
+        defaultModelDirectory = nonEmpty("TLSH_DEFAULT_MODEL").map { URL(fileURLWithPath: $0) }
+        saeReleaseTable = nonEmpty("TLSH_SAE_RELEASES").map { URL(fileURLWithPath: $0) }
 
         if let token = nonEmpty("HF_TOKEN") ?? nonEmpty("HUGGING_FACE_HUB_TOKEN") {
             self.token = token.trimmingCharacters(in: .whitespacesAndNewlines)

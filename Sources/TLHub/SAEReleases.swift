@@ -21,10 +21,10 @@ public struct SAERelease: Sendable, Equatable {
 
 public enum SAEReleases {
     /// The bundled table, found like the default model (resource bundle beside the executable,
-    /// then the source tree); `TLSH_SAE_RELEASES` names another file.
-    public static var tableURL: URL {
+    /// then the source tree); `override` (the hub environment's TLSH_SAE_RELEASES) names another file.
+    public static func tableURL(override: URL? = nil) -> URL {
         var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["TLSH_SAE_RELEASES"], !env.isEmpty { candidates.append(URL(fileURLWithPath: env)) }
+        if let override { candidates.append(override) }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         for dir in [executable, Bundle.main.bundleURL] {
             candidates.append(dir.appendingPathComponent("tlsh_TLHub.resources/SAEReleases/sae_releases.json"))
@@ -44,7 +44,7 @@ public enum SAEReleases {
     }
 
     /// Every release in the table.
-    public static func load(from url: URL = tableURL) throws -> [String: SAERelease] {
+    public static func load(from url: URL = tableURL()) throws -> [String: SAERelease] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TLHubError.fileSystem(path: url.path, detail: "the SAE release table is missing; rebuild tlsh or set TLSH_SAE_RELEASES")

@@ -30,19 +30,23 @@ public enum EngineBenchmark {
 
     /// Runs the benchmark suite named in `tasks` on the model in `directory`; returns seconds per
     /// task (and, for the limit tasks, the rate or size named by the key).
-    /// Environment: TLSH_BENCH_REPEATS overrides `repeats`; TLSH_BENCH_OUT names a directory where
-    /// the patch grid and generated tokens are written as JSON for the harness to compare;
-    /// TLSH_BENCH_DTYPE=bf16|f16 loads the block matrices in that precision (`model … dtype=`).
+    /// `outputDirectory`, when given, receives the patch grid and generated tokens as JSON for the
+    /// harness to compare;
+    /// `dtype` loads the block matrices in that precision (`model … dtype=`); `saeDirectory` names
+    /// the SAE the sae_* tasks splice and encode with.
     public static func run(directory: URL, tasks: [String], repeats: Int = 5, threads: Int = 2,
+                           outputDirectory outDir: URL? = nil, dtype: WeightDType = .f32, saeDirectory: URL? = nil,
                            log: (String) -> Void = { _ in }) throws -> [(String, Double)] {
-        BLAS.setThreads(threads)
+        try EngineContext.current.with { $0.threads = threads }.run {
+            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, dtype: dtype, saeDirectory: saeDirectory, log: log)
+        }
+    }
+
+    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?, dtype: WeightDType, saeDirectory: URL?,
+                         log: (String) -> Void) throws -> [(String, Double)] {
         log("OpenBLAS kernels: \(BLAS.coreName), \(BLAS.threads) threads")
-        let env = ProcessInfo.processInfo.environment
-        let repeats = env["TLSH_BENCH_REPEATS"].flatMap(Int.init) ?? repeats
-        let outDir = env["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }
         var results: [(String, Double)] = []
         var model: HookedTransformer?
-        let dtype = env["TLSH_BENCH_DTYPE"].flatMap(WeightDType.init(rawValue:)) ?? .f32
         let load = try median(repeats: tasks.contains("load") ? min(3, repeats) : 1, warmup: false) {
             model = nil  // let the previous copy go first, so peak memory is one model
             model = try HookedTransformer.load(directory: directory, dtype: dtype)
@@ -105,9 +109,9 @@ public enum EngineBenchmark {
                 }))
                 if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
             case "sae_encode1024", "sae_features1024", "sae_spliced1024":
-                // TLSH_BENCH_SAE names an SAE directory (tools/bench/sae_bench.py writes one).
-                guard let dir = env["TLSH_BENCH_SAE"] else { throw TLInterpError.invalidArgument("\(task) needs TLSH_BENCH_SAE=<SAE directory>") }
-                let sae = try SparseAutoencoder.load(directory: URL(fileURLWithPath: dir))
+                // tlsh bench reads TLSH_BENCH_SAE (tools/bench/sae_bench.py writes the SAE).
+                guard let saeDirectory else { throw TLInterpError.invalidArgument("\(task) needs TLSH_BENCH_SAE=<SAE directory>") }
+                let sae = try SparseAutoencoder.load(directory: saeDirectory)
                 try sae.checkCompatible(with: model)
                 let hook = model.firedHookName(sae.config.hookName)
                 // Run only as far as the block that fires the hook, caching just that activation.
@@ -128,7 +132,7 @@ public enum EngineBenchmark {
                     o.hooks = SAESplice(sae).hooks(for: model)
                     results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.run(tokens: [long], options: o) }))
                 }
-            case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: threads)))
+            case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: EngineContext.current.threads)))
             case "gemm": results.append(("gemm_GFLOPps", MachineLimits.sgemmGFLOPps(n: 2048)))
             case "weightbytes":
                 results.append(("weight_bytes", Double(MachineLimits.streamedWeightBytes(model))))

@@ -11,16 +11,18 @@ public enum KernelCommandLine {
 
     /// Runs `tlsh kernel` with the arguments after `kernel`. `makeBackend` builds the real language backend;
     /// `--echo` uses `EchoBackend` instead. Returns the process exit code; errors go to stderr.
-    public static func run(arguments: [String], makeBackend: () throws -> KernelBackend) -> Int32 {
+    public static func run(arguments: [String], environment: [String: String],
+                           makeBackend: () throws -> KernelBackend) -> Int32 {
         do {
-            return try runThrowing(arguments: arguments, makeBackend: makeBackend)
+            return try runThrowing(arguments: arguments, environment: environment, makeBackend: makeBackend)
         } catch {
             printError("\(error)")
             return 2
         }
     }
 
-    static func runThrowing(arguments: [String], makeBackend: () throws -> KernelBackend) throws -> Int32 {
+    static func runThrowing(arguments: [String], environment: [String: String],
+                            makeBackend: () throws -> KernelBackend) throws -> Int32 {
         var remaining = arguments[...]
         var echo = false
         if remaining.first == "install" {
@@ -53,7 +55,7 @@ public enum KernelCommandLine {
             let directory = try KernelspecInstaller.install(
                 location: location, name: name ?? (echo ? "tlsh-echo" : "tlsh"), executablePath: executable,
                 displayName: displayName ?? (echo ? "tlsh (echo test language)" : "tlsh"),
-                interruptMode: interruptMode, extraArguments: echo ? ["--echo"] : [])
+                interruptMode: interruptMode, extraArguments: echo ? ["--echo"] : [], environment: environment)
             print("Installed kernelspec \(name ?? (echo ? "tlsh-echo" : "tlsh")) in \(directory)")
             return 0
         }
@@ -74,7 +76,9 @@ public enum KernelCommandLine {
         }
         guard let connectionFile else { throw KernelError.usage("missing -f CONNECTION_FILE") }
         let backend = echo ? EchoBackend() : try makeBackend()
-        return try KernelMain.run(connectionFile: connectionFile, backend: backend)
+        let settings = KernelSettings(environment: environment)
+        KernelLog.configure(debug: settings.debugLog)
+        return try KernelMain.run(connectionFile: connectionFile, backend: backend, settings: settings)
     }
 
     private static func value(after option: String, _ remaining: inout ArraySlice<String>) throws -> String {

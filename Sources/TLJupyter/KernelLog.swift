@@ -4,14 +4,15 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// Log lines go to stderr, which Jupyter copies into the server's log. `TLSH_KERNEL_LOG=debug` adds one
 /// line per message; the default level reports only problems (dropped messages, failures).
 enum KernelLog {
-    static let debugEnabled: Bool = {
-        let level = ProcessInfo.processInfo.environment["TLSH_KERNEL_LOG"]?.lowercased()
-        return level == "debug"
-    }()
+    private static let debugFlag = Atomic<Bool>(false)
+    static var debugEnabled: Bool { debugFlag.load(ordering: .relaxed) }
+    /// Set from `KernelSettings.debugLog` when the kernel starts.
+    static func configure(debug: Bool) { debugFlag.store(debug, ordering: .relaxed) }
 
     static func warning(_ text: @autoclosure () -> String) { write("warning", text()) }
     /// A fatal problem, printed plainly (no prefix) because a person is reading it.

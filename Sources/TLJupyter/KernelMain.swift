@@ -10,13 +10,15 @@ public enum KernelMain {
     /// Binds the five sockets named in the connection file and serves them: shell on the calling thread,
     /// control, heartbeat and iopub housekeeping each on their own thread. Returns the process exit code
     /// (0 after a clean shutdown). Throws `KernelError` if the file is invalid or a socket cannot bind.
-    public static func run(connectionFile: String, backend: KernelBackend) throws -> Int32 {
+    public static func run(connectionFile: String, backend: KernelBackend,
+                           settings: KernelSettings = KernelSettings()) throws -> Int32 {
         let info = try ConnectionInfo.load(path: connectionFile)
-        return try run(connection: info, backend: backend)
+        return try run(connection: info, backend: backend, settings: settings)
     }
 
     /// Same as `run(connectionFile:backend:)` with an already parsed connection.
-    public static func run(connection info: ConnectionInfo, backend: KernelBackend) throws -> Int32 {
+    public static func run(connection info: ConnectionInfo, backend: KernelBackend,
+                           settings: KernelSettings = KernelSettings()) throws -> Int32 {
         let context = try ZMQContext()
         let shell = try ZMQSocket(context: context, kind: .router, name: "shell")
         let control = try ZMQSocket(context: context, kind: .router, name: "control")
@@ -24,7 +26,7 @@ public enum KernelMain {
         let iopubSocket = try ZMQSocket(context: context, kind: .xpub, name: "iopub")
         let heartbeat = try ZMQSocket(context: context, kind: .rep, name: "heartbeat")
         let sockets = [shell, control, stdin, iopubSocket, heartbeat]
-        let maxMessageBytes = configuredMaxMessageBytes()
+        let maxMessageBytes = settings.maxMessageBytes
         do {
             for socket in [shell, control, stdin] {
                 try socket.setOption(ZMQ_ROUTER_HANDOVER, 1)
@@ -148,14 +150,5 @@ public enum KernelMain {
         private let value = Atomic<Bool>(false)
         var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
         func set() { value.store(true, ordering: .sequentiallyConsistent) }
-    }
-
-    /// TLSH_KERNEL_MAX_MESSAGE_BYTES, default 64 MiB.
-    static func configuredMaxMessageBytes() -> Int {
-        if let text = ProcessInfo.processInfo.environment["TLSH_KERNEL_MAX_MESSAGE_BYTES"],
-           let value = Int(text), value > 0 {
-            return value
-        }
-        return 64 << 20
     }
 }

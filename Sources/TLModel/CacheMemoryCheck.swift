@@ -2,15 +2,15 @@
 // prompt the attention scores and patterns (2 · n_layers · n_heads · pos² floats) grow quadratically,
 // and running out of memory half-way through would kill the process instead of reporting an error.
 import Foundation
+import TLTensor
 
 /// How much memory a run may use.
 public enum MemoryBudget {
-    /// Bytes available to this process: `TLSH_MEMORY_LIMIT_BYTES` when set (tests, or a user's own cap),
-    /// else `MemAvailable` from /proc/meminfo; nil when neither is known (then nothing is checked).
-    public static func availableBytes(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
-        if let text = environment["TLSH_MEMORY_LIMIT_BYTES"], let limit = Int(text.trimmingCharacters(in: .whitespaces)), limit > 0 {
-            return limit
-        }
+    /// Bytes available to this process: the engine context's memory limit when it has one (tests,
+    /// or a user's own cap through `TLSH_MEMORY_LIMIT_BYTES`), else `MemAvailable` from
+    /// /proc/meminfo; nil when neither is known (then nothing is checked).
+    public static func availableBytes(limit: Int? = EngineContext.current.memoryLimitBytes) -> Int? {
+        if let limit, limit > 0 { return limit }
         guard let meminfo = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let fields = line.split(separator: " ")

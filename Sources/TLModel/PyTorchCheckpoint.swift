@@ -146,10 +146,10 @@ extension SafeTensorsFile {
                 tensors[copy.key] = SafeTensorInfo(dtype: info.dtype, shape: info.shape, begin: next, end: next + copy.bytes)
                 next += copy.bytes
             }
-            self.init(path: path, mapped: region, size: total, tensors: tensors, metadata: ["format": "pt"])
+            self.init(path: path, mapped: region, size: total, fileBackedBytes: fileSize, tensors: tensors, metadata: ["format": "pt"])
             return
         }
-        self.init(path: path, mapped: fileMap, size: fileSize, tensors: plan.tensors, metadata: ["format": "pt"])
+        self.init(path: path, mapped: fileMap, size: fileSize, fileBackedBytes: fileSize, tensors: plan.tensors, metadata: ["format": "pt"])
     }
 }
 

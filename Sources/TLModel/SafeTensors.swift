@@ -23,6 +23,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private let size: Int
     private let dataStart: Int
+    /// How many bytes from `base` are mapped from the file itself; beyond them (a PyTorch
+    /// checkpoint's contiguous copies of strided tensors) the memory is anonymous, where dropping
+    /// pages would zero them instead of refaulting them from disk.
+    private let fileBackedBytes: Int
 
     static let elementSizes = ["F32": 4, "F16": 2, "BF16": 2]
     /// Headers larger than this are refused before allocation (the real format caps them at 100 MB).
@@ -42,6 +46,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         self.base = map
         self.size = size
+        self.fileBackedBytes = size
         do {
             let headerLength = map.loadUnaligned(as: UInt64.self).littleEndian
             guard headerLength <= UInt64(size - 8), headerLength <= UInt64(Self.maxHeaderBytes) else {
@@ -58,10 +63,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// A file whose tensors were located by another reader (PyTorchCheckpoint.swift): `mapped`
     /// (owned from here on, unmapped at deinit) holds every tensor at SafeTensorInfo's offsets.
-    init(path: String, mapped: UnsafeMutableRawPointer, size: Int, tensors: [String: SafeTensorInfo], metadata: [String: String]) {
+    init(path: String, mapped: UnsafeMutableRawPointer, size: Int, fileBackedBytes: Int,
+         tensors: [String: SafeTensorInfo], metadata: [String: String]) {
         self.path = path
         self.base = mapped
         self.size = size
+        self.fileBackedBytes = fileBackedBytes
         self.dataStart = 0
         self.tensors = tensors
         self.metadata = metadata
@@ -146,10 +153,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         // Drop the file pages just read from this process's mapping: a tensor is read once, and
         // without this a multi-GB checkpoint stays counted in the resident set (and holds page
-        // cache) until the file is closed. Unwritten private pages refault from the file if read again.
+        // cache) until the file is closed. Unwritten private pages refault from the file if read again
+        // (anonymous pages would come back zeroed, so those are kept).
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = Int(bitPattern: src) / page * page, end = Int(bitPattern: src) + (info.end - info.begin)
-        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
+        if end > start, dataStart + info.end <= fileBackedBytes { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
         return (info.shape, out)
     }
 }

@@ -3,9 +3,8 @@ internal import CBLAS
 
 /// Matrix multiplication and BLAS thread control.
 public enum BLAS {
-    /// Sets the number of threads numeric work uses (1 … cores). OpenBLAS itself stays on one
+    /// The threads numeric work uses: the current `EngineContext`'s. OpenBLAS itself stays on one
     /// thread; large products are split over `Parallel`'s workers instead (see Parallel.swift).
-    public static func setThreads(_ n: Int) { _ = coreName; Parallel.setWidth(n) }
     public static var threads: Int { Parallel.width }
     /// The OpenBLAS kernel set in use (e.g. "SkylakeX"), chosen once before the first BLAS call;
     /// see BLASKernels for when and why it differs from OpenBLAS's own choice.

@@ -5,19 +5,50 @@
 // matching kernel set once, before the first BLAS call, through the library's own dynamic-arch
 // entry points (found with dlsym, so builds without dynamic arch are left alone).
 //
-// Environment: OPENBLAS_CORETYPE set by the user always wins (nothing is changed);
-// TLSH_BLAS_CORE=keep disables the switch; TLSH_BLAS_CORE=<name> asks for a specific core.
+// The choice is process-wide (OpenBLAS has one kernel table); the executable sets it from its
+// environment before the first product (`BLASCorePreference(environment:)`): OPENBLAS_CORETYPE set
+// by the user always wins (nothing is changed); TLSH_BLAS_CORE=keep disables the switch;
+// TLSH_BLAS_CORE=<name> asks for a specific core.
 internal import CBLAS
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// How to choose OpenBLAS's kernel set.
+public enum BLASCorePreference: Sendable, Equatable {
+    /// Switch from a generic core to the one the CPU's features allow (the default).
+    case automatic
+    /// Keep what OpenBLAS chose.
+    case keep
+    /// Ask for this core by name.
+    case named(String)
+
+    public init(environment: [String: String]) {
+        if environment["OPENBLAS_CORETYPE"] != nil || environment["TLSH_BLAS_CORE"]?.lowercased() == "keep" {
+            self = .keep
+        } else if let forced = environment["TLSH_BLAS_CORE"], !forced.isEmpty {
+            self = .named(forced)
+        } else {
+            self = .automatic
+        }
+    }
+
+    /// Sets the preference for this process; it takes effect at the first product, so call it
+    /// before any (later calls change nothing).
+    public static func configure(_ preference: BLASCorePreference) {
+        BLASKernels.preference.withLock { $0 = preference }
+    }
+}
+
 enum BLASKernels {
+    static let preference = Mutex(BLASCorePreference.automatic)
+
     /// The core OpenBLAS uses after selection (e.g. "SkylakeX"); evaluated once, thread-safely.
     /// OpenBLAS is also set to one thread here: tlsh splits large products itself (Parallel.swift).
     static let coreName: String = {
-        let name = select()
+        let name = select(preference.withLock { $0 })
         openblas_set_num_threads(1)
         return name
     }()
@@ -31,14 +62,13 @@ enum BLASKernels {
     static let genericCores: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom",
                                             "banias", "katmai", "coppermine", "northwood", "unknown", "sandybridge"]
 
-    static func select() -> String {
-        let env = ProcessInfo.processInfo.environment
+    static func select(_ preference: BLASCorePreference) -> String {
         let current = currentCore
-        if env["OPENBLAS_CORETYPE"] != nil || env["TLSH_BLAS_CORE"]?.lowercased() == "keep" { return current }
         let wanted: String
-        if let forced = env["TLSH_BLAS_CORE"], !forced.isEmpty {
-            wanted = forced
-        } else {
+        switch preference {
+        case .keep: return current
+        case .named(let forced): wanted = forced
+        case .automatic:
             guard genericCores.contains(current.lowercased()), let better = bestCoreForCPU() else { return current }
             wanted = better
         }

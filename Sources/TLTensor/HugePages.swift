@@ -4,8 +4,9 @@ import Foundation
 internal import TLKernels
 
 public enum HugePages {
-    /// `TLSH_HUGE_PAGES=0` turns the advice off (for comparisons).
-    static let enabled = ProcessInfo.processInfo.environment["TLSH_HUGE_PAGES"] != "0"
+    /// The engine context's `kernels.hugePages` (`TLSH_HUGE_PAGES=0` turns the advice off, for
+    /// comparisons).
+    static var enabled: Bool { EngineContext.current.kernels.hugePages }
 
     /// A new array of `count` floats that `initializer` must fill completely; large ones are
     /// advised into huge pages before their first touch (no zero-fill pass).

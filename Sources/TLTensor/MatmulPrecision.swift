@@ -11,35 +11,26 @@ internal import TLKernels
 public enum MatmulPrecision: String, Sendable, CaseIterable {
     case highest, high, medium
 
-    private static let configured = Atomic<Int>(initial)
-    private static var initial: Int {
-        let name = ProcessInfo.processInfo.environment["TLSH_MATMUL"] ?? "highest"
-        let p = MatmulPrecision(rawValue: name) ?? .highest
-        return index((try? validate(p)) != nil ? p : .highest)
-    }
-    private static func index(_ p: MatmulPrecision) -> Int { allCases.firstIndex(of: p)! }
+    /// The precision in force (the language's `set matmul=`; `TLSH_MATMUL` sets the process
+    /// default): part of the current `EngineContext`.
+    public static var current: MatmulPrecision { EngineContext.current.matmul }
 
-    /// The process-wide setting (the language's `set matmul=`); `TLSH_MATMUL` sets its initial
-    /// value where the CPU allows.
-    public static var current: MatmulPrecision { allCases[configured.load(ordering: .relaxed)] }
-
-    /// Throws where this machine cannot run `p` (reduced precisions need `AMX.available`).
-    public static func validate(_ p: MatmulPrecision) throws {
-        guard p == .highest || AMX.available else { throw TLTensorError.unsupported(AMX.unavailableReason) }
-    }
-
-    /// Changes the setting (after `validate`).
-    public static func set(_ p: MatmulPrecision) throws {
-        try validate(p)
-        configured.store(index(p), ordering: .relaxed)
+    /// Throws where `context` cannot run `p` (reduced precisions need AMX, present and allowed).
+    public static func validate(_ p: MatmulPrecision, in context: EngineContext = .current) throws {
+        guard p == .highest || AMX.available(in: context) else { throw TLTensorError.unsupported(AMX.unavailableReason) }
     }
 }
 
 public enum AMX {
     /// Whether this CPU has AMX-BF16 and the kernel let the process use its tile registers.
-    /// `TLSH_AMX=0` pretends it does not.
-    public static let available: Bool =
-        ProcessInfo.processInfo.environment["TLSH_AMX"] != "0" && tlk_amx_enable() == 0
+    public static let present: Bool = tlk_amx_enable() == 0
+
+    /// Whether products may use the tiles: present, and not turned off by the context's kernel
+    /// choices (`TLSH_AMX=0` pretends they are absent).
+    public static func available(in context: EngineContext = .current) -> Bool {
+        present && context.kernels.amx
+    }
+    public static var available: Bool { available() }
 
     static let unavailableReason = "matmul=high and matmul=medium run on Intel AMX (bf16 tiles), which this CPU or "
         + "kernel does not offer; products stay in Float32 (matmul=highest)"

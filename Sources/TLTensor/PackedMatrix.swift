@@ -9,9 +9,10 @@ internal import TLKernels
 
 public struct PackedMatrix: Sendable {
     /// Largest row count that uses the panels: every product by default, since with work handed
-    /// out in small units they beat OpenBLAS at every size measured. `TLSH_PACKED_ROWS=N` sends
-    /// longer products to OpenBLAS (0 turns packed products off), for comparisons.
-    public static let maxRows = ProcessInfo.processInfo.environment["TLSH_PACKED_ROWS"].flatMap(Int.init) ?? Int.max
+    /// out in small units they beat OpenBLAS at every size measured. The engine context's
+    /// `kernels.packedMaxRows` (`TLSH_PACKED_ROWS=N`) sends longer products to OpenBLAS (0 turns
+    /// packed products off), for comparisons.
+    public static var maxRows: Int { EngineContext.current.kernels.packedMaxRows }
 
     /// Products with up to this many rows are bound by streaming the weights from memory rather
     /// than by arithmetic: short prompts, patching batches, generation.

@@ -9,16 +9,11 @@ import Foundation
 import Synchronization
 
 public enum Parallel {
-    private static let configured = Atomic<Int>(defaultWidth)
-
     /// The machine's active processor count, at most 8.
     public static let defaultWidth = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// Worker count for parallel sections (`threads` in the language, `BLAS.setThreads`).
-    public static var width: Int { configured.load(ordering: .relaxed) }
-
-    /// Sets the worker count (at least 1).
-    public static func setWidth(_ n: Int) { configured.store(max(1, n), ordering: .relaxed) }
+    /// Worker count for parallel sections: the current `EngineContext`'s threads.
+    public static var width: Int { EngineContext.current.threads }
 
     /// Splits 0..<count into at most `chunks` contiguous, near-equal, non-empty ranges
     /// (count·c/chunks ..< count·(c+1)/chunks) and runs `body` on each, as `forEach` does.
@@ -59,13 +54,17 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
+        // Workers run under the caller's engine context (threads and precision of nested work).
+        let context = EngineContext.bound
         withoutActuallyEscaping(body) { body in
             let box = UnsafeSendableBox(body)
             // One iteration per worker: concurrentPerform over all `count` indices would run up to
             // one thread per core, whatever `width` says.
             let next = Atomic<Int>(0)
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count { box.value(i) }
+                EngineContext.$bound.withValue(context) {
+                    while case let i = next.wrappingAdd(1, ordering: .relaxed).oldValue, i < count { box.value(i) }
+                }
             }
         }
     }

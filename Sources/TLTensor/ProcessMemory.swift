@@ -15,10 +15,9 @@ public enum ProcessMemory {
     public private(set) nonisolated(unsafe) static var retaining = false
 
     /// Serve large allocations from the heap (no per-allocation mmap) and keep freed memory mapped
-    /// for reuse. Call once, early, from an executable; `TLSH_RETAIN_MEMORY=0` leaves glibc's
-    /// defaults. Idempotent.
-    public static func retainFreedMemory(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        guard environment["TLSH_RETAIN_MEMORY"] != "0" else { return }
+    /// for reuse. Call once, early, from an executable (which skips it for `TLSH_RETAIN_MEMORY=0`,
+    /// leaving glibc's defaults). Idempotent.
+    public static func retainFreedMemory() {
         retaining = tlk_retain_freed_memory() == 0
     }
 

@@ -8,8 +8,9 @@ internal import TLKernels
 
 enum SmallBatchGEMM {
     /// Largest row count routed here; above it OpenBLAS's packed kernels win (docs/PERFORMANCE.md).
-    /// `TLSH_SMALL_GEMM=N` changes it, `TLSH_SMALL_GEMM=0` routes everything to OpenBLAS.
-    static let maxRows = ProcessInfo.processInfo.environment["TLSH_SMALL_GEMM"].flatMap(Int.init) ?? 48
+    /// The engine context's `kernels.smallGEMMMaxRows` (`TLSH_SMALL_GEMM=N`; 0 routes everything to
+    /// OpenBLAS).
+    static var maxRows: Int { EngineContext.current.kernels.smallGEMMMaxRows }
 
     /// C[m×n] = A[m×k] · B[k×n], all row-major with leading dimensions; C is overwritten.
     static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,

@@ -8,13 +8,9 @@ import TLTensor
 import TLTokenizer
 
 public enum ToolCommands {
-    /// Freed activations stay mapped for the next run instead of being unmapped and faulted in again
-    /// (see TLTensor's ProcessMemory); TLSH_RETAIN_MEMORY=0 turns this off. Call once at start-up.
-    public static func prepareProcess() { ProcessMemory.retainFreedMemory() }
-
     /// `tlsh tokenize [--bos] [--model M] [--bench FILE]`: returns the exit status, writing errors
     /// through `fail`.
-    public static func tokenize(arguments: [String], fail: (String, Int32) -> Never) -> Int32 {
+    public static func tokenize(arguments: [String], environment: [String: String], fail: (String, Int32) -> Never) -> Int32 {
         var rest = arguments
         var modelName: String?
         if let i = rest.firstIndex(of: "--model") {
@@ -29,7 +25,7 @@ public enum ToolCommands {
             if let modelName, FileManager.default.fileExists(atPath: modelName, isDirectory: &isDirectory), isDirectory.boolValue {
                 directory = URL(fileURLWithPath: modelName)
             } else {
-                directory = try Hub().resolve(try ModelSource.parse(modelName)).directory
+                directory = try Hub(environment: environment).resolve(try ModelSource.parse(modelName)).directory
             }
             // A lone tokenizer.model encodes as SentencePiece itself does (docs/TOKENIZER.md says why).
             return TokenizeCommand.run(arguments: rest, tokenizer: try Tokenizer.load(directory: directory, sentencePieceNative: true))
@@ -39,14 +35,35 @@ public enum ToolCommands {
     /// The tasks `tlsh bench` runs when none are named.
     public static let benchTasks = ["load", "forward11", "cache11", "forward1024", "cache1024", "patch", "generate40"]
 
-    /// `tlsh bench MODEL_DIR [TASKS]`: prints the timings as one JSON object.
-    public static func bench(directory: String, tasks: [String], fail: (String, Int32) -> Never) -> Int32 {
+    /// `tlsh bench MODEL_DIR [TASKS]`: prints the timings as one JSON object. TLSH_BENCH_REPEATS
+    /// overrides the repeat count; TLSH_BENCH_OUT names a directory where the patch grid and the
+    /// generated tokens are written as JSON for the harness to compare; TLSH_BENCH_DTYPE=bf16|f16
+    /// loads the block matrices in that precision (`model … dtype=`); TLSH_BENCH_SAE names the SAE
+    /// directory of the sae_encode1024, sae_features1024 and sae_spliced1024 tasks.
+    public static func bench(directory: String, tasks: [String], environment: [String: String],
+                             fail: (String, Int32) -> Never) -> Int32 {
         do {
-            let results = try EngineBenchmark.run(directory: URL(fileURLWithPath: directory), tasks: tasks) {
+            let dtype = try environment["TLSH_BENCH_DTYPE"].map { name in
+                guard let d = WeightDType(rawValue: name) else {
+                    throw ToolError("TLSH_BENCH_DTYPE=\(name) is not one of \(WeightDType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return d
+            } ?? .f32
+            let results = try EngineBenchmark.run(
+                directory: URL(fileURLWithPath: directory), tasks: tasks,
+                repeats: environment["TLSH_BENCH_REPEATS"].flatMap(Int.init) ?? 5,
+                outputDirectory: environment["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }, dtype: dtype,
+                saeDirectory: environment["TLSH_BENCH_SAE"].map { URL(fileURLWithPath: $0) }) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
             print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
             return 0
         } catch { fail("\(error)", 1) }
     }
+}
+
+/// A tool subcommand's refusal, printed as it is.
+struct ToolError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

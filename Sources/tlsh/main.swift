@@ -11,10 +11,11 @@ import TLLang
 import TLRepl
 import TLTools
 
-ToolCommands.prepareProcess()
-
+// The only place the process environment is read; every module gets what it needs from here
+// (docs/ENVIRONMENT.md).
 let arguments = Array(CommandLine.arguments.dropFirst())
 let environment = ProcessInfo.processInfo.environment
+ProcessSetup.apply(environment: environment)
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(("tlsh: " + message + "\n").data(using: .utf8)!)
@@ -47,13 +48,14 @@ case "--version", "-V":
 case "--help", "-h":
     print(usage)
 case "kernel":
-    exit(KernelCommandLine.run(arguments: Array(arguments.dropFirst()), makeBackend: { SessionBackend(session: Session()) }))
+    exit(KernelCommandLine.run(arguments: Array(arguments.dropFirst()), environment: environment,
+                               makeBackend: { SessionBackend(session: Session(environment: environment)) }))
 case "tokenize":
-    exit(ToolCommands.tokenize(arguments: Array(arguments.dropFirst()), fail: { fail($0, code: $1) }))
+    exit(ToolCommands.tokenize(arguments: Array(arguments.dropFirst()), environment: environment, fail: { fail($0, code: $1) }))
 case "bench":
     guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }
     let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init) : ToolCommands.benchTasks
-    exit(ToolCommands.bench(directory: arguments[1], tasks: tasks, fail: { fail($0, code: $1) }))
+    exit(ToolCommands.bench(directory: arguments[1], tasks: tasks, environment: environment, fail: { fail($0, code: $1) }))
 case "-c":
     guard arguments.count >= 2 else { fail("-c needs statements, e.g. tlsh -c 'tokens \"Hello\"'") }
     exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: terminalSession()))

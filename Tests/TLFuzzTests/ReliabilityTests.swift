@@ -3,6 +3,7 @@
 import Foundation
 import TLLang
 import TLModel
+import TLTensor
 import XCTest
 
 final class SafeTensorsLimitTests: XCTestCase {
@@ -89,18 +90,20 @@ final class SessionLimitTests: XCTestCase {
         XCTAssertEqual(long - model.estimatedCacheBytes(batch: 1, positions: 64, names: { !$0.hasSuffix("hook_attn_scores") && !$0.hasSuffix("hook_pattern") }),
                        patterns, accuracy: 0.5)
 
-        setenv("TLSH_MEMORY_LIMIT_BYTES", String(Int(onlyResidual) + 1), 1)
-        defer { unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
-        XCTAssertEqual(MemoryBudget.availableBytes(), Int(onlyResidual) + 1)
-        let tokens = [Array(0..<64)]
-        XCTAssertThrowsError(try model.runWithCache(tokens: tokens)) { error in
-            let message = "\(error)"
-            XCTAssert(message.contains("needs about") && message.contains("available") && message.contains("names filter"), message)
+        let capped = EngineContext(memoryLimitBytes: Int(onlyResidual) + 1)
+        try capped.run {
+            XCTAssertEqual(MemoryBudget.availableBytes(), Int(onlyResidual) + 1)
+            let tokens = [Array(0..<64)]
+            XCTAssertThrowsError(try model.runWithCache(tokens: tokens)) { error in
+                let message = "\(error)"
+                XCTAssert(message.contains("needs about") && message.contains("available") && message.contains("names filter"), message)
+            }
+            // The same run caching only the residual stream fits.
+            XCTAssertNoThrow(try model.runWithCache(tokens: tokens, names: { $0.hasSuffix("hook_resid_post") }))
+            // A plain forward (no cache) is never refused.
+            XCTAssertNoThrow(try model.run(tokens: tokens))
         }
-        // The same run caching only the residual stream fits.
-        XCTAssertNoThrow(try model.runWithCache(tokens: tokens, names: { $0.hasSuffix("hook_resid_post") }))
-        // A plain forward (no cache) is never refused.
-        XCTAssertNoThrow(try model.run(tokens: tokens))
+        session.settings.engine = capped
 
         // Through the language: a clear error, and the bindings stay as they were.
         let before = fingerprint(session)
@@ -111,11 +114,10 @@ final class SessionLimitTests: XCTestCase {
     }
 
     func testMemInfoIsReadWhenNoLimitIsSet() {
-        unsetenv("TLSH_MEMORY_LIMIT_BYTES")
         if FileManager.default.fileExists(atPath: "/proc/meminfo") {
-            XCTAssertGreaterThan(MemoryBudget.availableBytes() ?? 0, 1 << 20)
+            XCTAssertGreaterThan(MemoryBudget.availableBytes(limit: nil) ?? 0, 1 << 20)
         }
-        XCTAssertEqual(MemoryBudget.availableBytes(environment: ["TLSH_MEMORY_LIMIT_BYTES": "12345"]), 12345)
+        XCTAssertEqual(EngineContext(environment: ["TLSH_MEMORY_LIMIT_BYTES": "12345"]).run { MemoryBudget.availableBytes() }, 12345)
     }
 }
 

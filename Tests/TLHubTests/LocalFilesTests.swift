@@ -104,7 +104,7 @@ final class LocalFilesTests: XCTestCase {
     }
 
     func testEmbeddedDefaultModel() throws {
-        let directory = DefaultModel.directory
+        let directory = DefaultModel.directory()
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("README.md").path),
                       "the resource bundle lacks DefaultModel/README.md at \(directory.path)")
         let hub = Hub(environment: [:])

@@ -5,16 +5,7 @@ import XCTest
 import TLTensor
 
 final class SettingsTests: XCTestCase {
-    /// The process-wide setting as it was before each test, restored after it.
-    private var before = MatmulPrecision.highest
     private let output = CapturingOutput()  // the session holds its output weakly
-
-    override func setUp() { before = MatmulPrecision.current }
-
-    override func tearDown() {
-        try? MatmulPrecision.set(before)
-        unsetenv("TLSH_MEMORY_LIMIT_BYTES")
-    }
 
     func makeSession() -> Session {
         let s = Session()
@@ -31,7 +22,8 @@ final class SettingsTests: XCTestCase {
         let s = makeSession()
         let shown = try run(s, "set matmul=medium")
         XCTAssertTrue(shown.contains("matmul") && shown.contains("medium"), shown)
-        XCTAssertEqual(MatmulPrecision.current, .medium)
+        XCTAssertEqual(s.settings.matmul, .medium)
+        XCTAssertEqual(MatmulPrecision.current, EngineContext.processDefault.matmul, "a session's setting stays in the session")
         let medium = try run(s, "top \"The capital of France is\" k=1")
         XCTAssertTrue(medium.contains("Paris"), medium)
         _ = try run(s, "set matmul=highest")
@@ -47,10 +39,9 @@ final class SettingsTests: XCTestCase {
         // Statements before the failing one stand; the failing one changes nothing, even when its
         // bad value comes after a good one.
         XCTAssertThrowsError(try s.execute("set matmul=medium\nset threads=0"))
-        XCTAssertEqual(MatmulPrecision.current, .medium)
+        XCTAssertEqual(s.settings.matmul, .medium)
         _ = try run(s, "set matmul=highest")
         XCTAssertThrowsError(try s.execute("set matmul=medium threads=0"))
-        XCTAssertEqual(MatmulPrecision.current, .highest)
         XCTAssertEqual(s.settings.matmul, .highest)
     }
 
@@ -59,12 +50,12 @@ final class SettingsTests: XCTestCase {
         let s = makeSession()
         _ = try run(s, "set matmul=highest")
         _ = try run(s, "model")  // the embedded default
-        setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1)
+        s.settings.engine.memoryLimitBytes = 1000
         XCTAssertThrowsError(try s.execute("set matmul=high")) { error in
             let text = (error as? ExecutionError)?.rendered ?? "\(error)"
             XCTAssertTrue(text.contains("bf16 copy") && text.contains("matmul=medium"), text)
         }
-        XCTAssertEqual(MatmulPrecision.current, .highest)
+        XCTAssertEqual(s.settings.matmul, .highest)
     }
 
     func testUnknownMatmulValueNamesTheChoicesAndChangesNothing() throws {
@@ -73,6 +64,6 @@ final class SettingsTests: XCTestCase {
             let text = (error as? Diagnostic)?.render(source: "set matmul=fast") ?? "\(error)"
             XCTAssertTrue(text.contains("highest") && text.contains("medium"), text)
         }
-        XCTAssertEqual(MatmulPrecision.current, before)
+        XCTAssertEqual(s.settings.matmul, EngineContext.processDefault.matmul)
     }
 }

@@ -32,14 +32,14 @@ final class ForwardGoldenTests: XCTestCase {
         // A batch of copies of seq_a long enough for the panel products to split rows into several
         // units, and the same batch on a model without panels (too little memory for them), whose
         // products go to OpenBLAS: every copy must give TransformerLens's logits both ways.
-        defer { unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
         for name in goldenModels {
             let g = try Golden(name)
             let copies = 2 * PackedMatrix.streamingRows / g.seqA.count + 2
             let expected = try g.tensor("processed/logits")
             for panels in [true, false] {
-                if panels { unsetenv("TLSH_MEMORY_LIMIT_BYTES") } else { setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1) }
-                let model = try HookedTransformer.load(directory: g.hfDirectory)
+                let model = try EngineContext(memoryLimitBytes: panels ? nil : 1000).run {
+                    try HookedTransformer.load(directory: g.hfDirectory)
+                }
                 XCTAssertEqual(model.panels(.qkv(0)) != nil, panels, "\(name): panels expected: \(panels)")
                 let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
                 for b in [0, copies / 2, copies - 1] {
@@ -57,8 +57,6 @@ final class ForwardGoldenTests: XCTestCase {
         // "high" use the tiles too (below it, it keeps the Float32 panels). Measured here: high
         // 0.6–1.7·10⁻⁴, medium 0.03–0.11 (Float32 stays under 10⁻⁴).
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before) }
         for name in goldenModels {
             let g = try Golden(name)
             let model = try HookedTransformer.load(directory: g.hfDirectory)
@@ -66,8 +64,9 @@ final class ForwardGoldenTests: XCTestCase {
             let copies = PackedMatrix.streamingRows / g.seqA.count + 2
             var worst: [MatmulPrecision: Float] = [:]
             for (precision, tolerance) in [(MatmulPrecision.high, Float(1e-3)), (.medium, Float(0.25))] {
-                try MatmulPrecision.set(precision)
-                let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
+                let logits = try EngineContext(matmul: precision).run {
+                    try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
+                }
                 let first = try logits.gather(axis: 0, indices: [0])
                 assertClose(first, expected, tol: tolerance, "\(name) matmul=\(precision)")
                 worst[precision] = zip(first.data, expected.data).map { abs($0 - $1) }.max() ?? 0
@@ -89,15 +88,12 @@ final class ForwardGoldenTests: XCTestCase {
         try XCTSkipUnless(AMX.available, "this CPU has no AMX-BF16")
         let g = try Golden(goldenModels[0])
         let model = try HookedTransformer.load(directory: g.hfDirectory)
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before); unsetenv("TLSH_MEMORY_LIMIT_BYTES") }
-        try MatmulPrecision.set(.highest)
-        let float32 = try model.run(tokens: [g.seqA]).logits!
-        setenv("TLSH_MEMORY_LIMIT_BYTES", "1000", 1)
-        XCTAssertFalse(model.reducedPrecisionFits(.medium))
-        XCTAssertEqual(model.reducedPrecisionBytes(.high), 2 * model.reducedPrecisionBytes(.medium))
-        try MatmulPrecision.set(.medium)
-        XCTAssertEqual(try model.run(tokens: [g.seqA]).logits!.data, float32.data)
+        let float32 = try EngineContext(matmul: .highest).run { try model.run(tokens: [g.seqA]).logits! }
+        try EngineContext(matmul: .medium, memoryLimitBytes: 1000).run {
+            XCTAssertFalse(model.reducedPrecisionFits(.medium))
+            XCTAssertEqual(model.reducedPrecisionBytes(.high), 2 * model.reducedPrecisionBytes(.medium))
+            XCTAssertEqual(try model.run(tokens: [g.seqA]).logits!.data, float32.data)
+        }
         XCTAssertEqual(model.reducedWeights.count, 0, "no bf16 copy may be built")
     }
 

@@ -139,24 +139,23 @@ final class PackedMatrixTests: XCTestCase {
         // tile and the 96-row block, and 1 row is generation's case. Long products (over
         // streamingRows) are handed out in row-block × panel-group units: 400 rows leave a short
         // last unit, and 1000 × 1024 makes sixteen one-panel groups. Two workers even on one core.
-        let width = Parallel.width
-        Parallel.setWidth(2)
-        defer { Parallel.setWidth(width) }
-        for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1), (400, 70, 300), (1000, 48, 1024)] {
-            let a = pseudoRandom(m * (k + 2), seed: 21), w = pseudoRandom(k * n, seed: 22)
-            guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
-            let ldc = n + 3
-            var c = [Float](repeating: 7, count: m * ldc)
-            a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
-                packed.multiply(m: m, a: ap.baseAddress!, lda: k + 2, c: cp.baseAddress!, ldc: ldc)
-            } }
-            for i in 0..<m {
-                for j in 0..<n {
-                    var s: Double = 0
-                    for t in 0..<k { s += Double(a[i * (k + 2) + t]) * Double(w[t * n + j]) }
-                    XCTAssertEqual(Double(c[i * ldc + j]), s, accuracy: 1e-4, "m=\(m) k=\(k) n=\(n) at \(i),\(j)")
+        EngineContext(threads: 2).run {
+            for (m, k, n) in [(1, 64, 128), (7, 100, 130), (11, 768, 192), (97, 33, 70), (3, 5, 1), (400, 70, 300), (1000, 48, 1024)] {
+                let a = pseudoRandom(m * (k + 2), seed: 21), w = pseudoRandom(k * n, seed: 22)
+                guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
+                let ldc = n + 3
+                var c = [Float](repeating: 7, count: m * ldc)
+                a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
+                    packed.multiply(m: m, a: ap.baseAddress!, lda: k + 2, c: cp.baseAddress!, ldc: ldc)
+                } }
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s: Double = 0
+                        for t in 0..<k { s += Double(a[i * (k + 2) + t]) * Double(w[t * n + j]) }
+                        XCTAssertEqual(Double(c[i * ldc + j]), s, accuracy: 1e-4, "m=\(m) k=\(k) n=\(n) at \(i),\(j)")
+                    }
+                    for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], 7, "m=\(m) n=\(n): column \(j) beyond n written") }
                 }
-                for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], 7, "m=\(m) n=\(n): column \(j) beyond n written") }
             }
         }
     }
@@ -181,39 +180,35 @@ final class SplitProductTests: XCTestCase {
 
 final class ParallelTests: XCTestCase {
     func testForEachRunsEveryIndexOnceWithMoreIndicesThanWorkers() {
-        let width = Parallel.width
-        defer { Parallel.setWidth(width) }
-        for workers in [1, 2, 3] {
-            Parallel.setWidth(workers)
+        for workers in [1, 2, 3] { EngineContext(threads: workers).run {
             for count in [0, 1, 2, 3, 50] {
                 let lock = NSLock()
                 var seen: [Int] = []
                 Parallel.forEach(count) { i in lock.lock(); seen.append(i); lock.unlock() }
                 XCTAssertEqual(seen.sorted(), Array(0..<count), "width \(workers), count \(count)")
             }
-        }
+        } }
     }
 
     func testGuidedPiecesCoverEveryIndexOnceShrinkingToTheMinimum() {
         // Every index in exactly one piece; pieces start long (a quarter of the rest with two
         // workers) and none is shorter than the minimum except where fewer indices were left.
-        let width = Parallel.width
-        Parallel.setWidth(2)
-        defer { Parallel.setWidth(width) }
-        for (count, minimum) in [(1, 2), (2, 2), (13, 2), (36, 2), (785, 2), (100, 1), (7, 10)] {
-            let lock = NSLock()
-            var pieces: [Range<Int>] = []
-            Parallel.forEachGuided(of: count, workers: 2, minimum: minimum) { range in
-                lock.lock(); pieces.append(range); lock.unlock()
+        EngineContext(threads: 2).run {
+            for (count, minimum) in [(1, 2), (2, 2), (13, 2), (36, 2), (785, 2), (100, 1), (7, 10)] {
+                let lock = NSLock()
+                var pieces: [Range<Int>] = []
+                Parallel.forEachGuided(of: count, workers: 2, minimum: minimum) { range in
+                    lock.lock(); pieces.append(range); lock.unlock()
+                }
+                pieces.sort { $0.lowerBound < $1.lowerBound }
+                XCTAssertEqual(pieces.first?.lowerBound, 0, "count \(count)")
+                XCTAssertEqual(pieces.last?.upperBound, count, "count \(count)")
+                for (a, b) in zip(pieces, pieces.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound, "count \(count): gap or overlap") }
+                for p in pieces { XCTAssertTrue(p.count >= minimum || p.upperBound == count, "count \(count): piece \(p) below \(minimum)") }
+                XCTAssertEqual(pieces.first?.count, max(minimum, count / 4) < count ? max(minimum, count / 4) : count,
+                               "count \(count): the first piece is a quarter of the work")
+                if count >= 100 { XCTAssertGreaterThan(pieces.count, 4, "count \(count): the tail is split finer") }
             }
-            pieces.sort { $0.lowerBound < $1.lowerBound }
-            XCTAssertEqual(pieces.first?.lowerBound, 0, "count \(count)")
-            XCTAssertEqual(pieces.last?.upperBound, count, "count \(count)")
-            for (a, b) in zip(pieces, pieces.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound, "count \(count): gap or overlap") }
-            for p in pieces { XCTAssertTrue(p.count >= minimum || p.upperBound == count, "count \(count): piece \(p) below \(minimum)") }
-            XCTAssertEqual(pieces.first?.count, max(minimum, count / 4) < count ? max(minimum, count / 4) : count,
-                           "count \(count): the first piece is a quarter of the work")
-            if count >= 100 { XCTAssertGreaterThan(pieces.count, 4, "count \(count): the tail is split finer") }
         }
     }
 }

@@ -23,7 +23,7 @@ final class ProcessMemoryTests: XCTestCase {
     }
 
     func testFreedActivationsAreReusedWithoutPageFaults() throws {
-        ProcessMemory.retainFreedMemory(environment: [:])
+        ProcessMemory.retainFreedMemory()
         try XCTSkipUnless(ProcessMemory.retaining, "the allocator is not glibc's")
         let count = 48 << 20 / 4  // 48 MB: above glibc's largest mmap threshold (32 MB)
         _ = faultsForOneActivation(count: count)  // the first run maps the pages

@@ -50,12 +50,23 @@ final class ReducedPrecisionTests: XCTestCase {
         }
     }
 
-    func testPrecisionSettingRoundTrips() throws {
-        let before = MatmulPrecision.current
-        defer { try? MatmulPrecision.set(before) }
+    func testPrecisionIsTheBoundEngineContexts() throws {
         for p in MatmulPrecision.allCases {
-            try MatmulPrecision.set(p)
-            XCTAssertEqual(MatmulPrecision.current, p)
+            EngineContext(matmul: p).run { XCTAssertEqual(MatmulPrecision.current, p) }
         }
+        XCTAssertEqual(MatmulPrecision.current, EngineContext.processDefault.matmul, "nothing leaks out of a run")
+    }
+
+    func testEnvironmentIsReadIntoTheContextOnlyWhereAsked() {
+        let parsed = EngineContext(environment: ["TLSH_SMALL_GEMM": "0", "TLSH_PACKED_ROWS": "96", "TLSH_HUGE_PAGES": "0",
+                                                 "TLSH_AMX": "0", "TLSH_MEMORY_LIMIT_BYTES": "12345", "TLSH_MATMUL": "medium"])
+        XCTAssertEqual(parsed.kernels.smallGEMMMaxRows, 0)
+        XCTAssertEqual(parsed.kernels.packedMaxRows, 96)
+        XCTAssertFalse(parsed.kernels.hugePages)
+        XCTAssertFalse(parsed.kernels.amx)
+        XCTAssertEqual(parsed.memoryLimitBytes, 12345)
+        XCTAssertEqual(parsed.matmul, .highest, "medium needs AMX, which TLSH_AMX=0 turned off")
+        XCTAssertEqual(EngineContext(environment: [:]), EngineContext(), "no variables: the defaults")
+        parsed.run { XCTAssertEqual(PackedMatrix.maxRows, 96) }
     }
 }

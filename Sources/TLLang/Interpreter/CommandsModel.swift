@@ -283,14 +283,10 @@ extension Session {
         let precision = try a.intIfGiven("precision")
         let seed = try a.intIfGiven("seed")
         let color = try a.option("color").map { try boolValue($0) }
-        if let threads {
-            settings.threads = threads
-            BLAS.setThreads(threads)
-        }
-        if let matmul {
-            try MatmulPrecision.set(matmul)
-            settings.matmul = matmul
-        }
+        // Both take effect from the next statement: each statement runs under the settings'
+        // engine context as it stood when the statement began.
+        if let threads { settings.threads = threads }
+        if let matmul { settings.matmul = matmul }
         if let precision { settings.precision = precision }
         if let seed { settings.seed = seed }
         if let color {

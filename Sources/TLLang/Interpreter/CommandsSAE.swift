@@ -48,7 +48,7 @@ extension Session {
             value = try releaseSAE(release: source, id: try idExpr.dottedName ?? stringValue(idExpr), range: a.range)
         } else if source == "default" {
             // The SAE trained for the embedded default model (tools/train_default_sae).
-            let url = DefaultModel.directory.appendingPathComponent("sae")
+            let url = DefaultModel.directory(override: hub.environment.defaultModelDirectory).appendingPathComponent("sae")
             value = SAEValue(sae: try loadSAE(url, range: p.range), name: "default (embedded, \(url.lastPathComponent))")
         } else {
             let url = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
@@ -72,7 +72,7 @@ extension Session {
     /// the hub cache like a model's (HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN apply).
     func releaseSAE(release: String, id: String, range: SourceRange) throws -> SAEValue {
         let table: [String: SAERelease]
-        do { table = try SAEReleases.load() } catch { throw TLLangError.at(range, "\(error)") }
+        do { table = try SAEReleases.load(from: SAEReleases.tableURL(override: hub.environment.saeReleaseTable)) } catch { throw TLLangError.at(range, "\(error)") }
         guard let r = table[release] else {
             let hint = Suggest.nearest(to: release, in: Array(table.keys)).map { "did you mean '\($0)'?" }
             throw TLLangError.at(range, "'\(release)' is not a release in tlsh's SAE table (SAELens's releases for GPT-2, Gemma Scope and Llama Scope)",

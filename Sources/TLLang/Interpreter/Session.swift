@@ -31,11 +31,20 @@ extension SessionOutput {
 
 /// Settings changed with `set`.
 public struct SessionSettings: Sendable {
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// What the engine runs under for this session's statements (threads, matmul precision, memory
+    /// budget): a value bound around each statement, never a process-wide switch, so two sessions
+    /// in one process keep their own and a failed statement's rollback is a copy.
+    public var engine = EngineContext.processDefault
+    public var threads: Int {
+        get { engine.threads }
+        set { engine.threads = max(1, newValue) }
+    }
+    public var matmul: MatmulPrecision {
+        get { engine.matmul }
+        set { engine.matmul = newValue }
+    }
     public var precision = 4
     public var seed = 0
-    /// Process-wide in TLTensor (like threads); kept here so a failed statement can restore it.
-    public var matmul = MatmulPrecision.current
     /// nil: colour where the output detected a colour terminal.
     public var color: Bool?
 }
@@ -60,7 +69,6 @@ public final class Session: @unchecked Sendable {
         let flag = CancellationFlag()
         self.cancelFlag = flag
         self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: { flag.isSet })
-        BLAS.setThreads(settings.threads)
     }
 
     // MARK: Cancellation
@@ -94,7 +102,7 @@ public final class Session: @unchecked Sendable {
                 // An interrupt that arrived between statements, or during one whose work does not
                 // poll the flag (drawing a picture), stops the cell here: it is never lost.
                 try checkCancelled()
-                let shown = try run(statement, source: source)
+                let shown = try settings.engine.run { try run(statement, source: source) }
                 try checkCancelled()
                 if let shown {
                     if i == statements.count - 1 { result = shown } else { output?.display(shown) }
@@ -102,8 +110,6 @@ public final class Session: @unchecked Sendable {
                 if exitRequested { break }
             } catch {
                 (variables, current, lastCache, settings) = saved
-                BLAS.setThreads(settings.threads)
-                try? MatmulPrecision.set(settings.matmul)  // it was valid when it was set
                 output?.useColor(settings.color)
                 throw render(error, statement: statement, source: source)
             }

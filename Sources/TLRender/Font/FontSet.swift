@@ -1,6 +1,7 @@
 // Text rasterisation with FreeType: anti-aliased grey-scale coverage per glyph, cached, with
 // per-character fallback across fonts and the main font's .notdef box as the last resort.
 import Foundation
+import Synchronization
 internal import CFreeType
 
 /// Anti-aliased coverage of one line of text, 0 (paper) ... 255 (ink).
@@ -15,8 +16,17 @@ struct TextBitmap: Sendable {
 /// The fonts pictures are drawn with. `FontSet.shared` finds them once per process; tests and
 /// apps may build their own from explicit paths. Thread-safe: FreeType calls are serialised.
 public final class FontSet: @unchecked Sendable {
-    /// Fonts found from `TLSH_FONT` and the system font directories.
-    public static let shared = FontSet(environment: ProcessInfo.processInfo.environment)
+    /// Fonts found from the system font directories and the environment that the executable
+    /// passed to `configureShared` (`TLSH_FONT`), on first use.
+    public static let shared = FontSet(environment: sharedEnvironment.withLock { $0 })
+
+    private static let sharedEnvironment = Mutex<[String: String]>([:])
+
+    /// The environment `shared` reads (TLSH_FONT) when first used: the executable calls this at
+    /// start-up, before any picture is drawn.
+    public static func configureShared(environment: [String: String]) {
+        sharedEnvironment.withLock { $0 = environment }
+    }
 
     public let status: FontStatus
 
