@@ -32,16 +32,17 @@ public enum EngineBenchmark {
     /// task (and, for the limit tasks, the rate or size named by the key).
     /// `outputDirectory`, when given, receives the patch grid and generated tokens as JSON for the
     /// harness to compare;
-    /// `dtype` loads the block matrices in that precision (`model … dtype=`).
+    /// `dtype` loads the block matrices in that precision (`model … dtype=`); `saeDirectory` names
+    /// the SAE the sae_* tasks splice and encode with.
     public static func run(directory: URL, tasks: [String], repeats: Int = 5, threads: Int = 2,
-                           outputDirectory outDir: URL? = nil, dtype: WeightDType = .f32,
+                           outputDirectory outDir: URL? = nil, dtype: WeightDType = .f32, saeDirectory: URL? = nil,
                            log: (String) -> Void = { _ in }) throws -> [(String, Double)] {
         try EngineContext.current.with { $0.threads = threads }.run {
-            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, dtype: dtype, log: log)
+            try runTasks(directory: directory, tasks: tasks, repeats: repeats, outDir: outDir, dtype: dtype, saeDirectory: saeDirectory, log: log)
         }
     }
 
-    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?, dtype: WeightDType,
+    static func runTasks(directory: URL, tasks: [String], repeats: Int, outDir: URL?, dtype: WeightDType, saeDirectory: URL?,
                          log: (String) -> Void) throws -> [(String, Double)] {
         log("OpenBLAS kernels: \(BLAS.coreName), \(BLAS.threads) threads")
         var results: [(String, Double)] = []
@@ -120,6 +121,30 @@ public enum EngineBenchmark {
                     generated = try Generator(model: model).generate(prompt: short, maxNewTokens: 40, sampling: .greedy, stopAtEOS: false)
                 }))
                 if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
+            case "sae_encode1024", "sae_features1024", "sae_spliced1024":
+                // tlsh bench reads TLSH_BENCH_SAE (tools/bench/sae_bench.py writes the SAE).
+                guard let saeDirectory else { throw TLInterpError.invalidArgument("\(task) needs TLSH_BENCH_SAE=<SAE directory>") }
+                let sae = try SparseAutoencoder.load(directory: saeDirectory)
+                try sae.checkCompatible(with: model)
+                let hook = model.firedHookName(sae.config.hookName)
+                // Run only as far as the block that fires the hook, caching just that activation.
+                var toHook = RunOptions()
+                toHook.cacheFilter = { $0 == hook }
+                if let l = HookNames.layer(of: hook), l + 1 < model.config.nLayers { toHook.stopAtLayer = l + 1 }
+                switch task {
+                case "sae_encode1024":
+                    let x = try model.run(tokens: [long], options: toHook).cache[hook]!
+                    let rows = try sae.rows(of: x).rows
+                    results.append((task, try median(repeats: repeats) { _ = sae.encode(rows) }))
+                case "sae_features1024":
+                    results.append((task, try median(repeats: max(1, repeats / 2)) {
+                        _ = try sae.features(of: try model.run(tokens: [long], options: toHook).cache[hook]!)
+                    }))
+                default:
+                    var o = RunOptions()
+                    o.hooks = SAESplice(sae).hooks(for: model)
+                    results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.run(tokens: [long], options: o) }))
+                }
             case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: EngineContext.current.threads)))
             case "gemm": results.append(("gemm_GFLOPps", MachineLimits.sgemmGFLOPps(n: 2048)))
             case "weightbytes":

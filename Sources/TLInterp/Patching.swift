@@ -81,10 +81,15 @@ public final class Patcher: @unchecked Sendable {
     public let metric: PatchMetric
     public let cleanValue: Float
     public let corruptValue: Float
+    /// Hooks in every run (SAEs spliced in). With them, each patched run is a full forward of the
+    /// corrupted tokens: the shortcuts below restart from cached residuals, which would splice an
+    /// SAE twice where it sits at the restart point.
+    public let spliceHooks: [ForwardHook]
 
-    /// Runs the clean and corrupted inputs once (caching what patching needs).
+    /// Runs the clean and corrupted inputs once (caching what patching needs). With `spliceHooks`,
+    /// a given `cleanCache` must come from a run with the same hooks.
     public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                cleanCache: ActivationCache? = nil) throws {
+                cleanCache: ActivationCache? = nil, spliceHooks: [ForwardHook] = []) throws {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens for positional patching: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
@@ -92,15 +97,18 @@ public final class Patcher: @unchecked Sendable {
         self.cleanTokens = clean
         self.corruptTokens = corrupt
         self.metric = metric
+        self.spliceHooks = spliceHooks
         let cleanLogits: Tensor, cc: ActivationCache
         if let cleanCache {
-            cleanLogits = try model.run(tokens: [clean]).logits!
+            var o = RunOptions()
+            o.hooks = spliceHooks
+            cleanLogits = try model.run(tokens: [clean], options: o).logits!
             cc = cleanCache
         } else {
-            (cleanLogits, cc) = try model.runWithCache(tokens: [clean])
+            (cleanLogits, cc) = try model.runWithCache(tokens: [clean], hooks: spliceHooks)
         }
         self.cleanCache = cc
-        let (corruptLogits, corrupt) = try model.runWithCache(tokens: [corrupt])
+        let (corruptLogits, corrupt) = try model.runWithCache(tokens: [corrupt], hooks: spliceHooks)
         self.corruptCache = corrupt
         cleanValue = metric.value(logits: cleanLogits, tokens: clean)
         corruptValue = metric.value(logits: corruptLogits, tokens: self.corruptTokens)
@@ -120,6 +128,7 @@ public final class Patcher: @unchecked Sendable {
 
     /// The metric with `activation` (short or full name, resolved per layer) patched at `index`.
     public func patchedMetric(activation: String, index: PatchIndex) throws -> Float {
+        if !spliceHooks.isEmpty { return try splicedMetrics(activation: activation, indices: [index])[0] }
         let l = try model.resolveLayer(index.layer)
         let (hookName, clean, layout) = try target(activation, layer: l)
         let P = seqLength
@@ -221,7 +230,10 @@ public final class Patcher: @unchecked Sendable {
         guard indices.allSatisfy({ $0.layer == first.layer }) else {
             throw TLInterpError.invalidArgument("a batched patch needs indices of one layer")
         }
-        if indices.count == 1 { return [try patchedMetric(activation: activation, index: first)] }
+        if indices.count == 1 || !spliceHooks.isEmpty {
+            return spliceHooks.isEmpty ? [try patchedMetric(activation: activation, index: first)]
+                : try splicedMetrics(activation: activation, indices: indices)
+        }
         let (hookName, clean, layout) = try target(activation, layer: l)
         let L = model.config.nLayers, P = seqLength, n = indices.count
         let isResidPost = hookName == "blocks.\(l).hook_resid_post"
@@ -245,6 +257,28 @@ public final class Patcher: @unchecked Sendable {
             o.hooks = [ForwardHook(name: patchName) { act, _ in try patchOne(&act, layout) }]
         }
         let logits = try model.run(residual: input, options: o).logits!  // [n, Q, V′]
+        return try (0..<n).map { b in
+            metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: metric.restrictsLogits)
+        }
+    }
+
+    /// Full forward passes of the corrupted tokens (batch element b carries patch b) with the
+    /// splice hooks, the patch applied after any SAE at the same hook (so it sets the value the
+    /// rest of the model reads, as the cache holds it).
+    func splicedMetrics(activation: String, indices: [PatchIndex]) throws -> [Float] {
+        let l = try model.resolveLayer(indices[0].layer)
+        let (hookName, clean, layout) = try target(activation, layer: l)
+        let P = seqLength, n = indices.count
+        var o = RunOptions()
+        o.hooks = spliceHooks + [ForwardHook(name: hookName) { [self] act, _ in
+            for (b, index) in indices.enumerated() {
+                var one = try act.gather(axis: 0, indices: [b])
+                try apply(&one, clean: clean, index: index, layout: layout, start: 0)
+                try act.scatter(axis: 0, indices: [b], values: one)
+            }
+        }]
+        metric.restrict(&o, sequenceLength: P, startPosition: 0)
+        let logits = try model.run(tokens: Array(repeating: corruptTokens, count: n), options: o).logits!
         return try (0..<n).map { b in
             metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: metric.restrictsLogits)
         }

@@ -10,9 +10,10 @@ extension CommandTable {
 
 private let bos = OptionSpec("bos", .boolean, "prepend the beginning-of-sequence token", default: "the model's default")
 private let lastCache = "the last cache"
-/// saes=, error= and ablate= for the commands that run a prompt with SAEs spliced in (top, lens).
+/// saes=, error= and ablate= for every command that runs the model with SAEs spliced in (run, top,
+/// lens, patch, dla, generate).
 private let spliceOptions = [OptionSpec("saes", .value, "SAEs or transcoders to splice in at their hooks, e.g. saes=[s]"),
-                             OptionSpec("error", .boolean, "with saes=: add each SAE's error term", default: "false"),
+                             OptionSpec("error", .boolean, "with saes=: add each SAE's error term, so the output equals the model's own", default: "false"),
                              OptionSpec("ablate", .value, "with saes=: features to set to zero before decoding, e.g. ablate=[123, 7]")]
 
 private let standardCommands: [CommandSpec] = [
@@ -36,10 +37,7 @@ private let standardCommands: [CommandSpec] = [
     // MARK: Running
     CommandSpec("run", .running, "Run the model on a prompt and cache every activation",
                 positionals: [ArgSpec("PROMPT", .text, "the prompt")],
-                options: [bos,
-                          OptionSpec("saes", .value, "SAEs or transcoders to splice in at their hooks, e.g. saes=[s]"),
-                          OptionSpec("error", .boolean, "with saes=: add each SAE's error term, so the output equals the model's own", default: "false"),
-                          OptionSpec("ablate", .value, "with saes=: features to set to zero before decoding, e.g. ablate=[123, 7]")],
+                options: [bos] + spliceOptions,
                 examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true"],
                 details: "The result is an activation cache; index it with TransformerLens names: cache[\"blocks.6.hook_resid_post\"], cache.resid_post[6], cache[\"pattern\", 0]. The last cache becomes the default for top, norms, dla and lens. With saes=, each SAE replaces the activation at its hook with its reconstruction (HookedSAETransformer's semantics) and the cache also holds HOOK.hook_sae_input, hook_sae_acts_pre, hook_sae_acts_post, hook_sae_recons, hook_sae_error (with error=true) and hook_sae_output; HOOK itself then holds the value the rest of the model read."),
     CommandSpec("top", .running, "Show the most likely next tokens with their probabilities",
@@ -74,18 +72,22 @@ private let standardCommands: [CommandSpec] = [
                               ArgSpec("WRONG", .tokens, "the token the corrupt prompt predicts", required: false)],
                 examples: ["metric = logit_diff \" Paris\" \" Rome\""],
                 details: "Bind the result to `metric` so that patch uses it by default."),
-    CommandSpec("patch", .attribution, "Patch one activation from the clean run into the corrupt run and measure the metric",
-                positionals: [ArgSpec("HOOK", .hook, "which activation, e.g. resid_post, attn_out, z, pattern")],
+    CommandSpec("patch", .attribution, "Patch one activation (or SAE feature) from the clean run into the corrupt run and measure the metric",
+                positionals: [ArgSpec("HOOK", .hook, "which activation, e.g. resid_post, attn_out, z, pattern; features: the features of the first SAE in saes=")],
                 options: [OptionSpec("layer", .layers, "layers to sweep", default: "*"),
                           OptionSpec("pos", .positions, "positions to sweep; omit to patch all positions at once"),
                           OptionSpec("head", .heads, "heads to sweep (for z, q, k, v, pattern)"),
                           OptionSpec("clean", .value, "the clean cache", default: "the variable clean"),
                           OptionSpec("corrupt", .value, "the corrupt cache", default: "the variable corrupt"),
                           OptionSpec("metric", .value, "the metric", default: "the variable metric"),
-                          OptionSpec("normalize", .boolean, "report (patched − corrupt) / (clean − corrupt): 0 = no effect, 1 = fully restored", default: "false")],
+                          OptionSpec("normalize", .boolean, "report (patched − corrupt) / (clean − corrupt): 0 = no effect, 1 = fully restored", default: "false"),
+                          OptionSpec("feature", .positions, "with features: the features to sweep, e.g. feature=[453, 320] or feature=*", default: "the k features whose activation differs most between clean and corrupt"),
+                          OptionSpec("k", .integer, "with features and no feature=: how many of the most changed features to sweep", default: "10", bounds: .atLeast(1)),
+                          OptionSpec("value", .number, "with features: set each swept feature to this instead of its clean activation (0 ablates it)")] + spliceOptions,
                 examples: ["patch resid_post layer=*", "patch resid_post layer=* pos=*", "patch z layer=* head=*",
-                           "patch attn_out layer=0..6 pos=-1 clean=c1 corrupt=c2"],
-                details: "Every swept index is one forward pass of the corrupt prompt with the clean activation copied in; the result is the metric per index (a bar chart for one axis, a heatmap for two). Positional patching needs clean and corrupt prompts of the same token length."),
+                           "patch attn_out layer=0..6 pos=-1 clean=c1 corrupt=c2",
+                           "patch features saes=[s] error=true pos=*", "patch features saes=[s] error=true feature=[453] value=0"],
+                details: "Every swept index is one forward pass of the corrupt prompt with the clean activation copied in; the result is the metric per index (a bar chart for one axis, a heatmap for two). Positional patching needs clean and corrupt prompts of the same token length. With saes=, every run (clean, corrupt and each patched one) has the SAEs spliced in; `patch features` then copies one feature's activation (hook_sae_acts_post) of the first SAE from the clean run into the corrupt run, at each position of pos= or at every position at once, as a hook on it does in HookedSAETransformer (with error=true the error term stays that of the unpatched reconstruction)."),
     CommandSpec("grad", .attribution, "Differentiate the metric: its gradient at every hook point of a run, as a cache under TransformerLens names",
                 positionals: [ArgSpec("RUN", .value, "a cache (or a prompt) to differentiate at", required: false)],
                 options: [OptionSpec("metric", .value, "the metric", default: "the variable metric"),
@@ -131,8 +133,10 @@ private let standardCommands: [CommandSpec] = [
                 options: [OptionSpec("cache", .value, "the cache to attribute", default: lastCache),
                           OptionSpec("pos", .integer, "the position whose prediction is explained (negative counts from the end)", default: "-1"),
                           OptionSpec("k", .integer, "rows in the table of top components", default: "10", bounds: .atLeast(1)),
-                          OptionSpec("neurons", .integer, "also attribute to every neuron of this layer's MLP")],
-                examples: ["dla \" Paris\"", "dla \" Paris\" - \" Rome\"", "dla \" Paris\" cache=clean k=5", "dla \" Paris\" neurons=1"]),
+                          OptionSpec("neurons", .integer, "also attribute to every neuron of this layer's MLP")] + spliceOptions,
+                examples: ["dla \" Paris\"", "dla \" Paris\" - \" Rome\"", "dla \" Paris\" cache=clean k=5", "dla \" Paris\" neurons=1",
+                           "dla \" Paris\" - \" Rome\" saes=[s] error=true"],
+                details: "With saes=, the cache's tokens run again with the SAEs spliced in; the components are those of that run, and each SAE that writes a d_model-wide activation inside the blocks gets a table of its features: activation × decoder direction, through the final LayerNorm's cached scale and the unembedding (TransformerLens's logit_attrs on the stack of feature contributions)."),
 
     // MARK: Heads
     CommandSpec("induction", .heads, "Score every head for induction on repeated random tokens",
@@ -159,11 +163,10 @@ private let standardCommands: [CommandSpec] = [
                           OptionSpec("add", .value, "a steering vector [d_model] added to the activation"),
                           OptionSpec("at", .hook, "where to add it", default: "resid_post"),
                           OptionSpec("layer", .layers, "the layer(s) to add it at"),
-                          OptionSpec("prompt_only", .boolean, "add the vector only at the prompt's positions, not at generated ones", default: "false"),
-                          OptionSpec("saes", .value, "SAEs to splice into the second (steered) run, e.g. saes=[s]"),
-                          OptionSpec("error", .boolean, "with saes=: keep each SAE's error term", default: "false"),
-                          OptionSpec("ablate", .value, "with saes=: features to set to zero, e.g. ablate=[123]")],
-                examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6"]),
+                          OptionSpec("prompt_only", .boolean, "add the vector only at the prompt's positions, not at generated ones", default: "false")] + spliceOptions,
+                examples: ["generate \"The movie was\" n=20", "generate \"The movie was\" n=20 add=v*2.0 at=resid_post layer=6",
+                           "generate \"I went to\" add=s.dec[453]*20 at=resid_post layer=2"],
+                details: "The second run (steered, or with saes= alone the spliced one) is shown beside the normal continuation. Steer with an SAE feature by adding its decoder direction: add=s.dec[F]*COEFFICIENT at the SAE's hook (s.hook, s.layer). With saes=, the SAEs are spliced into every step of the second run."),
 
     // MARK: Sparse autoencoders
     CommandSpec("sae", .saes, "Load a sparse autoencoder or transcoder (SAELens, Gemma Scope or Llama Scope layout), from a directory or by SAELens release",

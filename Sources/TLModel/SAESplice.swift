@@ -87,6 +87,10 @@ public final class SAESplice: @unchecked Sendable {
     public let useErrorTerm: Bool
     /// Features set to zero in hook_sae_acts_post before decoding (ablation).
     public let ablate: [Int]
+    /// Changes hook_sae_acts_post after ablation and before decoding, as a hook on it would in
+    /// HookedSAETransformer (feature patching sets it per run): acts [rows, d_sae], and the
+    /// leading (batch, pos) shape of the rows.
+    public var editActs: ((inout Tensor, [Int]) throws -> Void)?
     /// The hook_sae_* values of the last run, in firing order, under their full names.
     public private(set) var recorded: [(name: String, tensor: Tensor)] = []
     private var captured: Tensor?
@@ -121,6 +125,8 @@ public final class SAESplice: @unchecked Sendable {
             let n = acts.count / c.dSae
             for r in 0..<n { for f in ablate { acts.data[r * c.dSae + f] = 0 } }
         }
+        if let editActs { try editActs(&acts, lead) }
+        let changed = !ablate.isEmpty || editActs != nil
         let decoded = sae.decode(acts, encoding: encoding)
         guard decoded.output.count == t.count else {
             throw SAEError.incompatible("the SAE's output has \(decoded.output.count / max(rows.shape[0], 1)) values per position but \(c.outputHook) has \(t.count / max(rows.shape[0], 1))")
@@ -133,9 +139,9 @@ public final class SAESplice: @unchecked Sendable {
             (prefix + "hook_sae_recons", decoded.recons.reshaped(lead + [c.dOut])),
         ]
         if useErrorTerm {
-            // The error is measured against the clean reconstruction (no ablation), as
+            // The error is measured against the clean reconstruction (no ablation or edit), as
             // HookedSAETransformer computes it with the SAE's hooks disabled.
-            let clean = ablate.isEmpty ? decoded.output : sae.decode(encoding.post, encoding: encoding).output
+            let clean = !changed ? decoded.output : sae.decode(encoding.post, encoding: encoding).output
             var error = t
             for i in 0..<error.count { error.data[i] -= clean.data[i] }
             for i in 0..<out.count { out[i] += error.data[i] }

@@ -44,7 +44,8 @@ public enum ToolCommands {
     /// `tlsh bench MODEL_DIR [TASKS]`: prints the timings as one JSON object. TLSH_BENCH_REPEATS
     /// overrides the repeat count; TLSH_BENCH_OUT names a directory where the patch grid and the
     /// generated tokens are written as JSON for the harness to compare; TLSH_BENCH_DTYPE=bf16|f16
-    /// loads the block matrices in that precision (`model … dtype=`).
+    /// loads the block matrices in that precision (`model … dtype=`); TLSH_BENCH_SAE names the SAE
+    /// directory of the sae_encode1024, sae_features1024 and sae_spliced1024 tasks.
     public static func bench(directory: String, tasks: [String], environment: [String: String],
                              fail: (String, Int32) -> Never) -> Int32 {
         do {
@@ -57,7 +58,8 @@ public enum ToolCommands {
             let results = try EngineBenchmark.run(
                 directory: URL(fileURLWithPath: directory), tasks: tasks,
                 repeats: environment["TLSH_BENCH_REPEATS"].flatMap(Int.init) ?? 5,
-                outputDirectory: environment["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }, dtype: dtype) {
+                outputDirectory: environment["TLSH_BENCH_OUT"].map { URL(fileURLWithPath: $0) }, dtype: dtype,
+                saeDirectory: environment["TLSH_BENCH_SAE"].map { URL(fileURLWithPath: $0) }) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
             print("{" + results.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")

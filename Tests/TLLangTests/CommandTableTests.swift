@@ -47,7 +47,7 @@ final class CommandTableTests: XCTestCase {
 
     func testUsageLinesComeFromSpecs() {
         XCTAssertEqual(table["patch"]?.usage,
-                       "patch HOOK [layer=LAYERS] [pos=POSITIONS] [head=HEADS] [clean=VALUE] [corrupt=VALUE] [metric=VALUE] [normalize=true|false]")
+                       "patch HOOK [layer=LAYERS] [pos=POSITIONS] [head=HEADS] [clean=VALUE] [corrupt=VALUE] [metric=VALUE] [normalize=true|false] [feature=POSITIONS] [k=N] [value=X] [saes=VALUE] [error=true|false] [ablate=VALUE]")
         XCTAssertEqual(table["clear"]?.usage, "clear [NAME...]")
         XCTAssertEqual(table["info"]?.usage, "info")
     }

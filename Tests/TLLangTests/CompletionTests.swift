@@ -27,7 +27,7 @@ final class CompletionTests: XCTestCase {
 
     func testOptionsAfterVerb() {
         XCTAssertEqual(complete("patch resid_post l|"), CompletionResult(start: 17, end: 18, matches: ["layer="]))
-        XCTAssertEqual(complete("patch resid_post layer=* |").matches, ["pos=", "head=", "clean=", "corrupt=", "metric=", "normalize="])
+        XCTAssertEqual(complete("patch resid_post layer=* |").matches, ["pos=", "head=", "clean=", "corrupt=", "metric=", "normalize=", "feature=", "k=", "value=", "saes=", "error=", "ablate="])
         XCTAssertEqual(complete("generate \"The movie was\" n=20 a|").matches, ["add=", "at=", "ablate="])
     }
 

@@ -25,7 +25,7 @@ final class DiagnosticTests: XCTestCase {
             error: line 1, column 18: unknown option 'layr=' for 'patch'
               1 | patch resid_post layr=*
                 |                  ^^^^
-            expected: one of layer=, pos=, head=, clean=, corrupt=, metric=, normalize=
+            expected: one of layer=, pos=, head=, clean=, corrupt=, metric=, normalize=, feature=, k=, value=, saes=, error=, ablate=
             hint: did you mean 'layer='?
             """)
         XCTAssertEqual(parseError("set colour=false")?.suggestion, "did you mean 'color='?")

@@ -1,12 +1,15 @@
-"""SAE speed, tlsh beside SAELens, on random GPT-2-small weights and a random 24,576-feature SAE.
+"""SAE speed, tlsh beside SAELens in one run, on random GPT-2-small weights and a random 24,576-feature SAE.
 
-Tasks, on 1024 random tokens:
-  features  run the model to the SAE's hook and encode (tlsh: `f = features s c` after `c = run`;
-            SAELens: run_with_cache(names_filter=hook) + sae.encode)
-  spliced   a forward with the SAE spliced in (tlsh: `run ... saes=[s]`, which also caches every
-            activation; SAELens: run_with_saes, logits only)
-tlsh is timed as whole `tlsh -c` scripts (load, run, then the task) minus the same script without
-the task, so each tlsh number includes parsing and caching overheads; SAELens runs in-process.
+Tasks, on the harness's 1024 tokens (EngineBenchmark.tokens), medians of in-process wall times:
+  encode    encode the activation at blocks.8.hook_resid_pre (already computed)
+  features  run the model to the SAE's hook and encode (tlsh: what `features s c` computes from a
+            prompt; SAELens: run_with_cache(names_filter=hook, stop_at_layer=9) + sae.encode)
+  spliced   a forward with the SAE spliced in, logits only (SAELens: run_with_saes)
+  forward   the plain forward, for scale
+The SAE is a SAELens StandardSAE with seeded random weights whose encoder bias is set so that about
+--l0 features fire per token on this text (real GPT-2 residual SAEs fire tens to a hundred). tlsh
+runs as `tlsh bench MODEL sae_encode1024,...` with TLSH_BENCH_SAE; SAELens in this process, both
+with the same thread count. The machine's load average is recorded before and after.
 
     /work/venv-ref/bin/python tools/bench/sae_bench.py --model ~/.cache/tlsh-bench/gpt2-small-random-seed0
 """
@@ -25,7 +28,8 @@ HOOK = "blocks.8.hook_resid_pre"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def make_sae(directory: str, d_in: int, d_sae: int) -> None:
+def make_sae(directory: str, model, ids, d_in: int, d_sae: int, l0: int) -> None:
+    """A seeded random StandardSAE whose encoder bias makes about `l0` features fire per token."""
     from sae_lens import StandardSAE, StandardSAEConfig
     from sae_lens.saes.sae import SAEMetadata
     cfg = StandardSAEConfig(d_in=d_in, d_sae=d_sae, dtype="float32", device="cpu")
@@ -35,7 +39,11 @@ def make_sae(directory: str, d_in: int, d_sae: int) -> None:
     with torch.no_grad():
         sae.W_enc.copy_(torch.randn(d_in, d_sae, generator=g) / d_in ** 0.5)
         sae.W_dec.copy_(torch.randn(d_sae, d_in, generator=g) * 0.05)
-        sae.b_enc.copy_(torch.randn(d_sae, generator=g) * 0.1 - 0.5)
+        sae.b_dec.zero_()
+        _, cache = model.run_with_cache(ids, names_filter=HOOK, stop_at_layer=9)
+        pre = cache[HOOK][0] @ sae.W_enc
+        cut = torch.quantile(pre.flatten()[::97], 1 - l0 / d_sae)
+        sae.b_enc.copy_(torch.randn(d_sae, generator=g) * 0.01 - cut)
     sae.save_model(directory)
 
 
@@ -49,10 +57,23 @@ def tlsh_model_dir(model: str, directory: str) -> str:
     return directory
 
 
-def time_tlsh(tlsh: str, script: str, env: dict) -> float:
-    start = time.perf_counter()
-    subprocess.run([tlsh, "-c", script], check=True, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def lcg_tokens(count: int, vocab: int, seed: int = 1) -> list[int]:
+    """EngineBenchmark.tokens in tlsh (the same ids on both sides)."""
+    state, out = seed, []
+    for _ in range(count):
+        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out.append((state >> 33) % vocab)
+    return out
+
+
+def median(repeats: int, body) -> float:
+    body()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        body()
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
@@ -60,27 +81,13 @@ def main() -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--tlsh", default=os.path.join(ROOT, ".build/release/tlsh"))
     ap.add_argument("--d-sae", type=int, default=24576)
+    ap.add_argument("--l0", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    work = tempfile.mkdtemp(prefix="tlsh-sae-bench-")
-    sae_dir = os.path.join(work, "sae")
-    make_sae(sae_dir, 768, args.d_sae)
-    model_dir = tlsh_model_dir(args.model, os.path.join(work, "model"))
-    ids = torch.randint(0, 50000, (1, 1024), generator=torch.Generator().manual_seed(1))
-    id_list = ", ".join(str(i) for i in ids[0].tolist())
+    load_before = os.getloadavg()
 
-    # tlsh: differences of whole scripts.
-    env = dict(os.environ)
-    base = f'set threads={args.threads}\nmodel "{model_dir}"\ns = sae "{sae_dir}"\nc = run [{id_list}]\n'
-    tlsh = {"base": [], "features": [], "spliced": []}
-    for _ in range(args.rounds):
-        tlsh["base"].append(time_tlsh(args.tlsh, base, env))
-        tlsh["features"].append(time_tlsh(args.tlsh, base + "f = features s c\n", env))
-        tlsh["spliced"].append(time_tlsh(args.tlsh, base + f"cs = run [{id_list}] saes=[s]\n", env))
-
-    # SAELens, in-process.
     from transformers import GPT2LMHeadModel
     from transformer_lens import HookedTransformerConfig
     from transformer_lens.pretrained.weight_conversions import convert_gpt2_weights
@@ -94,29 +101,43 @@ def main() -> None:
     model = HookedSAETransformer(cfg)
     model.load_and_process_state_dict(convert_gpt2_weights(hf, cfg))
     model.eval()
-    sae = SAE.load_from_disk(sae_dir)
-    ref = {"features": [], "encode": [], "spliced": []}
+    ids = torch.tensor([lcg_tokens(1024, c.vocab_size)])
+
+    work = tempfile.mkdtemp(prefix="tlsh-sae-bench-")
+    sae_dir = os.path.join(work, "sae")
     with torch.no_grad():
-        for _ in range(args.rounds):
-            t = time.perf_counter()
+        make_sae(sae_dir, model, ids, c.n_embd, args.d_sae, args.l0)
+
+    # tlsh, in its own process (engine timings, no language overhead).
+    env = dict(os.environ, TLSH_BENCH_SAE=sae_dir, TLSH_BENCH_REPEATS=str(args.repeats),
+               OPENBLAS_NUM_THREADS=str(args.threads))
+    done = subprocess.run([args.tlsh, "bench", args.model, "sae_encode1024,sae_features1024,sae_spliced1024,forward1024"],
+                          check=True, env=env, capture_output=True, text=True)
+    tl = json.loads(done.stdout)
+
+    sae = SAE.load_from_disk(sae_dir)
+    ref = {}
+    with torch.no_grad():
+        _, cache = model.run_with_cache(ids, names_filter=HOOK, stop_at_layer=9)
+        x = cache[HOOK]
+        acts = sae.encode(x)
+        l0 = float((acts > 0).float().sum(-1).mean())
+        ref["encode"] = median(args.repeats, lambda: sae.encode(x))
+
+        def features():
             _, cache = model.run_with_cache(ids, names_filter=HOOK, stop_at_layer=9)
-            x = cache[HOOK]
-            t2 = time.perf_counter()
-            sae.encode(x)
-            ref["encode"].append(time.perf_counter() - t2)
-            ref["features"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            model.run_with_saes(ids, saes=[sae])
-            ref["spliced"].append(time.perf_counter() - t)
+            sae.encode(cache[HOOK])
+        ref["features"] = median(args.repeats, features)
+        ref["spliced"] = median(max(1, args.repeats // 2) or 1, lambda: model.run_with_saes(ids, saes=[sae]))
+        ref["forward"] = median(max(1, args.repeats // 2) or 1, lambda: model(ids))
     out = {
-        "note": "busy shared 2-core machine; tlsh = script with the task minus script without it (min over rounds)",
-        "d_sae": args.d_sae, "tokens": 1024, "threads": args.threads,
-        "tlsh_features_s": min(tlsh["features"]) - min(tlsh["base"]),
-        "tlsh_spliced_s": min(tlsh["spliced"]) - min(tlsh["base"]),
-        "saelens_features_s": min(ref["features"]), "saelens_encode_only_s": min(ref["encode"]),
-        "saelens_spliced_s": min(ref["spliced"]),
-        "raw": {"tlsh": tlsh, "saelens": ref},
+        "d_sae": args.d_sae, "tokens": 1024, "threads": args.threads, "l0": l0,
+        "load_average_before": load_before, "load_average_after": os.getloadavg(), "cpus": os.cpu_count(),
+        "versions": {"torch": torch.__version__, "sae_lens": __import__("sae_lens").__version__},
     }
+    for task in ("encode", "features", "spliced", "forward"):
+        mine = tl[f"sae_{task}1024" if task != "forward" else "forward1024"]
+        out[task] = {"tlsh_s": mine, "saelens_s": ref[task], "saelens_over_tlsh": ref[task] / mine}
     print(json.dumps(out, indent=1))
 
 

@@ -18,10 +18,22 @@ HookedSAETransformer:
 Outputs: Tests/Fixtures/sae/<case>/sae/ (the SAE as SAELens wrote it), golden.safetensors and
 meta.json. Run from the repository root with the reference venv:
 
-    /work/venv-ref/bin/python tools/goldens/saes.py
+    /work/venv-ref/bin/python tools/goldens/saes.py [--families-only]
+
+The same is done on two family models of tools/goldens/families.py (llama-a: RMSNorm, grouped-query
+attention, gated SiLU MLP; gemma2-a: pre and post norms, soft-caps, local/global attention), loaded
+as HookedSAETransformer.from_pretrained on the fixture's hf/ directory, into
+Tests/Fixtures/sae_families/<case>/; those cases also record
+
+  feature_patch/...  clean → corrupted patching of single features in hook_sae_acts_post (error
+                     term on): metric logits[0,-1,t1] − logits[0,-1,t2] per (feature, position) and
+                     per feature at every position at once
+  feature_dla        cache.logit_attrs over each feature's contribution acts[0,-1,f] · W_dec[f] on
+                     the spliced (error term) cache at the last position, t1 − t2
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -43,6 +55,7 @@ from transformer_lens.pretrained.weight_conversions import convert_gpt2_weights 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "sae")
+FAMILY_OUT = os.path.join(ROOT, "Tests", "Fixtures", "sae_families")
 
 
 @dataclass
@@ -83,6 +96,18 @@ CASES = [
 ]
 
 
+# On the family models (d_model 64, 4 heads of 16, 2 layers; see tools/goldens/families.py).
+FAMILY_CASES = [
+    Case("llama_standard", "llama-a", "standard", "blocks.1.hook_resid_pre", seed=21),
+    Case("llama_topk_hook_z", "llama-a", "topk", "blocks.0.attn.hook_z", reshape="hook_z", extra={"k": 8}, seed=22),
+    Case("llama_transcoder", "llama-a", "transcoder", "blocks.0.mlp.hook_in", hook_out="blocks.0.hook_mlp_out",
+         apply_b_dec_to_input=False, seed=23),
+    Case("gemma2_jumprelu", "gemma2-a", "jumprelu", "blocks.0.hook_resid_post", seed=24),
+    Case("gemma2_standard_mlp_cnr", "gemma2-a", "standard", "blocks.1.hook_mlp_out", normalize="constant_norm_rescale",
+         seed=25),
+]
+
+
 def spec_named(name):
     return next(s for s in SPECS if s.name == name)
 
@@ -98,6 +123,40 @@ def load_model(name: str) -> tuple[HookedSAETransformer, list[int]]:
     model.eval()
     tokens, _ = fixed_tokens(spec)
     return model, tokens
+
+
+_FAMILY_PATCHED = False
+
+
+def load_family_model(name: str) -> tuple[HookedSAETransformer, list[int]]:
+    """HookedSAETransformer.from_pretrained on a family fixture's hf/ directory, as families.py
+    builds its TransformerLens references (processed weights, placeholder tokenizer, the official
+    name check bypassed, Gemma-2 sizes from the directory's config)."""
+    global _FAMILY_PATCHED
+    import tempfile
+    import transformers
+    import families
+    import transformer_lens.loading_from_pretrained as tl_loading
+    if not _FAMILY_PATCHED:
+        tl_loading.get_official_model_name = lambda n: n
+        tl_loading.convert_hf_model_config = families.resized_gemma2_config(tl_loading.convert_hf_model_config)
+        _FAMILY_PATCHED = True
+    spec = next(s for s in families.SPECS if s.name == name)
+    _, model_cls = families.CLASSES[spec.family]
+    hf_dir = os.path.join(ROOT, "Tests", "Fixtures", "families", name, "hf")
+    ref = model_cls.from_pretrained(hf_dir, dtype=torch.float32, attn_implementation="eager")
+    ref.eval()
+    tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    local = os.path.join(tmp, f"m{spec.seed}")
+    shutil.copytree(hf_dir, local)
+    families.placeholder_tokenizer(spec.config["vocab_size"]).save_pretrained(local)
+    if spec.family == "gemma2":
+        families.GEMMA2_DIRS[local] = spec.config
+    tokenizer = transformers.AutoTokenizer.from_pretrained(local)
+    model = HookedSAETransformer.from_pretrained(local, hf_model=ref, device="cpu", dtype=torch.float32, tokenizer=tokenizer)
+    model.eval()
+    return model, families.fixed_tokens(spec)
 
 
 def widths(model: HookedSAETransformer, hook: str, reshape: str) -> int:
@@ -151,12 +210,12 @@ def build_sae(case: Case, d_in: int, d_out: int, model_name: str):
     return sae
 
 
-def record_case(case: Case) -> None:
-    model, tokens = load_model(case.model)
+def record_case(case: Case, family: bool = False) -> None:
+    model, tokens = load_family_model(case.model) if family else load_model(case.model)
     d_in = widths(model, case.hook, case.reshape)
     d_out = widths(model, case.hook_out, "none") if case.hook_out else d_in
     sae = build_sae(case, d_in, d_out, case.model)
-    out_dir = os.path.join(OUT, case.name)
+    out_dir = os.path.join(FAMILY_OUT if family else OUT, case.name)
     shutil.rmtree(out_dir, ignore_errors=True)
     sae_dir = os.path.join(out_dir, "sae")
     if case.architecture == "batchtopk":
@@ -202,12 +261,13 @@ def record_case(case: Case) -> None:
         logits = model.run_with_hooks(toks, fwd_hooks=[(out_hook + ".hook_sae_acts_post", zero)])
         model.reset_saes()
         store.put("ablated/logits", logits)
+        extra = family_extras(model, loaded, case, tokens, store) if family else {}
 
     os.makedirs(out_dir, exist_ok=True)
     store.save(os.path.join(out_dir, "golden.safetensors"))
     meta = {
         "case": case.name, "model": case.model, "architecture": case.architecture, "hook": case.hook,
-        "hook_out": case.hook_out, "tokens": tokens, "ablate": ablate, "keys": keys,
+        "hook_out": case.hook_out, "tokens": tokens, "ablate": ablate, "keys": keys, **extra,
         "versions": {"sae_lens": sae_lens.__version__, "torch": torch.__version__},
         "note": "written by tools/goldens/saes.py; x is the activation at the input hook of the model without SAEs",
     }
@@ -216,6 +276,60 @@ def record_case(case: Case) -> None:
         f.write("\n")
     print(f"{case.name}: {case.architecture} at {case.hook}{' -> ' + case.hook_out if case.hook_out else ''}, "
           f"L0 {float((acts > 0).float().sum(-1).mean()):.1f} of {case.d_sae}")
+
+
+def family_extras(model, sae, case: Case, tokens: list[int], store: TensorStore) -> dict:
+    """Feature patching (clean → corrupted, error term on) and feature DLA on a family model."""
+    vocab = model.cfg.d_vocab
+    g = torch.Generator().manual_seed(3000 + case.seed)
+    corrupt = torch.randint(0, vocab, (len(tokens),), generator=g).tolist()
+    t1 = tokens[0]
+    t2 = (t1 + vocab // 3) % vocab
+    clean_t, corrupt_t = torch.tensor([tokens]), torch.tensor([corrupt])
+    out_hook = case.hook_out or case.hook
+    acts_name = out_hook + ".hook_sae_acts_post"
+
+    def metric(logits):
+        return logits[0, -1, t1] - logits[0, -1, t2]
+
+    model.add_sae(sae, use_error_term=True)
+    try:
+        clean_logits, clean_cache = model.run_with_cache(clean_t)
+        corrupt_logits, corrupt_cache = model.run_with_cache(corrupt_t)
+        clean_acts, corrupt_acts = clean_cache[acts_name], corrupt_cache[acts_name]
+        # The features whose activation differs most between the runs (summed over positions).
+        features = (clean_acts - corrupt_acts)[0].abs().sum(0).topk(4).indices.tolist()
+        P = len(tokens)
+        grid = torch.zeros(len(features), P)
+        whole = torch.zeros(len(features))
+        for i, f in enumerate(features):
+            for p in range(P):
+                def hook(t, hook, f=f, p=p):
+                    t[:, p, f] = clean_acts[:, p, f]
+                    return t
+                grid[i, p] = metric(model.run_with_hooks(corrupt_t, fwd_hooks=[(acts_name, hook)]))
+
+            def hook_all(t, hook, f=f):
+                t[:, :, f] = clean_acts[:, :, f]
+                return t
+            whole[i] = metric(model.run_with_hooks(corrupt_t, fwd_hooks=[(acts_name, hook_all)]))
+        store.put("feature_patch/clean_metric", metric(clean_logits))
+        store.put("feature_patch/corrupted_metric", metric(corrupt_logits))
+        store.put("feature_patch/by_pos", grid)
+        store.put("feature_patch/all_pos", whole)
+        # DLA of every feature at the last position, through ln_final's cached scale.
+        W_dec = sae.W_dec.detach()
+        if W_dec.shape[1] == model.cfg.d_model and sae.cfg.reshape_activations == "none":
+            stack = clean_acts[0, -1, :, None] * W_dec  # [d_sae, d_model]
+            store.put("feature_dla", clean_cache.logit_attrs(stack, tokens=t1, incorrect_tokens=t2, pos_slice=-1))
+    finally:
+        model.reset_saes()
+    return {"feature_patch": {"corrupted": corrupt, "t1": t1, "t2": t2, "features": features,
+                              "metric": "logits[0, -1, t1] - logits[0, -1, t2], SAE spliced with use_error_term=True",
+                              "call": "run_with_hooks(corrupted, hook on hook_sae_acts_post setting [:, p, f] (by_pos) or "
+                                      "[:, :, f] (all_pos) to the clean run's value)"},
+            "feature_dla": "clean_cache.logit_attrs(acts_post[0, -1, :, None] * W_dec, tokens=t1, incorrect_tokens=t2, "
+                           "pos_slice=-1) on the spliced (error term) clean cache"}
 
 
 def record_multi() -> None:
@@ -240,10 +354,15 @@ def record_multi() -> None:
 
 def main() -> None:
     torch.manual_seed(0)
-    os.makedirs(OUT, exist_ok=True)
-    for case in CASES:
-        record_case(case)
-    record_multi()
+    families_only = "--families-only" in sys.argv[1:]
+    if not families_only:
+        os.makedirs(OUT, exist_ok=True)
+        for case in CASES:
+            record_case(case)
+        record_multi()
+    os.makedirs(FAMILY_OUT, exist_ok=True)
+    for case in FAMILY_CASES:
+        record_case(case, family=True)
 
 
 if __name__ == "__main__":

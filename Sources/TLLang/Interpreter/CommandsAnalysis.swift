@@ -70,6 +70,13 @@ extension Session {
                                  hint: "reword one prompt so both tokenize to the same length (see `tokens`)")
         }
         let hook = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
+        let splices = try splices(a, model: m)
+        if hook == "features" {
+            return try patchFeatures(a, model: m, splices: splices, clean: clean, corrupt: corrupt, metric: metric)
+        }
+        for name in ["feature", "k", "value"] where a.option(name) != nil {
+            throw TLLangError.at(a.option(name)!.range, "\(name)= goes with patch features saes=[s]")
+        }
         try checkActivationName(hook, at: a.positional(0)?.range ?? a.range, model: m)
         let cfg = m.model.config, P = clean.tokens.count
         var axes: [PatchAxis] = [.layer]
@@ -84,13 +91,67 @@ extension Session {
             axes.insert(.head, at: isPattern ? 1 : axes.count)
             ranges[.head] = try checkedIndices(h, limit: cfg.nHeads, option: "head", what: "heads")
         }
-        let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
+        // With SAEs, the clean activations patched in are those of the spliced clean run.
+        let cleanCache = splices.isEmpty ? clean.cache : try runPrompt(.cache(clean), bos: nil, range: a.range, saes: splices).cache
+        let patcher: Patcher
+        do {
+            patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: cleanCache,
+                                  spliceHooks: splices.flatMap { $0.hooks(for: m.model) })
+        } catch let e as SAEError { throw TLLangError.at(a.range, e.description) }
         let result: PatchResult
         do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize"),
                                       monitor: monitor("patch \(hook)")) } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
         return patchDisplay(result, metric: metric, tokens: clean.strTokens)
+    }
+
+    /// `patch features saes=[s]`: each feature of the first SAE copied from the clean into the
+    /// corrupt run (or set to value=), at each position of pos= or at every position at once.
+    func patchFeatures(_ a: Arguments, model m: LoadedModel, splices: [SAESplice], clean: CacheValue, corrupt: CacheValue,
+                       metric: MetricValue) throws -> Value {
+        guard let first = splices.first else {
+            throw TLLangError.at(a.positional(0)?.range ?? a.range, "patch features needs the SAE whose features to patch",
+                                 hint: "patch features saes=[s] (with error=true to keep the error term)")
+        }
+        for name in ["layer", "head"] where a.option(name) != nil {
+            throw TLLangError.at(a.option(name)!.range, "\(name)= does not apply to features: the SAE's hook fixes where they are patched",
+                                 hint: "sweep features with feature= and positions with pos=")
+        }
+        let patcher: FeaturePatcher
+        do {
+            patcher = try FeaturePatcher(model: m.model, splices: splices, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
+        } catch let e as SAEError { throw TLLangError.at(a.range, e.description) }
+        let cfg = first.sae.config
+        let features: [Int]
+        if let fe = a.option("feature") {
+            features = try checkedIndices(fe, limit: cfg.dSae, option: "feature", what: "features").map { $0 < 0 ? $0 + cfg.dSae : $0 }
+        } else {
+            features = patcher.mostChangedFeatures(try a.int("k"))
+            guard !features.isEmpty else {
+                throw TLLangError.at(a.range, "no feature of the SAE at \(cfg.outputHook) differs between the clean and corrupt runs",
+                                     hint: "name the features to patch, e.g. feature=[0, 1] value=0")
+            }
+        }
+        let positions = try a.option("pos").map { try checkedIndices($0, limit: clean.tokens.count, option: "pos", what: "positions") }
+        let value = try a.numberIfGiven("value").map(Float.init)
+        let result: FeaturePatchResult
+        do {
+            result = try patcher.sweep(features: features, positions: positions, value: value, normalize: try a.bool("normalize"),
+                                       monitor: monitor("patch features"))
+        } catch TLInterpError.invalidArgument(let msg) { throw TLLangError.at(a.range, msg) }
+        catch let e as SAEError { throw TLLangError.at(a.range, e.description) }
+        let what = value.map { "set to \(formatNumber(Double($0)))" } ?? "clean → corrupt"
+        let summary = String(format: "patching features of the SAE at %@ (%@) — %@%@; clean %.4f, corrupt %.4f (SAEs spliced%@)",
+                             cfg.outputHook, what, metric.description, result.normalized ? " (normalised: 0 = corrupt, 1 = clean)" : "",
+                             result.cleanValue, result.corruptValue, try a.bool("error") ? ", with error terms" : "")
+        var d = Display(text: summary)
+        let axes = result.positions == nil ? ["feature"] : ["feature", "pos"]
+        let grid = SweepGrid(axes: axes, axisValues: [result.features] + (result.positions.map { [$0] } ?? []), values: result.values,
+                             valueName: "metric", title: "patch features (\(what)): \(metric.description)", largestTitle: "largest effects",
+                             rankingBase: result.normalized ? 0 : result.corruptValue)
+        grid.present(into: &d, tokens: clean.strTokens)
+        return .result(d, data: NamedTensor(result.values, axes: grid.axes))
     }
 
     /// The indices an option names, each checked against its axis so that an error underlines
@@ -131,7 +192,7 @@ extension Session {
         guard let t = a.positional(0) else { throw TLLangError.at(a.range, "dla needs a token, e.g. dla \" Paris\"") }
         let target = try tokenTarget(t, model: m)
         let pos = try a.int("pos"), k = try a.int("k")
-        let c = try cacheArgument(a.option("cache"), range: a.range)
+        let c = try cacheArgument(a.option("cache"), range: a.range, splicing: a)
         guard pos >= -c.tokens.count && pos < c.tokens.count else {
             throw TLLangError.at(a.option("pos")?.range ?? a.range, "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
         }
@@ -161,6 +222,24 @@ extension Session {
         records += attr.heads.data.indices.map { i in [.text("head"), .text("L\(i / cfg.nHeads)H\(i % cfg.nHeads)"), .float(Double(attr.heads.data[i]))] }
         if let neurons = attr.neurons, let nl = attr.neuronLayer {
             records += neurons.data.indices.map { [.text("neuron"), .text("L\(nl)N\($0)"), .float(Double(neurons.data[$0]))] }
+        }
+        // saes=: each spliced SAE's features, as decoder directions through the unembedding.
+        for splice in try splices(a, model: m) {
+            let s = SAEValue(sae: splice.sae, name: splice.sae.config.outputHook)
+            guard Self.writesResidualWidth(s, m) else {
+                note("the SAE at \(s.sae.config.outputHook) does not write a d_model-wide activation inside the blocks; its features have no direct logit attribution")
+                continue
+            }
+            let acts = try featureActivations(s, c, range: a.range)
+            let attrs = try featureLogitAttributions(s, acts: acts, cache: c, position: pos, target: target, range: a.range)
+            let order = attrs.data.indices.filter { attrs.data[$0] != 0 }.sorted { abs(attrs.data[$0]) > abs(attrs.data[$1]) }.prefix(k)
+            let P = acts.shape[0], F = acts.shape[1], p = pos < 0 ? pos + P : pos
+            d.tables.append(Table(title: "top \(order.count) features of the SAE at \(s.sae.config.outputHook) (sum \(formatNumber(Double(attrs.data.reduce(0, +)))))",
+                                  columns: [.init(name: "feature"), .init(name: "activation", decimals: 3), .init(name: "attribution", decimals: 4)],
+                                  rows: order.map { [.int($0), .float(Double(acts.data[p * F + $0])), .float(Double(attrs.data[$0]))] }))
+            records += attrs.data.indices.filter { attrs.data[$0] != 0 }.map {
+                [.text("feature"), .text("\(s.sae.config.outputHook):\($0)"), .float(Double(attrs.data[$0]))]
+            }
         }
         d.records = Table(title: title, columns: ["kind", "component", "attribution"], rows: records)
         d.pictures.append(AnyPicture(Figure(Heatmap(values: attr.heads.data, rows: cfg.nLayers, cols: cfg.nHeads,

@@ -225,35 +225,53 @@ extension Session {
         return .result(d, data: data)
     }
 
-    /// Direct logit attribution of features at one position, as TransformerLens's logit_attrs
-    /// treats a residual component: activation × (W_dec[f] centred) · (W_U[:, a] − W_U[:, b]),
-    /// divided by the final LayerNorm's cached scale at that position.
+    /// Whether an SAE's features have a direct logit attribution: it writes a d_model-wide
+    /// activation inside the blocks.
+    static func writesResidualWidth(_ s: SAEValue, _ m: LoadedModel) -> Bool {
+        let cfg = s.sae.config
+        return cfg.dOut == m.model.config.dModel && !cfg.reshapeHookZ && HookNames.layer(of: cfg.outputHook) != nil
+    }
+
+    /// Each feature's direct logit attribution at `position`, [d_sae]: TransformerLens's
+    /// logit_attrs on the stack of its contributions activation × W_dec[f] (centred for LayerNorm
+    /// models, divided by the final norm's cached scale, dotted with W_U[:, a] − W_U[:, b]).
+    func featureLogitAttributions(_ s: SAEValue, acts: Tensor, cache c: CacheValue, position: Int,
+                                  target t: (answer: Int, wrong: Int?, label: String), range: SourceRange) throws -> Tensor {
+        let m = try requireModel()
+        guard m.model.isLNFolded else {
+            throw TLLangError.at(range, "feature attribution reads the final norm's scale of a processed model; load the model without process=false")
+        }
+        let P = acts.shape[0], F = acts.shape[1], d = m.model.config.dModel
+        let p = position < 0 ? position + P : position
+        guard p >= 0 && p < P else { throw TLLangError.at(range, "position \(position) is out of range for \(P) tokens") }
+        let active = (0..<F).filter { acts.data[p * F + $0] != 0 }
+        var out = [Float](repeating: 0, count: F)
+        guard !active.isEmpty else { return Tensor(shape: [F], data: out) }
+        var stack = [Float](repeating: 0, count: active.count * d)
+        for (i, f) in active.enumerated() {
+            let act = acts.data[p * F + f], dir = s.sae.decoderDirection(f)
+            for j in 0..<d { stack[i * d + j] = act * dir[j] }
+        }
+        let attrs: Tensor
+        do {
+            attrs = try c.cache.logitAttrs(Tensor(shape: [active.count, d], data: stack), token: t.answer, incorrectToken: t.wrong,
+                                           posSlice: .index(p))
+        } catch let e as TLModelError { throw TLLangError.at(range, e.description) }
+        for (i, f) in active.enumerated() { out[f] = attrs.data[i] }
+        return Tensor(shape: [F], data: out)
+    }
+
+    /// `features s c dla=...`: the features ranked by their direct logit attribution at pos=.
     func featureDLA(_ s: SAEValue, _ c: CacheValue, acts: Tensor, target: Expr, a: Arguments, k: Int, assigning: Bool) throws -> Value {
-        let m = try requireModel(), cfg = s.sae.config, mc = m.model.config
-        guard cfg.dOut == mc.dModel, !cfg.reshapeHookZ, HookNames.layer(of: cfg.outputHook) != nil else {
+        let m = try requireModel()
+        guard Self.writesResidualWidth(s, m) else {
             throw TLLangError.at(target.range, "dla= needs an SAE that writes to a d_model-wide activation inside the blocks")
         }
-        guard m.model.isLNFolded else {
-            throw TLLangError.at(target.range, "dla= reads the final LayerNorm's scale of a processed model; load the model without process=false")
-        }
         let t = try tokenTarget(target, model: m)
-        let P = acts.shape[0], F = acts.shape[1], d = mc.dModel, V = mc.dVocab
+        let P = acts.shape[0], F = acts.shape[1]
         let p0 = try a.int("pos", default: -1), p = p0 < 0 ? p0 + P : p0
         guard p >= 0 && p < P else { throw TLLangError.at(a.range, "position \(p0) is out of range for \(P) tokens") }
-        guard let scaleT = c.cache["ln_final.hook_scale"] else { throw TLLangError.at(a.range, "the cache has no ln_final.hook_scale") }
-        let scale = scaleT.data[p]
-        let wU = m.model.weights.wU
-        let u = (0..<d).map { i in wU[i * V + t.answer] - (t.wrong.map { wU[i * V + $0] } ?? 0) }
-        var contributions = [Float](repeating: 0, count: F)
-        for f in 0..<F {
-            let act = acts.data[p * F + f]
-            if act == 0 { continue }
-            let dir = s.sae.decoderDirection(f)
-            let mean = dir.reduce(0, +) / Float(d)
-            var dot: Float = 0
-            for i in 0..<d { dot += (dir[i] - mean) * u[i] }
-            contributions[f] = act * dot / scale
-        }
+        let contributions = try featureLogitAttributions(s, acts: acts, cache: c, position: p, target: t, range: target.range).data
         let data = NamedTensor(Tensor(shape: [F], data: contributions), axes: ["feature"])
         if assigning { return .tensor(data) }
         let order = contributions.indices.filter { contributions[$0] != 0 }.sorted { abs(contributions[$0]) > abs(contributions[$1]) }.prefix(k)
