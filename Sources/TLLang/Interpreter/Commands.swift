@@ -110,6 +110,7 @@ extension Session {
         switch c.verb {
         case "model": return try cmdModel(a)
         case "info": return try cmdInfo()
+        case "backend": return try cmdBackend(a)
         case "tokens": return try cmdTokens(a)
         case "hooks": return try cmdHooks(a)
         case "run": return try cmdRun(a)

@@ -84,6 +84,10 @@ extension Session {
             axes.insert(.head, at: isPattern ? 1 : axes.count)
             ranges[.head] = try checkedIndices(h, limit: cfg.nHeads, option: "head", what: "heads")
         }
+        if !engine.isLocal {
+            return try patchThroughPlan(m, hook: hook, axes: axes, ranges: ranges, clean: clean, corrupt: corrupt,
+                                        metric: metric, normalize: try a.bool("normalize"), range: a.range)
+        }
         let patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: clean.cache)
         let result: PatchResult
         do { result = try patcher.sweep(activation: hook, axes: axes, ranges: ranges, normalize: try a.bool("normalize"),
