@@ -113,9 +113,19 @@ public final class PlanWorker: @unchecked Sendable {
     public func terminate() {
         if process.isRunning {
             process.terminate()
+            // SIGTERM first (Python exits at once); a process that ignores it gets SIGKILL.
+            if !waitForExit(seconds: 2) { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? input.fileHandleForWriting.close()
+    }
+
+    /// Waits up to `seconds` for the process to be gone; whether it is.
+    @discardableResult
+    private func waitForExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return !process.isRunning
     }
 
     private func send(_ data: Data) throws {
@@ -161,12 +171,12 @@ public final class PlanWorker: @unchecked Sendable {
             if n > 0 { buffer.append(contentsOf: chunk[0..<n]); continue }
             if n < 0 && errno == EINTR { continue }
             // End of output: the process is gone (or going).
-            process.waitUntilExit()
             throw PlanWorkerError.lost(exitSummary())
         }
     }
 
     private func exitSummary() -> String {
+        waitForExit(seconds: 2)  // its output closed or a write failed: it is exiting
         let how = process.isRunning ? "it closed its output" : "it exited with status \(process.terminationStatus)"
         let tail = logTail()
         return tail.isEmpty ? how : how + "; its last words:\n" + tail
