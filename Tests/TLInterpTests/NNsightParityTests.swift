@@ -21,12 +21,26 @@ final class NNsightParityTests: XCTestCase {
         return try NNsightEnvironment(environment: env).startWorker()
     }
 
-    func assertRelClose(_ a: Tensor, _ b: Tensor, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    /// Within 1e-4 of the reference's largest magnitude (at least 1), plus `gap`.
+    func assertRelClose(_ a: Tensor, _ b: Tensor, _ what: String, relative: Float = 1e-4, gap: Float = 0,
+                        file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.shape, b.shape, what, file: file, line: line)
         guard a.count == b.count else { return }
         let scale = max(1, b.data.map(abs).max() ?? 0)
         let d = a.maxAbsDifference(b)
-        XCTAssertLessThanOrEqual(d, 1e-4 * scale, "\(what): max |nnsight − swift| = \(d) (scale \(scale))", file: file, line: line)
+        XCTAssertLessThanOrEqual(d, relative * scale + gap, "\(what): max |nnsight − swift| = \(d) (scale \(scale))", file: file, line: line)
+    }
+
+    /// Gemma (1): tlsh follows TransformerLens's erf GELU, transformers (so nnsight) the tanh form.
+    /// Before layer 0's MLP the two agree at 1e-4; after it they differ by that gap, which the
+    /// golden generator measured on the logits (meta.hf_vs_tl_unprocessed_logits_max_abs): logits get
+    /// exactly that allowance, activations and metrics 3e-3 of their scale.
+    func tolerance(_ g: Golden, _ hook: String) -> (relative: Float, gap: Float) {
+        guard g.name.hasPrefix("gemma-") else { return (1e-4, 0) }
+        let gap = Float(g.meta["hf_vs_tl_unprocessed_logits_max_abs"] as? Double ?? 0)
+        if hook == "logits" { return (1e-4, gap) }
+        let beforeFirstMLP = ["blocks.0.hook_resid_pre", "blocks.0.attn.hook_z", "blocks.0.hook_attn_out", "blocks.0.hook_resid_mid"]
+        return beforeFirstMLP.contains(hook) ? (1e-4, 0) : (3e-3, 0)
     }
 
     func run(_ plan: InterventionPlan, on worker: PlanWorker) throws -> PlanResult {
@@ -55,7 +69,8 @@ final class NNsightParityTests: XCTestCase {
             let viaWorker = try run(readAll, on: worker), viaSwift = try readAll.execute(on: model)
             for h in workerHooks {
                 guard let a = viaWorker.runs[0][h], let b = viaSwift.runs[0][h] else { XCTFail("\(name): \(h) missing"); continue }
-                assertRelClose(a, b, "\(name) \(h)")
+                let t = tolerance(g, h)
+                assertRelClose(a, b, "\(name) \(h)", relative: t.relative, gap: t.gap)
             }
 
             // Writes: set a residual row from a tensor, add to one head of z, set attn_out from run 0.
@@ -69,7 +84,12 @@ final class NNsightParityTests: XCTestCase {
                                .init("blocks.\(L - 1).hook_attn_out", positions: [4], value: .read(run: 0, hook: "blocks.\(L - 1).hook_attn_out"))]),
             ])
             let w = try run(writes, on: worker), s = try writes.execute(on: model)
-            for (i, run) in s.runs.enumerated() { for (k, v) in run { assertRelClose(w.runs[i][k]!, v, "\(name) writes run \(i) \(k)") } }
+            for (i, run) in s.runs.enumerated() {
+                for (k, v) in run {
+                    let t = tolerance(g, k)
+                    assertRelClose(w.runs[i][k]!, v, "\(name) writes run \(i) \(k)", relative: t.relative, gap: t.gap)
+                }
+            }
             XCTAssertGreaterThan(s.runs[1]["logits"]!.maxAbsDifference(try model.run(tokens: [corrupt]).logits!), 1e-3, "\(name): writes changed the logits")
 
             // A patch sweep: resid_pre over layer × position and z over layer × head, one session each.
@@ -79,7 +99,8 @@ final class NNsightParityTests: XCTestCase {
                                        metric: .logitDiff(answer: t1, wrong: t2))
                 let a = try pp.result(try run(pp.plan, on: worker), normalize: false)
                 let b = try pp.result(try pp.plan.execute(on: model), normalize: false)
-                assertRelClose(a.values, b.values, "\(name) patch \(act)")
+                let t = tolerance(g, "metric")
+                assertRelClose(a.values, b.values, "\(name) patch \(act)", relative: t.relative, gap: t.gap)
             }
         }
     }

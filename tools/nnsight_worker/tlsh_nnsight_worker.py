@@ -102,7 +102,9 @@ class HookMap:
             if not self.parallel:
                 out.append(b + "hook_resid_mid")
             out += [b + "hook_mlp_out", b + "hook_resid_post"]
-        return out + ["ln_final.hook_normalized", "logits"]
+        # Not ln_final.hook_normalized: TransformerLens fires it before the norm's weight (and
+        # bias), Hugging Face's norm module returns it after; docs/REMOTE.md lists the gaps.
+        return out + ["logits"]
 
     def locate(self, name):
         """(module path, io, order key, per-head) of a hook name; raises for a name with no mapping."""
@@ -111,8 +113,6 @@ class HookMap:
             return p["embed"], "output", (-1, 0), False
         if name == "hook_pos_embed" and "pos_embed" in p:
             return p["pos_embed"], "output", (-1, 1), False
-        if name == "ln_final.hook_normalized":
-            return p["ln_final"], "output", (self.n_layers, 0), False
         if name == "logits":
             return "", "logits", (self.n_layers, 1), False
         if name.startswith("blocks."):
