@@ -12,6 +12,33 @@ public enum ToolCommands {
     /// (see TLTensor's ProcessMemory); TLSH_RETAIN_MEMORY=0 turns this off. Call once at start-up.
     public static func prepareProcess() { ProcessMemory.retainFreedMemory() }
 
+    /// `tlsh backend setup nnsight [--python PYTHON3]`: creates (once) the virtual environment the
+    /// nnsight worker runs in and says where it is.
+    public static func backend(arguments: [String], environment: [String: String], fail: (String, Int32) -> Never) -> Int32 {
+        guard arguments.count >= 2, arguments[0] == "setup", arguments[1] == "nnsight" else {
+            fail("usage: tlsh backend setup nnsight [--python PYTHON3]", 2)
+        }
+        var base = "python3"
+        if let i = arguments.firstIndex(of: "--python") {
+            guard i + 1 < arguments.count else { fail("--python needs a Python 3 executable", 2) }
+            base = arguments[i + 1]
+        }
+        let env = NNsightEnvironment(environment: environment)
+        do {
+            let summary = try env.setup(basePython: base) { print($0) }
+            print(summary)
+            // Prove it: start the worker once and show what it runs.
+            let worker = try env.startWorker()
+            let h = worker.hello
+            print("worker: nnsight \(h["nnsight"] as? String ?? "?"), torch \(h["torch"] as? String ?? "?"), transformers \(h["transformers"] as? String ?? "?"), Python \(h["python"] as? String ?? "?")")
+            worker.shutdown()
+            print("in a session: backend nnsight (this machine) or backend ndif (NDIF, with NDIF_API_KEY set)")
+            return 0
+        } catch {
+            fail("\(error)", 1)
+        }
+    }
+
     /// `tlsh tokenize [--bos] [--model M] [--bench FILE]`: returns the exit status, writing errors
     /// through `fail`.
     public static func tokenize(arguments: [String], fail: (String, Int32) -> Never) -> Int32 {

@@ -23,7 +23,7 @@ final class BackendStatementTests: XCTestCase {
         }
     }
 
-    private var tiny: String { Golden.root.appendingPathComponent("tiny-a/hf").path }
+    private var tiny: String { Golden.familiesRoot.appendingPathComponent("llama-a/hf").path }
 
     func testNDIFNeedsAKeyAndLeavesTheSessionLocal() {
         let s = session()
