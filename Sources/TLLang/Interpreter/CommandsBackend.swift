@@ -33,6 +33,11 @@ final class EngineBackend: @unchecked Sendable {
 }
 
 extension Session {
+    /// Model-touching verbs that still run on the Swift engine under `backend nnsight|ndif`
+    /// (said in a note each time, so no result is mistaken for nnsight's).
+    static let swiftEngineVerbs: Set<String> = ["loss", "test", "lens", "dla", "grad", "attrib", "eap", "induction", "detect",
+                                                "generate", "features", "sae_stats"]
+
     func cmdBackend(_ a: Arguments) throws -> Value {
         let name = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? ""
         guard let kind = EngineBackend.Kind(rawValue: name) else {
