@@ -12,7 +12,10 @@ final class BackendStatementTests: XCTestCase {
     private let output = CapturingOutput()
 
     private func session(_ env: [String: String] = [:]) -> Session {
-        let s = Session(environment: ["HOME": NSTemporaryDirectory()].merging(env) { $1 })
+        // TLSH_NNSIGHT_WORKER passes through, so a mutated worker can be tried against these tests.
+        var base = ["HOME": NSTemporaryDirectory()]
+        if let worker = ProcessInfo.processInfo.environment["TLSH_NNSIGHT_WORKER"] { base["TLSH_NNSIGHT_WORKER"] = worker }
+        let s = Session(environment: base.merging(env) { $1 })
         s.output = output
         return s
     }
