@@ -80,4 +80,18 @@ for n in (1, 32):
     print(f"\n{n} forward(s) in one session: {time.time() - t:.3f} s")
 per_run_bytes = (rows[1][1] - rows[0][1]) / max(1, rows[1][0] - rows[0][0])
 print(f"\nplan bytes per patched run: {per_run_bytes:.0f}")
+# What NDIF would receive: nnsight's serialised (zstd-compressed) session for the same plans,
+# built by its RemoteBackend and not sent.
+call("load", model=model, request_only=True, host="https://ndif.example.org")
+print("\n| sweep | runs | NDIF request payload |")
+print("|---|---|---|")
+for name, hook, heads, cells, layers in [("resid_pre layer x pos (1 layer)", "hook_resid_pre", False, P, 1),
+                                         ("resid_pre layer x pos", "hook_resid_pre", False, P, L),
+                                         ("z layer x head", "attn.hook_z", True, H, L),
+                                         ("resid_pre, 40 layers x 12 pos (synthetic: layers repeat)", "hook_resid_pre", False, P, 40)]:
+    plan = patch_plan(hook, min(layers, L), cells, clean, corrupt, heads)
+    if layers > L:  # more runs than the model has layers: repeat the patched runs
+        plan["runs"] = plan["runs"][:2] + plan["runs"][2:] * (layers // L)
+    req, _ = call("request", plan=plan)
+    print(f"| {name} | {len(plan['runs'])} | {req['payload_bytes']:,} B |")
 call("shutdown")

@@ -11,7 +11,7 @@ Tensors travel as {"shape": [...], "data": "<base64 of little-endian float32>"}.
 
 Requests:
   {"op": "hello"}                                   -> versions of nnsight, torch, transformers
-  {"op": "load", "model": DIR_OR_REPO, "remote": bool, "host": URL?}
+  {"op": "load", "model": DIR_OR_REPO, "remote": bool, "host": URL?, "request_only": bool?}
                                                     -> architecture, sizes, supported hook names
   {"op": "execute", "plan": PLAN}                   -> {"runs": [{name: tensor}], "stats": {...}}
   {"op": "request", "plan": PLAN}                   -> the NDIF request this plan would send (no network)
@@ -179,6 +179,8 @@ class Worker:
         self.remote = False
         self.host = None
         self.name = None
+        self.request_only = False
+        self.model_key = None
 
     def hello(self, _req):
         import nnsight
@@ -195,12 +197,15 @@ class Worker:
         if not isinstance(name, str) or not name:
             raise WorkerError("bad_request", "load needs a model directory or repo id")
         remote = bool(req.get("remote", False))
+        # request_only: weights loaded here, but plans are only turned into the NDIF request they
+        # would send (the `request` op: tests and size measurements with no hub and no network).
+        request_only = bool(req.get("request_only", False))
         try:
             config = AutoConfig.from_pretrained(name)
         except Exception as e:  # noqa: BLE001 - every failure here is the user's to fix
             raise WorkerError("model_not_found", f"cannot read the config of '{name}': {e}")
         hooks = HookMap(config)
-        if remote:
+        if remote and not request_only:
             # The weights stay on NDIF: the client builds the model on the meta device only.
             from nnsight import LanguageModel
             model = LanguageModel(name)
@@ -213,8 +218,10 @@ class Worker:
             hf = AutoModelForCausalLM.from_pretrained(name, dtype=torch.float32)
             hf.eval()
             model = nnsight.NNsight(hf)
-            host = None
-        self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote, host, name
+            host = req.get("host") if request_only else None
+        self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote or request_only, host, name
+        self.request_only = request_only
+        self.model_key = f"nnsight.modeling.language.LanguageModel:{name}" if request_only else None
         return {"architecture": (config.architectures or [config.model_type])[0], "model_type": config.model_type,
                 "n_layers": hooks.n_layers, "n_heads": hooks.n_heads, "d_model": hooks.d_model,
                 "hooks": hooks.names(), "remote": remote, "host": host}
@@ -259,76 +266,17 @@ class Worker:
             prepared.append((tokens, ops))
         return prepared
 
-    def _envoy(self, path):
-        target = self.model
-        for part in path.split("."):
-            target = target[int(part)] if part.isdigit() else getattr(target, part)
-        return target
-
-    def _point(self, path, io):
-        """The live tensor of one hook point inside a trace (module output's first element for tuples)."""
-        if io == "logits":
-            out = self.model.output
-            return out.logits if hasattr(out, "logits") else out[0]
-        envoy = self._envoy(path)
-        value = envoy.input if io == "input" else envoy.output
-        if isinstance(value, tuple):
-            value = value[0]
-        return value
-
-    def _view(self, tensor, per_head):
-        if per_head:
-            b, p, hd = tensor.shape
-            return tensor.view(b, p, self.hooks.n_heads, hd // self.hooks.n_heads)
-        return tensor
-
     def _execute(self, prepared, remote_backend=None):
-        """One nnsight session holding one trace per run; returns saved values per run."""
-        import nnsight
-        import torch
         kw = {}
         if self.remote:
-            kw["remote"] = True
-            if remote_backend is not None:
-                kw = {"backend": remote_backend}
-        with self.model.session(**kw):
-            results = nnsight.save([])
-            for tokens, ops in prepared:
-                saved = {}
-                with self.model.trace(torch.tensor([tokens])):
-                    cached = {}
-                    for order, _, kind, spec, path, io, per_head in ops:
-                        key = (path, io)
-                        if key not in cached:
-                            cached[key] = self._point(path, io)
-                        point = self._view(cached[key], per_head)
-                        positions = spec.get("positions")
-                        pos = slice(None) if positions is None else list(positions)
-                        if kind == "write":
-                            value = spec["value"]
-                            source = value[1] if value[0] == "tensor" else results[value[1]][value[2]]
-                            index = (slice(None), pos) if spec.get("head") is None else (slice(None), pos, spec["head"])
-                            if value[0] == "ref":
-                                # The earlier run's whole activation: take the same cells of it.
-                                src = self._view(source, per_head) if source.dim() == 3 and per_head else source
-                                source = src[index]
-                            if spec.get("op", "set") == "add":
-                                point[index] = point[index] + source
-                            else:
-                                point[index] = source
-                        else:
-                            value = point[:, pos] if positions is not None else point
-                            columns = spec.get("columns")
-                            if columns is not None:
-                                value = value[..., list(columns)]
-                            saved[spec["hook"]] = value.detach().clone()
-                    nnsight.save(saved)
-                results.append(saved)
-        return results
+            kw = {"backend": remote_backend} if remote_backend is not None else {"remote": True}
+        return run_plan(self.model, self.hooks.n_heads, prepared, kw)
 
     def execute(self, req):
         plan = req.get("plan")
         prepared = self._check_plan(plan)
+        if self.request_only:
+            raise WorkerError("bad_request", "this model was loaded with request_only: plans become requests (op request), not results")
         started = time.time()
         runs = self._run_with_status(prepared, req)
         keep = []
@@ -360,6 +308,72 @@ class Worker:
         except DryRunDone:
             pass
         return backend.captured
+
+
+# The session code below is what nnsight serialises for NDIF: it must reach nothing but the
+# model, plain data and these module-level functions (no Worker, no open files).
+
+def _point(model, path, io):
+    """The live tensor of one hook point inside a trace (a tuple output's first element)."""
+    if io == "logits":
+        out = model.output
+        return out.logits if hasattr(out, "logits") else out[0]
+    target = model
+    for part in path.split("."):
+        target = target[int(part)] if part.isdigit() else getattr(target, part)
+    value = target.input if io == "input" else target.output
+    if isinstance(value, tuple):
+        value = value[0]
+    return value
+
+
+def _view(tensor, per_head, n_heads):
+    if per_head and tensor.dim() == 3:
+        b, p, hd = tensor.shape
+        return tensor.view(b, p, n_heads, hd // n_heads)
+    return tensor
+
+
+def run_plan(model, n_heads, prepared, session_kw):
+    """One nnsight session holding one trace per run; returns the saved values per run."""
+    import nnsight
+    import torch
+    with model.session(**session_kw):
+        results = nnsight.save([])
+        for tokens, ops in prepared:
+            saved = {}
+            with model.trace(torch.tensor([tokens])):
+                cached = {}
+                for order, _, kind, spec, path, io, per_head in ops:
+                    key = (path, io)
+                    if key not in cached:
+                        cached[key] = _point(model, path, io)
+                    point = _view(cached[key], per_head, n_heads)
+                    positions = spec.get("positions")
+                    pos = slice(None) if positions is None else list(positions)
+                    if kind == "write":
+                        value = spec["value"]
+                        index = (slice(None), pos) if spec.get("head") is None else (slice(None), pos, spec["head"])
+                        if value[0] == "ref":
+                            # The earlier run's whole activation: take the same cells of it.
+                            source = _view(results[value[1]][value[2]], per_head, n_heads)[index]
+                        else:
+                            source = value[1]
+                            if source.numel() == point[index].numel():
+                                source = source.reshape(point[index].shape)
+                        if spec.get("op", "set") == "add":
+                            point[index] = point[index] + source
+                        else:
+                            point[index] = source
+                    else:
+                        value = point[:, pos] if positions is not None else point
+                        columns = spec.get("columns")
+                        if columns is not None:
+                            value = value[..., list(columns)]
+                        saved[spec["hook"]] = value.detach().clone()
+                nnsight.save(saved)
+            results.append(saved)
+    return results
 
 
 class DryRunDone(Exception):
@@ -394,7 +408,7 @@ def make_remote_backend(worker, request_id, dry_run=False):
                              "payload_bytes": len(blob), "headers": sorted(headers)}
             raise DryRunDone()
 
-    model_key = worker.model.to_model_key()
+    model_key = worker.model_key or worker.model.to_model_key()
     backend = TlshRemoteBackend(model_key, host=worker.host, api_key=api_key or None)
     backend.display = StatusLines()
     backend.captured = None
