@@ -5,6 +5,9 @@
 #   2. the Jupyter protocol suites (jupyter_kernel_test and our own) against the built kernel, with
 #      the echo test language and with the real tlsh language;
 #   3. the tutorial notebooks, executed headless through nbclient.
+#   The nnsight parity tests (docs/REMOTE.md) run when TLSH_NNSIGHT_PYTHON, or the environment that
+#   `tlsh backend setup nnsight` makes, imports nnsight; otherwise they skip and print why (CI does
+#   not install torch: PyPI's wheel is a multi-GB CUDA build).
 # Usage: scripts/test.sh            (CI runs this through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."

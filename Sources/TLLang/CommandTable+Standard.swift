@@ -29,6 +29,11 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("TEXT", .text, "the text to tokenize")],
                 options: [bos],
                 examples: ["tokens \"The capital of France is\"", "tokens \" Paris\" bos=false"]),
+    CommandSpec("backend", .model, "Choose the engine that runs the model: tlsh's own (local), nnsight on this machine, or nnsight on NDIF's remote GPUs",
+                positionals: [ArgSpec("ENGINE", .choice(["local", "nnsight", "ndif"]), "local: the Swift engine; nnsight: a Python worker running nnsight and transformers here; ndif: the same worker sending each job to NDIF")],
+                options: [OptionSpec("host", .text, "with ndif: the NDIF server", default: "NDIF_HOST, else nnsight's default https://api.ndif.us")],
+                examples: ["backend nnsight", "backend ndif", "backend ndif host=\"https://api.ndif.us\"", "backend local"],
+                details: "With nnsight or ndif, run (with names=), top and patch compile to a plan (runs, hook reads, hook writes) that the worker executes as one nnsight session, so a whole patch sweep is one job; the worker sends back only the tensors the plan reads. Those engines run the Hugging Face weights unprocessed, so their results are those of `model NAME process=false`. ndif needs an API key in NDIF_API_KEY and a model NDIF hosts, loaded by its Hugging Face name. Set up the worker's Python once with `tlsh backend setup nnsight` (docs/REMOTE.md)."),
     CommandSpec("hooks", .model, "List the model's hook points with short names and shapes",
                 positionals: [ArgSpec("FILTER", .word, "show only hooks whose name contains this text", required: false)],
                 options: [OptionSpec("layer", .layers, "show only these layers", default: "all layers")],
@@ -37,8 +42,9 @@ private let standardCommands: [CommandSpec] = [
     // MARK: Running
     CommandSpec("run", .running, "Run the model on a prompt and cache every activation",
                 positionals: [ArgSpec("PROMPT", .text, "the prompt")],
-                options: [bos] + spliceOptions,
-                examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true"],
+                options: [bos] + spliceOptions + [
+                    OptionSpec("names", .value, "cache only hook points whose names contain this text (or any text of a list), e.g. names=\"resid_post\"", default: "every hook point")],
+                examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true", "r = run \"The capital of France is\" names=[\"resid_post\", \"attn_out\"]"],
                 details: "The result is an activation cache; index it with TransformerLens names: cache[\"blocks.6.hook_resid_post\"], cache.resid_post[6], cache[\"pattern\", 0]. The last cache becomes the default for top, norms, dla and lens. With saes=, each SAE replaces the activation at its hook with its reconstruction (HookedSAETransformer's semantics) and the cache also holds HOOK.hook_sae_input, hook_sae_acts_pre, hook_sae_acts_post, hook_sae_recons, hook_sae_error (with error=true) and hook_sae_output; HOOK itself then holds the value the rest of the model read."),
     CommandSpec("top", .running, "Show the most likely next tokens with their probabilities",
                 positionals: [ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],

@@ -10,6 +10,13 @@ public final class ActivationCache: @unchecked Sendable {
 
     init(model: HookedTransformer) { self.model = model }
 
+    /// A cache of activations computed elsewhere (another engine running the same model), in the
+    /// order given.
+    public convenience init(model: HookedTransformer, entries: [(String, Tensor)]) {
+        self.init(model: model)
+        for (name, t) in entries { store(name, t) }
+    }
+
     func store(_ name: String, _ t: Tensor) {
         if store[name] == nil { keys.append(name) }
         store[name] = t

@@ -16,6 +16,37 @@ public enum ToolCommands {
         .valued("--bench", "FILE", help: "encode FILE 5 times and print the median speed as JSON"),
     ])
 
+    /// `tlsh backend setup nnsight`'s options.
+    public static let backendSetupOptions = CommandLineOptions(command: "tlsh backend setup nnsight", options: [
+        .valued("--python", "PYTHON3", help: "the Python 3 that creates the virtual environment (default python3)"),
+    ])
+
+    /// `tlsh backend setup nnsight [--python PYTHON3]`: creates (once) the virtual environment the
+    /// nnsight worker runs in and says where it is.
+    public static func backend(arguments: [String], environment: [String: String], fail: (String, Int32) -> Never) -> Int32 {
+        guard arguments.count >= 2, arguments[0] == "setup", arguments[1] == "nnsight" else {
+            fail(backendSetupOptions.usageLine, 2)
+        }
+        let parsed: CommandLineOptions.Parsed
+        do { parsed = try backendSetupOptions.parse(Array(arguments.dropFirst(2))) } catch { fail(error.description, 2) }
+        if parsed.helpRequested { print(backendSetupOptions.help); return 0 }
+        let base = parsed.value("--python") ?? "python3"
+        let env = NNsightEnvironment(environment: environment)
+        do {
+            let summary = try env.setup(basePython: base) { print($0) }
+            print(summary)
+            // Prove it: start the worker once and show what it runs.
+            let worker = try env.startWorker()
+            let h = worker.hello
+            print("worker: nnsight \(h["nnsight"] as? String ?? "?"), torch \(h["torch"] as? String ?? "?"), transformers \(h["transformers"] as? String ?? "?"), Python \(h["python"] as? String ?? "?")")
+            worker.shutdown()
+            print("in a session: backend nnsight (this machine) or backend ndif (NDIF, with NDIF_API_KEY set)")
+            return 0
+        } catch {
+            fail("\(error)", 1)
+        }
+    }
+
     /// `tlsh tokenize [--bos] [--model NAME] [--bench FILE]`: returns the exit status, writing errors
     /// through `fail`.
     public static func tokenize(arguments: [String], environment: [String: String], fail: (String, Int32) -> Never) -> Int32 {

@@ -5,6 +5,7 @@
 //   tlsh kernel ...           the Jupyter kernel (`tlsh kernel install`, `tlsh kernel -f FILE`)
 //   tlsh tokenize [--bos] [--model M] [--bench FILE]
 //   tlsh bench DIR [TASKS]    engine timings as JSON (tools/bench drives it)
+//   tlsh backend setup nnsight  the Python environment of the nnsight worker (docs/REMOTE.md)
 import Foundation
 import TLJupyter
 import TLLang
@@ -39,6 +40,7 @@ usage: tlsh [FILE.tl | -c STATEMENTS]
        tlsh kernel -f CONNECTION_FILE
        tlsh tokenize [--bos] [--model NAME] [--bench FILE]
        tlsh bench MODEL_DIR [load,forward11,cache11,forward1024,cache1024,patch,generate40]
+       tlsh backend setup nnsight [--python PYTHON3]
        tlsh --version | --help
 """
 
@@ -56,6 +58,8 @@ case "bench":
     guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }
     let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init) : ToolCommands.benchTasks
     exit(ToolCommands.bench(directory: arguments[1], tasks: tasks, environment: environment, fail: { fail($0, code: $1) }))
+case "backend":
+    exit(ToolCommands.backend(arguments: Array(arguments.dropFirst()), environment: environment, fail: { fail($0, code: $1) }))
 case "-c":
     guard arguments.count >= 2 else { fail("-c needs statements, e.g. tlsh -c 'tokens \"Hello\"'") }
     exit(ScriptRunner.run(source: arguments[1], origin: "-c", session: terminalSession()))

@@ -43,7 +43,7 @@ final class DiagnosticTests: XCTestCase {
               1 | run
                 |    ^
             expected: a quoted string, e.g. "The capital of France is"
-            hint: usage: run PROMPT [bos=true|false] [saes=VALUE] [error=true|false] [ablate=VALUE]
+            hint: usage: run PROMPT [bos=true|false] [saes=VALUE] [error=true|false] [ablate=VALUE] [names=VALUE]
             """)
     }
 

@@ -107,9 +107,13 @@ struct Arguments {
 extension Session {
     func runCommand(_ c: Command, source: String, assigning: Bool) throws -> Value {
         let a = Arguments(command: c, session: self)
+        if !engine.isLocal && Session.swiftEngineVerbs.contains(c.verb) {
+            note("note: \(c.verb) has no nnsight plan yet; it runs on the Swift engine's copy of the model")
+        }
         switch c.verb {
         case "model": return try cmdModel(a)
         case "info": return try cmdInfo()
+        case "backend": return try cmdBackend(a)
         case "tokens": return try cmdTokens(a)
         case "hooks": return try cmdHooks(a)
         case "run": return try cmdRun(a)

@@ -91,6 +91,13 @@ extension Session {
             axes.insert(.head, at: isPattern ? 1 : axes.count)
             ranges[.head] = try checkedIndices(h, limit: cfg.nHeads, option: "head", what: "heads")
         }
+        if !engine.isLocal {
+            guard splices.isEmpty else {
+                throw TLLangError.at(a.range, "patch with saes= runs on the local engine only; the \(engine.kind.rawValue) backend has no SAE plans yet", hint: "backend local")
+            }
+            return try patchThroughPlan(m, hook: hook, axes: axes, ranges: ranges, clean: clean, corrupt: corrupt,
+                                        metric: metric, normalize: try a.bool("normalize"), range: a.range)
+        }
         // With SAEs, the clean activations patched in are those of the spliced clean run.
         let cleanCache = splices.isEmpty ? clean.cache : try runPrompt(.cache(clean), bos: nil, range: a.range, saes: splices).cache
         let patcher: Patcher

@@ -97,7 +97,8 @@ extension Session {
 
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
-    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = []) throws -> CacheValue {
+    /// `names`: cache only hook points whose names contain one of these texts (nil: every one).
+    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = [], names: [String]? = nil) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -113,8 +114,14 @@ extension Session {
             ids = c.tokens; prompt = c.prompt  // a spliced rerun of the cache's tokens
         default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
         }
+        if !engine.isLocal {
+            guard saes.isEmpty else {
+                throw TLLangError.at(range, "saes= runs on the Swift engine only for now", hint: "`backend local` first")
+            }
+            return try runPromptPlan(m, ids: ids, prompt: prompt, names: names, range: range)
+        }
         var o = RunOptions()
-        o.cacheFilter = { _ in true }
+        o.cacheFilter = names.map { filter in { name in filter.contains { name.contains($0) } } } ?? { _ in true }
         o.isCancelled = monitorCancel
         o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
@@ -128,7 +135,7 @@ extension Session {
     func cmdRun(_ a: Arguments) throws -> Value {
         guard let p = a.positional(0) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
         let saes = try splices(a, model: try requireModel())
-        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range, saes: saes)
+        let c = try runPrompt(try evaluate(p), bos: try a.optionalBool("bos"), range: p.range, saes: saes, names: try namesFilter(a))
         lastCache = c
         return .cache(c)
     }
@@ -136,9 +143,10 @@ extension Session {
     /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
     /// With `splicing` (a command declaring saes=, error=, ablate=), a prompt runs with those SAEs
     /// spliced in, and a cache's tokens are rerun with them.
-    func cacheArgument(_ e: Expr?, range: SourceRange, splicing a: Arguments? = nil) throws -> CacheValue {
+    /// `names` narrows what a prompt's run caches (top needs only the logits).
+    func cacheArgument(_ e: Expr?, range: SourceRange, splicing a: Arguments? = nil, names: [String]? = nil) throws -> CacheValue {
         let saes = try a.map { try splices($0, model: try requireModel()) } ?? []
-        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range, saes: saes) }
+        if let e { return try runPrompt(try evaluate(e), bos: nil, range: e.range, saes: saes, names: names) }
         guard let c = lastCache else {
             throw TLLangError.at(range, "there is no cache yet", hint: "run a prompt first: cache = run \"The capital of France is\"")
         }
@@ -163,7 +171,8 @@ extension Session {
     }
 
     func cmdTop(_ a: Arguments) throws -> Value {
-        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a)
+        // On nnsight a prompt's run sends back only its logits.
+        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a, names: engine.isLocal ? nil : [])
         let pos = try a.int("pos"), k = try a.int("k")
         try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"

@@ -1,0 +1,215 @@
+// `backend local|nnsight|ndif` and the statements that run as plans on another engine: run (with
+// names=), top and patch build an InterventionPlan; the Swift engine or the nnsight worker
+// executes it, and the display comes from the plan's results either way.
+import Foundation
+import TLInterp
+import TLModel
+import TLRender
+import TLTensor
+
+/// The engine a session runs model work on. Changed only by a `backend` statement that succeeds.
+final class EngineBackend: @unchecked Sendable {
+    enum Kind: String { case local, nnsight, ndif }
+    var kind = Kind.local
+    var worker: PlanWorker?
+    var host: String?
+    /// What the worker has loaded: (directory or repo, remote), and the hooks it maps.
+    var loaded: (model: String, remote: Bool)?
+    var workerHooks: [String] = []
+    let environment: [String: String]
+
+    init(environment: [String: String]) { self.environment = environment }
+
+    var isLocal: Bool { kind == .local }
+
+    func dropWorker() {
+        worker?.terminate()
+        worker = nil
+        loaded = nil
+        workerHooks = []
+    }
+
+    deinit { worker?.shutdown() }
+}
+
+extension Session {
+    /// Model-touching verbs that still run on the Swift engine under `backend nnsight|ndif`
+    /// (said in a note each time, so no result is mistaken for nnsight's).
+    static let swiftEngineVerbs: Set<String> = ["loss", "test", "lens", "dla", "grad", "attrib", "eap", "induction", "detect",
+                                                "generate", "features", "sae_stats"]
+
+    func cmdBackend(_ a: Arguments) throws -> Value {
+        let name = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? ""
+        guard let kind = EngineBackend.Kind(rawValue: name) else {
+            throw TLLangError.at(a.positional(0)?.range ?? a.range, "'\(name)' is not an engine; use backend local, backend nnsight or backend ndif")
+        }
+        let host = try a.option("host").map { try stringValue($0) }
+        if kind == .local {
+            engine.dropWorker()
+            engine.kind = .local
+            return .result(Display(text: "backend local: the Swift engine runs every statement"), data: nil)
+        }
+        if host != nil && kind != .ndif {
+            throw TLLangError.at(a.option("host")!.range, "host= is for backend ndif")
+        }
+        if let host, !(host.hasPrefix("http://") || host.hasPrefix("https://")) {
+            throw TLLangError.at(a.option("host")!.range, "host=\"\(host)\" must start with http:// or https://", hint: "e.g. host=\"https://api.ndif.us\"")
+        }
+        if kind == .ndif && (engine.environment["NDIF_API_KEY"] ?? "").isEmpty {
+            throw TLLangError.at(a.range, "backend ndif needs an NDIF API key in the environment variable NDIF_API_KEY; the backend is still \(engine.kind.rawValue)",
+                                 hint: "get a key at https://login.ndif.us, then start tlsh with NDIF_API_KEY=... set")
+        }
+        // Start (or keep) the worker, and load the current model into it, before changing anything:
+        // a worker that cannot start or a model it cannot run leaves the session as it was.
+        let previous = (engine.kind, engine.host)
+        let fresh = engine.worker == nil || engine.worker?.isRunning != true
+        if fresh {
+            engine.dropWorker()
+            do { engine.worker = try NNsightEnvironment(environment: engine.environment).startWorker() } catch {
+                throw TLLangError.at(a.range, "\(error)")
+            }
+        }
+        engine.kind = kind
+        engine.host = host
+        if let m = current {
+            do { _ = try workerForModel(m, range: a.range) } catch {
+                engine.kind = previous.0; engine.host = previous.1
+                if fresh { engine.dropWorker() }
+                throw error
+            }
+        }
+        let h = engine.worker?.hello ?? [:]
+        let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h[$0] as? String ?? "?")" }.joined(separator: ", ")
+        let where_ = kind == .ndif ? "on NDIF (\(host ?? engine.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
+        return .result(Display(text: "backend \(kind.rawValue): run, top and patch run as nnsight plans \(where_) (\(versions)); "
+                                   + "Hugging Face weights, unprocessed: results are those of process=false"), data: nil)
+    }
+
+    /// The running worker with `m` loaded (started again if it stopped).
+    func workerForModel(_ m: LoadedModel, range: SourceRange) throws -> PlanWorker {
+        if engine.worker?.isRunning != true {
+            engine.dropWorker()
+            do { engine.worker = try NNsightEnvironment(environment: engine.environment).startWorker() } catch {
+                throw TLLangError.at(range, "\(error)")
+            }
+        }
+        let worker = engine.worker!
+        let remote = engine.kind == .ndif
+        let target: String
+        if remote {
+            // NDIF runs the models it hosts, named by their Hugging Face repo id.
+            guard !FileManager.default.fileExists(atPath: m.name), !m.name.hasPrefix("default ") else {
+                throw TLLangError.at(range, "NDIF runs only the models it hosts, by their Hugging Face name; '\(m.name)' is a local model",
+                                     hint: "load one by name, e.g. model meta-llama/Llama-3.1-8B process=false (see docs/REMOTE.md for the list)")
+            }
+            target = m.name
+        } else {
+            target = m.directory.path
+        }
+        if let loaded = engine.loaded, loaded.model == target, loaded.remote == remote { return worker }
+        var fields: [String: Any] = ["model": target, "remote": remote]
+        if let host = engine.host { fields["host"] = host }
+        let reply: Any?
+        do { reply = try worker.call("load", fields, isCancelled: monitorCancel) } catch {
+            throw workerError(error, range: range)
+        }
+        engine.loaded = (target, remote)
+        engine.workerHooks = (reply as? [String: Any])?["hooks"] as? [String] ?? []
+        return worker
+    }
+
+    /// A worker failure as a statement error; a worker that died is dropped (the next statement
+    /// starts a new one).
+    func workerError(_ error: Error, range: SourceRange) -> Error {
+        switch error {
+        case PlanWorkerError.cancelled:
+            engine.dropWorker()
+            return TLLangError.cancelled
+        case PlanWorkerError.lost, PlanWorkerError.protocolError:
+            engine.dropWorker()
+            return TLLangError.at(range, "\(error)", hint: "the next statement starts a new worker; `backend local` returns to the Swift engine")
+        case PlanWorkerError.worker(let kind, let message):
+            let hint: String? = kind == "missing_key" ? "set NDIF_API_KEY and restart tlsh"
+                : kind == "unknown_hook" ? "`backend local` runs every hook" : nil
+            return TLLangError.at(range, message, hint: hint)
+        case let e as TLLangError: return e
+        default: return TLLangError.at(range, "\(error)")
+        }
+    }
+
+    /// Executes a plan on the session's engine.
+    func executePlan(_ plan: InterventionPlan, model m: LoadedModel, range: SourceRange) throws -> PlanResult {
+        if engine.isLocal {
+            do { return try plan.execute(on: m.model, isCancelled: monitorCancel) } catch TLInterpError.invalidArgument(let msg) {
+                throw TLLangError.at(range, msg)
+            }
+        }
+        let worker = try workerForModel(m, range: range)
+        if m.model.processing.foldLN || m.model.processing.centerWritingWeights || m.model.processing.centerUnembed {
+            note("note: nnsight runs the unprocessed Hugging Face weights (process=false), but this model was loaded with processing; "
+                 + "load it with process=false to compare with the Swift engine")
+        }
+        do {
+            let reply = try worker.call("execute", ["plan": PlanWire.encode(plan)],
+                                        status: { [weak self] status, message in
+                                            self?.note("\(self?.engine.kind.rawValue ?? "nnsight"): \(status.lowercased())\(message.isEmpty ? "" : " — \(message)")")
+                                        }, isCancelled: monitorCancel)
+            return try PlanWire.decodeResult(reply, expectedRuns: plan.runs.count)
+        } catch {
+            throw workerError(error, range: range)
+        }
+    }
+
+    /// The hook names `run` caches on the current engine, in firing order: every hook point (the
+    /// worker's mapped ones on nnsight), narrowed by names= when given.
+    func runHookNames(_ m: LoadedModel, filter: [String]?) -> [String] {
+        var names = m.model.hookNames
+        if !engine.isLocal { names = names.filter(engine.workerHooks.contains) }
+        guard let filter else { return names }
+        return names.filter { n in filter.contains { n.contains($0) } }
+    }
+
+    /// names= as a list of texts.
+    func namesFilter(_ a: Arguments) throws -> [String]? {
+        guard let e = a.option("names") else { return nil }
+        switch try evaluate(e) {
+        case .string(let s): return [s]
+        case .list(let items):
+            return try items.map { item in
+                guard case .string(let s) = item else { throw TLLangError.at(e.range, "names= takes a text or a list of texts, e.g. names=[\"resid_post\", \"attn_out\"]") }
+                return s
+            }
+        default: throw TLLangError.at(e.range, "names= takes a text or a list of texts, e.g. names=\"resid_post\"")
+        }
+    }
+
+    /// A prompt's run as a one-run plan on a non-local engine: reads the named hooks and the logits.
+    func runPromptPlan(_ m: LoadedModel, ids: [Int], prompt: String?, names: [String]?, range: SourceRange) throws -> CacheValue {
+        _ = try workerForModel(m, range: range)  // so the worker's hook list is known
+        let hooks = runHookNames(m, filter: names)
+        let plan = InterventionPlan(runs: [.init(tokens: ids, reads: hooks.map { InterventionPlan.Read($0) } + [InterventionPlan.Read(InterventionPlan.logits)])])
+        let r = try executePlan(plan, model: m, range: range)
+        guard let logits = r.runs[0][InterventionPlan.logits] else { throw TLLangError.at(range, "the worker sent back no logits") }
+        let cache = ActivationCache(model: m.model, entries: hooks.compactMap { h in r.runs[0][h].map { (h, $0) } })
+        return CacheValue(cache: cache, logits: logits, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
+    }
+
+    /// patch on a non-local engine: the whole sweep as one plan (one nnsight session).
+    func patchThroughPlan(_ m: LoadedModel, hook: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]], clean: CacheValue, corrupt: CacheValue,
+                          metric: MetricValue, normalize: Bool, range: SourceRange) throws -> Value {
+        let pp: PatchPlan
+        let result: PatchResult
+        do {
+            pp = try PatchPlan(config: m.model.config, activation: hook, axes: axes, ranges: ranges,
+                               clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
+            let started = Date()
+            let r = try executePlan(pp.plan, model: m, range: range)
+            result = try pp.result(r, normalize: normalize)
+            note(String(format: "%@: %d runs in one nnsight session (one job) in %.2f s; Hugging Face weights, process=false",
+                        engine.kind.rawValue, pp.plan.runs.count, Date().timeIntervalSince(started)))
+        } catch TLInterpError.invalidArgument(let msg) {
+            throw TLLangError.at(range, msg)
+        }
+        return patchDisplay(result, metric: metric, tokens: clean.strTokens)
+    }
+}

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""tlsh's nnsight worker: runs tlsh intervention plans through nnsight, locally or on NDIF.
+
+A long-lived process. tlsh writes one JSON request per line on stdin and reads one JSON line per
+reply on stdout (stderr is free text for logs). Every request carries an "id"; the reply carries
+the same id and either {"ok": true, "result": ...} or {"ok": false, "error": "...", "kind": "..."}.
+While a remote job waits, lines {"id": n, "status": "QUEUED"|"RUNNING"|..., "message": "..."}
+arrive before the reply.
+
+Tensors travel as {"shape": [...], "data": "<base64 of little-endian float32>"}.
+
+Requests:
+  {"op": "hello"}                                   -> versions of nnsight, torch, transformers
+  {"op": "load", "model": DIR_OR_REPO, "remote": bool, "host": URL?, "request_only": bool?}
+                                                    -> architecture, sizes, supported hook names
+  {"op": "execute", "plan": PLAN}                   -> {"runs": [{name: tensor}], "stats": {...}}
+  {"op": "request", "plan": PLAN}                   -> the NDIF request this plan would send (no network)
+  {"op": "shutdown"}
+
+A plan (the same value type tlsh's engine executes, Sources/TLInterp/InterventionPlan.swift):
+  {"runs": [{"tokens": [ids],
+             "reads":  [{"hook": NAME, "positions": [p]?, "columns": [c]?, "keep": bool?}],
+             "writes": [{"hook": NAME, "op": "set"|"add", "positions": [p]?, "head": h?,
+                         "value": TENSOR | {"run": i, "hook": NAME}}]}]}
+A write's value may name a read of an earlier run of the same plan (a patch sweep's clean run), so
+a whole sweep is one job whose request holds no activations. Reads with "keep": false are only
+used by later writes and are not sent back.
+
+Hook names are TransformerLens's; HOOKS below maps each to a Hugging Face module and whether the
+value is that module's input or output. Model weights are Hugging Face's own (no TransformerLens
+processing): results are those of tlsh's `process=false`.
+"""
+import base64
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+PROTOCOL = 1
+
+# --------------------------------------------------------------------------------------------
+# Family module paths. Each entry names, per family, where a TransformerLens hook lives in the
+# Hugging Face module tree. "L" is the layer index. The rank orders accesses within a layer in
+# the order the module runs them (nnsight requires accesses in execution order).
+# --------------------------------------------------------------------------------------------
+
+def _family_paths(model_type):
+    """Module paths of one Hugging Face model_type, or None when unsupported."""
+    llama_like = dict(
+        embed="model.embed_tokens", layers="model.layers", attn="self_attn", o_proj="self_attn.o_proj",
+        ln2="post_attention_layernorm", mlp="mlp", ln_final="model.norm",
+        attn_out=("self_attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+    if model_type == "gpt2":
+        return dict(embed="transformer.wte", pos_embed="transformer.wpe", layers="transformer.h", attn="attn",
+                    o_proj="attn.c_proj", ln2="ln_2", mlp="mlp", ln_final="transformer.ln_f",
+                    attn_out=("attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+    if model_type == "gpt_neox":
+        return dict(embed="gpt_neox.embed_in", layers="gpt_neox.layers", attn="attention", o_proj="attention.dense",
+                    ln2="post_attention_layernorm", mlp="mlp", ln_final="gpt_neox.final_layer_norm",
+                    attn_out=("attention", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+    if model_type in ("llama", "mistral", "qwen2", "qwen3"):
+        return llama_like
+    if model_type == "gemma":
+        return dict(llama_like, scaled_embed=True)
+    if model_type == "gemma2":
+        # Gemma-2 normalises each branch's output before adding it: TransformerLens's attn_out and
+        # mlp_out fire after those post norms, and resid_mid feeds the pre-feedforward norm.
+        return dict(llama_like, ln2="pre_feedforward_layernorm", attn_out=("post_attention_layernorm", "output"),
+                    mlp_out=("post_feedforward_layernorm", "output"), scaled_embed=True)
+    return None
+
+
+SUPPORTED_TYPES = ["gpt2", "gpt_neox", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"]
+
+
+class HookMap:
+    """TransformerLens hook name -> (module path, "input"|"output", order key, head count or None)."""
+
+    def __init__(self, config):
+        self.model_type = config.model_type
+        paths = _family_paths(config.model_type)
+        if paths is None:
+            raise WorkerError("unsupported_model", f"model_type '{config.model_type}' has no hook mapping; "
+                              f"supported: {', '.join(SUPPORTED_TYPES)}")
+        self.paths = paths
+        self.n_layers = config.num_hidden_layers
+        self.n_heads = config.num_attention_heads
+        self.parallel = bool(getattr(config, "use_parallel_residual", False)) and config.model_type == "gpt_neox"
+        self.d_model = config.hidden_size
+
+    def names(self):
+        out = []
+        if not self.paths["scaled_embed"]:
+            out.append("hook_embed")
+        if "pos_embed" in self.paths:
+            out.append("hook_pos_embed")
+        for l in range(self.n_layers):
+            b = f"blocks.{l}."
+            out += [b + "hook_resid_pre", b + "attn.hook_z", b + "hook_attn_out"]
+            if not self.parallel:
+                out.append(b + "hook_resid_mid")
+            out += [b + "hook_mlp_out", b + "hook_resid_post"]
+        # Not ln_final.hook_normalized: TransformerLens fires it before the norm's weight (and
+        # bias), Hugging Face's norm module returns it after; docs/REMOTE.md lists the gaps.
+        return out + ["logits"]
+
+    def locate(self, name):
+        """(module path, io, order key, per-head) of a hook name; raises for a name with no mapping."""
+        p = self.paths
+        if name == "hook_embed" and not p["scaled_embed"]:
+            return p["embed"], "output", (-1, 0), False
+        if name == "hook_pos_embed" and "pos_embed" in p:
+            return p["pos_embed"], "output", (-1, 1), False
+        if name == "logits":
+            return "", "logits", (self.n_layers, 1), False
+        if name.startswith("blocks."):
+            rest = name[len("blocks."):]
+            layer_text, _, local = rest.partition(".")
+            if layer_text.isdigit() and int(layer_text) < self.n_layers:
+                l = int(layer_text)
+                layer = f"{p['layers']}.{l}"
+                table = {
+                    "hook_resid_pre": (layer, "input", 0),
+                    "attn.hook_z": (f"{layer}.{p['o_proj']}", "input", 1),
+                    "hook_attn_out": (f"{layer}.{p['attn_out'][0]}", p["attn_out"][1], 2),
+                    "hook_mlp_out": (f"{layer}.{p['mlp_out'][0]}", p["mlp_out"][1], 4),
+                    "hook_resid_post": (layer, "output", 5),
+                }
+                if not self.parallel:
+                    table["hook_resid_mid"] = (f"{layer}.{p['ln2']}", "input", 3)
+                if local in table:
+                    path, io, rank = table[local]
+                    return path, io, (l, rank), local == "attn.hook_z"
+        raise WorkerError("unknown_hook", f"'{name}' has no nnsight equivalent for {self.model_type}; "
+                          f"hooks with one: {', '.join(sorted(set(n.split('.', 2)[-1] if n.startswith('blocks.') else n for n in self.names())))}")
+
+
+# --------------------------------------------------------------------------------------------
+# Tensors on the wire
+# --------------------------------------------------------------------------------------------
+
+def encode_tensor(t):
+    import torch
+    t = t.detach().to(torch.float32).contiguous().cpu()
+    data = t.numpy().astype("<f4").tobytes()
+    return {"shape": list(t.shape), "data": base64.b64encode(data).decode("ascii")}
+
+
+def decode_tensor(obj):
+    import numpy as np
+    import torch
+    shape = obj.get("shape")
+    raw = base64.b64decode(obj.get("data", ""), validate=True)
+    if not isinstance(shape, list) or any((not isinstance(s, int)) or s < 0 for s in shape):
+        raise WorkerError("bad_request", f"a tensor's shape must be a list of sizes, got {shape!r}")
+    count = math.prod(shape)
+    if len(raw) != 4 * count:
+        raise WorkerError("bad_request", f"a tensor of shape {shape} needs {4 * count} bytes, got {len(raw)}")
+    return torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy()).reshape(shape)
+
+
+class WorkerError(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+# --------------------------------------------------------------------------------------------
+# The model and plan execution
+# --------------------------------------------------------------------------------------------
+
+class Worker:
+    def __init__(self, emit):
+        self.emit = emit
+        self.model = None
+        self.hooks = None
+        self.remote = False
+        self.host = None
+        self.name = None
+        self.request_only = False
+        self.model_key = None
+
+    def hello(self, _req):
+        import nnsight
+        import torch
+        import transformers
+        return {"worker": "tlsh-nnsight", "protocol": PROTOCOL, "nnsight": nnsight.__version__,
+                "torch": torch.__version__, "transformers": transformers.__version__,
+                "python": sys.version.split()[0]}
+
+    def load(self, req):
+        import torch
+        from transformers import AutoConfig
+        name = req.get("model")
+        if not isinstance(name, str) or not name:
+            raise WorkerError("bad_request", "load needs a model directory or repo id")
+        remote = bool(req.get("remote", False))
+        # request_only: weights loaded here, but plans are only turned into the NDIF request they
+        # would send (the `request` op: tests and size measurements with no hub and no network).
+        request_only = bool(req.get("request_only", False))
+        try:
+            config = AutoConfig.from_pretrained(name)
+        except Exception as e:  # noqa: BLE001 - every failure here is the user's to fix
+            raise WorkerError("model_not_found", f"cannot read the config of '{name}': {e}")
+        hooks = HookMap(config)
+        if remote and not request_only:
+            # The weights stay on NDIF: the client builds the model on the meta device only.
+            from nnsight import LanguageModel
+            model = LanguageModel(name)
+            host = req.get("host") or os.environ.get("NDIF_HOST") or None
+            if host and not host.startswith(("http://", "https://")):
+                raise WorkerError("bad_request", f"host '{host}' must start with http:// or https://")
+        else:
+            import nnsight
+            from transformers import AutoModelForCausalLM
+            hf = AutoModelForCausalLM.from_pretrained(name, dtype=torch.float32)
+            hf.eval()
+            model = nnsight.NNsight(hf)
+            host = req.get("host") if request_only else None
+        self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote or request_only, host, name
+        self.request_only = request_only
+        self.model_key = f"nnsight.modeling.language.LanguageModel:{name}" if request_only else None
+        return {"architecture": (config.architectures or [config.model_type])[0], "model_type": config.model_type,
+                "n_layers": hooks.n_layers, "n_heads": hooks.n_heads, "d_model": hooks.d_model,
+                "hooks": hooks.names(), "remote": remote, "host": host}
+
+    # A plan is checked whole before anything runs, so a bad plan never half-runs.
+    def _check_plan(self, plan):
+        if self.model is None:
+            raise WorkerError("no_model", "no model is loaded; send load first")
+        runs = plan.get("runs") if isinstance(plan, dict) else None
+        if not isinstance(runs, list) or not runs:
+            raise WorkerError("bad_request", "a plan needs a non-empty list of runs")
+        prepared = []
+        for i, run in enumerate(runs):
+            tokens = run.get("tokens")
+            if not isinstance(tokens, list) or not tokens or not all(isinstance(t, int) and t >= 0 for t in tokens):
+                raise WorkerError("bad_request", f"run {i}: tokens must be a non-empty list of token ids")
+            ops = []
+            for r in run.get("reads", []):
+                path, io, order, per_head = self.hooks.locate(r["hook"])
+                ops.append((order, 1, "read", r, path, io, per_head))
+            for w in run.get("writes", []):
+                path, io, order, per_head = self.hooks.locate(w["hook"])
+                if w.get("op", "set") not in ("set", "add"):
+                    raise WorkerError("bad_request", f"run {i}: write op must be set or add, got {w.get('op')!r}")
+                if w["hook"] == "logits":
+                    raise WorkerError("bad_request", f"run {i}: logits can be read, not written")
+                if w.get("head") is not None and not per_head:
+                    raise WorkerError("bad_request", f"run {i}: head= is only for attn.hook_z, not {w['hook']}")
+                value = w.get("value")
+                if isinstance(value, dict) and "run" in value:
+                    j = value["run"]
+                    if not isinstance(j, int) or not 0 <= j < i:
+                        raise WorkerError("bad_request", f"run {i}: a write can only use a read of an earlier run, not run {j!r}")
+                    if not any(r["hook"] == value.get("hook") for r in runs[j].get("reads", [])):
+                        raise WorkerError("bad_request", f"run {i}: run {j} does not read {value.get('hook')!r}")
+                    value = ("ref", j, value["hook"])
+                else:
+                    value = ("tensor", decode_tensor(value))
+                # Writes come before reads of the same point, so a read sees the patched value.
+                ops.append((order, 0, "write", dict(w, value=value), path, io, per_head))
+            ops.sort(key=lambda o: (o[0], o[1]))
+            prepared.append((tokens, ops))
+        return prepared
+
+    def _execute(self, prepared, remote_backend=None):
+        kw = {}
+        if self.remote:
+            kw = {"backend": remote_backend} if remote_backend is not None else {"remote": True}
+        return run_plan(self.model, self.hooks.n_heads, prepared, kw)
+
+    def execute(self, req):
+        plan = req.get("plan")
+        prepared = self._check_plan(plan)
+        if self.request_only:
+            raise WorkerError("bad_request", "this model was loaded with request_only: plans become requests (op request), not results")
+        started = time.time()
+        runs = self._run_with_status(prepared, req)
+        keep = []
+        for (tokens, ops), saved in zip(prepared, runs):
+            kept = {}
+            for _, _, kind, spec, *_ in ops:
+                if kind == "read" and spec.get("keep", True):
+                    kept[spec["hook"]] = encode_tensor(saved[spec["hook"]])
+            keep.append(kept)
+        return {"runs": keep, "stats": {"runs": len(prepared), "sessions": 1, "seconds": time.time() - started,
+                                        "remote": self.remote}}
+
+    def _run_with_status(self, prepared, req):
+        import torch
+        if not self.remote:
+            with torch.no_grad():
+                return self._execute(prepared)
+        backend = make_remote_backend(self, req.get("id"))
+        return self._execute(prepared, remote_backend=backend)
+
+    def request(self, req):
+        """Builds the NDIF request for a plan (model key, headers, serialized payload) without sending it."""
+        prepared = self._check_plan(req.get("plan"))
+        if not self.remote:
+            raise WorkerError("bad_request", "request describes a remote job; load the model with remote=true")
+        backend = make_remote_backend(self, req.get("id"), dry_run=True)
+        try:
+            self._execute(prepared, remote_backend=backend)
+        except DryRunDone:
+            pass
+        return backend.captured
+
+
+# The session code below is what nnsight serialises for NDIF: it must reach nothing but the
+# model, plain data and these module-level functions (no Worker, no open files).
+
+def _point(model, path, io):
+    """The live tensor of one hook point inside a trace (a tuple output's first element)."""
+    if io == "logits":
+        out = model.output
+        return out.logits if hasattr(out, "logits") else out[0]
+    target = model
+    for part in path.split("."):
+        target = target[int(part)] if part.isdigit() else getattr(target, part)
+    value = target.input if io == "input" else target.output
+    if isinstance(value, tuple):
+        value = value[0]
+    return value
+
+
+def _view(tensor, per_head, n_heads):
+    if per_head and tensor.dim() == 3:
+        b, p, hd = tensor.shape
+        return tensor.view(b, p, n_heads, hd // n_heads)
+    return tensor
+
+
+def run_plan(model, n_heads, prepared, session_kw):
+    """One nnsight session holding one trace per run; returns the saved values per run."""
+    import nnsight
+    import torch
+    with model.session(**session_kw):
+        results = nnsight.save([])
+        for tokens, ops in prepared:
+            saved = {}
+            with model.trace(torch.tensor([tokens])):
+                cached = {}
+                for order, _, kind, spec, path, io, per_head in ops:
+                    key = (path, io)
+                    if key not in cached:
+                        cached[key] = _point(model, path, io)
+                    point = _view(cached[key], per_head, n_heads)
+                    positions = spec.get("positions")
+                    pos = slice(None) if positions is None else list(positions)
+                    if kind == "write":
+                        value = spec["value"]
+                        index = (slice(None), pos) if spec.get("head") is None else (slice(None), pos, spec["head"])
+                        if value[0] == "ref":
+                            # The earlier run's whole activation: take the same cells of it.
+                            source = _view(results[value[1]][value[2]], per_head, n_heads)[index]
+                        else:
+                            source = value[1]
+                            if source.numel() == point[index].numel():
+                                source = source.reshape(point[index].shape)
+                        if spec.get("op", "set") == "add":
+                            point[index] = point[index] + source
+                        else:
+                            point[index] = source
+                    else:
+                        value = point[:, pos] if positions is not None else point
+                        columns = spec.get("columns")
+                        if columns is not None:
+                            value = value[..., list(columns)]
+                        saved[spec["hook"]] = value.detach().clone()
+                nnsight.save(saved)
+            results.append(saved)
+    return results
+
+
+class DryRunDone(Exception):
+    pass
+
+
+def make_remote_backend(worker, request_id, dry_run=False):
+    """nnsight's RemoteBackend, with its status display replaced by protocol status lines."""
+    from nnsight.intervention.backends.remote import RemoteBackend
+
+    api_key = os.environ.get("NDIF_API_KEY", "")
+    if not api_key and not dry_run:
+        raise WorkerError("missing_key", "NDIF needs an API key: set NDIF_API_KEY (get one at https://login.ndif.us)")
+
+    class StatusLines:
+        enabled = False
+
+        def update(self, response):
+            worker.emit({"id": request_id, "status": response.status.value, "message": response.description or ""})
+
+        def refresh(self):
+            pass
+
+    class TlshRemoteBackend(RemoteBackend):
+        def request(self, request, tracer):
+            if not dry_run:
+                return super().request(request, tracer)
+            blob = self._serialize(tracer)
+            headers = {"nnsight-version": "(set by nnsight)", "ndif-api-key": "(NDIF_API_KEY)" if api_key else "(missing)"}
+            self.captured = {"url": f"{self.host}/request", "websocket": f"{self.ws_host}/subscribe",
+                             "model_key": request.model_key, "compress": request.compress,
+                             "payload_bytes": len(blob), "headers": sorted(headers)}
+            raise DryRunDone()
+
+    model_key = worker.model_key or worker.model.to_model_key()
+    backend = TlshRemoteBackend(model_key, host=worker.host, api_key=api_key or None)
+    backend.display = StatusLines()
+    backend.captured = None
+    return backend
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+
+def main():
+    out = sys.stdout
+    # Only protocol lines go to stdout: anything a library prints goes to stderr.
+    sys.stdout = sys.stderr
+
+    def emit(obj):
+        out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        out.flush()
+
+    worker = Worker(emit)
+    ops = {"hello": worker.hello, "load": worker.load, "execute": worker.execute, "request": worker.request}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("a request is a JSON object")
+        except ValueError as e:
+            emit({"id": None, "ok": False, "kind": "bad_request", "error": f"not a JSON request: {e}"})
+            continue
+        rid = req.get("id")
+        op = req.get("op")
+        if op == "shutdown":
+            emit({"id": rid, "ok": True, "result": None})
+            return
+        handler = ops.get(op)
+        if handler is None:
+            emit({"id": rid, "ok": False, "kind": "bad_request", "error": f"unknown op {op!r}; ops: {', '.join(sorted(ops))}, shutdown"})
+            continue
+        try:
+            emit({"id": rid, "ok": True, "result": handler(req)})
+        except WorkerError as e:
+            emit({"id": rid, "ok": False, "kind": e.kind, "error": str(e)})
+        except Exception as e:  # noqa: BLE001 - report, keep serving
+            kind = "remote_error" if type(e).__name__ == "RemoteError" else "internal"
+            traceback.print_exc(file=sys.stderr)
+            emit({"id": rid, "ok": False, "kind": kind, "error": f"{type(e).__name__}: {e}"})
+
+
+if __name__ == "__main__":
+    main()
