@@ -6,8 +6,8 @@
 #      the echo test language and with the real tlsh language;
 #   3. the tutorial notebooks, executed headless through nbclient.
 #   The nnsight parity tests (docs/REMOTE.md) run when TLSH_NNSIGHT_PYTHON, or the environment that
-#   `tlsh backend setup nnsight` makes, imports nnsight; otherwise they skip and print why (CI does
-#   not install torch: PyPI's wheel is a multi-GB CUDA build).
+#   `tlsh backend setup nnsight` makes, imports nnsight; otherwise they skip and print why. Under
+#   TLSH_CI_NNSIGHT=1 (.ci/run sets it) this script runs that setup first and sets TLSH_NNSIGHT_REQUIRED=1, so there they must run.
 # Usage: scripts/test.sh            (CI runs this through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,14 @@ echo "== module graph (declared dependencies equal imports)"
 python3 tools/checks/imports.py
 echo "== swift test (release)"
 swift build -c release --build-tests -Xswiftc -enable-testing 2>&1 | grep -v "prohibited flag" | tail -3
+if [ "${TLSH_CI_NNSIGHT:-}" = "1" ]; then
+  # CI proves the nnsight backend against a real local nnsight: the setup command the users run
+  # (CPU torch where download.pytorch.org answers, PyPI's torch otherwise: about 3 minutes, 5.6 GB),
+  # then the parity tests must run rather than skip.
+  echo "== nnsight environment (tlsh backend setup nnsight)"
+  .build/release/tlsh backend setup nnsight
+  export TLSH_NNSIGHT_REQUIRED=1
+fi
 swift test -c release -Xswiftc -enable-testing --skip-build 2>&1 | grep -v "prohibited flag"
 
 tlsh="$(pwd)/.build/release/tlsh"

@@ -23,9 +23,14 @@ public enum NNsightPython {
                 + "run `tlsh backend setup nnsight` or set TLSH_NNSIGHT_PYTHON to run the nnsight parity tests")
     }()
 
-    /// The python path, or skips the test with the reason printed.
+    /// The python path, or skips the test with the reason printed. Under TLSH_NNSIGHT_REQUIRED=1 (CI,
+    /// which has run `tlsh backend setup nnsight`) a missing environment is a failure, not a skip, so the
+    /// parity proof cannot silently stop running.
     public static func require() throws -> String {
         guard let python = found.python else {
+            if ProcessInfo.processInfo.environment["TLSH_NNSIGHT_REQUIRED"] == "1" {
+                XCTFail("TLSH_NNSIGHT_REQUIRED=1 but " + found.reason)
+            }
             print("skipped: " + found.reason)
             throw XCTSkip(found.reason)
         }
