@@ -111,6 +111,16 @@ def tl_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     torch.set_grad_enabled(False)
     spec = SHAPES[shape]
     tl_loading.get_official_model_name = lambda name: name
+    # TransformerLens's own entries for these models cap n_ctx at 2048 (its attention mask is
+    # n_ctx x n_ctx per layer); a local directory would take max_position_embeddings (131072 for
+    # Llama-3.2, 32768 for Qwen2.5) and make every forward pay for the giant mask.
+    capped = tl_loading.convert_hf_model_config
+
+    def cap_context(name, **kwargs):
+        cfg = capped(name, **kwargs)
+        cfg["n_ctx"] = min(cfg.get("n_ctx", 2048), 2048)
+        return cfg
+    tl_loading.convert_hf_model_config = cap_context
     if spec["arch"] == "gemma2":
         original = tl_loading.convert_hf_model_config
 
