@@ -5,6 +5,7 @@
 
 extension ModelAliases {
     static let otherFamilies: [Entry] = [
+        Entry(officialName: "EleutherAI/gpt-neox-20b", currentRepo: "EleutherAI/gpt-neox-20b", aliases: ["gpt-neox", "gpt-neox-20b", "neox"]),
         Entry(officialName: "EleutherAI/pythia-1.4b", currentRepo: "EleutherAI/pythia-1.4b", aliases: ["eleutherai/pythia-1.3b", "pythia-1.3b", "pythia-1.4b"]),
         Entry(officialName: "EleutherAI/pythia-1.4b-deduped", currentRepo: "EleutherAI/pythia-1.4b-deduped", aliases: ["eleutherai/pythia-1.3b-deduped", "pythia-1.3b-deduped", "pythia-1.4b-deduped"]),
         Entry(officialName: "EleutherAI/pythia-12b", currentRepo: "EleutherAI/pythia-12b", aliases: ["eleutherai/pythia-13b", "pythia-12b", "pythia-13b"]),
@@ -29,6 +30,10 @@ extension ModelAliases {
         Entry(officialName: "google/gemma-2-2b-it", currentRepo: "google/gemma-2-2b-it", aliases: ["gemma-2-2b-it"]),
         Entry(officialName: "google/gemma-2-9b", currentRepo: "google/gemma-2-9b", aliases: ["gemma-2-9b"]),
         Entry(officialName: "google/gemma-2-9b-it", currentRepo: "google/gemma-2-9b-it", aliases: ["gemma-2-9b-it"]),
+        Entry(officialName: "google/gemma-2b", currentRepo: "google/gemma-2b", aliases: ["gemma-2b"]),
+        Entry(officialName: "google/gemma-2b-it", currentRepo: "google/gemma-2b-it", aliases: ["gemma-2b-it"]),
+        Entry(officialName: "google/gemma-7b", currentRepo: "google/gemma-7b", aliases: ["gemma-7b"]),
+        Entry(officialName: "google/gemma-7b-it", currentRepo: "google/gemma-7b-it", aliases: ["gemma-7b-it"]),
         Entry(officialName: "meta-llama/Llama-2-13b-chat-hf", currentRepo: "meta-llama/Llama-2-13b-chat-hf", aliases: ["llama-2-13b-chat", "llama-2-13b-chat-hf"]),
         Entry(officialName: "meta-llama/Llama-2-13b-hf", currentRepo: "meta-llama/Llama-2-13b-hf", aliases: ["llama-2-13b", "llama-2-13b-hf"]),
         Entry(officialName: "meta-llama/Llama-2-7b-chat-hf", currentRepo: "meta-llama/Llama-2-7b-chat-hf", aliases: ["llama-2-7b-chat", "llama-2-7b-chat-hf"]),
@@ -43,6 +48,18 @@ extension ModelAliases {
         Entry(officialName: "meta-llama/Meta-Llama-3-8B-Instruct", currentRepo: "meta-llama/Meta-Llama-3-8B-Instruct", aliases: ["meta-llama-3-8b-instruct"]),
         Entry(officialName: "mistralai/Mistral-7B-Instruct-v0.1", currentRepo: "mistralai/Mistral-7B-Instruct-v0.1", aliases: ["mistral-7b-instruct", "mistral-7b-instruct-v0.1"]),
         Entry(officialName: "mistralai/Mistral-7B-v0.1", currentRepo: "mistralai/Mistral-7B-v0.1", aliases: ["mistral-7b", "mistral-7b-v0.1"]),
+        Entry(officialName: "mistralai/Mistral-Nemo-Base-2407", currentRepo: "mistralai/Mistral-Nemo-Base-2407", aliases: ["mistral-nemo-base-2407"]),
+        Entry(officialName: "mistralai/Mistral-Small-24B-Base-2501", currentRepo: "mistralai/Mistral-Small-24B-Base-2501", aliases: ["mistral-small-24b-base-2501"]),
+        Entry(officialName: "Qwen/Qwen1.5-0.5B", currentRepo: "Qwen/Qwen1.5-0.5B", aliases: ["qwen1.5-0.5b"]),
+        Entry(officialName: "Qwen/Qwen1.5-0.5B-Chat", currentRepo: "Qwen/Qwen1.5-0.5B-Chat", aliases: ["qwen1.5-0.5b-chat"]),
+        Entry(officialName: "Qwen/Qwen1.5-1.8B", currentRepo: "Qwen/Qwen1.5-1.8B", aliases: ["qwen1.5-1.8b"]),
+        Entry(officialName: "Qwen/Qwen1.5-1.8B-Chat", currentRepo: "Qwen/Qwen1.5-1.8B-Chat", aliases: ["qwen1.5-1.8b-chat"]),
+        Entry(officialName: "Qwen/Qwen1.5-14B", currentRepo: "Qwen/Qwen1.5-14B", aliases: ["qwen1.5-14b"]),
+        Entry(officialName: "Qwen/Qwen1.5-14B-Chat", currentRepo: "Qwen/Qwen1.5-14B-Chat", aliases: ["qwen1.5-14b-chat"]),
+        Entry(officialName: "Qwen/Qwen1.5-4B", currentRepo: "Qwen/Qwen1.5-4B", aliases: ["qwen1.5-4b"]),
+        Entry(officialName: "Qwen/Qwen1.5-4B-Chat", currentRepo: "Qwen/Qwen1.5-4B-Chat", aliases: ["qwen1.5-4b-chat"]),
+        Entry(officialName: "Qwen/Qwen1.5-7B", currentRepo: "Qwen/Qwen1.5-7B", aliases: ["qwen1.5-7b"]),
+        Entry(officialName: "Qwen/Qwen1.5-7B-Chat", currentRepo: "Qwen/Qwen1.5-7B-Chat", aliases: ["qwen1.5-7b-chat"]),
         Entry(officialName: "Qwen/Qwen2-0.5B", currentRepo: "Qwen/Qwen2-0.5B", aliases: ["qwen2-0.5b"]),
         Entry(officialName: "Qwen/Qwen2-0.5B-Instruct", currentRepo: "Qwen/Qwen2-0.5B-Instruct", aliases: ["qwen2-0.5b-instruct"]),
         Entry(officialName: "Qwen/Qwen2-1.5B", currentRepo: "Qwen/Qwen2-1.5B", aliases: ["qwen2-1.5b"]),
@@ -69,5 +86,6 @@ extension ModelAliases {
         Entry(officialName: "Qwen/Qwen3-14B", currentRepo: "Qwen/Qwen3-14B", aliases: ["qwen3-14b"]),
         Entry(officialName: "Qwen/Qwen3-4B", currentRepo: "Qwen/Qwen3-4B", aliases: ["qwen3-4b"]),
         Entry(officialName: "Qwen/Qwen3-8B", currentRepo: "Qwen/Qwen3-8B", aliases: ["qwen3-8b"]),
+        Entry(officialName: "Qwen/QwQ-32B-Preview", currentRepo: "Qwen/QwQ-32B-Preview", aliases: ["qwen-32b-preview", "qwq-32b-preview"]),
     ]
 }

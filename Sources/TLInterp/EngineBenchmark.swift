@@ -150,7 +150,21 @@ public enum EngineBenchmark {
             case "weightbytes":
                 results.append(("weight_bytes", Double(MachineLimits.streamedWeightBytes(model))))
                 results.append(("forward1024_flop", MachineLimits.forwardFLOP(model.config, tokens: long.count)))
-            default: throw TLInterpError.invalidArgument("unknown benchmark task '\(task)'")
+            default:
+                // forwardN / generateN for any N (the family benchmark's prompt-length and
+                // generation-length series, tools/bench/families.py).
+                if task.hasPrefix("forward"), let n = Int(task.dropFirst("forward".count)), n >= 1 {
+                    let prompt = tokens(count: min(n, model.config.nCtx), vocab: model.config.dVocab)
+                    results.append((task, try median(repeats: n >= 512 ? max(1, repeats / 2) : repeats) { _ = try model.run(tokens: [prompt]) }))
+                } else if task.hasPrefix("generate"), let n = Int(task.dropFirst("generate".count)), n >= 1 {
+                    var generated: [Int] = []
+                    results.append((task, try median(repeats: min(repeats, 3)) {
+                        generated = try Generator(model: model).generate(prompt: short, maxNewTokens: n, sampling: .greedy, stopAtEOS: false)
+                    }))
+                    if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
+                } else {
+                    throw TLInterpError.invalidArgument("unknown benchmark task '\(task)'")
+                }
             }
             log("\(results.last!.0): \(results.last!.1)")
         }

@@ -152,7 +152,7 @@ private let standardCommands: [CommandSpec] = [
                 examples: ["induction", "induction len=100 threshold=0.5"]),
     CommandSpec("detect", .heads, "Score every head against a TransformerLens head pattern",
                 positionals: [ArgSpec("KIND", .choice(["previous_token", "duplicate_token", "induction"]), "which pattern"),
-                              ArgSpec("TEXT", .text, "the text to run")],
+                              ArgSpec("TEXT", .text, "the text to run, or a list of token ids used as given")],
                 options: [OptionSpec("measure", .choice(["mul", "abs"]), "how pattern and detector are compared", default: "mul"),
                           OptionSpec("exclude_bos", .boolean, "ignore attention to the first token", default: "false"),
                           OptionSpec("exclude_current", .boolean, "ignore attention to the current token", default: "false")],

@@ -25,6 +25,9 @@ final class HubFamilyTests: XCTestCase {
             ("qwen2.5-0.5b", "qwen2-a", "model.safetensors"),
             ("qwen3-0.6b", "qwen3-a", "model.safetensors"),
             ("gemma-2-2b", "gemma2-a", "model.safetensors"),
+            ("gemma-2b", "gemma-a", "model.safetensors"),
+            ("google/gemma-7b", "gemma-b", "model.safetensors"),
+            ("qwen1.5-0.5b", "qwen2-b", "model.safetensors"),
         ]
         for (name, fixture, weights) in cases {
             let g = try Golden(fixture, root: Golden.familiesRoot)

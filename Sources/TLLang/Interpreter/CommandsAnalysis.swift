@@ -89,7 +89,8 @@ extension Session {
         }
         if let h = a.option("head") {
             axes.insert(.head, at: isPattern ? 1 : axes.count)
-            ranges[.head] = try checkedIndices(h, limit: cfg.nHeads, option: "head", what: "heads")
+            let (heads, what) = headAxis(of: hook, config: cfg)
+            ranges[.head] = try checkedIndices(h, limit: heads, option: "head", what: what)
         }
         if !engine.isLocal {
             guard splices.isEmpty else {
@@ -159,6 +160,16 @@ extension Session {
                              rankingBase: result.normalized ? 0 : result.corruptValue)
         grid.present(into: &d, tokens: clean.strTokens)
         return .result(d, data: NamedTensor(result.values, axes: grid.axes))
+    }
+
+    /// How many heads `hook` has, and what to call them in an error: k and v have n_key_value_heads
+    /// heads under grouped- and multi-query attention, so head=* sweeps those, and a query-head
+    /// index beyond them is refused at head=.
+    func headAxis(of hook: String, config cfg: ModelConfig) -> (count: Int, noun: String) {
+        let probe = hook.contains(".") ? hook : HookNames.actName(hook, layer: 0)
+        let heads = HookRegistry.headCount(of: probe, config: cfg) ?? cfg.nHeads
+        return heads == cfg.nHeads ? (heads, "heads")
+            : (heads, "key/value heads (each \(hook) head serves \(cfg.nHeads / max(heads, 1)) query heads)")
     }
 
     /// The indices an option names, each checked against its axis so that an error underlines
@@ -346,9 +357,15 @@ extension Session {
               let kind = HeadPattern(rawValue: kindName.replacingOccurrences(of: "_head", with: "")) else {
             throw TLLangError.at(a.range, "detect needs a kind: previous_token, duplicate_token or induction")
         }
-        let text = try a.string(1) ?? ""
+        // Text goes through the tokenizer; a list of token ids is used as given (a model without a
+        // tokenizer, or an exact sequence of repeats).
+        let tokens: [Int]
+        if let e = a.positional(1), case .list(let items) = try evaluate(e) {
+            tokens = try tokenIDs(items, range: e.range)
+        } else {
+            tokens = try m.tokens(try a.string(1) ?? "")
+        }
         let measure = ErrorMeasure(rawValue: a.option("measure").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "mul") ?? .mul
-        let tokens = try m.tokens(text)
         let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
                                              excludeBOS: try a.bool("exclude_bos"),
                                              excludeCurrentToken: try a.bool("exclude_current"), measure: measure,

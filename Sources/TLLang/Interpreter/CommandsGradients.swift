@@ -115,7 +115,7 @@ extension Session {
         var ranges: [AttributionAxis: [Int]] = [:]
         if let l = a.option("layer") { ranges[.layer] = try indexList(l, limit: cfg.nLayers) }
         if let p = a.option("pos") { axes.append(isPattern ? .dest : .pos); ranges[isPattern ? .dest : .pos] = try indexList(p, limit: P) }
-        if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: cfg.nHeads) }
+        if let h = a.option("head") { axes.insert(.head, at: isPattern ? 1 : axes.count); ranges[.head] = try indexList(h, limit: headAxis(of: hook, config: cfg).count) }
         if let s = a.option("src") { axes.append(.src); ranges[.src] = try indexList(s, limit: P) }
         if let n = a.option("neuron") { axes.append(.neuron); ranges[.neuron] = try indexList(n, limit: cfg.dMLP) }
         let result: AttributionResult

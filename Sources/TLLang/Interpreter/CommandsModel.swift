@@ -95,6 +95,14 @@ extension Session {
         return .result(Display(tables: [Table(title: "\(rows.count) hook points", columns: ["hook", "short", "shape (no batch)"], rows: rows)]), data: nil)
     }
 
+    /// A token-id list as written (`[464, 3139, 286]`), checked to hold whole numbers.
+    func tokenIDs(_ items: [Value], range: SourceRange) throws -> [Int] {
+        try items.map { item -> Int in
+            guard case .number(let n) = item, n == n.rounded() else { throw TLLangError.at(range, "a token list holds whole numbers") }
+            return try integer(n, at: range, what: "a token id")
+        }
+    }
+
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
     /// `names`: cache only hook points whose names contain one of these texts (nil: every one).
@@ -104,10 +112,7 @@ extension Session {
         switch value {
         case .string(let s): ids = try m.tokens(s, bos: bos); prompt = s
         case .list(let items):
-            ids = try items.map { item -> Int in
-                guard case .number(let n) = item, n == n.rounded() else { throw TLLangError.at(range, "a token list holds whole numbers") }
-                return try integer(n, at: range, what: "a token id")
-            }
+            ids = try tokenIDs(items, range: range)
             prompt = nil
         case .cache(let c):
             if saes.isEmpty { return c }

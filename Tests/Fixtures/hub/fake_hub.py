@@ -89,6 +89,9 @@ FAMILY_REPOS = {
     "Qwen/Qwen2.5-0.5B": "families/qwen2-a/hf",
     "Qwen/Qwen3-0.6B": "families/qwen3-a/hf",
     "google/gemma-2-2b": "families/gemma2-a/hf",
+    "google/gemma-2b": "families/gemma-a/hf",
+    "google/gemma-7b": "families/gemma-b/hf",
+    "Qwen/Qwen1.5-0.5B": "families/qwen2-b/hf",
 }
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes family_aliases.json and Sources/TLHub/FamilyAliases.swift: every name TransformerLens
-accepts for the supported families beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2/2.5, Qwen3, Gemma-2),
+accepts for the supported families beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen1.5/2/2.5/QwQ, Qwen3, Gemma, Gemma-2),
 mapped to the official name TransformerLens passes to the hub, plus tlsh's short forms (the repo
 name without its organisation, lower-cased: "llama-3.2-1b"). TLHubTests checks ModelSource.parse
 against the JSON.
@@ -15,8 +15,11 @@ from importlib.metadata import version
 from transformer_lens import supported_models
 
 # Official names of the architectures tlsh implements (GPTNeoX, Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2).
-SUPPORTED = re.compile(r"^(EleutherAI/pythia-|meta-llama/(Llama-2|Llama-3|Meta-Llama-3)|mistralai/Mistral-7B|"
-                       r"Qwen/Qwen2-|Qwen/Qwen2\.5-|Qwen/Qwen3-|google/gemma-2-|google/gemma-(2b|7b)|TinyLlama/)")
+# Qwen1.5 and QwQ are Qwen2ForCausalLM; Mistral-Nemo and Mistral-Small are MistralForCausalLM with an
+# explicit head_dim (read for Mistral); gpt-neox-20b is GPTNeoXForCausalLM.
+SUPPORTED = re.compile(r"^(EleutherAI/pythia-|EleutherAI/gpt-neox-20b|meta-llama/(Llama-2|Llama-3|Meta-Llama-3)|"
+                       r"mistralai/Mistral-7B|mistralai/Mistral-Nemo-|mistralai/Mistral-Small-|"
+                       r"Qwen/Qwen1\.5-|Qwen/Qwen2-|Qwen/Qwen2\.5-|Qwen/Qwen3-|Qwen/QwQ-|google/gemma-2-|google/gemma-(2b|7b)|TinyLlama/)")
 EXCLUDE = re.compile(r"(Vision|Guard|CodeLlama|Math|Coder|70b|70B|405B|-v0$|seed\d)")
 
 here = os.path.dirname(os.path.abspath(__file__))
