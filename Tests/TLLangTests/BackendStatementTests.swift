@@ -32,7 +32,7 @@ final class BackendStatementTests: XCTestCase {
         let s = session()
         let m = failure(s, "backend ndif")
         XCTAssertTrue(m.contains("NDIF_API_KEY"), m)
-        XCTAssertEqual(s.engine.kind, .local)
+        XCTAssertEqual(s.backend.kind, .local)
         XCTAssertTrue(failure(s, "backend nnsight host=\"https://x\"").contains("host= is for backend ndif"))
         XCTAssertTrue(failure(session(["NDIF_API_KEY": "k"]), "backend ndif host=\"ndif.example\"").contains("http"))
     }
@@ -41,8 +41,8 @@ final class BackendStatementTests: XCTestCase {
         let s = session(["TLSH_NNSIGHT_PYTHON": "/nonexistent/python"])
         let m = failure(s, "backend nnsight")
         XCTAssertTrue(m.contains("tlsh backend setup nnsight"), m)
-        XCTAssertEqual(s.engine.kind, .local)
-        XCTAssertNil(s.engine.worker)
+        XCTAssertEqual(s.backend.kind, .local)
+        XCTAssertNil(s.backend.worker)
     }
 
     /// A worker (played by /bin/sh) that loads the model, then dies on the first plan: the statement
@@ -60,14 +60,14 @@ final class BackendStatementTests: XCTestCase {
         try s.execute("model \"\(tiny)\" process=false\nc = run [1, 2, 3]")
         guard case .cache(let before)? = s.variables["c"] else { return XCTFail("no cache") }
         try s.execute("backend nnsight")
-        XCTAssertEqual(s.engine.kind, .nnsight)
+        XCTAssertEqual(s.backend.kind, .nnsight)
         let m = failure(s, "c = run [4, 5, 6]")
         XCTAssertTrue(m.contains("stopped") && m.contains("CUDA out of memory") && m.contains("status 9"), m)
         guard case .cache(let after)? = s.variables["c"] else { return XCTFail("c lost") }
         XCTAssertTrue(before === after, "the failed statement left c as it was")
-        XCTAssertNil(s.engine.worker, "the dead worker is dropped")
+        XCTAssertNil(s.backend.worker, "the dead worker is dropped")
         try s.execute("backend local\nc = run [4, 5, 6]")
-        XCTAssertEqual(s.engine.kind, .local)
+        XCTAssertEqual(s.backend.kind, .local)
     }
 
     func testRunNamesFilter() throws {

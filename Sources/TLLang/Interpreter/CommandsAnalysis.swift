@@ -92,9 +92,9 @@ extension Session {
             let (heads, what) = headAxis(of: hook, config: cfg)
             ranges[.head] = try checkedIndices(h, limit: heads, option: "head", what: what)
         }
-        if !engine.isLocal {
+        if !backend.isLocal {
             guard splices.isEmpty else {
-                throw TLLangError.at(a.range, "patch with saes= runs on the local engine only; the \(engine.kind.rawValue) backend has no SAE plans yet", hint: "backend local")
+                throw TLLangError.at(a.range, "patch with saes= runs on the local engine only; the \(backend.kind.rawValue) backend has no SAE plans yet", hint: "backend local")
             }
             return try patchThroughPlan(m, hook: hook, axes: axes, ranges: ranges, clean: clean, corrupt: corrupt,
                                         metric: metric, normalize: try a.bool("normalize"), range: a.range)

@@ -45,8 +45,8 @@ extension Session {
         }
         let host = try a.option("host").map { try stringValue($0) }
         if kind == .local {
-            engine.dropWorker()
-            engine.kind = .local
+            backend.dropWorker()
+            backend.kind = .local
             return .result(Display(text: "backend local: the Swift engine runs every statement"), data: nil)
         }
         if host != nil && kind != .ndif {
@@ -55,46 +55,46 @@ extension Session {
         if let host, !(host.hasPrefix("http://") || host.hasPrefix("https://")) {
             throw TLLangError.at(a.option("host")!.range, "host=\"\(host)\" must start with http:// or https://", hint: "e.g. host=\"https://api.ndif.us\"")
         }
-        if kind == .ndif && (engine.environment["NDIF_API_KEY"] ?? "").isEmpty {
-            throw TLLangError.at(a.range, "backend ndif needs an NDIF API key in the environment variable NDIF_API_KEY; the backend is still \(engine.kind.rawValue)",
+        if kind == .ndif && (backend.environment["NDIF_API_KEY"] ?? "").isEmpty {
+            throw TLLangError.at(a.range, "backend ndif needs an NDIF API key in the environment variable NDIF_API_KEY; the backend is still \(backend.kind.rawValue)",
                                  hint: "get a key at https://login.ndif.us, then start tlsh with NDIF_API_KEY=... set")
         }
         // Start (or keep) the worker, and load the current model into it, before changing anything:
         // a worker that cannot start or a model it cannot run leaves the session as it was.
-        let previous = (engine.kind, engine.host)
-        let fresh = engine.worker == nil || engine.worker?.isRunning != true
+        let previous = (backend.kind, backend.host)
+        let fresh = backend.worker == nil || backend.worker?.isRunning != true
         if fresh {
-            engine.dropWorker()
-            do { engine.worker = try NNsightEnvironment(environment: engine.environment).startWorker() } catch {
+            backend.dropWorker()
+            do { backend.worker = try NNsightEnvironment(environment: backend.environment).startWorker() } catch {
                 throw TLLangError.at(a.range, "\(error)")
             }
         }
-        engine.kind = kind
-        engine.host = host
+        backend.kind = kind
+        backend.host = host
         if let m = current {
             do { _ = try workerForModel(m, range: a.range) } catch {
-                engine.kind = previous.0; engine.host = previous.1
-                if fresh { engine.dropWorker() }
+                backend.kind = previous.0; backend.host = previous.1
+                if fresh { backend.dropWorker() }
                 throw error
             }
         }
-        let h = engine.worker?.hello ?? [:]
+        let h = backend.worker?.hello ?? [:]
         let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h[$0] as? String ?? "?")" }.joined(separator: ", ")
-        let where_ = kind == .ndif ? "on NDIF (\(host ?? engine.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
+        let where_ = kind == .ndif ? "on NDIF (\(host ?? backend.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
         return .result(Display(text: "backend \(kind.rawValue): run, top and patch run as nnsight plans \(where_) (\(versions)); "
                                    + "Hugging Face weights, unprocessed: results are those of process=false"), data: nil)
     }
 
     /// The running worker with `m` loaded (started again if it stopped).
     func workerForModel(_ m: LoadedModel, range: SourceRange) throws -> PlanWorker {
-        if engine.worker?.isRunning != true {
-            engine.dropWorker()
-            do { engine.worker = try NNsightEnvironment(environment: engine.environment).startWorker() } catch {
+        if backend.worker?.isRunning != true {
+            backend.dropWorker()
+            do { backend.worker = try NNsightEnvironment(environment: backend.environment).startWorker() } catch {
                 throw TLLangError.at(range, "\(error)")
             }
         }
-        let worker = engine.worker!
-        let remote = engine.kind == .ndif
+        let worker = backend.worker!
+        let remote = backend.kind == .ndif
         let target: String
         if remote {
             // NDIF runs the models it hosts, named by their Hugging Face repo id.
@@ -106,15 +106,15 @@ extension Session {
         } else {
             target = m.directory.path
         }
-        if let loaded = engine.loaded, loaded.model == target, loaded.remote == remote { return worker }
+        if let loaded = backend.loaded, loaded.model == target, loaded.remote == remote { return worker }
         var fields: [String: Any] = ["model": target, "remote": remote]
-        if let host = engine.host { fields["host"] = host }
+        if let host = backend.host { fields["host"] = host }
         let reply: Any?
         do { reply = try worker.call("load", fields, isCancelled: monitorCancel) } catch {
             throw workerError(error, range: range)
         }
-        engine.loaded = (target, remote)
-        engine.workerHooks = (reply as? [String: Any])?["hooks"] as? [String] ?? []
+        backend.loaded = (target, remote)
+        backend.workerHooks = (reply as? [String: Any])?["hooks"] as? [String] ?? []
         return worker
     }
 
@@ -123,10 +123,10 @@ extension Session {
     func workerError(_ error: Error, range: SourceRange) -> Error {
         switch error {
         case PlanWorkerError.cancelled:
-            engine.dropWorker()
+            backend.dropWorker()
             return TLLangError.cancelled
         case PlanWorkerError.lost, PlanWorkerError.protocolError:
-            engine.dropWorker()
+            backend.dropWorker()
             return TLLangError.at(range, "\(error)", hint: "the next statement starts a new worker; `backend local` returns to the Swift engine")
         case PlanWorkerError.worker(let kind, let message):
             let hint: String? = kind == "missing_key" ? "set NDIF_API_KEY and restart tlsh"
@@ -137,9 +137,9 @@ extension Session {
         }
     }
 
-    /// Executes a plan on the session's engine.
+    /// Executes a plan on the session's backend.
     func executePlan(_ plan: InterventionPlan, model m: LoadedModel, range: SourceRange) throws -> PlanResult {
-        if engine.isLocal {
+        if backend.isLocal {
             do { return try plan.execute(on: m.model, isCancelled: monitorCancel) } catch TLInterpError.invalidArgument(let msg) {
                 throw TLLangError.at(range, msg)
             }
@@ -152,7 +152,7 @@ extension Session {
         do {
             let reply = try worker.call("execute", ["plan": PlanWire.encode(plan)],
                                         status: { [weak self] status, message in
-                                            self?.note("\(self?.engine.kind.rawValue ?? "nnsight"): \(status.lowercased())\(message.isEmpty ? "" : " — \(message)")")
+                                            self?.note("\(self?.backend.kind.rawValue ?? "nnsight"): \(status.lowercased())\(message.isEmpty ? "" : " — \(message)")")
                                         }, isCancelled: monitorCancel)
             return try PlanWire.decodeResult(reply, expectedRuns: plan.runs.count)
         } catch {
@@ -164,7 +164,7 @@ extension Session {
     /// worker's mapped ones on nnsight), narrowed by names= when given.
     func runHookNames(_ m: LoadedModel, filter: [String]?) -> [String] {
         var names = m.model.hookNames
-        if !engine.isLocal { names = names.filter(engine.workerHooks.contains) }
+        if !backend.isLocal { names = names.filter(backend.workerHooks.contains) }
         guard let filter else { return names }
         return names.filter { n in filter.contains { n.contains($0) } }
     }
@@ -206,7 +206,7 @@ extension Session {
             let r = try executePlan(pp.plan, model: m, range: range)
             result = try pp.result(r, normalize: normalize)
             note(String(format: "%@: %d runs in one nnsight session (one job) in %.2f s; Hugging Face weights, process=false",
-                        engine.kind.rawValue, pp.plan.runs.count, Date().timeIntervalSince(started)))
+                        backend.kind.rawValue, pp.plan.runs.count, Date().timeIntervalSince(started)))
         } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(range, msg)
         }

@@ -119,7 +119,7 @@ extension Session {
             ids = c.tokens; prompt = c.prompt  // a spliced rerun of the cache's tokens
         default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
         }
-        if !engine.isLocal {
+        if !backend.isLocal {
             guard saes.isEmpty else {
                 throw TLLangError.at(range, "saes= runs on the Swift engine only for now", hint: "`backend local` first")
             }
@@ -177,7 +177,7 @@ extension Session {
 
     func cmdTop(_ a: Arguments) throws -> Value {
         // On nnsight a prompt's run sends back only its logits.
-        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a, names: engine.isLocal ? nil : [])
+        let c = try cacheArgument(a.positional(0), range: a.range, splicing: a, names: backend.isLocal ? nil : [])
         let pos = try a.int("pos"), k = try a.int("k")
         try checkCancelled()
         let label = c.strTokens.isEmpty ? "" : " after \(visibleToken(c.strTokens[pos < 0 ? max(0, pos + c.strTokens.count) : min(pos, c.strTokens.count - 1)]))"

@@ -64,15 +64,15 @@ public final class Session: @unchecked Sendable {
     /// The last `execute` ran `exit` (or `quit`, `\q`, …): the statements after it did not run, and
     /// the front end should leave (the REPL and scripts do; a notebook kernel says how to stop it).
     public internal(set) var exitRequested = false
-    /// Which engine runs model work (`backend`): the Swift engine, or an nnsight worker.
-    let engine: EngineBackend
+    /// Where model work runs (`backend`): the Swift engine, or an nnsight worker (CommandsBackend.swift).
+    let backend: EngineBackend
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment,
                 downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
         // Downloads poll the same flag, so Ctrl-C or a kernel interrupt stops `model NAME` mid-file.
         let flag = AtomicFlag()
         self.cancelFlag = flag
-        self.engine = EngineBackend(environment: environment)
+        self.backend = EngineBackend(environment: environment)
         self.hub = Hub(environment: environment, progress: downloadProgress, isCancelled: { flag.isSet })
     }
 
