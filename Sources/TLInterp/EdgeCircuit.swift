@@ -62,8 +62,12 @@ extension EdgeAttribution {
     /// ln1_post(pre) − ln1_post(pre − Σ over its ablated heads (this run − corrupt)), pre being
     /// Σ_h result_h + b_O. Returns the metric (the full graph gives the clean value, the empty one
     /// the corrupt value).
+    ///
+    /// `ablation: .mean` replaces a non-circuit sender's output by its mean over the corrupt run's
+    /// positions instead (the eap library's "mean" intervention with the corrupt prompt as the
+    /// dataset): the empty circuit then reads Σ of those means, not the corrupt run.
     public static func evaluate(model: HookedTransformer, circuit: Set<String>, clean: [Int], corrupt: [Int],
-                                metric: PatchMetric) throws -> Float {
+                                metric: PatchMetric, ablation: CircuitAblation = .corrupt) throws -> Float {
         let cfg = model.config, d = cfg.dModel, P = clean.count, n = P * d
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
@@ -71,7 +75,8 @@ extension EdgeAttribution {
         let parallel = cfg.parallelAttnMLP
         let (senders, receivers) = nodes(cfg)
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") }
-        let corruptOut = try senderOutputs(try model.runWithCache(tokens: [corrupt], names: wanted).cache, model: model)
+        var corruptOut = try senderOutputs(try model.runWithCache(tokens: [corrupt], names: wanted).cache, model: model)
+        if ablation == .mean { corruptOut = corruptOut.map { positionalMean($0, positions: P, width: d) } }
         let index = Dictionary(uniqueKeysWithValues: senders.enumerated().map { ($1.name, $0) })
         let postNormed = Set((0..<cfg.nLayers).filter { model.floatLayer($0).ln1PostW != nil })
         func additive(_ s: Int) -> Bool {
@@ -189,5 +194,25 @@ extension EdgeAttribution {
         o.hooks = hooks
         let logits = try model.run(tokens: [clean], options: o).logits!
         return metric.value(logits: logits, tokens: clean)
+    }
+}
+
+/// What a non-circuit edge carries in a faithfulness run.
+public enum CircuitAblation: String, Sendable, CaseIterable {
+    /// The sender's output in the corrupt run, position by position.
+    case corrupt
+    /// The sender's output in the corrupt run averaged over its positions.
+    case mean
+}
+
+extension EdgeAttribution {
+    /// `x` [P, d] with every row replaced by the mean of the rows.
+    public static func positionalMean(_ x: [Float], positions P: Int, width d: Int) -> [Float] {
+        var mean = [Float](repeating: 0, count: d)
+        for r in 0..<P { for i in 0..<d { mean[i] += x[r * d + i] } }
+        for i in 0..<d { mean[i] /= Float(P) }
+        var out = [Float](repeating: 0, count: P * d)
+        for r in 0..<P { for i in 0..<d { out[r * d + i] = mean[i] } }
+        return out
     }
 }

@@ -127,6 +127,7 @@ private let standardCommands: [CommandSpec] = [
                           OptionSpec("threshold", .number, "keep edges with |score| at least this"),
                           OptionSpec("steps", .integer, "EAP-IG: average gradients over this many interpolations from corrupt to clean; omit for plain EAP", bounds: .atLeast(1, atMost: .value(1000))),
                           OptionSpec("ig", .choice(["inputs", "activations"]), "with steps=, where EAP-IG interpolates: the embeddings, or each layer node's output in turn (input, each attention layer, each MLP; (1 + 2·layers)·steps runs)", default: "inputs"),
+                          OptionSpec("ablation", .choice(["corrupt", "mean"]), "what edges outside the circuit carry in the faithfulness run: the sender's corrupt output, or its mean over the corrupt run's positions (then 0 is the empty circuit's value, not the corrupt run's)", default: "corrupt"),
                           OptionSpec("k", .integer, "rows in each table of edges", default: "15", bounds: .atLeast(1)),
                           OptionSpec("out", .path, "also write the scored graph and circuit as JSON here"),
                           OptionSpec("clean", .value, "the clean cache", default: "the variable clean"),

@@ -146,4 +146,32 @@ final class FamilyGradientGoldenTests: XCTestCase {
             }
         }
     }
+
+    /// Mean ablation: with no edge in the circuit, the logits read the sum of every sender's mean over
+    /// the corrupt positions (plus the constant biases), which is the corrupt run's final residual
+    /// stream averaged over positions. So the empty circuit equals the corrupt run with
+    /// blocks.L-1.hook_resid_post replaced at every position by its positional mean. (Post-normed
+    /// heads, Gemma-2, are not additive, so it is checked on the additive families.)
+    func testMeanAblatedEmptyCircuitReadsThePositionalMeans() throws {
+        for name in ["pythia-a", "llama-a", "qwen2-a", "mistral-a"] {
+            let f = try fixture(name)
+            let L = f.model.config.nLayers
+            let got = try EdgeAttribution.evaluate(model: f.model, circuit: [], clean: f.clean, corrupt: f.corrupt,
+                                                   metric: f.metric, ablation: .mean)
+            var o = RunOptions()
+            o.hooks = [ForwardHook(name: "blocks.\(L - 1).hook_resid_post") { act, _ in
+                let P = act.shape[1], d = act.shape[2]
+                let mean = EdgeAttribution.positionalMean(Array(act.data.prefix(P * d)), positions: P, width: d)
+                for i in 0..<(P * d) { act.data[i] = mean[i] }
+            }]
+            let want = f.metric.value(logits: try f.model.run(tokens: [f.corrupt], options: o).logits!, tokens: f.clean)
+            XCTAssertEqual(got, want, accuracy: 1e-3 * max(1, abs(want)), "\(name): the mean-ablated empty circuit")
+            let corruptValue = try EdgeAttribution.evaluate(model: f.model, circuit: [], clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            XCTAssertGreaterThan(abs(want - corruptValue), 1e-4, "\(name): mean and corrupt ablation agree here, the test could not fail")
+            let all = Set(try EdgeAttribution.scores(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric).edges.map(\.name))
+            let full = try EdgeAttribution.evaluate(model: f.model, circuit: all, clean: f.clean, corrupt: f.corrupt, metric: f.metric, ablation: .mean)
+            let clean = f.metric.value(logits: try f.model.run(tokens: [f.clean]).logits!, tokens: f.clean)
+            XCTAssertEqual(full, clean, accuracy: 1e-3 * max(1, abs(clean)), "\(name): the full circuit ablates nothing")
+        }
+    }
 }

@@ -115,6 +115,25 @@ final class GradientCommandTests: XCTestCase {
         let svg = try String(contentsOfFile: path, encoding: .utf8)
         XCTAssertTrue(svg.contains("a1.h0-&gt;logits") || svg.contains("a1.h0->logits"), "the saved SVG is the graph")
         XCTAssertTrue(svg.contains(">L1 attn<") && svg.contains(">embed<"), "rows labelled by layer")
+
+        // ablation=mean: the faithfulness run feeds non-circuit edges their positional means, and 0 is
+        // the mean-ablated empty circuit (its value is shown and saved).
+        let meanValue = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens, corrupt: corrupt.tokens,
+                                                     metric: metric.metric, ablation: .mean)
+        let empty = try EdgeAttribution.evaluate(model: m.model, circuit: [], clean: clean.tokens, corrupt: corrupt.tokens,
+                                                 metric: metric.metric, ablation: .mean)
+        let json = NSTemporaryDirectory() + "tlsh-circuit-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        try s.execute("m = eap top=10 steps=10 ablation=mean out=\"\(json)\"")
+        guard case .result(let md, _)? = s.variables["m"] else { return XCTFail("no eap result") }
+        XCTAssertTrue(md.text.contains("mean-ablated"), md.text)
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        XCTAssertEqual(saved["ablation"] as? String, "mean")
+        XCTAssertEqual(saved["circuit_metric"] as! Double, Double(meanValue), accuracy: 1e-5)
+        XCTAssertEqual(saved["empty_circuit_metric"] as! Double, Double(empty), accuracy: 1e-5)
+        XCTAssertEqual(saved["faithfulness"] as! Double, Double((meanValue - empty) / (scores.cleanValue - empty)), accuracy: 1e-4)
+        XCTAssertNotEqual(empty, scores.corruptValue, "mean ablation is not the corrupt run")
+        XCTAssertThrowsError(try s.execute("eap top=10 ablation=zero")) { XCTAssertTrue(($0 as! ExecutionError).rendered.contains("ablation"), "\($0)") }
     }
 
     /// `graddrop=true` is AtP*'s GradDrop (checked against autograd in GradDropGoldenTests).

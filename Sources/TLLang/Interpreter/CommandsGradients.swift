@@ -200,7 +200,7 @@ extension Session {
         let steps = try a.intIfGiven("steps")
         let threshold = try a.numberIfGiven("threshold").map(Float.init)
         let top = try a.intIfGiven("top") ?? (threshold == nil ? 20 : nil)
-        let scores: EdgeScores, circuit: Circuit, circuitValue: Float
+        let scores: EdgeScores, circuit: Circuit, circuitValue: Float, baseline: Float, ablation: CircuitAblation
         do {
             let igName = a.option("ig").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("ig")?.defaultValue ?? ""
             guard let integration = EdgeIntegration(rawValue: igName) else {
@@ -212,18 +212,30 @@ extension Session {
             scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                                 steps: steps, integration: integration, isCancelled: monitorCancel)
             circuit = EdgeAttribution.circuit(scores, top: top, threshold: threshold)
+            let ablationName = a.option("ablation").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("ablation")?.defaultValue ?? ""
+            guard let chosen = CircuitAblation(rawValue: ablationName) else {
+                throw TLLangError.at(a.option("ablation")?.range ?? a.range, "ablation= takes corrupt or mean, not \(ablationName)")
+            }
+            ablation = chosen
             circuitValue = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens,
-                                                        corrupt: corrupt.tokens, metric: metric.metric)
+                                                        corrupt: corrupt.tokens, metric: metric.metric, ablation: ablation)
+            // Faithfulness runs from the empty circuit (0) to the clean run (1): under corrupt ablation
+            // the empty circuit is the corrupt run; under mean ablation it is measured.
+            baseline = ablation == .corrupt ? scores.corruptValue
+                : try EdgeAttribution.evaluate(model: m.model, circuit: [], clean: clean.tokens, corrupt: corrupt.tokens,
+                                               metric: metric.metric, ablation: .mean)
         } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
-        let span = scores.cleanValue - scores.corruptValue
-        let faithfulness = span == 0 ? Float.nan : (circuitValue - scores.corruptValue) / span
+        let span = scores.cleanValue - baseline
+        let faithfulness = span == 0 ? Float.nan : (circuitValue - baseline) / span
         let selection = threshold.map { String(format: "|score| ≥ %g", Double($0)) + (top.map { ", at most \($0)" } ?? "") } ?? "top \(top ?? 0)"
+        let meanNote = ablation == .mean ? String(format: ", empty circuit (mean-ablated) %.4f", baseline) : ""
+        let zero = ablation == .mean ? "the empty circuit, mean-ablated" : "corrupt"
         let summary = String(format: "%@ over %d edges — %@; circuit (%@, pruned to paths from input to logits): %d edges, %d components; " +
-                             "metric clean %.4f, corrupt %.4f, circuit %.4f: faithfulness %.3f (1 = clean, 0 = corrupt)",
+                             "metric clean %.4f, corrupt %.4f%@, circuit %.4f: faithfulness %.3f (1 = clean, 0 = %@)",
                              scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
-                             circuit.components.count, scores.cleanValue, scores.corruptValue, circuitValue, faithfulness)
+                             circuit.components.count, scores.cleanValue, scores.corruptValue, meanNote, circuitValue, faithfulness, zero)
         var d = Display(text: summary)
         let k = try a.int("k")
         d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
@@ -264,6 +276,7 @@ extension Session {
                 "method": scores.method, "metric": metric.description,
                 "clean_metric": Double(scores.cleanValue), "corrupt_metric": Double(scores.corruptValue),
                 "circuit_metric": Double(circuitValue), "faithfulness": Double(faithfulness),
+                "ablation": ablation.rawValue, "empty_circuit_metric": Double(baseline),
                 "selection": selection, "nodes": nodes, "edges": edges,
             ]
             do {
