@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "TLModel", dependencies: ["TLCore", "TLTensor", "CZlib"]),
         .target(name: "TLTokenizer", dependencies: ["TLCore"]),
         .target(name: "TLHub", dependencies: ["TLCore"], resources: [.copy("Resources/DefaultModel"), .copy("Resources/SAEReleases")]),
-        .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"]),
+        .target(name: "TLInterp", dependencies: ["TLTensor", "TLModel"], resources: [.copy("Resources/tlsh_nnsight_worker.py")]),
         .target(name: "TLRender", dependencies: ["CZlib", "CFreeType"]),
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
         .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),

@@ -26,17 +26,18 @@ public struct NNsightEnvironment: Sendable {
 
     public var hasPython: Bool { FileManager.default.isExecutableFile(atPath: python.path) }
 
-    /// The worker script: TLSH_NNSIGHT_WORKER, or the embedded source written to a temporary file
-    /// (rewritten only when it differs, so an upgraded tlsh runs its own worker).
+    /// The worker script: TLSH_NNSIGHT_WORKER, or the copy shipped in this module's resources
+    /// (Resources/tlsh_nnsight_worker.py, the one source of the worker).
     public func workerScript() throws -> URL {
         if let script { return script }
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-nnsight-worker-\(getuid()).py")
-        let text = NNsightWorkerSource.text + "\n"
-        if (try? String(contentsOf: url, encoding: .utf8)) != text {
-            try text.write(to: url, atomically: true, encoding: .utf8)
+        guard let url = Self.shippedWorker else {
+            throw PlanWorkerError.failedToStart("tlsh's nnsight worker script is missing from its resources (tlsh_TLInterp.resources beside the binary); reinstall tlsh or set TLSH_NNSIGHT_WORKER to the script")
         }
         return url
     }
+
+    /// The worker script shipped with tlsh.
+    public static var shippedWorker: URL? { Bundle.module.url(forResource: "tlsh_nnsight_worker", withExtension: "py") }
 
     /// Starts a worker, or says what is missing and how to get it.
     public func startWorker(startupTimeout: Double = 300) throws -> PlanWorker {

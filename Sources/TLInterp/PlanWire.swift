@@ -1,5 +1,5 @@
 // The JSON form of plans and tensors that tlsh and the nnsight worker exchange, one object a line
-// (tools/nnsight_worker/tlsh_nnsight_worker.py documents the protocol). Tensors are
+// (Sources/TLInterp/Resources/tlsh_nnsight_worker.py documents the protocol). Tensors are
 // {"shape": [...], "data": base64 of little-endian float32}.
 import Foundation
 import TLTensor

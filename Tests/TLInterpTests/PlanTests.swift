@@ -67,11 +67,11 @@ final class PlanTests: XCTestCase {
         XCTAssertThrowsError(try InterventionPlan().validate())
     }
 
-    func testEmbeddedWorkerIsTheRepositoryScript() throws {
-        let script = Golden.root.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("tools/nnsight_worker/tlsh_nnsight_worker.py")
-        let text = try String(contentsOf: script, encoding: .utf8)
-        XCTAssertEqual(NNsightWorkerSource.text + "\n", text, "rerun tools/nnsight_worker/embed.py")
+    func testTheShippedWorkerIsTheOneRun() throws {
+        let shipped = try XCTUnwrap(NNsightEnvironment.shippedWorker, "the worker script is a resource of TLInterp")
+        XCTAssertTrue(try String(contentsOf: shipped, encoding: .utf8).contains("def main("), "the resource is the worker")
+        XCTAssertEqual(try NNsightEnvironment(environment: [:]).workerScript(), shipped)
+        XCTAssertEqual(try NNsightEnvironment(environment: ["TLSH_NNSIGHT_WORKER": "/tmp/w.py"]).workerScript().path, "/tmp/w.py")
     }
 
     // MARK: On the Swift engine

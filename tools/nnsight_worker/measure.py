@@ -16,7 +16,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 model = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "Tests/Fixtures/families/llama-a/hf")
 
-proc = subprocess.Popen([sys.executable, os.path.join(here, "tlsh_nnsight_worker.py")], stdin=subprocess.PIPE,
+proc = subprocess.Popen([sys.executable, os.path.join(root, "Sources", "TLInterp", "Resources", "tlsh_nnsight_worker.py")], stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 next_id = [0]
 
