@@ -19,7 +19,9 @@ public enum KernelCommandLine {
         .flag("--echo", help: "install the echo test language instead of tlsh"),
     ])
 
-    public static var usage: String { runOptions.help + "\n\n" + installOptions.help }
+    /// The usage lines (after an error); `--help` prints each option's help too.
+    public static var usage: String { runOptions.usageLine + "\n" + installOptions.usageLine }
+    static var help: String { runOptions.help + "\n\n" + installOptions.help }
 
     /// Runs `tlsh kernel` with the arguments after `kernel`. `makeBackend` builds the real language backend;
     /// `--echo` uses `EchoBackend` instead. Returns the process exit code; errors go to stderr.
@@ -63,7 +65,7 @@ public enum KernelCommandLine {
         }
 
         let parsed = try parse(arguments, runOptions)
-        if parsed.helpRequested { print(usage); return 0 }
+        if parsed.helpRequested { print(help); return 0 }
         guard let connectionFile = parsed.value("--connection-file") else { throw KernelError.usage("missing -f CONNECTION_FILE") }
         let backend = parsed.has("--echo") ? EchoBackend() : try makeBackend()
         let settings = KernelSettings(environment: environment)
