@@ -152,6 +152,21 @@ extension ModelConfig {
     }
 
     /// rope_theta at the top level (transformers 4) or in rope_parameters (transformers 5).
+    /// config.json's head_dim when it names a positive one (0 or null: derive it from the sizes).
+    private static func explicitHeadDim(_ r: ConfigReader) throws -> Int? {
+        guard let h = try r.optionalInt("head_dim"), h > 0 else { return nil }
+        return try r.positive("head_dim", h)
+    }
+
+    /// num_key_value_heads (default: one per query head), which must divide the query heads.
+    private static func keyValueHeads(_ r: ConfigReader, _ cfg: ModelConfig) throws -> Int {
+        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
+        guard cfg.nHeads % kv == 0 else {
+            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
+        }
+        return kv
+    }
+
     private static func ropeTheta(_ r: ConfigReader, default value: Double) throws -> Double {
         if let v = try r.json.double("rope_theta") { return v }
         if let p = try r.object("rope_parameters"), let v = try p.double("rope_theta") { return v }
@@ -197,9 +212,7 @@ extension ModelConfig {
     /// (gelu_pytorch_tanh by default): tlsh follows TransformerLens, so on real Gemma checkpoints its
     /// numbers match TransformerLens's and differ slightly from transformers'.
     private static func gemma(_ r: ConfigReader) throws -> ModelConfig {
-        var explicitHead = try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil }
-        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
-        var cfg = try sizes(r, headDim: explicitHead ?? 256)
+        var cfg = try sizes(r, headDim: try explicitHeadDim(r) ?? 256)
         cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = "gelu"
         cfg.normalizationType = .rms
@@ -209,11 +222,7 @@ extension ModelConfig {
         cfg.rotaryDim = cfg.dHead
         cfg.rotaryBase = try ropeTheta(r, default: 10000)
         cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
-        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
-        guard cfg.nHeads % kv == 0 else {
-            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
-        }
-        cfg.nKeyValueHeads = kv
+        cfg.nKeyValueHeads = try keyValueHeads(r, cfg)
         return cfg
     }
 
@@ -221,24 +230,11 @@ extension ModelConfig {
     /// w − 1), pre and post norms, GeGLU, grouped-query attention, soft-capped scores and logits,
     /// alternating local (sliding window) and global layers, scores divided by √query_pre_attn_scalar.
     private static func gemma2(_ r: ConfigReader) throws -> ModelConfig {
-        var explicitHead = try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil }
-        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
-        var cfg = try sizes(r, headDim: explicitHead ?? 256)
-        cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
+        // Gemma's description, plus the activation config.json names, the post norms, soft-caps,
+        // local layers and query_pre_attn_scalar.
+        var cfg = try gemma(r)
         cfg.actFn = try activation(r, key: r.json.has("hidden_activation") ? "hidden_activation" : "hidden_act")
-        cfg.normalizationType = .rms
-        cfg.finalRMS = true
-        cfg.gatedMLP = true
         cfg.useNormalizationBeforeAndAfter = true
-        cfg.positionalEmbeddingType = .rotary
-        cfg.rotaryDim = cfg.dHead
-        cfg.rotaryBase = try ropeTheta(r, default: 10000)
-        cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: true)
-        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
-        guard cfg.nHeads % kv == 0 else {
-            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
-        }
-        cfg.nKeyValueHeads = kv
         cfg.attnScoresSoftCap = Float(try r.double(["attn_logit_softcapping"], default: 0))
         cfg.outputLogitsSoftCap = Float(try r.double(["final_logit_softcapping"], default: 0))
         let scalar = try r.double(["query_pre_attn_scalar"], default: Double(cfg.dHead))
@@ -258,9 +254,7 @@ extension ModelConfig {
     /// (Qwen3: q/k RMSNorm per head and an explicit head_dim).
     private static func llamaLike(_ r: ConfigReader, family: ModelFamily) throws -> ModelConfig {
         // TransformerLens takes d_head = hidden_size / heads for Llama and Qwen2, head_dim for Mistral.
-        var explicitHead = family == .mistral || family == .qwen3 ? try r.optionalInt("head_dim").flatMap { $0 > 0 ? $0 : nil } : nil
-        if let h = explicitHead { explicitHead = try r.positive("head_dim", h) }
-        var cfg = try sizes(r, headDim: explicitHead)
+        var cfg = try sizes(r, headDim: family == .mistral || family == .qwen3 ? try explicitHeadDim(r) : nil)
         cfg.eps = try r.epsilon("rms_norm_eps", default: 1e-6)
         cfg.actFn = try activation(r, key: "hidden_act")
         cfg.normalizationType = .rms
@@ -271,10 +265,7 @@ extension ModelConfig {
         cfg.rotaryDim = cfg.dHead
         cfg.rotaryBase = try ropeTheta(r, default: 10000)
         cfg.tieWordEmbeddings = try r.bool("tie_word_embeddings", default: false)
-        let kv = try r.positive("num_key_value_heads", try r.int(["num_key_value_heads"], default: cfg.nHeads))
-        guard cfg.nHeads % kv == 0 else {
-            throw TLModelError.invalidConfig("\(r.path): num_attention_heads \(cfg.nHeads) is not a multiple of num_key_value_heads \(kv)")
-        }
+        let kv = try keyValueHeads(r, cfg)
         // Llama uses grouped attention only when the counts differ; Mistral and Qwen2 always name it.
         cfg.nKeyValueHeads = ((family == .llama || family == .qwen3) && kv == cfg.nHeads) ? nil : kv
         switch family {
