@@ -26,7 +26,7 @@ public enum HeadPattern: String, Sendable, CaseIterable {
     }
 }
 
-public enum ErrorMeasure: String, Sendable { case mul, abs }
+public enum ErrorMeasure: String, Sendable, CaseIterable { case mul, abs }
 
 public enum HeadDetector {
     /// Scores [n_layers, n_heads] of every head's attention on `tokens` against `pattern`.

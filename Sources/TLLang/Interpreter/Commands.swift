@@ -66,6 +66,17 @@ struct Arguments {
         return value
     }
 
+    /// A `.choice` option's value, given or else its declared default, as `T`. The parser has already
+    /// refused a value outside the declared choices; this refuses one that `T` does not name.
+    func choice<T: RawRepresentable & CaseIterable>(_ name: String, as type: T.Type) throws -> T where T.RawValue == String {
+        let text = option(name).flatMap { $0.dottedName ?? (try? session.stringValue($0)) } ?? spec(name)?.defaultValue ?? ""
+        guard let value = T(rawValue: text) else {
+            throw TLLangError.at(option(name)?.range ?? range,
+                                 "\(name)=\(text) is not one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
+    }
+
     func bool(_ name: String, default fallback: Bool) throws -> Bool { try option(name).map(session.boolValue) ?? fallback }
     /// A boolean option, nil when not given (the caller then uses a model-dependent default).
     func optionalBool(_ name: String) throws -> Bool? { try option(name).map(session.boolValue) }

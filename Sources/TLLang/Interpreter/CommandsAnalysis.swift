@@ -365,7 +365,7 @@ extension Session {
         } else {
             tokens = try m.tokens(try a.string(1) ?? "")
         }
-        let measure = ErrorMeasure(rawValue: a.option("measure").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "mul") ?? .mul
+        let measure = try a.choice("measure", as: ErrorMeasure.self)
         let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
                                              excludeBOS: try a.bool("exclude_bos"),
                                              excludeCurrentToken: try a.bool("exclude_current"), measure: measure,

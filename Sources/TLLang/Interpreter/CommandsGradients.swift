@@ -200,23 +200,15 @@ extension Session {
         let steps = try a.intIfGiven("steps")
         let threshold = try a.numberIfGiven("threshold").map(Float.init)
         let top = try a.intIfGiven("top") ?? (threshold == nil ? 20 : nil)
-        let scores: EdgeScores, circuit: Circuit, circuitValue: Float, baseline: Float, ablation: CircuitAblation
+        let integration = try a.choice("ig", as: EdgeIntegration.self), ablation = try a.choice("ablation", as: CircuitAblation.self)
+        let scores: EdgeScores, circuit: Circuit, circuitValue: Float, baseline: Float
         do {
-            let igName = a.option("ig").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("ig")?.defaultValue ?? ""
-            guard let integration = EdgeIntegration(rawValue: igName) else {
-                throw TLLangError.at(a.option("ig")?.range ?? a.range, "ig= takes inputs or activations, not \(igName)")
-            }
             if a.option("ig") != nil && steps == nil {
                 throw TLLangError.at(a.range, "ig= chooses where EAP-IG interpolates; it needs steps=, e.g. eap steps=5 ig=activations")
             }
             scores = try EdgeAttribution.scores(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric,
                                                 steps: steps, integration: integration, isCancelled: monitorCancel)
             circuit = EdgeAttribution.circuit(scores, top: top, threshold: threshold)
-            let ablationName = a.option("ablation").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("ablation")?.defaultValue ?? ""
-            guard let chosen = CircuitAblation(rawValue: ablationName) else {
-                throw TLLangError.at(a.option("ablation")?.range ?? a.range, "ablation= takes corrupt or mean, not \(ablationName)")
-            }
-            ablation = chosen
             circuitValue = try EdgeAttribution.evaluate(model: m.model, circuit: circuit.edgeNames, clean: clean.tokens,
                                                         corrupt: corrupt.tokens, metric: metric.metric, ablation: ablation)
             // Faithfulness runs from the empty circuit (0) to the clean run (1): under corrupt ablation

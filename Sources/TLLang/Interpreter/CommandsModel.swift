@@ -12,10 +12,7 @@ extension Session {
     func cmdModel(_ a: Arguments) throws -> Value {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let process = try a.bool("process")
-        let dtypeName = a.option("dtype").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? a.spec("dtype")?.defaultValue ?? ""
-        guard let dtype = WeightDType(rawValue: dtypeName) else {
-            throw TLLangError.at(a.range, "dtype=\(dtypeName) is not a weight precision; use dtype=f32, dtype=bf16 or dtype=f16")
-        }
+        let dtype = try a.choice("dtype", as: WeightDType.self)
         let loaded: LoadedModel
         do { loaded = try LoadedModel.load(name: name, process: process, dtype: dtype, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
             throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
