@@ -70,6 +70,20 @@ public indirect enum JSON: Sendable, Equatable {
         return false
     }
 
+    /// The value as it would read in the file, short, for error messages: scalars as written,
+    /// arrays and objects by their size ("[3 elements]", "{2 keys}").
+    public var compactText: String {
+        switch self {
+        case .string(let s): return s
+        case .integer(let i): return String(i)
+        case .double(let d): return String(d)
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        case .array(let a): return "[\(a.count) elements]"
+        case .object(let m): return "{\(m.count) keys}"
+        }
+    }
+
     /// "an object", "a number", ...: for error messages.
     public var typeName: String {
         switch self {

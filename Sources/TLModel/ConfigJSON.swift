@@ -26,7 +26,7 @@ public struct ConfigJSON {
     public func has(_ key: String) -> Bool { values[key].map { !$0.isNull } ?? false }
 
     private func wrongType(_ key: String, expected: String) -> TLModelError {
-        let found = values[key].map(Self.shortText) ?? "nothing"
+        let found = values[key]?.compactText ?? "nothing"
         return .invalidConfig("\(path): \"\(key)\" must be \(expected), but it is \(values[key]?.typeName ?? "null") \(found.prefix(60))")
     }
 
@@ -36,7 +36,7 @@ public struct ConfigJSON {
         guard has(key), let raw = values[key] else { return nil }
         guard let number = raw.number else { throw wrongType(key, expected: "a whole number") }
         if let exact = raw.wholeNumber { return exact }
-        throw TLModelError.invalidConfig("\(path): \(key) = \(Self.shortText(raw)) is not a whole number in range (\(number))")
+        throw TLModelError.invalidConfig("\(path): \(key) = \(raw.compactText) is not a whole number in range (\(number))")
     }
 
     /// The first of `keys` that is present, as a whole number.
@@ -86,17 +86,4 @@ public struct ConfigJSON {
     }
 
     private init(values: JSON, path: String) { self.values = values; self.path = path }
-
-    /// A value as it would read in the file, for error messages.
-    static func shortText(_ value: JSON) -> String {
-        switch value {
-        case .string(let s): return s
-        case .integer(let i): return String(i)
-        case .double(let d): return String(d)
-        case .bool(let b): return String(b)
-        case .null: return "null"
-        case .array(let a): return "[\(a.count) elements]"
-        case .object(let m): return "{\(m.count) keys}"
-        }
-    }
 }

@@ -105,7 +105,7 @@ public struct SAEConfig: Sendable, Equatable {
         func int(_ key: String) throws -> Int? {
             guard let v = field(key) else { return nil }
             if let n = v.wholeNumber, abs(n) < 1 << 50 { return n }
-            throw SAEError.invalidConfig(path: path, reason: "'\(key)' must be a whole number, found \(ConfigJSON.shortText(v))")
+            throw SAEError.invalidConfig(path: path, reason: "'\(key)' must be a whole number, found \(v.compactText)")
         }
         func string(_ key: String) -> String? { field(key)?.string }
         func bool(_ key: String, default d: Bool) -> Bool { field(key)?.bool ?? field(key)?.number.map { $0 != 0 } ?? d }

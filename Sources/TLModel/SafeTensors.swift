@@ -89,7 +89,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var metadata: [String: String] = [:]
         for (key, value) in members {
             if key == "__metadata__" {
-                for (k, v) in value.members ?? [] { metadata[k] = v.string ?? ConfigJSON.shortText(v) }
+                for (k, v) in value.members ?? [] { metadata[k] = v.string ?? v.compactText }
                 continue
             }
             guard let dtype = value["dtype"]?.string, let shapeList = value["shape"]?.array,
@@ -98,13 +98,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             let shape = try shapeList.map { v -> Int in
                 guard case .integer(let n) = v, n >= 0, n < 1 << 40 else {
-                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has an invalid shape \(shapeList.map(ConfigJSON.shortText))")
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has an invalid shape \(shapeList.map(\.compactText))")
                 }
                 return n
             }
             let offsets = try offsetList.map { v -> Int in
                 guard case .integer(let n) = v, n >= 0 else {
-                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has invalid data_offsets \(offsetList.map(ConfigJSON.shortText))")
+                    throw TLModelError.corruptSafetensors(path: path, reason: "entry '\(key)' has invalid data_offsets \(offsetList.map(\.compactText))")
                 }
                 return n
             }
