@@ -353,17 +353,22 @@ def generate(spec: FamilySpec) -> None:
           flush=True)
 
 
-def main() -> None:
-    # TransformerLens accepts only its official names; a local directory is what we have.
+def run_specs(generate_one, description: str) -> None:
+    """The generators' command line: `--only a,b` picks specs by name; TransformerLens is patched to
+    load the local directories (it accepts only its official names otherwise)."""
     tl_loading.get_official_model_name = lambda name: name
     tl_loading.convert_hf_model_config = resized_gemma2_config(tl_loading.convert_hf_model_config)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     wanted = set(filter(None, args.only.split(",")))
     for spec in SPECS:
         if not wanted or spec.name in wanted:
-            generate(spec)
+            generate_one(spec)
+
+
+def main() -> None:
+    run_specs(generate, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ resized). Deterministic: fixed seeds, 2 CPU threads, no network.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -24,12 +23,11 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import families  # noqa: E402  (sets offline mode, threads and determinism on import)
-from families import (CLASSES, GEMMA2_DIRS, GEMMA_DIRS, OUT_ROOT, SPECS, FamilySpec,  # noqa: E402
-                      placeholder_tokenizer, resized_gemma2_config, tl_model, write_json)
+from families import (CLASSES, GEMMA2_DIRS, GEMMA_DIRS, OUT_ROOT, FamilySpec,  # noqa: E402
+                      placeholder_tokenizer, tl_model, write_json)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-import transformer_lens.loading_from_pretrained as tl_loading  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 from transformer_lens import patching  # noqa: E402
 from transformer_lens.head_detector import detect_head  # noqa: E402
@@ -190,15 +188,7 @@ def generate(spec: FamilySpec) -> None:
 
 
 def main() -> None:
-    tl_loading.get_official_model_name = lambda name: name
-    tl_loading.convert_hf_model_config = resized_gemma2_config(tl_loading.convert_hf_model_config)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="")
-    args = parser.parse_args()
-    wanted = set(filter(None, args.only.split(",")))
-    for spec in SPECS:
-        if not wanted or spec.name in wanted:
-            generate(spec)
+    families.run_specs(generate, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
