@@ -40,6 +40,10 @@ sys.path.insert(0, HERE)
 # Hugging Face configs of the real models (their config.json sizes); `layers` shortens a model that
 # would not fit TransformerLens's Float32 copy plus HF's on this machine.
 SHAPES = {
+    "pythia-160m": dict(arch="gpt_neox", dir="fbench-f", params="162M", config=dict(
+        hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, vocab_size=50304,
+        rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True, max_position_embeddings=2048,
+        tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5)),
     "pythia-410m": dict(arch="gpt_neox", dir="fbench-a", params="405M", config=dict(
         hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, vocab_size=50304,
         rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True, max_position_embeddings=2048,
@@ -64,7 +68,7 @@ SHAPES = {
         intermediate_size=9216, vocab_size=256000, max_position_embeddings=8192, query_pre_attn_scalar=256,
         sliding_window=4096, attn_logit_softcapping=50.0, final_logit_softcapping=30.0, rope_theta=10000.0)),
 }
-DEFAULT_SHAPES = ["pythia-410m", "qwen2.5-0.5b", "pythia-1b", "llama-3.2-1b", "gemma-2-2b-6l"]
+DEFAULT_SHAPES = ["pythia-160m", "pythia-410m", "qwen2.5-0.5b", "pythia-1b", "llama-3.2-1b", "gemma-2-2b-6l"]
 TASKS = ["load", "forward11", "forward128", "patchlayers", "generate20"]
 
 
@@ -201,6 +205,46 @@ def tl_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     return results
 
 
+def hf_side(shape: str, directory: str, tasks: list[str], repeats: int, threads: int) -> dict:
+    """HF transformers on the same directory in Float32: load, forwardN, generateN (greedy, KV
+    cache, exactly N new tokens). The patch sweeps have no HF counterpart and are skipped."""
+    import torch
+    from reference import lcg_tokens
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)
+    _, model_cls = classes(SHAPES[shape]["arch"])
+    results: dict[str, float] = {}
+    t0 = time.perf_counter()
+    model = model_cls.from_pretrained(directory, dtype=torch.float32)
+    model.eval()
+    results["load"] = time.perf_counter() - t0
+    vocab = model.config.vocab_size
+    short = torch.tensor([lcg_tokens(11, vocab)])
+
+    def timed(body, n):
+        body()  # warm-up
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            body()
+            times.append(time.perf_counter() - t)
+        return sorted(times)[len(times) // 2]
+
+    for task in tasks:
+        if task.startswith("forward"):
+            tokens = torch.tensor([lcg_tokens(int(task[len("forward"):]), vocab)])
+            results[task] = timed(lambda: model(tokens, use_cache=False).logits,
+                                  repeats if tokens.shape[1] < 512 else max(1, repeats // 2))
+        elif task.startswith("generate"):
+            n = int(task[len("generate"):])
+            results[task] = timed(lambda: model.generate(short, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                                                         attention_mask=torch.ones_like(short), pad_token_id=0), 1)
+        else:
+            continue
+        log(f"hf {shape} {task}: {results[task]:.3f}s")
+    return results
+
+
 # ---------------------------------------------------------------- orchestration (standard library)
 
 def run_json(cmd: list[str], env: dict) -> tuple[dict, float]:
@@ -227,6 +271,12 @@ def main() -> None:
     tl.add_argument("--tasks", default=",".join(TASKS))
     tl.add_argument("--repeats", type=int, default=3)
     tl.add_argument("--threads", type=int, default=2)
+    hfp = sub.add_parser("hf")
+    hfp.add_argument("shape")
+    hfp.add_argument("dir")
+    hfp.add_argument("--tasks", default=",".join(TASKS))
+    hfp.add_argument("--repeats", type=int, default=3)
+    hfp.add_argument("--threads", type=int, default=2)
     ap.add_argument("--python", default=os.environ.get("TLSH_BENCH_PYTHON"))
     ap.add_argument("--tlsh", default=os.path.join(ROOT, ".build", "release", "tlsh"))
     ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
@@ -237,11 +287,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
+    ap.add_argument("--no-hf", action="store_true", help="skip the HF transformers columns")
     args = ap.parse_args()
     if args.cmd == "make":
         return make(args.shape, args.dir)
     if args.cmd == "tl":
         print(json.dumps(tl_side(args.shape, args.dir, args.tasks.split(","), args.repeats, args.threads)))
+        return
+    if args.cmd == "hf":
+        print(json.dumps(hf_side(args.shape, args.dir, args.tasks.split(","), args.repeats, args.threads)))
         return
     if not args.python:
         raise SystemExit("--python (a venv with torch, transformers and transformer-lens==3.9.0) is required")
@@ -262,8 +316,11 @@ def main() -> None:
                                       dict(env, TLSH_BENCH_REPEATS=str(args.repeats)))
             ref, tl_rss = run_json([args.python, os.path.abspath(__file__), "tl", shape, directory, "--tasks", ",".join(tasks),
                                     "--repeats", str(args.repeats), "--threads", str(args.threads)], env)
-            rounds.append({"tlsh": tlsh, "tl": ref, "tlsh_peak_rss_gb": tlsh_rss, "tl_peak_rss_gb": tl_rss,
-                           "load_average": [before, os.getloadavg()[0]]})
+            hf, hf_rss = ({}, None) if args.no_hf else run_json(
+                [args.python, os.path.abspath(__file__), "hf", shape, directory, "--tasks", ",".join(tasks),
+                 "--repeats", str(args.repeats), "--threads", str(args.threads)], env)
+            rounds.append({"tlsh": tlsh, "tl": ref, "hf": hf, "tlsh_peak_rss_gb": tlsh_rss, "tl_peak_rss_gb": tl_rss,
+                           "hf_peak_rss_gb": hf_rss, "load_average": [before, os.getloadavg()[0]]})
         report["shapes"][shape] = {"params": SHAPES[shape]["params"], "rounds": rounds}
         print_shape(shape, SHAPES[shape]["params"], rounds, tasks)
     report["load_average_end"] = os.getloadavg()
@@ -274,18 +331,19 @@ def main() -> None:
 
 def print_shape(shape: str, params: str, rounds: list[dict], tasks: list[str]) -> None:
     print(f"\n{shape} ({params} parameters)")
-    print(f"| task | tlsh | TransformerLens | TL / tlsh |\n|---|---|---|---|")
+    print("| task | tlsh | TransformerLens | HF transformers | TL / tlsh | HF / tlsh |\n|---|---|---|---|---|---|")
     for task in tasks:
         for r in rounds:
-            a, b = r["tlsh"].get(task), r["tl"].get(task)
+            a, b, c = r["tlsh"].get(task), r["tl"].get(task), r.get("hf", {}).get(task)
             if a is None or b is None:
                 continue
-            print(f"| {task} | {a:.3f} s | {b:.3f} s | {b / a:.1f}x |")
+            hf_time, hf_ratio = (f"{c:.3f} s", f"{c / a:.1f}x") if c is not None else ("—", "—")
+            print(f"| {task} | {a:.3f} s | {b:.3f} s | {hf_time} | {b / a:.1f}x | {hf_ratio} |")
     for r in rounds:
-        print(f"| peak RSS | {r['tlsh_peak_rss_gb']:.2f} GB | {r['tl_peak_rss_gb']:.2f} GB | |")
+        hf_rss = f"{r['hf_peak_rss_gb']:.2f} GB" if r.get("hf_peak_rss_gb") is not None else "—"
+        print(f"| peak RSS | {r['tlsh_peak_rss_gb']:.2f} GB | {r['tl_peak_rss_gb']:.2f} GB | {hf_rss} | | |")
         print(f"(load average {r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f})")
     sys.stdout.flush()
-
 
 if __name__ == "__main__":
     main()
