@@ -76,7 +76,10 @@ public struct NNsightEnvironment: Sendable {
         }
         let pip = [venvPython.path, "-m", "pip", "install", "--disable-pip-version-check"]
         log("installing torch (CPU) into \(venv.path)")
-        if try Self.run(pip[0], Array(pip.dropFirst()) + ["torch", "--index-url", "https://download.pytorch.org/whl/cpu"]) != 0 {
+        // The CPU-only index saves gigabytes of CUDA libraries where it is reachable; where it is not
+        // (a mirror of PyPI only), give up on it in seconds rather than after pip's default retries.
+        if try Self.run(pip[0], Array(pip.dropFirst()) + ["torch", "--index-url", "https://download.pytorch.org/whl/cpu",
+                                                          "--retries", "1", "--timeout", "10"]) != 0 {
             log("the PyTorch CPU index is not reachable; installing torch from PyPI")
             guard try Self.run(pip[0], Array(pip.dropFirst()) + ["torch"]) == 0 else {
                 throw PlanWorkerError.failedToStart("pip could not install torch into \(venv.path); see pip's message above")

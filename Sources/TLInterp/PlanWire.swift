@@ -2,10 +2,11 @@
 // (Sources/TLInterp/Resources/tlsh_nnsight_worker.py documents the protocol). Tensors are
 // {"shape": [...], "data": base64 of little-endian float32}.
 import Foundation
+import TLCore
 import TLTensor
 
 public enum PlanWire {
-    public static func encode(_ t: Tensor) -> [String: Any] {
+    public static func encode(_ t: Tensor) -> JSON {
         var bytes = [UInt8](repeating: 0, count: t.count * 4)
         for (i, x) in t.data.enumerated() {
             let bits = x.bitPattern.littleEndian
@@ -14,12 +15,16 @@ public enum PlanWire {
             bytes[4 * i + 2] = UInt8(truncatingIfNeeded: bits >> 16)
             bytes[4 * i + 3] = UInt8(truncatingIfNeeded: bits >> 24)
         }
-        return ["shape": t.shape, "data": Data(bytes).base64EncodedString()]
+        return .object(["shape": .numbers(t.shape), "data": .string(Data(bytes).base64EncodedString())])
     }
 
-    public static func decodeTensor(_ any: Any?) throws -> Tensor {
-        guard let obj = any as? [String: Any], let shape = obj["shape"] as? [Int], let text = obj["data"] as? String else {
+    public static func decodeTensor(_ json: JSON?) throws -> Tensor {
+        guard let json, let dims = json["shape"]?.array, let text = json["data"]?.string else {
             throw PlanWorkerError.protocolError("a tensor must be {\"shape\": [...], \"data\": base64}")
+        }
+        let shape = try dims.map { d -> Int in
+            guard let n = d.wholeNumber else { throw PlanWorkerError.protocolError("a tensor's shape must be whole numbers, got \(d.compactText)") }
+            return n
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw PlanWorkerError.protocolError("a tensor's shape \(shape) has a negative size") }
         guard let data = Data(base64Encoded: text) else { throw PlanWorkerError.protocolError("a tensor's data is not base64") }
@@ -39,43 +44,52 @@ public enum PlanWire {
         return Tensor(shape: shape, data: values)
     }
 
-    public static func encode(_ plan: InterventionPlan) -> [String: Any] {
-        ["runs": plan.runs.map { run -> [String: Any] in
-            ["tokens": run.tokens,
-             "reads": run.reads.map { r -> [String: Any] in
-                 var o: [String: Any] = ["hook": r.hook, "keep": r.keep]
-                 if let p = r.positions { o["positions"] = p }
-                 if let c = r.columns { o["columns"] = c }
-                 return o
-             },
-             "writes": run.writes.map { w -> [String: Any] in
-                 var o: [String: Any] = ["hook": w.hook, "op": w.op.rawValue]
-                 if let p = w.positions { o["positions"] = p }
-                 if let h = w.head { o["head"] = h }
-                 switch w.value {
-                 case .tensor(let t): o["value"] = encode(t)
-                 case .read(let run, let hook): o["value"] = ["run": run, "hook": hook]
-                 }
-                 return o
-             }]
-        }]
+    public static func encode(_ plan: InterventionPlan) -> JSON {
+        .object(["runs": .array(plan.runs.map { run in
+            .object(["tokens": .numbers(run.tokens),
+                     "reads": .array(run.reads.map { r in
+                         var o: [(key: String, value: JSON)] = [("hook", .string(r.hook)), ("keep", .bool(r.keep))]
+                         if let p = r.positions { o.append(("positions", .numbers(p))) }
+                         if let c = r.columns { o.append(("columns", .numbers(c))) }
+                         return .object(o)
+                     }),
+                     "writes": .array(run.writes.map { w in
+                         var o: [(key: String, value: JSON)] = [("hook", .string(w.hook)), ("op", .string(w.op.rawValue))]
+                         if let p = w.positions { o.append(("positions", .numbers(p))) }
+                         if let h = w.head { o.append(("head", .integer(h))) }
+                         switch w.value {
+                         case .tensor(let t): o.append(("value", encode(t)))
+                         case .read(let run, let hook): o.append(("value", .object(["run": .integer(run), "hook": .string(hook)])))
+                         }
+                         return .object(o)
+                     })])
+        })])
     }
 
     /// The runs of an execute reply: [{hook: tensor}].
-    public static func decodeResult(_ any: Any?, expectedRuns: Int) throws -> PlanResult {
-        guard let obj = any as? [String: Any], let runs = obj["runs"] as? [[String: Any]] else {
+    public static func decodeResult(_ json: JSON?, expectedRuns: Int) throws -> PlanResult {
+        guard let runs = json?["runs"]?.array else {
             throw PlanWorkerError.protocolError("an execute reply must hold {\"runs\": [...]}")
         }
         guard runs.count == expectedRuns else {
             throw PlanWorkerError.protocolError("the plan has \(expectedRuns) runs but the reply has \(runs.count)")
         }
-        return PlanResult(runs: try runs.map { run in try run.mapValues { try decodeTensor($0) } })
+        return PlanResult(runs: try runs.map { run in
+            guard let members = run.members else { throw PlanWorkerError.protocolError("each run of a reply must be {hook: tensor}") }
+            var out: [String: Tensor] = [:]
+            for (hook, t) in members { out[hook] = try decodeTensor(t) }
+            return out
+        })
     }
 
-    /// One line of JSON (no newline inside: JSONSerialization escapes them).
-    public static func line(_ obj: [String: Any]) throws -> Data {
-        var data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-        data.append(0x0A)
-        return data
+    /// One line of JSON (a compact document has no newline inside: strings escape theirs).
+    public static func line(_ json: JSON) throws -> Data {
+        do {
+            var data = Data(try json.bytes())
+            data.append(0x0A)
+            return data
+        } catch {
+            throw PlanWorkerError.protocolError("a request cannot be sent: \(error)")
+        }
     }
 }

@@ -3,6 +3,7 @@
 // whose tail explains a failed start or a crash. A worker that dies, answers garbage or is
 // interrupted is terminated and reported; the caller starts a fresh one when it needs one.
 import Foundation
+import TLCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +37,7 @@ public final class PlanWorker: @unchecked Sendable {
     private var nextID = 1
     public let logFile: URL
     /// What hello answered (versions).
-    public private(set) var hello: [String: Any] = [:]
+    public private(set) var hello: JSON = .object([])
     public var isRunning: Bool { process.isRunning }
 
     /// Starts `executable arguments` and waits (up to `startupTimeout` seconds) for its hello.
@@ -55,7 +56,7 @@ public final class PlanWorker: @unchecked Sendable {
             throw PlanWorkerError.failedToStart("cannot run \(executable.path): \(error.localizedDescription)")
         }
         do {
-            hello = (try call("hello", timeout: startupTimeout)) as? [String: Any] ?? [:]
+            hello = try call("hello", timeout: startupTimeout) ?? .object([])
         } catch let e as PlanWorkerError {
             terminate()
             switch e {
@@ -76,31 +77,29 @@ public final class PlanWorker: @unchecked Sendable {
     /// Sends one request and waits for its reply; `status` receives (status, message) lines that
     /// arrive first. Returns the reply's result; throws the worker's error reply as `.worker`.
     @discardableResult
-    public func call(_ op: String, _ fields: [String: Any] = [:], timeout: Double? = nil,
-                     status: ((String, String) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) throws -> Any? {
+    public func call(_ op: String, _ fields: KeyValuePairs<String, JSON> = [:], timeout: Double? = nil,
+                     status: ((String, String) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) throws -> JSON? {
         let id = nextID
         nextID += 1
-        var request = fields
-        request["op"] = op
-        request["id"] = id
+        let request = JSON.object([("op", .string(op)), ("id", .integer(id))] + fields.map { (key: $0.key, value: $0.value) })
         try send(try PlanWire.line(request))
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         while true {
             let line = try readLine(deadline: deadline, isCancelled: isCancelled)
-            guard let obj = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else {
+            guard let obj = try? JSON.parse(line), obj.members != nil else {
                 terminate()
                 throw PlanWorkerError.protocolError(String(decoding: line.prefix(200), as: UTF8.self))
             }
-            if let s = obj["status"] as? String {
-                status?(s, obj["message"] as? String ?? "")
+            if let s = obj["status"]?.string {
+                status?(s, obj["message"]?.string ?? "")
                 continue
             }
-            guard (obj["id"] as? Int) == id else {
+            guard obj["id"]?.wholeNumber == id else {
                 terminate()
-                throw PlanWorkerError.protocolError("a reply to request \(obj["id"].map { "\($0)" } ?? "null") while waiting for \(id)")
+                throw PlanWorkerError.protocolError("a reply to request \(obj["id"]?.compactText ?? "null") while waiting for \(id)")
             }
-            if obj["ok"] as? Bool == true { return obj["result"] }
-            throw PlanWorkerError.worker(kind: obj["kind"] as? String ?? "internal", message: obj["error"] as? String ?? "the worker failed without a message")
+            if obj["ok"]?.bool == true { return obj["result"] }
+            throw PlanWorkerError.worker(kind: obj["kind"]?.string ?? "internal", message: obj["error"]?.string ?? "the worker failed without a message")
         }
     }
 

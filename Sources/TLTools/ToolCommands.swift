@@ -38,7 +38,7 @@ public enum ToolCommands {
             // Prove it: start the worker once and show what it runs.
             let worker = try env.startWorker()
             let h = worker.hello
-            print("worker: nnsight \(h["nnsight"] as? String ?? "?"), torch \(h["torch"] as? String ?? "?"), transformers \(h["transformers"] as? String ?? "?"), Python \(h["python"] as? String ?? "?")")
+            print("worker: nnsight \(h["nnsight"]?.string ?? "?"), torch \(h["torch"]?.string ?? "?"), transformers \(h["transformers"]?.string ?? "?"), Python \(h["python"]?.string ?? "?")")
             worker.shutdown()
             print("in a session: backend nnsight (this machine) or backend ndif (NDIF, with NDIF_API_KEY set)")
             return 0

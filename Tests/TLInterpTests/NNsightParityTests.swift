@@ -5,6 +5,7 @@
 // with the reason printed otherwise. The NDIF path is checked up to the request it would send.
 import Foundation
 import XCTest
+import TLCore
 @testable import TLInterp
 import TLModel
 import TLTensor
@@ -55,8 +56,8 @@ final class NNsightParityTests: XCTestCase {
         for (name, g) in fixtures {
             guard let g else { XCTFail("\(name): fixture missing"); continue }
             let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
-            let loaded = try worker.call("load", ["model": g.hfDirectory.path]) as! [String: Any]
-            let workerHooks = loaded["hooks"] as! [String]
+            let loaded = try XCTUnwrap(try worker.call("load", ["model": .string(g.hfDirectory.path)]))
+            let workerHooks = try XCTUnwrap(loaded["hooks"]?.array).compactMap(\.string)
             let c = model.config, L = c.nLayers
             let info = g.meta["interp"] as? [String: Any]
             let clean = info?["clean"] as? [Int] ?? Array(g.seqA.prefix(12))
@@ -116,22 +117,23 @@ final class NNsightParityTests: XCTestCase {
         }
         // request_only: the weights load here (LanguageModel would need the hub and tokenizer files,
         // which the random fixtures lack), and plans become the request nnsight's client would send.
-        _ = try worker.call("load", ["model": g.hfDirectory.path, "request_only": true, "host": "https://ndif.example.org"])
+        _ = try worker.call("load", ["model": .string(g.hfDirectory.path), "request_only": .bool(true), "host": .string("https://ndif.example.org")])
         let model = try HookedTransformer.load(directory: g.hfDirectory, processing: .none)
         let P = 6
         let pp = try PatchPlan(config: model.config, activation: "resid_pre", axes: [.layer, .pos], ranges: [:],
                                clean: Array(g.seqA.prefix(P)), corrupt: Array(g.seqB.prefix(P)), metric: .logitDiff(answer: 1, wrong: 2))
-        let req = try worker.call("request", ["plan": PlanWire.encode(pp.plan)]) as! [String: Any]
-        XCTAssertEqual(req["url"] as? String, "https://ndif.example.org/request")
-        XCTAssertEqual(req["websocket"] as? String, "wss://ndif.example.org/subscribe")
-        XCTAssertTrue((req["model_key"] as? String ?? "").contains("LanguageModel"), "\(req)")
-        XCTAssertGreaterThan(req["payload_bytes"] as? Int ?? 0, 0)
+        let req = try XCTUnwrap(try worker.call("request", ["plan": PlanWire.encode(pp.plan)]))
+        XCTAssertEqual(req["url"]?.string, "https://ndif.example.org/request")
+        XCTAssertEqual(req["websocket"]?.string, "wss://ndif.example.org/subscribe")
+        XCTAssertTrue((req["model_key"]?.string ?? "").contains("LanguageModel"), "\(req)")
+        XCTAssertGreaterThan(req["payload_bytes"]?.wholeNumber ?? 0, 0)
         // The payload is nnsight's serialised session: it grows with the runs, not with d_model.
         let big = try PatchPlan(config: model.config, activation: "z", axes: [.layer, .pos, .head], ranges: [:],
                                 clean: Array(g.seqA.prefix(P)), corrupt: Array(g.seqB.prefix(P)), metric: .logitDiff(answer: 1, wrong: 2))
-        let bigReq = try worker.call("request", ["plan": PlanWire.encode(big.plan)]) as! [String: Any]
-        print("NDIF request payload: \(pp.plan.runs.count) runs \(req["payload_bytes"]!) B, \(big.plan.runs.count) runs \(bigReq["payload_bytes"]!) B")
-        XCTAssertGreaterThan(bigReq["payload_bytes"] as! Int, req["payload_bytes"] as! Int)
+        let bigReq = try XCTUnwrap(try worker.call("request", ["plan": PlanWire.encode(big.plan)]))
+        let small = try XCTUnwrap(req["payload_bytes"]?.wholeNumber), large = try XCTUnwrap(bigReq["payload_bytes"]?.wholeNumber)
+        print("NDIF request payload: \(pp.plan.runs.count) runs \(small) B, \(big.plan.runs.count) runs \(large) B")
+        XCTAssertGreaterThan(large, small)
         // Such a model gives requests, not results.
         XCTAssertThrowsError(try worker.call("execute", ["plan": PlanWire.encode(pp.plan)])) { e in
             guard case PlanWorkerError.worker(let kind, _) = e else { return XCTFail("\(e)") }

@@ -3,6 +3,7 @@
 // shell scripts that play a worker (one that dies, one that answers garbage, one that hangs).
 import Foundation
 import XCTest
+import TLCore
 @testable import TLInterp
 import TLModel
 import TLTensor
@@ -13,7 +14,7 @@ final class PlanTests: XCTestCase {
 
     func testTensorsTravelAsLittleEndianFloat32Base64() throws {
         let one = PlanWire.encode(Tensor(shape: [1], data: [1]))
-        XCTAssertEqual(one["data"] as? String, "AACAPw==")  // 1.0f = 00 00 80 3f
+        XCTAssertEqual(one["data"]?.string, "AACAPw==")  // 1.0f = 00 00 80 3f
         let t = Tensor(shape: [2, 3], data: [0, -0.0, 1e-30, -3.5, .greatestFiniteMagnitude, .leastNonzeroMagnitude])
         let back = try PlanWire.decodeTensor(PlanWire.encode(t))
         XCTAssertEqual(back.shape, [2, 3])
@@ -21,16 +22,18 @@ final class PlanTests: XCTestCase {
     }
 
     func testBadTensorsAreProtocolErrors() {
-        let cases: [[String: Any]] = [["shape": [2], "data": "AACAPw=="],      // 4 bytes for 2 values
-                                      ["shape": [1], "data": "not base64!"],
-                                      ["shape": [-1], "data": ""],
-                                      ["data": "AACAPw=="]]
+        let cases: [JSON] = [.object(["shape": .numbers([2]), "data": .string("AACAPw==")]),  // 4 bytes for 2 values
+                             .object(["shape": .numbers([1]), "data": .string("not base64!")]),
+                             .object(["shape": .numbers([-1]), "data": .string("")]),
+                             .object(["shape": .array([.string("2")]), "data": .string("AACAPw==")]),
+                             .object(["data": .string("AACAPw==")])]
         for c in cases {
             XCTAssertThrowsError(try PlanWire.decodeTensor(c)) { e in
                 guard case PlanWorkerError.protocolError = e else { return XCTFail("\(c): \(e)") }
             }
         }
-        XCTAssertThrowsError(try PlanWire.decodeResult(["runs": [[String: Any]]()], expectedRuns: 2))
+        XCTAssertThrowsError(try PlanWire.decodeResult(.object(["runs": .array([])]), expectedRuns: 2))
+        XCTAssertThrowsError(try PlanWire.decodeResult(.object(["runs": .array([.integer(1)])]), expectedRuns: 1))
     }
 
     func testPlanJSONForm() throws {
@@ -40,21 +43,21 @@ final class PlanTests: XCTestCase {
                   writes: [.init("blocks.0.hook_resid_post", positions: [1], value: .read(run: 0, hook: "blocks.0.hook_resid_post")),
                            .init("blocks.0.attn.hook_z", .add, positions: nil, head: 2, value: .tensor(Tensor(shape: [1], data: [1])))]),
         ])
-        let line = try PlanWire.line(["op": "execute", "plan": PlanWire.encode(plan)])
+        let line = try PlanWire.line(.object(["op": .string("execute"), "plan": PlanWire.encode(plan)]))
         XCTAssertEqual(line.last, 0x0A)
         XCTAssertEqual(line.filter { $0 == 0x0A }.count, 1, "one line")
-        let obj = try JSONSerialization.jsonObject(with: line) as! [String: Any]
-        let runs = (obj["plan"] as! [String: Any])["runs"] as! [[String: Any]]
-        let reads = runs[0]["reads"] as! [[String: Any]]
-        XCTAssertEqual(reads[0]["keep"] as? Bool, false)
-        XCTAssertEqual(reads[1]["positions"] as? [Int], [-1])
-        XCTAssertEqual(reads[1]["columns"] as? [Int], [5, 7])
-        let writes = runs[1]["writes"] as! [[String: Any]]
-        XCTAssertEqual(writes[0]["op"] as? String, "set")
-        XCTAssertEqual((writes[0]["value"] as? [String: Any])?["run"] as? Int, 0)
-        XCTAssertEqual(writes[1]["head"] as? Int, 2)
+        let obj = try JSON.parse(line.dropLast())
+        let runs = try XCTUnwrap(obj["plan"]?["runs"]?.array)
+        let reads = try XCTUnwrap(runs[0]["reads"]?.array)
+        XCTAssertEqual(reads[0]["keep"]?.bool, false)
+        XCTAssertEqual(reads[1]["positions"], .numbers([-1]))
+        XCTAssertEqual(reads[1]["columns"], .numbers([5, 7]))
+        let writes = try XCTUnwrap(runs[1]["writes"]?.array)
+        XCTAssertEqual(writes[0]["op"]?.string, "set")
+        XCTAssertEqual(writes[0]["value"]?["run"]?.wholeNumber, 0)
+        XCTAssertEqual(writes[1]["head"]?.wholeNumber, 2)
         XCTAssertNil(writes[1]["positions"])
-        XCTAssertEqual((writes[1]["value"] as? [String: Any])?["data"] as? String, "AACAPw==")
+        XCTAssertEqual(writes[1]["value"]?["data"]?.string, "AACAPw==")
     }
 
     func testPlansThatCannotRunAreRefused() {
@@ -150,7 +153,7 @@ final class PlanTests: XCTestCase {
 
     func testAWorkerThatDiesMidRequestIsLost() throws {
         let w = try fakeWorker("read l; echo 'Traceback: killed' >&2; exit 7")
-        XCTAssertEqual(w.hello["worker"] as? String, "fake")
+        XCTAssertEqual(w.hello["worker"]?.string, "fake")
         XCTAssertThrowsError(try w.call("execute")) { e in
             guard case PlanWorkerError.lost(let m) = e else { return XCTFail("\(e)") }
             XCTAssertTrue(m.contains("status 7") && m.contains("Traceback: killed"), m)
@@ -183,7 +186,7 @@ final class PlanTests: XCTestCase {
         XCTAssertTrue(w.isRunning, "an error reply keeps the worker")
         var seen: [String] = []
         let r = try w.call("execute", status: { s, m in seen.append("\(s) \(m)") })
-        XCTAssertEqual(r as? Int, 42)
+        XCTAssertEqual(r?.wholeNumber, 42)
         XCTAssertEqual(seen, ["QUEUED 2 jobs ahead", "RUNNING "])
         w.terminate()
     }

@@ -2,6 +2,7 @@
 // names=), top and patch build an InterventionPlan; the Swift engine or the nnsight worker
 // executes it, and the display comes from the plan's results either way.
 import Foundation
+import TLCore
 import TLInterp
 import TLModel
 import TLRender
@@ -78,8 +79,8 @@ extension Session {
                 throw error
             }
         }
-        let h = backend.worker?.hello ?? [:]
-        let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h[$0] as? String ?? "?")" }.joined(separator: ", ")
+        let h = backend.worker?.hello
+        let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h?[$0]?.string ?? "?")" }.joined(separator: ", ")
         let where_ = kind == .ndif ? "on NDIF (\(host ?? backend.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
         return .result(Display(text: "backend \(kind.rawValue): run, top and patch run as nnsight plans \(where_) (\(versions)); "
                                    + "Hugging Face weights, unprocessed: results are those of process=false"), data: nil)
@@ -107,14 +108,15 @@ extension Session {
             target = m.directory.path
         }
         if let loaded = backend.loaded, loaded.model == target, loaded.remote == remote { return worker }
-        var fields: [String: Any] = ["model": target, "remote": remote]
-        if let host = backend.host { fields["host"] = host }
-        let reply: Any?
-        do { reply = try worker.call("load", fields, isCancelled: monitorCancel) } catch {
+        let reply: JSON?
+        do {
+            reply = try worker.call("load", ["model": .string(target), "remote": .bool(remote), "host": backend.host.map(JSON.string) ?? .null],
+                                    isCancelled: monitorCancel)
+        } catch {
             throw workerError(error, range: range)
         }
         backend.loaded = (target, remote)
-        backend.workerHooks = (reply as? [String: Any])?["hooks"] as? [String] ?? []
+        backend.workerHooks = reply?["hooks"]?.array?.compactMap(\.string) ?? []
         return worker
     }
 

@@ -1,6 +1,7 @@
 // The gradient verbs: `grad` (a gradient cache under TransformerLens names) and `attrib`
 // (attribution patching, shown like `patch`).
 import Foundation
+import TLCore
 import TLInterp
 import TLModel
 import TLRender
@@ -261,18 +262,19 @@ extension Session {
             let inGraph = circuit.edgeNames
             var nodes: [String: Bool] = ["input": true, "logits": true]
             for s in scores.senders { nodes[s.component] = circuit.components.contains(s.component) }
-            var edges: [String: Any] = [:]
-            for e in scores.edges { edges[e.name] = ["score": Double(e.score), "in_graph": inGraph.contains(e.name)] }
-            let object: [String: Any] = [
-                "format": "tlsh circuit 1 (nodes and edges as in the eap / MIB circuit files)",
-                "method": scores.method, "metric": metric.description,
-                "clean_metric": Double(scores.cleanValue), "corrupt_metric": Double(scores.corruptValue),
-                "circuit_metric": Double(circuitValue), "faithfulness": Double(faithfulness),
-                "ablation": ablation.rawValue, "empty_circuit_metric": Double(baseline),
-                "selection": selection, "nodes": nodes, "edges": edges,
-            ]
+            var edges: [(key: String, value: JSON)] = []
+            for e in scores.edges { edges.append((e.name, .object(["score": .float(e.score), "in_graph": .bool(inGraph.contains(e.name))]))) }
+            let object = JSON.object([
+                "format": .string("tlsh circuit 1 (nodes and edges as in the eap / MIB circuit files)"),
+                "method": .string(scores.method), "metric": .string(metric.description),
+                "clean_metric": .float(scores.cleanValue), "corrupt_metric": .float(scores.corruptValue),
+                "circuit_metric": .float(circuitValue), "faithfulness": faithfulness.isFinite ? .float(faithfulness) : .null,
+                "ablation": .string(ablation.rawValue), "empty_circuit_metric": .float(baseline),
+                "selection": .string(selection), "nodes": .object(nodes.map { (key: $0.key, value: .bool($0.value)) }),
+                "edges": .object(edges),
+            ])
             do {
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                let data = Data(try object.bytes(.init(pretty: true, sortedKeys: true)))
                 try data.write(to: URL(fileURLWithPath: path))
             } catch {
                 throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")

@@ -2,6 +2,7 @@
 // safetensors, and a whole cache as safetensors under TransformerLens hook names (plus logits),
 // so results move straight to numpy and PyTorch.
 import Foundation
+import TLCore
 import TLModel
 import TLRender
 import TLTensor
@@ -41,19 +42,30 @@ enum SaveFormats {
             }
             return Array((lines.joined(separator: "\n") + "\n").utf8)
         case "json":
-            var object: [String: Any] = [:]
+            var object: [(key: String, value: JSON)] = []
             if case .result(let d, _) = v {
-                object["text"] = d.text
-                func json(_ t: Table) -> [String: Any] {
-                    ["title": t.title ?? "", "columns": t.columns.map(\.name), "rows": t.rows.map { $0.map(cellValue) }]
+                object.append(("text", .string(d.text)))
+                func json(_ t: Table) -> JSON {
+                    .object(["title": .string(t.title ?? ""), "columns": .strings(t.columns.map(\.name)),
+                             "rows": .array(t.rows.map { .array($0.map(cellValue)) })])
                 }
-                object["tables"] = d.tables.map(json)
-                if let records = d.records { object["records"] = json(records) }
+                object.append(("tables", .array(d.tables.map(json))))
+                if let records = d.records { object.append(("records", json(records))) }
             }
-            if let t = tensor(of: v) { object["axes"] = t.axes; object["shape"] = t.tensor.shape; object["data"] = t.tensor.data.map(Double.init) }
-            if case .number(let n) = v { object["value"] = n }
+            if let t = tensor(of: v) {
+                guard t.tensor.data.allSatisfy(\.isFinite) else {
+                    throw TLLangError.runtime("this tensor holds NaN or infinite values, which JSON cannot represent; save it as .npy or .safetensors")
+                }
+                object += [("axes", .strings(t.axes)), ("shape", .numbers(t.tensor.shape)), ("data", .array(t.tensor.data.map(JSON.float)))]
+            }
+            if case .number(let n) = v {
+                guard n.isFinite else { throw TLLangError.runtime("\(n) has no JSON form; save it as .npy") }
+                object.append(("value", .double(n)))
+            }
             guard !object.isEmpty else { throw TLLangError.runtime("a \(v.typeName) cannot be saved as JSON") }
-            return Array(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]))
+            do { return try JSON.object(object).bytes(.init(pretty: true, sortedKeys: true)) } catch {
+                throw TLLangError.runtime("cannot save as JSON: \(error)")
+            }
         default:
             throw TLLangError.runtime("unknown format '.\(format)'; use .png .svg .csv .json .npy or .safetensors")
         }
@@ -67,19 +79,29 @@ enum SaveFormats {
         }
     }
 
-    static func cellValue(_ c: Table.Cell) -> Any {
+    static func cellValue(_ c: Table.Cell) -> JSON {
+        switch c {
+        case .text(let s), .token(let s): return .string(s)
+        case .int(let i): return .integer(i)
+        case .float(let f): return f.isFinite ? .double(f) : .string(String(f))
+        case .empty: return .null
+        }
+    }
+
+    /// A cell as CSV text: numbers as Swift prints them (shortest round trip), an empty cell empty.
+    static func csvText(_ c: Table.Cell) -> String {
         switch c {
         case .text(let s), .token(let s): return s
-        case .int(let i): return i
-        case .float(let f): return f.isFinite ? f : String(f)
-        case .empty: return NSNull()
+        case .int(let i): return String(i)
+        case .float(let f): return String(f)
+        case .empty: return ""
         }
     }
 
     static func csv(_ t: Table) -> String {
         func field(_ s: String) -> String { s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         var lines = [t.columns.map { field($0.name) }.joined(separator: ",")]
-        for row in t.rows { lines.append(row.map { field("\(cellValue($0))") }.joined(separator: ",")) }
+        for row in t.rows { lines.append(row.map { field(csvText($0)) }.joined(separator: ",")) }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -99,13 +121,15 @@ enum SaveFormats {
 
     /// safetensors with F32 tensors in the given order.
     static func safetensors(_ entries: [(String, Tensor)], metadata: [String: String]) -> [UInt8] {
-        var header: [String: Any] = ["__metadata__": metadata]
+        var header: [(key: String, value: JSON)] = [("__metadata__", .object(metadata.map { (key: $0.key, value: .string($0.value)) }))]
         var offset = 0
         for (name, t) in entries {
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.count]] as [String: Any]
+            header.append((name, .object(["dtype": .string("F32"), "shape": .numbers(t.shape),
+                                          "data_offsets": .numbers([offset, offset + 4 * t.count])])))
             offset += 4 * t.count
         }
-        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { Array($0) } ?? Array("{}".utf8)
+        // Strings, whole numbers and sorted keys only: nothing here can fail to encode.
+        var json = (try? JSON.object(header).bytes(.init(sortedKeys: true))) ?? Array("{}".utf8)
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var out: [UInt8] = []
         out.reserveCapacity(8 + json.count + offset)
