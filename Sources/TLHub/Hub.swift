@@ -17,7 +17,7 @@ public final class Hub: Sendable {
     ///   - progress: called with per-file download progress (about 10 Hz, and once per finished file),
     ///     from a background thread.
     ///   - isCancelled: polled during downloads; returning true stops with `TLHubError.cancelled`.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+    public init(environment: [String: String],
                 progress: (@Sendable (DownloadProgress) -> Void)? = nil,
                 isCancelled: (@Sendable () -> Bool)? = nil,
                 timeout: TimeInterval = 30) {

@@ -22,7 +22,7 @@ public enum KernelspecInstaller {
     public static func install(location: KernelspecLocation, name: String = "tlsh", executablePath: String,
                                displayName: String = "tlsh", interruptMode: InterruptMode = .signal,
                                extraArguments: [String] = [],
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+                               environment: [String: String]) throws -> String {
         guard !name.isEmpty, name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }) else {
             throw KernelError.kernelspec("kernel name \"\(name)\" may only contain letters, digits, '.', '_' and '-'")
         }
@@ -57,7 +57,7 @@ public enum KernelspecInstaller {
 
     /// The Jupyter data directory (the one that contains `kernels/`) for a location.
     public static func dataDirectory(for location: KernelspecLocation,
-                                     environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+                                     environment: [String: String]) throws -> String {
         switch location {
         case .user:
             if let custom = environment["JUPYTER_DATA_DIR"], !custom.isEmpty { return custom }

@@ -58,7 +58,7 @@ public enum ScriptRunner {
     /// The caller keeps the returned object alive (the session holds its output weakly).
     static func attachOutput(to session: Session) -> TerminalOutput {
         if let existing = session.output as? TerminalOutput { return existing }
-        let output = TerminalOutput()
+        let output = TerminalOutput(environment: session.environment)
         if session.output == nil { session.output = output }
         return output
     }

@@ -51,7 +51,7 @@ public final class TerminalOutput: SessionOutput, @unchecked Sendable {
     private let clock: @Sendable () -> Double
 
     /// Output to the process's standard output and error.
-    public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public convenience init(environment: [String: String]) {
         self.init(configuration: .detect(environment: environment),
                   standardOutput: { TerminalIO.writeAll($0, to: 1) },
                   standardError: { TerminalIO.writeAll($0, to: 2) })

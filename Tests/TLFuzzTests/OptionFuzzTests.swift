@@ -157,7 +157,7 @@ final class OptionFuzzTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw XCTSkip("no \(Self.binary); build it with swift build -c release --product tlsh")
         }
-        let session = Session()
+        let session = Session(environment: ProcessInfo.processInfo.environment)
         try session.execute("model")
         let cfg = session.current!.model.config
         let statements = Self.statements(vocabulary: cfg.dVocab, context: cfg.nCtx)

@@ -125,7 +125,7 @@ final class KernelspecInstallerTests: XCTestCase {
         let prefix = NSTemporaryDirectory() + "tlsh-kernelspec-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: prefix) }
         let directory = try KernelspecInstaller.install(location: .prefix(prefix), name: "tlsh-x", executablePath: "/opt/bin/tlsh",
-                                                        interruptMode: .message, extraArguments: ["--echo"])
+                                                        interruptMode: .message, extraArguments: ["--echo"], environment: [:])
         XCTAssertEqual(directory, prefix + "/share/jupyter/kernels/tlsh-x")
         let spec = try JSONValue.decode(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/kernel.json"))))
         XCTAssertEqual(spec["argv"], ["/opt/bin/tlsh", "kernel", "--echo", "-f", "{connection_file}"])
@@ -135,8 +135,8 @@ final class KernelspecInstallerTests: XCTestCase {
         for logo in ["logo-32x32.png", "logo-64x64.png", "logo-svg.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + logo), logo)
         }
-        XCTAssertThrowsError(try KernelspecInstaller.install(location: .prefix(prefix), name: "bad name", executablePath: "/x"))
-        XCTAssertThrowsError(try KernelspecInstaller.install(location: .prefix(prefix), name: "ok", executablePath: "relative/tlsh"))
+        XCTAssertThrowsError(try KernelspecInstaller.install(location: .prefix(prefix), name: "bad name", executablePath: "/x", environment: [:]))
+        XCTAssertThrowsError(try KernelspecInstaller.install(location: .prefix(prefix), name: "ok", executablePath: "relative/tlsh", environment: [:]))
     }
 
     func testEmbeddedLogosMatchTheRepositoryFiles() throws {
@@ -152,7 +152,7 @@ final class KernelspecInstallerTests: XCTestCase {
     func testDataDirectories() throws {
         XCTAssertEqual(try KernelspecInstaller.dataDirectory(for: .user, environment: ["HOME": "/home/u"]), "/home/u/.local/share/jupyter")
         XCTAssertEqual(try KernelspecInstaller.dataDirectory(for: .user, environment: ["HOME": "/h", "JUPYTER_DATA_DIR": "/d"]), "/d")
-        XCTAssertEqual(try KernelspecInstaller.dataDirectory(for: .prefix("/p")), "/p/share/jupyter")
+        XCTAssertEqual(try KernelspecInstaller.dataDirectory(for: .prefix("/p"), environment: [:]), "/p/share/jupyter")
         XCTAssertThrowsError(try KernelspecInstaller.dataDirectory(for: .user, environment: [:]))
         // No python3 on this PATH and no env hints: the documented fallback.
         XCTAssertEqual(try KernelspecInstaller.dataDirectory(for: .sysPrefix, environment: ["PATH": "/nonexistent"]),

@@ -13,7 +13,7 @@ final class FamilyGradientStatementTests: XCTestCase {
         for name in ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b",
                      "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"] {
             let g = try Golden(name, file: "gradients.safetensors", root: Golden.familiesRoot)
-            let s = Session()
+            let s = Session(environment: ProcessInfo.processInfo.environment)
             s.output = CapturingOutput()
             let list = { (key: String) in "[" + (g.meta[key] as! [Int]).map(String.init).joined(separator: ", ") + "]" }
             let t1 = g.meta["t1"] as! Int, t2 = g.meta["t2"] as! Int

@@ -27,7 +27,7 @@ final class FamilyLensHeadsStatementTests: XCTestCase {
             let g = try Golden(name, file: "lens_heads.safetensors", root: Golden.familiesRoot)
             let lens = g.meta["lens"] as! [String: Any], heads = g.meta["heads"] as! [String: Any]
             let detector = (g.meta["head_detector"] as! [String: Any])["tokens"] as! [Int]
-            let s = Session()
+            let s = Session(environment: ProcessInfo.processInfo.environment)
             s.output = CapturingOutput()
             do {
                 try s.execute("""
@@ -59,7 +59,7 @@ final class FamilyLensHeadsStatementTests: XCTestCase {
     func testHeadIndexOnSharedKeyValueHeadsIsRefusedClearly() throws {
         let g = try Golden("llama-a", file: "lens_heads.safetensors", root: Golden.familiesRoot)
         let heads = g.meta["heads"] as! [String: Any]
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = CapturingOutput()
         try s.execute("""
             model "\(g.hfDirectory.path)"

@@ -14,7 +14,7 @@ final class FamilyStatementTests: XCTestCase {
     func testModelRunAndSaveOnEachFamily() throws {
         for name in ["pythia-a", "llama-a", "mistral-a", "qwen2-a", "qwen3-a"] {
             let g = try Golden(name, root: Golden.familiesRoot)
-            let s = Session()
+            let s = Session(environment: ProcessInfo.processInfo.environment)
             s.output = output
             let ids = (g.meta["tokens"] as! [Int]).map(String.init).joined(separator: ", ")
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-family-\(name)-\(getpid()).safetensors")

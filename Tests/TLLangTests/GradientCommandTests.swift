@@ -9,7 +9,7 @@ import TLTensor
 
 final class GradientCommandTests: XCTestCase {
     func session(_ statements: String) throws -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = CapturingOutput()
         do { try s.execute(statements) } catch { XCTFail(error.rendered); throw error }
         return s

@@ -25,7 +25,7 @@ final class InterruptTests: XCTestCase {
     private let quiet = CapturingOutput()  // the session holds its output weakly
 
     private func session(_ setup: String) throws -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = quiet
         try s.execute(setup)
         return s

@@ -10,7 +10,7 @@ import TLTensor
 final class ModelDTypeStatementTests: XCTestCase {
     func testDTypeOptionAndInfo() throws {
         let g = try Golden("llama-b", root: Golden.familiesRoot)
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         let output = CapturingOutput()
         s.output = output
         _ = try s.execute("model \"\(g.hfDirectory.path)\" dtype=bf16")

@@ -1,5 +1,6 @@
 // What a new user ran into (issue 16): continuation after a trailing operator, habits from other
 // tools, completion that ends words, error messages that point at the right thing, `clear`.
+import Foundation
 import XCTest
 @testable import TLLang
 import TLModel
@@ -9,7 +10,7 @@ final class NewUserTests: XCTestCase {
     private let quiet = CapturingOutput()  // the session holds its output weakly
 
     private func session() -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = quiet
         return s
     }
@@ -148,7 +149,7 @@ final class NewUserTests: XCTestCase {
             func progress(_ label: String, done: Int, total: Int) {}
             func clearScreen() { clears += 1 }
         }
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         let screen = Screen()
         s.output = screen
         try s.execute("a = 1\nb = 2\nclear")
@@ -164,7 +165,7 @@ final class NewUserTests: XCTestCase {
     // MARK: The default model says it loaded
 
     func testTheDefaultModelLoadsWithANoteOnce() throws {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         let out = CapturingOutput()
         s.output = out
         try s.execute("c = run \"Hello\"\nd = run \"world\"")

@@ -12,7 +12,7 @@ final class SAECommandTests: XCTestCase {
     let saeRoot = repositoryRoot.appendingPathComponent("Tests/Fixtures/sae")
 
     func session() -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = output
         return s
     }

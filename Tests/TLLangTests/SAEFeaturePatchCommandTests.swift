@@ -36,7 +36,7 @@ final class SAEFeaturePatchCommandTests: XCTestCase {
 
     /// A session with the fixture's model, SAE `s`, clean/corrupt caches and the metric.
     func session(_ name: String, _ f: Fixture) throws -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = output
         let model = try Golden(f.meta["model"] as! String, root: Golden.familiesRoot).hfDirectory.path
         try s.execute("""

@@ -8,7 +8,7 @@ final class SettingsTests: XCTestCase {
     private let output = CapturingOutput()  // the session holds its output weakly
 
     func makeSession() -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = output
         return s
     }

@@ -21,7 +21,7 @@ final class TutorialTests: XCTestCase {
 
     /// Runs a script statement by statement, echoing each statement before its output.
     func transcript(of file: URL) throws -> String {
-        let session = Session()
+        let session = Session(environment: ProcessInfo.processInfo.environment)
         let out = CapturingOutput()
         session.output = out
         for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
@@ -55,7 +55,7 @@ final class TutorialTests: XCTestCase {
     // MARK: The phenomena (issue: the embedded default model)
 
     func session(_ statements: String) throws -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = CapturingOutput()
         do { try s.execute(statements) } catch { XCTFail(error.rendered); throw error }
         return s

@@ -10,7 +10,7 @@ final class TwoSessionsTests: XCTestCase {
     private let outputs = [CapturingOutput(), CapturingOutput()]  // sessions hold outputs weakly
 
     private func session(_ i: Int) throws -> Session {
-        let s = Session()
+        let s = Session(environment: ProcessInfo.processInfo.environment)
         s.output = outputs[i]
         try s.execute("model")  // the embedded default
         return s

@@ -67,8 +67,12 @@ public final class Session: @unchecked Sendable {
     /// Where model work runs (`backend`): the Swift engine, or an nnsight worker (CommandsBackend.swift).
     let backend: EngineBackend
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
+    /// The environment variables this session was given (the front end reads the process's once
+    /// and passes them in; library code never reads the process environment itself).
+    public let environment: [String: String]
+
+    public init(environment: [String: String], downloadProgress: (@Sendable (DownloadProgress) -> Void)? = nil) {
+        self.environment = environment
         // Downloads poll the same flag, so Ctrl-C or a kernel interrupt stops `model NAME` mid-file.
         let flag = AtomicFlag()
         self.cancelFlag = flag
