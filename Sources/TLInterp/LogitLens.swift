@@ -11,10 +11,33 @@ public struct LogitLens: Sendable {
     /// Log-probabilities [labels, positions, d_vocab].
     public var logProbs: Tensor
 
-    /// Decodes `cache` (batch item 0) at `positions` (all when nil).
-    public static func compute(cache: ActivationCache, positions: [Int]? = nil) throws -> LogitLens {
+    /// Which residual-stream points a lens decodes.
+    public enum Point: String, Sendable, CaseIterable {
+        /// TransformerLens's accumulated_resid: the input of every block (0_pre is the embeddings),
+        /// then the final output (final_post); each row after the first is a block's output.
+        case resid_post
+        /// The input of every block: 0_pre … (n_layers-1)_pre.
+        case resid_pre
+        /// Every block's middle, after attention and before the MLP: 0_mid … (n_layers-1)_mid.
+        case resid_mid
+    }
+
+    /// Decodes `cache` (batch item 0) at `positions` (all when nil), at `point`'s rows.
+    public static func compute(cache: ActivationCache, positions: [Int]? = nil, at point: Point = .resid_post) throws -> LogitLens {
         let model = cache.model
-        let stack = try cache.accumulatedResid(applyLN: true)  // [n, 1, P, d]
+        // ln_final is recomputed per row (apply_ln), so choosing rows after stacking gives the same
+        // numbers as stacking only those rows.
+        let full = try cache.accumulatedResid(inclMid: point == .resid_mid, applyLN: true)  // [n, 1, P, d]
+        let keep: [Int]
+        switch point {
+        case .resid_post: keep = Array(full.labels.indices)
+        case .resid_pre: keep = full.labels.indices.filter { full.labels[$0].hasSuffix("_pre") }
+        case .resid_mid: keep = full.labels.indices.filter { full.labels[$0].hasSuffix("_mid") }
+        }
+        let rowSize = full.tensor.count / max(full.labels.count, 1)
+        let stack = (tensor: Tensor(shape: [keep.count] + full.tensor.shape.dropFirst(),
+                                    data: keep.flatMap { full.tensor.data[($0 * rowSize)..<(($0 + 1) * rowSize)] }),
+                     labels: keep.map { full.labels[$0] })
         let n = stack.tensor.shape[0], P = stack.tensor.shape[2], d = model.config.dModel, V = model.config.dVocab
         let pos = (positions ?? Array(0..<P)).map { $0 < 0 ? $0 + P : $0 }
         for p in pos where p < 0 || p >= P {

@@ -68,8 +68,8 @@ private let standardCommands: [CommandSpec] = [
                 positionals: [ArgSpec("INPUT", .value, "a prompt or a cache", required: false)],
                 options: [OptionSpec("k", .integer, "tokens per layer", default: "1", bounds: .atLeast(1, atMost: .vocabulary)),
                           OptionSpec("pos", .positions, "positions to decode", default: "-1"),
-                          OptionSpec("at", .choice(["resid_pre", "resid_mid", "resid_post"]), "which residual stream point", default: "resid_post")] + spliceOptions,
-                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3", "lens \"The capital of France is\" saes=[s]"],
+                          OptionSpec("at", .choice(["resid_post", "resid_pre", "resid_mid"]), "which residual-stream points to decode: resid_post, the embeddings then every block's output (TransformerLens's accumulated_resid); resid_pre, every block's input; resid_mid, every block's middle (after attention, before the MLP)", default: "resid_post")] + spliceOptions,
+                examples: ["lens \"The quick brown fox jumps over the lazy\"", "lens cache pos=* k=3", "lens cache at=resid_mid", "lens \"The capital of France is\" saes=[s]"],
                 details: "Without INPUT, uses \(lastCache). With saes=, the prompt (or the cache's tokens) runs again with the SAEs spliced in, so the lens reads the residual stream the spliced model computed."),
 
     // MARK: Patching and attribution

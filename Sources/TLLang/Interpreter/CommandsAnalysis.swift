@@ -273,8 +273,13 @@ extension Session {
         let positions = try a.option("pos").map { try indexList($0, limit: P) } ?? [P - 1]
         let k = try a.int("k")
         try checkCancelled()
-        let lens = try LogitLens.compute(cache: c.cache, positions: positions)
-        let labels = lens.labels.map { $0 == "final_post" ? "out" : "L" + $0.replacingOccurrences(of: "_pre", with: "") }
+        let point = try a.choice("at", as: LogitLens.Point.self)
+        let lens = try LogitLens.compute(cache: c.cache, positions: positions, at: point)
+        let labels = lens.labels.map { label -> String in
+            if label == "final_post" { return "out" }
+            // resid_post's rows are each block's input (L0 = the embeddings); the other points name theirs.
+            return "L" + label.replacingOccurrences(of: "_pre", with: point == .resid_post ? "" : " pre").replacingOccurrences(of: "_mid", with: " mid")
+        }
         var d = Display()
         if positions.count == 1 {
             let rows = lens.labels.indices.map { row -> [Table.Cell] in
