@@ -1,5 +1,5 @@
 // The backward pass of every family beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3,
-// Gemma-2) against torch autograd through TransformerLens 3.9 with processing
+// Gemma, Gemma-2) against torch autograd through TransformerLens 3.9 with processing
 // (tools/goldens/gradients.py --families), and attribution patching on those families.
 import XCTest
 import TLInterp
@@ -9,7 +9,7 @@ import TLTestSupport
 
 final class FamilyGradientGoldenTests: XCTestCase {
     static let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b",
-                         "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
+                         "qwen3-a", "qwen3-b", "gemma-a", "gemma-b", "gemma2-a", "gemma2-b"]
 
     struct Fixture {
         let grads: Golden
