@@ -59,6 +59,37 @@ final class FamilyGradientGoldenTests: XCTestCase {
         }
     }
 
+    /// Logits narrowed to the metric's columns (GradientOptions.logitColumns, as attribution patching
+    /// runs) give the full run's gradients, and its logits in those columns, Gemma-2's final soft-cap
+    /// included; a seed reading other columns is refused.
+    func testGradientsWithNarrowedLogitsMatchTheFullRun() throws {
+        for name in ["llama-a", "gemma2-a"] {
+            let f = try fixture(name)
+            let t1 = f.grads.meta["t1"] as! Int, t2 = f.grads.meta["t2"] as! Int, V = f.model.config.dVocab, P = f.corrupt.count
+            var o = GradientOptions()
+            o.logitColumns = [t1, t2]
+            let narrow = try f.model.gradients(tokens: [f.corrupt], options: o) {
+                try f.metric.logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
+            }
+            try assertGradientsMatch(narrow, f, prefix: "grad/logit_diff/")
+            XCTAssertEqual(narrow.logits.shape, [1, P, 2])
+            XCTAssertNil(narrow.activations["unembed.hook_out"], "\(name): narrowed logits cached as if full")
+            let full = try f.model.run(tokens: [f.corrupt]).logits!
+            for p in 0..<P {
+                for (c, t) in [t1, t2].enumerated() {
+                    XCTAssertEqual(narrow.logits.data[p * 2 + c], full.data[p * V + t], accuracy: 1e-4 * max(1, abs(full.data[p * V + t])), "\(name) logit \(p),\(t)")
+                }
+            }
+            let atp = try AttributionPatcher(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let cleanFull = try f.model.run(tokens: [f.clean]).logits!
+            XCTAssertEqual(atp.cleanValue, f.metric.value(logits: cleanFull, tokens: f.clean), accuracy: 1e-4, name)
+            XCTAssertEqual(atp.corruptValue, f.metric.value(logits: full, tokens: f.corrupt), accuracy: 1e-4, name)
+            XCTAssertThrowsError(try f.model.gradients(tokens: [f.corrupt], options: o) {
+                try PatchMetric.logit(token: t1).logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
+            }) { XCTAssertTrue("\($0)".contains("columns"), "\($0)") }
+        }
+    }
+
     func testAttributionMatchesTheDemoComputation() throws {
         let cases: [(String, String, [AttributionAxis])] = [
             ("resid_pre", "layer_pos", [.layer, .pos]), ("resid_post", "layer_pos", [.layer, .pos]),
