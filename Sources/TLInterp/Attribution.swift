@@ -34,35 +34,76 @@ public final class AttributionPatcher: @unchecked Sendable {
     public let corrupt: GradientRun
     public let cleanValue: Float
     public let corruptValue: Float
-    /// The clean run's logits (GradDrop's extra patchers reuse them).
+    /// The clean run's logits (GradDrop's extra patchers reuse them): [1, P, V], or [1, P, columns]
+    /// over `cleanLogitColumns`.
     let cleanLogits: Tensor
+    let cleanLogitColumns: [Int]?
 
     /// `cleanCache` (with `cleanLogits`, when known) saves the clean run; `stopGradient`: hook
     /// points to detach in the backward (e.g. LayerNorm scales).
-    public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                cleanCache: ActivationCache? = nil, cleanLogits: Tensor? = nil, stopGradient: ((String) -> Bool)? = nil,
-                isCancelled: (() -> Bool)? = nil) throws {
+    public convenience init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
+                            cleanCache: ActivationCache? = nil, cleanLogits: Tensor? = nil, stopGradient: ((String) -> Bool)? = nil,
+                            isCancelled: (() -> Bool)? = nil) throws {
+        try self.init(model: model, clean: clean, corrupt: corrupt, metric: metric, cleanCache: cleanCache, cleanLogits: cleanLogits,
+                      cleanLogitColumns: nil, stopGradient: stopGradient, isCancelled: isCancelled)
+    }
+
+    /// `cleanLogitColumns`: the vocabulary columns `cleanLogits` holds (nil: all).
+    init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric, cleanCache: ActivationCache?,
+         cleanLogits: Tensor?, cleanLogitColumns: [Int]?, stopGradient: ((String) -> Bool)?, isCancelled: (() -> Bool)?) throws {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
         self.model = model; self.cleanTokens = clean; self.corruptTokens = corrupt; self.metric = metric
+        // A metric of a few logits (a logit difference, a logit) needs those columns only: neither run
+        // computes the full unembedding (a third of a forward pass at short prompts). Ids outside the
+        // vocabulary take the full path, whose metric gradient names the problem.
+        let V = model.config.dVocab
+        let columns = metric.columns.flatMap { cs in cs.allSatisfy { $0 >= 0 && $0 < V } ? cs : nil }
         let knownCleanLogits = cleanLogits
         let cleanLogits: Tensor
         if let cleanCache {
             self.cleanCache = cleanCache
-            cleanLogits = try knownCleanLogits ?? model.run(tokens: [clean]).logits!
+            if let knownCleanLogits {
+                cleanLogits = knownCleanLogits
+                self.cleanLogitColumns = knownCleanLogits.shape.last == V ? nil : cleanLogitColumns
+            } else {
+                var o = RunOptions()
+                o.logitTokens = columns
+                cleanLogits = try model.run(tokens: [clean], options: o).logits!
+                self.cleanLogitColumns = columns
+            }
         } else {
-            (cleanLogits, self.cleanCache) = try model.runWithCache(tokens: [clean])
+            // Every hook point but the (narrowed) logits: `attribute` may be asked for any of them.
+            var o = RunOptions()
+            o.cacheFilter = columns == nil ? { _ in true } : { $0 != "unembed.hook_out" }
+            o.logitTokens = columns
+            o.isCancelled = isCancelled
+            let out = try model.run(tokens: [clean], options: o)
+            (cleanLogits, self.cleanCache) = (out.logits!, out.cache)
+            self.cleanLogitColumns = columns
         }
         var o = GradientOptions()
         o.stopGradient = stopGradient
         o.isCancelled = isCancelled
+        o.logitColumns = columns
         self.corrupt = try model.gradients(tokens: [corrupt], options: o) { logits in
-            try metric.logitGradient(logits: logits, tokens: [corrupt])
+            try metric.logitGradient(logits: logits, tokens: [corrupt], vocabulary: V)
         }
         self.cleanLogits = cleanLogits
-        cleanValue = metric.value(logits: cleanLogits, tokens: clean)
-        corruptValue = metric.value(logits: self.corrupt.logits, tokens: corrupt)
+        cleanValue = Self.value(metric, logits: cleanLogits, columns: self.cleanLogitColumns, tokens: clean)
+        corruptValue = Self.value(metric, logits: self.corrupt.logits, columns: columns, tokens: corrupt)
+    }
+
+    /// The metric of logits [1, P, V], or of [1, P, columns.count] holding just the metric's columns.
+    static func value(_ metric: PatchMetric, logits: Tensor, columns: [Int]?, tokens: [Int]) -> Float {
+        guard let columns, let position = metric.position else { return metric.value(logits: logits, tokens: tokens) }
+        let P = logits.shape[1], k = columns.count, p = position < 0 ? position + P : position
+        switch metric {
+        case .logitDiff: return logits.data[p * k] - logits.data[p * k + 1]
+        case .logit: return logits.data[p * k]
+        case .probability, .loss: return metric.value(logits: logits, tokens: tokens)
+        }
     }
 
     /// (clean − corrupt) ⊙ gradient at `activation` of layer `l`, batch axis kept: the per-element

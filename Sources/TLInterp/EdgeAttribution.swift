@@ -22,7 +22,8 @@
 //                   once — and each MLP) steps runs of the clean input with that node's output set
 //                   to corrupt + α(clean − corrupt) and the gradient stopped there (it is a
 //                   constant, as when a hook returns a new tensor); every run's gradients are averaged
-//                   over all (1 + 2L)·steps runs (the eap library's EAP-IG-activations).
+//                   over all (1 + 2L)·steps runs (the eap library's EAP-IG-activations). The runs
+//                   are batched, several nodes' steps to one forward and backward pass.
 // A positive score means the edge carries the clean behaviour: corrupting it alone is estimated to
 // lower the metric by that much. Node and edge names follow the eap / MIB library
 // ("input->a0.h1<q>", "a0.h1->m1", "m1->logits").
@@ -251,8 +252,19 @@ public enum EdgeAttribution {
         let cfg = model.config, d = cfg.dModel, P = clean.count, L = cfg.nLayers, H = cfg.nHeads, n = P * d
         let parallel = cfg.parallelAttnMLP
         let wanted: (String) -> Bool = { $0 == "hook_embed" || $0 == "hook_pos_embed" || $0.hasSuffix("attn.hook_z") || $0.hasSuffix("hook_mlp_out") || $0.hasSuffix("hook_resid_pre") }
-        let (cleanLogits, cleanCache) = try model.runWithCache(tokens: [clean], names: wanted, isCancelled: isCancelled)
-        let (corruptLogits, corruptCache) = try model.runWithCache(tokens: [corrupt], names: wanted, isCancelled: isCancelled)
+        // A metric of a few logits needs only those columns of the logits (as in AttributionPatcher).
+        let V = cfg.dVocab
+        let columns = metric.columns.flatMap { cs in cs.allSatisfy { $0 >= 0 && $0 < V } ? cs : nil }
+        func cachedRun(_ tokens: [Int]) throws -> (Tensor, ActivationCache) {
+            var o = RunOptions()
+            o.cacheFilter = wanted
+            o.logitTokens = columns
+            o.isCancelled = isCancelled
+            let out = try model.run(tokens: [tokens], options: o)
+            return (out.logits!, out.cache)
+        }
+        let (cleanLogits, cleanCache) = try cachedRun(clean)
+        let (corruptLogits, corruptCache) = try cachedRun(corrupt)
         let a = try senderOutputs(cleanCache, model: model), b = try senderOutputs(corruptCache, model: model)
         let (senders, receivers) = nodes(cfg)
         let S = senders.count, R = receivers.count
@@ -306,47 +318,62 @@ public enum EdgeAttribution {
         o.inputGradients = true
         o.activationFilter = { _ in false }
         o.gradientFilter = { $0.hasSuffix("_input") || $0.hasSuffix("hook_mlp_in") || $0 == "blocks.\(L - 1).hook_resid_post" }
+        o.logitColumns = columns
         o.isCancelled = isCancelled
-        /// One gradient run of `k` copies of the clean input, batch element j with `name`'s output
-        /// set to corrupt + ((j + 1) / k)(clean − corrupt).
-        func interpolatedRun(_ name: String, steps k: Int, from e1: Tensor, to e0: Tensor, stop: Bool) throws {
-            let tokens = Array(repeating: clean, count: k)
-            let size = e0.count
-            o.forwardHooks = [ForwardHook(name: name) { act, _ in
-                for j in 0..<k {
-                    let alpha = Float(j + 1) / Float(k)
-                    for i in 0..<size { act.data[j * size + i] = e1.data[i] + alpha * (e0.data[i] - e1.data[i]) }
-                }
-            }]
-            o.stopGradient = stop ? { $0 == name } : nil
-            let run = try model.gradients(tokens: tokens, options: o) { try metric.logitGradient(logits: $0, tokens: tokens) }
-            try accumulate(run, batch: k)
-        }
-        let runs: Int
-        let method: String
         func cached(_ c: ActivationCache, _ name: String) throws -> Tensor {
             guard let t = c[name] else { throw TLInterpError.invalidArgument("the run has no '\(name)' cached") }
             return t
         }
+        /// One gradient run of `k` copies of the clean input per node in `names`: in node n's copies
+        /// (batch elements n·k + j) its output is set to corrupt + ((j + 1) / k)(clean − corrupt) and,
+        /// with `stop`, is a constant there (its gradient zeroed for those copies only), so the batch
+        /// gives what one run per node would.
+        func interpolatedRun(_ names: [String], steps k: Int, stop: Bool) throws {
+            let batch = names.count * k
+            let tokens = Array(repeating: clean, count: batch)
+            var forward: [ForwardHook] = [], backward: [GradientHook] = []
+            for (n, name) in names.enumerated() {
+                let e1 = try cached(corruptCache, name), e0 = try cached(cleanCache, name), size = e0.count
+                forward.append(ForwardHook(name: name) { act, _ in
+                    for j in 0..<k {
+                        let alpha = Float(j + 1) / Float(k), offset = (n * k + j) * size
+                        for i in 0..<size { act.data[offset + i] = e1.data[i] + alpha * (e0.data[i] - e1.data[i]) }
+                    }
+                })
+                if stop {
+                    backward.append(GradientHook(name: name) { g, _ in
+                        for i in (n * k * size)..<((n + 1) * k * size) { g.data[i] = 0 }
+                    })
+                }
+            }
+            o.forwardHooks = forward
+            o.hooks = backward
+            let run = try model.gradients(tokens: tokens, options: o) { try metric.logitGradient(logits: $0, tokens: tokens, vocabulary: V) }
+            try accumulate(run, batch: batch)
+        }
+        let runs: Int
+        let method: String
         if let steps {
             switch integration {
             case .inputs:
-                try interpolatedRun("blocks.0.hook_resid_pre", steps: steps, from: try cached(corruptCache, "blocks.0.hook_resid_pre"),
-                                    to: try cached(cleanCache, "blocks.0.hook_resid_pre"), stop: false)
+                try interpolatedRun(["blocks.0.hook_resid_pre"], steps: steps, stop: false)
                 runs = steps
                 method = "EAP-IG (inputs, \(steps) steps)"
             case .activations:
                 var names = ["blocks.0.hook_resid_pre"]
                 for l in 0..<L { names += ["blocks.\(l).attn.hook_z", "blocks.\(l).hook_mlp_out"] }
-                for name in names {
+                // Several nodes' steps share one batched run (one pass over the weights for all of
+                // them), up to about 2048 rows of activations per run.
+                let nodesPerRun = max(1, 2048 / (steps * P))
+                for first in stride(from: 0, to: names.count, by: nodesPerRun) {
                     if let c = isCancelled, c() { throw TLModelError.cancelled }
-                    try interpolatedRun(name, steps: steps, from: try cached(corruptCache, name), to: try cached(cleanCache, name), stop: true)
+                    try interpolatedRun(Array(names[first..<min(names.count, first + nodesPerRun)]), steps: steps, stop: true)
                 }
                 runs = names.count * steps
                 method = "EAP-IG (activations, \(steps) steps)"
             }
         } else {
-            let run = try model.gradients(tokens: [clean], options: o) { try metric.logitGradient(logits: $0, tokens: [clean]) }
+            let run = try model.gradients(tokens: [clean], options: o) { try metric.logitGradient(logits: $0, tokens: [clean], vocabulary: V) }
             try accumulate(run, batch: 1)
             runs = 1
             method = "EAP"
@@ -372,7 +399,7 @@ public enum EdgeAttribution {
             }
         }
         return EdgeScores(senders: senders, receivers: receivers, matrix: m, metric: metric, method: method,
-                          cleanValue: metric.value(logits: cleanLogits, tokens: clean),
-                          corruptValue: metric.value(logits: corruptLogits, tokens: corrupt), parallel: parallel)
+                          cleanValue: AttributionPatcher.value(metric, logits: cleanLogits, columns: columns, tokens: clean),
+                          corruptValue: AttributionPatcher.value(metric, logits: corruptLogits, columns: columns, tokens: corrupt), parallel: parallel)
     }
 }

@@ -33,7 +33,7 @@ extension AttributionPatcher {
         for dropLayer in 0..<L {
             let dropped: Set<String> = ["blocks.\(dropLayer).hook_attn_out", "blocks.\(dropLayer).hook_mlp_out"]
             let patcher = try AttributionPatcher(model: model, clean: cleanTokens, corrupt: corruptTokens, metric: metric,
-                                                 cleanCache: cleanCache, cleanLogits: cleanLogits,
+                                                 cleanCache: cleanCache, cleanLogits: cleanLogits, cleanLogitColumns: cleanLogitColumns,
                                                  stopGradient: { dropped.contains($0) || (stopGradient?($0) ?? false) },
                                                  isCancelled: isCancelled)
             var r = try patcher.attribute(activation: activation, axes: axes, ranges: ranges)

@@ -6,12 +6,14 @@ import TLModel
 import TLTensor
 
 extension PatchMetric {
-    /// d metric / d logits for logits [B, P, V] of `tokens` [B][P].
-    public func logitGradient(logits: Tensor, tokens: [[Int]]) throws -> LogitGradient {
+    /// d metric / d logits for logits [B, P, V] of `tokens` [B][P]. `vocabulary`: the model's V when
+    /// the logits hold only the metric's columns (GradientOptions.logitColumns; a logit difference or
+    /// a logit, whose gradient reads no logit), else V is the logits' last axis.
+    public func logitGradient(logits: Tensor, tokens: [[Int]], vocabulary: Int? = nil) throws -> LogitGradient {
         guard logits.rank == 3, logits.shape[0] == tokens.count else {
             throw TLInterpError.invalidArgument("logits \(logits.shape) do not match \(tokens.count) sequences")
         }
-        let B = logits.shape[0], P = logits.shape[1], V = logits.shape[2]
+        let B = logits.shape[0], P = logits.shape[1], V = vocabulary ?? logits.shape[2]
         func row(_ b: Int, _ pos: Int) throws -> Int {
             let p = pos < 0 ? pos + P : pos
             guard p >= 0 && p < P else { throw TLInterpError.invalidArgument("position \(pos) is out of range for \(P) tokens") }

@@ -50,6 +50,11 @@ public struct GradientOptions {
     /// and at `blocks.L.hook_mlp_in` [B, P, d], as if use_split_qkv_input and use_hook_mlp_in were
     /// on (they are computed anyway; this names them). Edge attribution's receivers read them.
     public var inputGradients = false
+    /// Compute only these vocabulary columns of the logits (RunOptions.logitTokens): `GradientRun.logits`
+    /// is then [B, P, columns.count], and the metric's seed must name exactly these columns. A metric
+    /// of a few logits (a logit difference) needs no full unembedding: at short prompts that product
+    /// is a third of the forward pass. The activation cache then has no unembed.hook_out.
+    public var logitColumns: [Int]? = nil
     /// Checked between blocks.
     public var isCancelled: (() -> Bool)? = nil
     public init() {}
@@ -57,7 +62,7 @@ public struct GradientOptions {
 
 /// What a gradient run produced.
 public struct GradientRun {
-    /// [B, P, V]
+    /// [B, P, V], or [B, P, columns] under `GradientOptions.logitColumns`.
     public var logits: Tensor
     /// The forward run's activations (the needed ones plus those `activationFilter` asks for).
     public var activations: ActivationCache
@@ -81,14 +86,19 @@ extension HookedTransformer {
         let extra = options.activationFilter ?? { _ in true }
         var o = RunOptions()
         o.hooks = options.forwardHooks
-        o.cacheFilter = { needed.contains($0) || extra($0) }
+        let restricted = options.logitColumns
+        o.cacheFilter = restricted == nil ? { needed.contains($0) || extra($0) } : { $0 != "unembed.hook_out" && (needed.contains($0) || extra($0)) }
+        o.logitTokens = restricted
         o.isCancelled = options.isCancelled
         let out = try run(tokens: tokens, options: o)
         let logits = out.logits!
         let g = try seed(logits)
         let V = config.dVocab, width = g.columns?.count ?? V
-        guard g.values.count == g.rows.count * width, g.rows.allSatisfy({ $0 >= 0 && $0 < logits.count / V }) else {
+        guard g.values.count == g.rows.count * width, g.rows.allSatisfy({ $0 >= 0 && $0 < logits.count / logits.shape[2] }) else {
             throw TLModelError.invalidInput("the metric's logit gradient does not match the logits \(logits.shape)")
+        }
+        if let restricted, g.columns != restricted {
+            throw TLModelError.invalidInput("the run computed the logits of columns \(restricted) only, but the metric's gradient reads \(g.columns.map { "\($0)" } ?? "every column")")
         }
         let grads = try Backward(model: self, options: options, acts: out.cache, logits: logits, batch: tokens.count, positions: tokens[0].count).run(g)
         return GradientRun(logits: logits, activations: out.cache, gradients: grads)
@@ -190,9 +200,11 @@ struct Backward {
         guard cap > 0 else { return seed }
         var out = seed
         let width = seed.columns?.count ?? V
+        // Logits of just the seed's columns (GradientOptions.logitColumns) are indexed by c itself.
+        let logitWidth = logits.shape[2], restricted = logitWidth != V
         for (i, r) in seed.rows.enumerated() {
             for c in 0..<width {
-                let t = logits.data[r * V + (seed.columns?[c] ?? c)] / cap
+                let t = logits.data[r * logitWidth + (restricted ? c : (seed.columns?[c] ?? c))] / cap
                 out.values[i * width + c] *= 1 - t * t
             }
         }
@@ -220,8 +232,8 @@ struct Backward {
             dLogits.data.withUnsafeBufferPointer { g in
                 w.wU.withUnsafeBufferPointer { wu in
                     dIn.data.withUnsafeMutableBufferPointer { o in
-                        BLAS.sgemm(transB: true, m: B * P, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
-                                   c: o.baseAddress!, ldc: d)
+                        BLAS.timesTransposed(m: B * P, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
+                                             c: o.baseAddress!, ldc: d)
                     }
                 }
             }
@@ -239,8 +251,8 @@ struct Backward {
             seed.values.withUnsafeBufferPointer { g in
                 w.wU.withUnsafeBufferPointer { wu in
                     part.withUnsafeMutableBufferPointer { o in
-                        BLAS.sgemm(transB: true, m: seed.rows.count, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
-                                   c: o.baseAddress!, ldc: d)
+                        BLAS.timesTransposed(m: seed.rows.count, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
+                                             c: o.baseAddress!, ldc: d)
                     }
                 }
             }

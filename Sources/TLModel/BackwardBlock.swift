@@ -109,8 +109,8 @@ extension Backward {
             wO.withUnsafeBufferPointer { wo in
                 dz.data.withUnsafeMutableBufferPointer { o in
                     for h in 0..<H {
-                        BLAS.sgemm(transB: true, m: rows, n: dh, k: d, a: g.baseAddress! + h * d, lda: H * d,
-                                   b: wo.baseAddress! + h * dh * d, ldb: d, c: o.baseAddress! + h * dh, ldc: hd)
+                        BLAS.timesTransposed(m: rows, n: dh, k: d, a: g.baseAddress! + h * d, lda: H * d,
+                                             b: wo.baseAddress! + h * dh * d, ldb: d, c: o.baseAddress! + h * dh, ldc: hd)
                     }
                 }
             }
@@ -260,8 +260,8 @@ extension Backward {
                 layer.wQKV.withUnsafeBufferPointer { ws in
                     dn.data.withUnsafeMutableBufferPointer { o in
                         for h in 0..<heads {
-                            BLAS.sgemm(transB: true, m: rows, n: d, k: dh, a: gs.baseAddress! + h * dh, lda: heads * dh,
-                                       b: ws.baseAddress! + offsets[which] + h * dh, ldb: width, c: o.baseAddress! + h * d, ldc: heads * d)
+                            BLAS.timesTransposed(m: rows, n: d, k: dh, a: gs.baseAddress! + h * dh, lda: heads * dh,
+                                                 b: ws.baseAddress! + offsets[which] + h * dh, ldb: width, c: o.baseAddress! + h * d, ldc: heads * d)
                         }
                     }
                 }
@@ -299,14 +299,15 @@ extension Backward {
 
     // MARK: Helpers
 
-    /// x [rows, k] @ Wᵀ for W [n, k] row-major  →  [rows, n] with `shape`.
+    /// x [rows, k] @ Wᵀ for W [n, k] row-major  →  [rows, n] with `shape`. Few rows (short prompts)
+    /// read W in place, each of its rows once, instead of OpenBLAS repacking it (BLAS.timesTransposed).
     static func timesTransposed(_ x: Tensor, _ W: [Float], rows: Int, k: Int, n: Int, shape: [Int]) -> Tensor {
         var out = Tensor(uninitialized: shape)
         x.data.withUnsafeBufferPointer { xs in
             W.withUnsafeBufferPointer { ws in
                 out.data.withUnsafeMutableBufferPointer { o in
-                    BLAS.sgemm(transB: true, m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: k,
-                               c: o.baseAddress!, ldc: n)
+                    BLAS.timesTransposed(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: k,
+                                         c: o.baseAddress!, ldc: n)
                 }
             }
         }

@@ -1,5 +1,5 @@
 // The backward pass of every family beyond GPT-2 (GPT-NeoX/Pythia, Llama, Mistral, Qwen2, Qwen3,
-// Gemma-2) against torch autograd through TransformerLens 3.9 with processing
+// Gemma, Gemma-2) against torch autograd through TransformerLens 3.9 with processing
 // (tools/goldens/gradients.py --families), and attribution patching on those families.
 import XCTest
 import TLInterp
@@ -9,7 +9,7 @@ import TLTestSupport
 
 final class FamilyGradientGoldenTests: XCTestCase {
     static let models = ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b",
-                         "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"]
+                         "qwen3-a", "qwen3-b", "gemma-a", "gemma-b", "gemma2-a", "gemma2-b"]
 
     struct Fixture {
         let grads: Golden
@@ -56,6 +56,37 @@ final class FamilyGradientGoldenTests: XCTestCase {
             let loss = try f.model.gradients(tokens: [f.clean]) { try PatchMetric.loss.logitGradient(logits: $0, tokens: [f.clean]) }
             let b = try assertGradientsMatch(loss, f, prefix: "grad/loss/")
             print("\(name): worst gradient difference relative to max |torch|: logit_diff \(a), loss \(b)")
+        }
+    }
+
+    /// Logits narrowed to the metric's columns (GradientOptions.logitColumns, as attribution patching
+    /// runs) give the full run's gradients, and its logits in those columns, Gemma-2's final soft-cap
+    /// included; a seed reading other columns is refused.
+    func testGradientsWithNarrowedLogitsMatchTheFullRun() throws {
+        for name in ["llama-a", "gemma2-a"] {
+            let f = try fixture(name)
+            let t1 = f.grads.meta["t1"] as! Int, t2 = f.grads.meta["t2"] as! Int, V = f.model.config.dVocab, P = f.corrupt.count
+            var o = GradientOptions()
+            o.logitColumns = [t1, t2]
+            let narrow = try f.model.gradients(tokens: [f.corrupt], options: o) {
+                try f.metric.logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
+            }
+            try assertGradientsMatch(narrow, f, prefix: "grad/logit_diff/")
+            XCTAssertEqual(narrow.logits.shape, [1, P, 2])
+            XCTAssertNil(narrow.activations["unembed.hook_out"], "\(name): narrowed logits cached as if full")
+            let full = try f.model.run(tokens: [f.corrupt]).logits!
+            for p in 0..<P {
+                for (c, t) in [t1, t2].enumerated() {
+                    XCTAssertEqual(narrow.logits.data[p * 2 + c], full.data[p * V + t], accuracy: 1e-4 * max(1, abs(full.data[p * V + t])), "\(name) logit \(p),\(t)")
+                }
+            }
+            let atp = try AttributionPatcher(model: f.model, clean: f.clean, corrupt: f.corrupt, metric: f.metric)
+            let cleanFull = try f.model.run(tokens: [f.clean]).logits!
+            XCTAssertEqual(atp.cleanValue, f.metric.value(logits: cleanFull, tokens: f.clean), accuracy: 1e-4, name)
+            XCTAssertEqual(atp.corruptValue, f.metric.value(logits: full, tokens: f.corrupt), accuracy: 1e-4, name)
+            XCTAssertThrowsError(try f.model.gradients(tokens: [f.corrupt], options: o) {
+                try PatchMetric.logit(token: t1).logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
+            }) { XCTAssertTrue("\($0)".contains("columns"), "\($0)") }
         }
     }
 

@@ -11,7 +11,7 @@ import TLTensor
 final class FamilyGradientStatementTests: XCTestCase {
     func testGradAndAttribStatementsOnEachFamily() throws {
         for name in ["pythia-a", "pythia-b", "llama-a", "llama-b", "mistral-a", "mistral-b", "qwen2-a", "qwen2-b",
-                     "qwen3-a", "qwen3-b", "gemma2-a", "gemma2-b"] {
+                     "qwen3-a", "qwen3-b", "gemma-a", "gemma-b", "gemma2-a", "gemma2-b"] {
             let g = try Golden(name, file: "gradients.safetensors", root: Golden.familiesRoot)
             let s = Session(environment: ProcessInfo.processInfo.environment)
             s.output = CapturingOutput()

@@ -332,8 +332,6 @@ def family_main(wanted: set) -> None:
     for spec in F.SPECS:
         if wanted and spec.name not in wanted:
             continue
-        if spec.family == "gemma":
-            continue  # TransformerLens 3.9 builds no GemmaForCausalLM from a local directory: no gradient goldens
         out_dir = os.path.join(F.OUT_ROOT, spec.name)
         with open(os.path.join(out_dir, "meta.json")) as f:
             meta = json.load(f)
@@ -349,6 +347,8 @@ def family_main(wanted: set) -> None:
             F.placeholder_tokenizer(spec.config["vocab_size"]).save_pretrained(local)
             if spec.family == "gemma2":
                 F.GEMMA2_DIRS[local] = spec.config
+            if spec.family == "gemma":
+                F.GEMMA_DIRS[local] = spec.config  # TransformerLens's google/gemma-2b entry, resized
             model = F.tl_model(local, hf, processed=True)
             eap_model = F.tl_model(local, hf, processed=True)
 

@@ -129,4 +129,10 @@ int tlk_retain_freed_memory(void);
 /// Returns the heap's free pages to the system (malloc_trim); a no-op elsewhere.
 void tlk_release_freed_memory(void);
 
+/// C[m×n] = A[m×k] · Bᵀ for B[n×k] row-major (C[i][j] = Σ_t A[i][t]·B[j][t]), output columns
+/// [col_begin, col_end) only (gemm_nt.c). Made for few rows of A: B streams once, NT_NB rows at a
+/// time, against every row of A; each output is a sum of 8-lane partial sums (not ascending t).
+void tlk_gemm_nt(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                 float *c, size_t ldc, size_t col_begin, size_t col_end);
+
 #endif
