@@ -220,10 +220,12 @@ struct Backward {
             dIn = model.unembedMatrix.productTransposed(dLogits, shape: [B, P, d])
         } else if let columns = seed.columns {
             // Few columns: dIn[r] = Σ_c g[r, c] · W_U[:, col_c].
-            for (i, r) in seed.rows.enumerated() {
-                for (c, col) in columns.enumerated() {
-                    let gv = seed.values[i * columns.count + c]
-                    for j in 0..<d { dIn.data[r * d + j] += gv * w.wU[j * V + col] }
+            let wU = model.unembedMatrix
+            seed.values.withUnsafeBufferPointer { g in
+                dIn.data.withUnsafeMutableBufferPointer { o in
+                    for (i, r) in seed.rows.enumerated() {
+                        wU.addTransposed(columns: columns, g.baseAddress! + i * columns.count, to: o.baseAddress! + r * d)
+                    }
                 }
             }
         } else {

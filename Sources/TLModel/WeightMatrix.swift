@@ -147,6 +147,16 @@ public final class WeightMatrix: Sendable {
         return out
     }
 
+    /// out[0..<rows] += g · W[:, picked]ᵀ for one row g [picked.count] (a gradient seeded at a few
+    /// logits), column by column, one scalar update per output.
+    func addTransposed(columns picked: [Int], _ g: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>) {
+        let w = float32
+        for (c, col) in picked.enumerated() {
+            let gv = g[c]
+            for j in 0..<rows { out[j] += gv * w[j * columns + col] }
+        }
+    }
+
     // MARK: Per-head blocks
 
     /// A run of equal blocks of W, one per head: `count` blocks of `width` columns (W[:, first +

@@ -126,6 +126,18 @@ final class WeightMatrixTests: XCTestCase {
             let full = w.referenceProduct(x, m: m)
             let expected = (0..<m).flatMap { r in picked.map { full[r * columns + $0] } }
             XCTAssertLessThan(relativeError(w.product(Tensor(shape: [m, rows], data: x), columns: picked), expected), 1e-5, "\(dtype) picked columns")
+            // ... and their gradient: g [m, 3] · W[:, picked]ᵀ, added to what is there.
+            let g = random(m * picked.count, seed: 13)
+            var sparse = [Float](repeating: 1, count: m * rows)
+            g.withUnsafeBufferPointer { gs in
+                sparse.withUnsafeMutableBufferPointer { o in
+                    for r in 0..<m { w.addTransposed(columns: picked, gs.baseAddress! + r * picked.count, to: o.baseAddress! + r * rows) }
+                }
+            }
+            var dense = [Float](repeating: 0, count: m * columns)
+            for r in 0..<m { for (c, col) in picked.enumerated() { dense[r * columns + col] = g[r * picked.count + c] } }
+            let viaFull = w.referenceProduct(dense, m: m, transposed: true).map { $0 + 1 }
+            XCTAssertLessThan(relativeError(sparse, viaFull), 1e-5, "\(dtype) picked columns, transposed")
         }
     }
 
