@@ -47,17 +47,8 @@ public struct LogitLens: Sendable {
         for c in 0..<n { for (k, p) in pos.enumerated() { for i in 0..<d {
             x[(c * pos.count + k) * d + i] = stack.tensor.data[(c * P + p) * d + i]
         } } }
-        let rows = n * pos.count
-        var logits = [Float](repeating: 0, count: rows * V)
-        x.withUnsafeBufferPointer { xs in
-            model.weights.wU.withUnsafeBufferPointer { wU in
-                logits.withUnsafeMutableBufferPointer { out in
-                    BLAS.sgemm(m: rows, n: V, k: d, a: xs.baseAddress!, lda: d, b: wU.baseAddress!, ldb: V, c: out.baseAddress!, ldc: V)
-                    model.weights.bU.withUnsafeBufferPointer { NeuralOps.addBias(out.baseAddress!, rows: rows, n: V, bias: $0.baseAddress!) }
-                }
-            }
-        }
-        let lp = Tensor(shape: [n, pos.count, V], data: logits).logSoftmax()
+        let logits = model.matrix(.unembed).product(Tensor(shape: [n * pos.count, d], data: x), plus: model.weights.bU, shape: [n, pos.count, V])
+        let lp = logits.logSoftmax()
         return LogitLens(labels: stack.labels, positions: pos, logProbs: lp)
     }
 

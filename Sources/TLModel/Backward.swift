@@ -229,31 +229,23 @@ struct Backward {
             // Hooked: the dense gradient [B, P, V] (hooks may change any of it), then dIn = dLogits @ W_Uᵀ.
             var dLogits = Self.dense(seed, B: B, P: P, V: V)
             try fire("unembed.hook_out", &dLogits)
-            dLogits.data.withUnsafeBufferPointer { g in
-                w.wU.withUnsafeBufferPointer { wu in
-                    dIn.data.withUnsafeMutableBufferPointer { o in
-                        BLAS.timesTransposed(m: B * P, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
-                                             c: o.baseAddress!, ldc: d)
-                    }
-                }
-            }
+            dIn = model.unembedMatrix.productTransposed(dLogits, shape: [B, P, d])
         } else if let columns = seed.columns {
             // Few columns: dIn[r] = Σ_c g[r, c] · W_U[:, col_c].
-            for (i, r) in seed.rows.enumerated() {
-                for (c, col) in columns.enumerated() {
-                    let gv = seed.values[i * columns.count + c]
-                    for j in 0..<d { dIn.data[r * d + j] += gv * w.wU[j * V + col] }
+            let wU = model.unembedMatrix
+            seed.values.withUnsafeBufferPointer { g in
+                dIn.data.withUnsafeMutableBufferPointer { o in
+                    for (i, r) in seed.rows.enumerated() {
+                        wU.addTransposed(columns: columns, g.baseAddress! + i * columns.count, to: o.baseAddress! + r * d)
+                    }
                 }
             }
         } else {
             // Dense rows: [n, V] @ W_Uᵀ → [n, d], scattered to their rows.
             var part = [Float](repeating: 0, count: seed.rows.count * d)
             seed.values.withUnsafeBufferPointer { g in
-                w.wU.withUnsafeBufferPointer { wu in
-                    part.withUnsafeMutableBufferPointer { o in
-                        BLAS.timesTransposed(m: seed.rows.count, n: d, k: V, a: g.baseAddress!, lda: V, b: wu.baseAddress!, ldb: V,
-                                             c: o.baseAddress!, ldc: d)
-                    }
+                part.withUnsafeMutableBufferPointer { o in
+                    model.unembedMatrix.multiplyTransposed(m: seed.rows.count, a: g.baseAddress!, lda: V, c: o.baseAddress!, ldc: d)
                 }
             }
             for (i, r) in seed.rows.enumerated() { for j in 0..<d { dIn.data[r * d + j] += part[i * d + j] } }

@@ -1,8 +1,8 @@
 // One transformer block's backward, step by step in the reverse of Forward.block's order:
 // resid_post → MLP (post-norm, W_out, activation or gate, W_in, ln2) → resid_mid (sequential
 // blocks) → attention (post-norm, W_O, pattern·v, softmax, soft-cap, q·kᵀ, rotary, q/k norms,
-// W_QKV, ln1) → resid_pre. Every buffer's shape is in a comment; products go through
-// BLAS.sgemm (OpenBLAS or the small-row kernel).
+// W_QKV, ln1) → resid_pre. Every buffer's shape is in a comment; products with the weights go
+// through WeightMatrix, the others through BLAS.sgemm (OpenBLAS or the small-row kernel).
 import Foundation
 import TLTensor
 
@@ -57,15 +57,15 @@ extension Backward {
     /// From d hook_mlp_out to d mlp input [B, P, d]: the post-norm (Gemma-2), W_out, the activation
     /// (gated: act(pre) · pre_linear + b_in), W_in (and W_gate), ln2.
     func mlpBackward(_ l: Int, _ dMlpOut: Tensor) throws -> Tensor {
-        let p = "blocks.\(l).", layer = model.floatLayer(l)
-        let d = cfg.dModel, M = cfg.dMLP, rows = B * P
+        let p = "blocks.\(l).", layer = w.layers[l]
+        let d = cfg.dModel, M = cfg.dMLP
         var dOut = dMlpOut
         if let post = layer.ln2PostW { dOut = try normBackward(dOut, weight: post, prefix: p + "ln2_post.") }
         // mlp_out = post @ W_out + b_out: d post = d mlp_out @ W_outᵀ  [B, P, M]
-        var dPost = Self.timesTransposed(dOut, layer.wOut, rows: rows, k: d, n: M, shape: [B, P, M])
+        var dPost = model.matrix(.mlpOut(l)).productTransposed(dOut, shape: [B, P, M])
         try fire(p + "mlp.hook_post", &dPost)
         let pre = try act(p + "mlp.hook_pre")
-        if let gate = layer.wGate {
+        if layer.wGate != nil {
             // post = act(pre) · pre_linear + b_in, pre = x @ W_gate, pre_linear = x @ W_in:
             // d pre_linear = d post · act(pre);  d pre = d post · pre_linear · act′(pre)
             let preLinear = try act(p + "mlp.hook_pre_linear")
@@ -78,8 +78,8 @@ extension Backward {
             try fire(p + "mlp.hook_pre_linear", &dPreLinear)
             try fire(p + "mlp.hook_pre", &dPre)
             // d ln2 out = d pre @ W_gateᵀ + d pre_linear @ W_inᵀ  [B, P, d]
-            var dLn2 = Self.timesTransposed(dPre, gate, rows: rows, k: M, n: d, shape: [B, P, d])
-            dLn2.add(Self.timesTransposed(dPreLinear, layer.wIn, rows: rows, k: M, n: d, shape: [B, P, d]))
+            var dLn2 = model.matrix(.mlpGate(l)).productTransposed(dPre, shape: [B, P, d])
+            dLn2.add(model.matrix(.mlpIn(l)).productTransposed(dPreLinear, shape: [B, P, d]))
             return try normBackward(dLn2, weight: layer.ln2W, prefix: p + "ln2.")
         }
         // post = act(pre): d pre = d post · act′(pre)  [B, P, M]
@@ -87,7 +87,7 @@ extension Backward {
         Self.activationBackward(&dPre, pre: pre, actFn: cfg.actFn)
         try fire(p + "mlp.hook_pre", &dPre)
         // pre = ln2(mlp_in) @ W_in + b_in: d ln2 out = d pre @ W_inᵀ  [B, P, d]
-        let dLn2 = Self.timesTransposed(dPre, layer.wIn, rows: rows, k: M, n: d, shape: [B, P, d])
+        let dLn2 = model.matrix(.mlpIn(l)).productTransposed(dPre, shape: [B, P, d])
         return try normBackward(dLn2, weight: layer.ln2W, prefix: p + "ln2.")
     }
 
@@ -96,23 +96,20 @@ extension Backward {
     /// attn_out = z @ W_O + b_O (or Σ_h hook_result[h] + b_O): d z  [B, P, H, dh].
     func attentionOutputBackward(_ l: Int, _ dAttnOut: Tensor) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let wO = model.floatLayer(l).wO  // [H·dh, d]
+        let wO = model.matrix(.o(l))  // [H·dh, d]
         guard model.optionalHooks.attnResult else {
-            return Self.timesTransposed(dAttnOut, wO, rows: rows, k: d, n: hd, shape: [B, P, H, dh])
+            return wO.productTransposed(dAttnOut, shape: [B, P, H, dh])
         }
         // result[h] = z[h] @ W_O[h]: every head's result gets d attn_out  [B, P, H, d]
         var dResult = Tensor(uninitialized: [B, P, H, d])
         for r in 0..<rows { for h in 0..<H { for i in 0..<d { dResult.data[(r * H + h) * d + i] = dAttnOut.data[r * d + i] } } }
         try fire("blocks.\(l).attn.hook_result", &dResult)
         var dz = Tensor(uninitialized: [B, P, H, dh])
+        // d z[h] = d result[h] @ W_O[h]ᵀ
         dResult.data.withUnsafeBufferPointer { g in
-            wO.withUnsafeBufferPointer { wo in
-                dz.data.withUnsafeMutableBufferPointer { o in
-                    for h in 0..<H {
-                        BLAS.timesTransposed(m: rows, n: dh, k: d, a: g.baseAddress! + h * d, lda: H * d,
-                                             b: wo.baseAddress! + h * dh * d, ldb: d, c: o.baseAddress! + h * dh, ldc: hd)
-                    }
-                }
+            dz.data.withUnsafeMutableBufferPointer { o in
+                wO.multiplyBlocks(.rows(width: dh, count: H), transposed: true, m: rows, a: g.baseAddress!, aStride: d, lda: H * d,
+                                  c: o.baseAddress!, cStride: dh, ldc: hd)
             }
         }
         return dz
@@ -212,9 +209,9 @@ extension Backward {
 
     /// q|k|v = ln1(resid_pre) @ W_QKV + b_QKV: d resid_pre from the attention path  [B, P, d].
     func attentionInputBackward(_ l: Int, dq: Tensor, dk: Tensor, dv: Tensor) throws -> Tensor {
-        let d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead, hd = H * dh, kvd = K * dh, rows = B * P
+        let H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead, hd = H * dh, kvd = K * dh, rows = B * P
         let width = cfg.qkvWidth
-        let layer = model.floatLayer(l), p = "blocks.\(l)."
+        let layer = w.layers[l], p = "blocks.\(l)."
         let opt = model.optionalHooks
         if !(opt.attnIn || opt.splitQKVInput || options.inputGradients) {
             // One shared input: d ln1 out = [dq | dk | dv] @ W_QKVᵀ  [B, P, d]
@@ -226,7 +223,7 @@ extension Backward {
                     dqkv[r * width + hd + kvd + i] = dv.data[r * kvd + i]
                 }
             }
-            let dLn1 = Self.timesTransposed(Tensor(shape: [B, P, width], data: dqkv), layer.wQKV, rows: rows, k: width, n: d, shape: [B, P, d])
+            let dLn1 = model.matrix(.qkv(l)).productTransposed(Tensor(shape: [B, P, width], data: dqkv), shape: [B, P, cfg.dModel])
             return try normBackward(dLn1, weight: layer.ln1W, prefix: p + "ln1.")
         }
         return try perHeadInputBackward(l, grads: [dq, dk, dv])
@@ -239,8 +236,8 @@ extension Backward {
     /// there are read-only here).
     func perHeadInputBackward(_ l: Int, grads: [Tensor]) throws -> Tensor {
         let d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead, hd = H * dh, rows = B * P
-        let width = cfg.qkvWidth, offsets = [0, hd, hd + K * dh]
-        let layer = model.floatLayer(l), p = "blocks.\(l).", ln = p + "ln1."
+        let offsets = [0, hd, hd + K * dh]
+        let layer = w.layers[l], wQKV = model.matrix(.qkv(l)), p = "blocks.\(l).", ln = p + "ln1."
         let opt = model.optionalHooks
         // ln1's cached output and scale: per head [B, P, H, d] / [B, P, H, 1] under split inputs, else [B, P, d] / [B, P, 1]
         let cachedN = try act(ln + "hook_normalized"), cachedS = try act(ln + "hook_scale")
@@ -257,13 +254,9 @@ extension Backward {
             // d ln1 out per head: d x[·, h] = d q[·, h] @ W_Q[h]ᵀ  [B, P, heads, d]
             var dn = Tensor(uninitialized: [B, P, heads, d])
             g.data.withUnsafeBufferPointer { gs in
-                layer.wQKV.withUnsafeBufferPointer { ws in
-                    dn.data.withUnsafeMutableBufferPointer { o in
-                        for h in 0..<heads {
-                            BLAS.timesTransposed(m: rows, n: d, k: dh, a: gs.baseAddress! + h * dh, lda: heads * dh,
-                                                 b: ws.baseAddress! + offsets[which] + h * dh, ldb: width, c: o.baseAddress! + h * d, ldc: heads * d)
-                        }
-                    }
+                dn.data.withUnsafeMutableBufferPointer { o in
+                    wQKV.multiplyBlocks(.columns(from: offsets[which], width: dh, count: heads), transposed: true, m: rows,
+                                        a: gs.baseAddress!, aStride: dh, lda: heads * dh, c: o.baseAddress!, cStride: d, ldc: heads * d)
                 }
             }
             if let wt = layer.ln1W { for r in 0..<(rows * heads) { for i in 0..<d { dn.data[r * d + i] *= wt[i] } } }
@@ -298,21 +291,6 @@ extension Backward {
     }
 
     // MARK: Helpers
-
-    /// x [rows, k] @ Wᵀ for W [n, k] row-major  →  [rows, n] with `shape`. Few rows (short prompts)
-    /// read W in place, each of its rows once, instead of OpenBLAS repacking it (BLAS.timesTransposed).
-    static func timesTransposed(_ x: Tensor, _ W: [Float], rows: Int, k: Int, n: Int, shape: [Int]) -> Tensor {
-        var out = Tensor(uninitialized: shape)
-        x.data.withUnsafeBufferPointer { xs in
-            W.withUnsafeBufferPointer { ws in
-                out.data.withUnsafeMutableBufferPointer { o in
-                    BLAS.timesTransposed(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: k,
-                                         c: o.baseAddress!, ldc: n)
-                }
-            }
-        }
-        return out
-    }
 
     /// [B, P, k] → [B, P, H, k], each row repeated per head.
     static func repeatHeads(_ t: Tensor, _ H: Int) -> Tensor {

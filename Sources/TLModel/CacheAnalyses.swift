@@ -133,15 +133,10 @@ extension ActivationCache {
         let cfg = model.config, H = cfg.nHeads, dh = cfg.dHead, d = cfg.dModel
         let rows = z.count / (H * dh)
         var out = [Float](repeating: 0, count: rows * H * d)
-        let wO = model.floatLayer(layer).wO
         z.data.withUnsafeBufferPointer { zs in
-            wO.withUnsafeBufferPointer { wo in
-                out.withUnsafeMutableBufferPointer { o in
-                    for h in 0..<H {
-                        BLAS.sgemm(m: rows, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: H * dh,
-                                   b: wo.baseAddress! + h * dh * d, ldb: d, c: o.baseAddress! + h * d, ldc: H * d)
-                    }
-                }
+            out.withUnsafeMutableBufferPointer { o in
+                model.matrix(.o(layer)).multiplyBlocks(.rows(width: dh, count: H), m: rows, a: zs.baseAddress!, aStride: dh, lda: H * dh,
+                                                       c: o.baseAddress!, cStride: d, ldc: H * d)
             }
         }
         return Tensor(shape: Array(z.shape.dropLast(2)) + [H, d], data: out)

@@ -128,7 +128,7 @@ struct Forward {
 
     /// ln_final, then logits = x @ W_U + b_U at the requested positions.
     func unembed(_ resid: Tensor) throws -> Tensor {
-        let B = resid.shape[0], d = cfg.dModel, V = cfg.dVocab
+        let B = resid.shape[0], V = cfg.dVocab
         var x = resid
         if let positions = options.logitPositions {
             x = try x.gather(axis: 1, indices: positions)
@@ -138,19 +138,13 @@ struct Forward {
         try fire("unembed.hook_in", &x)
         // logits  [B, Q, V] — or [B, Q, k] over the requested vocabulary columns only.
         if let columns = options.logitTokens {
-            var logits = Tensor(zeros: [B, Q, columns.count])
-            for r in 0..<(B * Q) {
-                for (c, tok) in columns.enumerated() {
-                    var s: Float = 0
-                    for i in 0..<d { s += x.data[r * d + i] * w.wU[i * V + tok] }
-                    logits.data[r * columns.count + c] = s + w.bU[tok]
-                }
-            }
+            var logits = Tensor(shape: [B, Q, columns.count], data: model.unembedMatrix.product(x, columns: columns))
+            for r in 0..<(B * Q) { for (c, tok) in columns.enumerated() { logits.data[r * columns.count + c] += w.bU[tok] } }
             try fire("unembed.hook_out", &logits)
             softCapLogits(&logits)
             return logits
         }
-        var logits = linear(x, w.wU, w.bU, slot: .unembed, outShape: [B, Q, V])
+        var logits = model.unembedMatrix.product(x, plus: w.bU, shape: [B, Q, V])
         try fire("unembed.hook_out", &logits)
         softCapLogits(&logits)
         return logits
@@ -214,39 +208,6 @@ struct Forward {
         }
     }
 
-    /// x [rows, k] @ W [k, n] + b  →  [rows, n], W being the model's weight in `slot`: on AMX tiles
-    /// at a reduced matmul precision, else through W's panels (OpenBLAS where there are none).
-    /// In a 16-bit dtype W is empty and the 16-bit panels are the matrix (matmul= does not apply).
-    func linear(_ x: Tensor, _ W: [Float], _ b: [Float], slot: WeightSlot, outShape: [Int]) -> Tensor {
-        let packed = model.panels(slot)
-        let n = b.count, k = packed?.rows ?? W.count / n, rows = x.count / k
-        let precision = MatmulPrecision.current
-        let halfPanels = packed.map { $0.dtype != .f32 } ?? false
-        // "high" reads as many bytes per weight as Float32 (two bf16), so products with few rows,
-        // which only stream the weights, stay on the Float32 panels; "medium" reads half as many.
-        let useReduced = !halfPanels
-            && (precision == .medium || (precision == .high && (packed == nil || rows > PackedMatrix.streamingRows)))
-            && model.reducedPrecisionPermitted(precision)
-        let reduced = useReduced ? model.reducedWeights.matrix(slot, W, rows: k, columns: n, precision: precision) : nil
-        var out = Tensor(uninitialized: outShape)
-        x.data.withUnsafeBufferPointer { xs in
-            out.data.withUnsafeMutableBufferPointer { o in
-                if let reduced {
-                    reduced.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n, precision: precision)
-                } else if let packed, rows <= PackedMatrix.maxRows || halfPanels {
-                    packed.multiply(m: rows, a: xs.baseAddress!, lda: k, c: o.baseAddress!, ldc: n)
-                } else {
-                    W.withUnsafeBufferPointer { ws in
-                        BLAS.sgemm(m: rows, n: n, k: k, a: xs.baseAddress!, lda: k, b: ws.baseAddress!, ldb: n,
-                                   c: o.baseAddress!, ldc: n)
-                    }
-                }
-                b.withUnsafeBufferPointer { NeuralOps.addBias(o.baseAddress!, rows: rows, n: n, bias: $0.baseAddress!) }
-            }
-        }
-        return out
-    }
-
     /// TransformerLens's per-head attention inputs (use_attn_in / use_split_qkv_input): the residual
     /// stream repeated per head [B, P, H, d] (hook_attn_in; then hook_q_input [B, P, H, d] and
     /// hook_k_input/hook_v_input [B, P, kv_heads, d]), each normalised by ln1 on its own (ln1's hooks
@@ -254,8 +215,7 @@ struct Forward {
     /// grouped-query attention with hook_attn_in alone, kv head g reads attn_in's head g.
     func perHeadQKV(_ l: Int, _ resid: Tensor, _ q: inout Tensor, _ k: inout Tensor, _ v: inout Tensor) throws {
         let B = resid.shape[0], P = resid.shape[1], d = cfg.dModel, H = cfg.nHeads, K = cfg.kvHeads, dh = cfg.dHead
-        let width = cfg.qkvWidth
-        let layer = model.floatLayer(l), p = "blocks.\(l)."
+        let layer = w.layers[l], wQKV = model.matrix(.qkv(l)), p = "blocks.\(l)."
         func repeated(_ heads: Int) -> Tensor {
             var t = Tensor(zeros: [B, P, heads, d])
             for r in 0..<(B * P) { for h in 0..<heads { for i in 0..<d { t.data[(r * heads + h) * d + i] = resid.data[r * d + i] } } }
@@ -274,14 +234,11 @@ struct Forward {
             let x = inputs[which], xHeads = x.shape[2], heads = which == 0 ? H : K
             var result = Tensor(zeros: [B, P, heads, dh])
             x.data.withUnsafeBufferPointer { xs in
-                layer.wQKV.withUnsafeBufferPointer { ws in
-                    result.data.withUnsafeMutableBufferPointer { rs in
-                        for h in 0..<heads {
-                            BLAS.sgemm(m: B * P, n: dh, k: d, a: xs.baseAddress! + h * d, lda: xHeads * d,
-                                       b: ws.baseAddress! + offsets[which] + h * dh, ldb: width, c: rs.baseAddress! + h * dh, ldc: heads * dh)
-                        }
-                        for r in 0..<(B * P) { for j in 0..<(heads * dh) { rs[r * heads * dh + j] += layer.bQKV[offsets[which] + j] } }
-                    }
+                result.data.withUnsafeMutableBufferPointer { rs in
+                    // head h: x[h] @ W_QKV[:, offset + h·dh ..< offset + (h+1)·dh]
+                    wQKV.multiplyBlocks(.columns(from: offsets[which], width: dh, count: heads), m: B * P,
+                                        a: xs.baseAddress!, aStride: d, lda: xHeads * d, c: rs.baseAddress!, cStride: dh, ldc: heads * dh)
+                    for r in 0..<(B * P) { for j in 0..<(heads * dh) { rs[r * heads * dh + j] += layer.bQKV[offsets[which] + j] } }
                 }
             }
             switch which { case 0: q = result; case 1: k = result; default: v = result }
@@ -351,7 +308,7 @@ struct Forward {
             var x = resid
             try normalize(&x, weight: layer.ln1W, bias: layer.ln1B, prefix: p + "ln1.")
             // qkv = x @ W_QKV + b  [B·P, (H + 2K)·dh], split into q, k, v
-            let qkv = linear(x, layer.wQKV, layer.bQKV, slot: .qkv(l), outShape: [B * P, width])
+            let qkv = model.matrix(.qkv(l)).product(x, plus: layer.bQKV, shape: [B * P, width])
             qkv.data.withUnsafeBufferPointer { src in
                 q.data.withUnsafeMutableBufferPointer { qd in
                     k.data.withUnsafeMutableBufferPointer { kd in
@@ -433,19 +390,14 @@ struct Forward {
 
         // attn_out = z @ W_O + b_O  [B, P, d]  (per-head results when hook_result is on)
         guard model.optionalHooks.attnResult else {
-            return linear(z, layer.wO, layer.bO, slot: .o(l), outShape: [B, P, d])
+            return model.matrix(.o(l)).product(z, plus: layer.bO, shape: [B, P, d])
         }
+        // result[h] = z[h] @ W_O[h·dh ..< (h+1)·dh, :]  [B, P, H, d]
         var result = Tensor(zeros: [B, P, H, d])
-        let wO = model.dtype == .f32 ? layer.wO : model.floatMatrix(.o(l))
         z.data.withUnsafeBufferPointer { zs in
-            wO.withUnsafeBufferPointer { wo in
-                result.data.withUnsafeMutableBufferPointer { rs in
-                    for h in 0..<H {
-                        BLAS.sgemm(m: B * P, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: hd,
-                                   b: wo.baseAddress! + h * dh * d, ldb: d,
-                                   c: rs.baseAddress! + h * d, ldc: H * d)
-                    }
-                }
+            result.data.withUnsafeMutableBufferPointer { rs in
+                model.matrix(.o(l)).multiplyBlocks(.rows(width: dh, count: H), m: B * P, a: zs.baseAddress!, aStride: dh, lda: hd,
+                                                   c: rs.baseAddress!, cStride: d, ldc: H * d)
             }
         }
         try fire(p + "attn.hook_result", &result)
@@ -486,12 +438,11 @@ struct Forward {
         var x = input
         try normalize(&x, weight: layer.ln2W, bias: layer.ln2B, prefix: p + "ln2.")
         var post: Tensor
-        if let gate = layer.wGate {
+        if layer.wGate != nil {
             // Gated: pre = x @ W_gate; pre_linear = x @ W_in; post = act(pre) · pre_linear + b_in
-            let zeros = [Float](repeating: 0, count: m)
-            var pre = linear(x, gate, zeros, slot: .mlpGate(l), outShape: [B, P, m])
+            var pre = model.matrix(.mlpGate(l)).product(x, plus: nil, shape: [B, P, m])
             try fire(p + "mlp.hook_pre", &pre)
-            var preLinear = linear(x, layer.wIn, zeros, slot: .mlpIn(l), outShape: [B, P, m])
+            var preLinear = model.matrix(.mlpIn(l)).product(x, plus: nil, shape: [B, P, m])
             try fire(p + "mlp.hook_pre_linear", &preLinear)
             post = pre
             activate(&post)
@@ -502,14 +453,14 @@ struct Forward {
             }
         } else {
             // pre = x @ W_in + b_in [B, P, d_mlp]; post = act(pre)
-            var pre = linear(x, layer.wIn, layer.bIn, slot: .mlpIn(l), outShape: [B, P, m])
+            var pre = model.matrix(.mlpIn(l)).product(x, plus: layer.bIn, shape: [B, P, m])
             try fire(p + "mlp.hook_pre", &pre)
             post = consume pre  // no copy unless a hook or the cache kept hook_pre
             activate(&post)
         }
         try fire(p + "mlp.hook_post", &post)
         // mlp_out = post @ W_out + b_out  [B, P, d]
-        return linear(post, layer.wOut, layer.bOut, slot: .mlpOut(l), outShape: [B, P, d])
+        return model.matrix(.mlpOut(l)).product(post, plus: layer.bOut, shape: [B, P, d])
     }
 
     /// The family's activation function in place (act_fn).

@@ -60,30 +60,6 @@ public struct RunOutput {
     public var cache: ActivationCache
 }
 
-/// One block's weight matrices in panels (nil where panels were skipped for memory; never nil in a
-/// 16-bit dtype, whose panels are the only copy of the matrices).
-struct PackedLayer: Sendable {
-    let qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpGate: PackedMatrix?, mlpOut: PackedMatrix?
-
-    static let none = PackedLayer(qkv: nil, o: nil, mlpIn: nil, mlpGate: nil, mlpOut: nil)
-
-    /// The panels of `layer`'s matrices in `dtype`.
-    init(_ layer: LayerWeights, config: ModelConfig, dtype: WeightDType) {
-        let d = config.dModel, hd = config.nHeads * config.dHead
-        self.init(qkv: PackedMatrix(layer.wQKV, rows: d, columns: config.qkvWidth, dtype: dtype),
-                  o: PackedMatrix(layer.wO, rows: hd, columns: d, dtype: dtype),
-                  mlpIn: PackedMatrix(layer.wIn, rows: d, columns: config.dMLP, dtype: dtype),
-                  mlpGate: layer.wGate.flatMap { PackedMatrix($0, rows: d, columns: config.dMLP, dtype: dtype) },
-                  mlpOut: PackedMatrix(layer.wOut, rows: config.dMLP, columns: d, dtype: dtype))
-    }
-
-    init(qkv: PackedMatrix?, o: PackedMatrix?, mlpIn: PackedMatrix?, mlpGate: PackedMatrix?, mlpOut: PackedMatrix?) {
-        self.qkv = qkv; self.o = o; self.mlpIn = mlpIn; self.mlpGate = mlpGate; self.mlpOut = mlpOut
-    }
-
-    var bytes: Int { [qkv, o, mlpIn, mlpGate, mlpOut].reduce(0) { $0 + ($1?.bytes ?? 0) } }
-}
-
 extension LayerWeights {
     /// The block with its matrices dropped (a 16-bit model keeps them only as panels).
     func withoutMatrices() -> LayerWeights {
@@ -106,62 +82,70 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Hooks that stay registered across runs (add_hook with is_permanent, or between runs).
     public var registeredHooks: [ForwardHook] = []
 
-    /// Each block's four matrices and W_U again in 64-column panels, for products with few rows
-    /// (PackedMatrix); weights never change after init, so the two copies stay equal.
-    let packedLayers: [PackedLayer]
-    let packedUnembed: PackedMatrix?
-    /// The same matrices as bf16 tiles, built on first use at a reduced matmul precision.
-    let reducedWeights = ReducedPrecisionWeights()
+    /// Each block's matrices and W_U with the forms the products read (WeightMatrix): the Float32
+    /// arrays of `weights` (shared, not copied), their 64-column panels and the bf16 copies for a
+    /// reduced matmul precision; weights never change after init, so the forms stay equal.
+    let blocks: [BlockMatrices]
+    let unembedMatrix: WeightMatrix
+    /// Whether the matrices may build their bf16 copies (decided once per precision).
+    let reducedPermission: ReducedPrecisionPermission
     /// Rotary frequencies of a rotary model (nil for learned positions).
     let rotary: Rotary?
 
-    /// A model of `weights` whose block matrices are kept in `dtype`. `packed` gives the 16-bit
-    /// panels of blocks a loader already converted (their matrices in `weights` then empty).
+    /// A model of `weights` whose block matrices are kept in `dtype`. `converted` gives the 16-bit
+    /// matrices of blocks a loader already converted (their matrices in `weights` then empty).
     public convenience init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions, dtype: WeightDType = .f32) {
-        self.init(config: config, weights: weights, processing: processing, dtype: dtype, packed: [])
+        self.init(config: config, weights: weights, processing: processing, dtype: dtype, converted: [],
+                  permission: ReducedPrecisionPermission(config: config))
     }
 
-    init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions, dtype: WeightDType, packed: [PackedLayer?]) {
+    init(config: ModelConfig, weights: ModelWeights, processing: ProcessingOptions, dtype: WeightDType,
+         converted: [BlockMatrices?], permission: ReducedPrecisionPermission) {
         self.config = config; self.processing = processing; self.dtype = dtype
         rotary = config.isRotary ? Rotary(config: config) : nil
-        let d = config.dModel
+        reducedPermission = permission
         let roomForPanels = dtype != .f32 || Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
         var weights = weights
-        var layers: [PackedLayer] = []
+        var blocks: [BlockMatrices] = []
         for l in weights.layers.indices {
-            if l < packed.count, let done = packed[l] { layers.append(done); continue }
-            layers.append(roomForPanels ? PackedLayer(weights.layers[l], config: config, dtype: dtype) : .none)
+            if l < converted.count, let done = converted[l] { blocks.append(done); continue }
+            blocks.append(BlockMatrices(weights.layers[l], config: config, dtype: dtype, panels: roomForPanels, permission: permission))
             if dtype != .f32 { weights.layers[l] = weights.layers[l].withoutMatrices() }
         }
         self.weights = weights
-        packedLayers = layers
+        self.blocks = blocks
         // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
         // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
-        packedUnembed = dtype == .f32 && roomForPanels ? PackedMatrix(weights.wU, rows: d, columns: config.dVocab) : nil
+        unembedMatrix = WeightMatrix(weights.wU, rows: config.dModel, columns: config.dVocab,
+                                     panels: dtype == .f32 && roomForPanels, permission: permission)
     }
+
+    /// The weight matrix in `slot`, which every product with the model's weights goes through.
+    public func matrix(_ slot: WeightSlot) -> WeightMatrix {
+        switch slot {
+        case .qkv(let l): return blocks[l].qkv
+        case .o(let l): return blocks[l].o
+        case .mlpIn(let l): return blocks[l].mlpIn
+        case .mlpGate(let l):
+            guard let gate = blocks[l].mlpGate else { preconditionFailure("block \(l) has no gated MLP") }
+            return gate
+        case .mlpOut(let l): return blocks[l].mlpOut
+        case .unembed: return unembedMatrix
+        }
+    }
+
+    /// The 64-column panels of the weight in `slot`, if they were built.
+    func panels(_ slot: WeightSlot) -> PackedMatrix? { matrix(slot).panels }
 
     /// Block `l` with its matrices in Float32 (a 16-bit model's widened from its panels, built on
     /// each call): for the analyses and gradients that read the matrices themselves.
     public func floatLayer(_ l: Int) -> LayerWeights {
         var layer = weights.layers[l]
         guard dtype != .f32 else { return layer }
-        layer.wQKV = floatMatrix(.qkv(l)); layer.wO = floatMatrix(.o(l))
-        layer.wIn = floatMatrix(.mlpIn(l)); layer.wOut = floatMatrix(.mlpOut(l))
-        if layer.wGate != nil { layer.wGate = floatMatrix(.mlpGate(l)) }
+        layer.wQKV = blocks[l].qkv.float32; layer.wO = blocks[l].o.float32
+        layer.wIn = blocks[l].mlpIn.float32; layer.wOut = blocks[l].mlpOut.float32
+        if let gate = blocks[l].mlpGate { layer.wGate = gate.float32 }
         return layer
-    }
-
-    /// The block matrix in `slot` in Float32 (widened from 16-bit panels; W_U is always Float32).
-    func floatMatrix(_ slot: WeightSlot) -> [Float] {
-        if dtype != .f32, slot != .unembed, let p = panels(slot) { return p.unpacked() }
-        switch slot {
-        case .qkv(let l): return weights.layers[l].wQKV
-        case .o(let l): return weights.layers[l].wO
-        case .mlpIn(let l): return weights.layers[l].wIn
-        case .mlpGate(let l): return weights.layers[l].wGate ?? []
-        case .mlpOut(let l): return weights.layers[l].wOut
-        case .unembed: return weights.wU
-        }
     }
 
     /// Bytes the parameters take in memory: the Float32 arrays plus a 16-bit model's panels (the
@@ -175,22 +159,23 @@ public final class HookedTransformer: @unchecked Sendable {
                 + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0) + (l.ln1PostW?.count ?? 0) + (l.ln2PostW?.count ?? 0)
                 + (l.qNormW?.count ?? 0) + (l.kNormW?.count ?? 0)
         }
-        return floats * 4 + (dtype == .f32 ? 0 : packedLayers.reduce(0) { $0 + $1.bytes })
+        return floats * 4 + (dtype == .f32 ? 0 : blockPanelBytes)
     }
 
     /// Bytes of a 16-bit model's block matrices (their panels, without the padding of a last
     /// partial panel); 0 in Float32, whose matrices are counted in `weights`.
     public var halfMatrixBytes: Int {
         guard dtype != .f32 else { return 0 }
-        return packedLayers.reduce(0) { sum, p in
-            sum + [p.qkv, p.o, p.mlpIn, p.mlpGate, p.mlpOut].reduce(0) { $0 + ($1.map { $0.rows * $0.columns * 2 } ?? 0) }
-        }
+        return blocks.flatMap(\.all).reduce(0) { $0 + ($1.panels.map { $0.rows * $0.columns * 2 } ?? 0) }
     }
 
     /// Bytes of the Float32 panels (a Float32 model's second copy of its matrices, and W_U's).
     public var panelBytes: Int {
-        (dtype == .f32 ? packedLayers.reduce(0) { $0 + $1.bytes } : 0) + (packedUnembed?.bytes ?? 0)
+        (dtype == .f32 ? blockPanelBytes : 0) + (unembedMatrix.panels?.bytes ?? 0)
     }
+
+    /// Bytes of the block matrices' panels.
+    var blockPanelBytes: Int { blocks.flatMap(\.all).reduce(0) { $0 + ($1.panels?.bytes ?? 0) } }
 
     /// Whether the panels (a second copy of the block matrices and W_U) fit: they are skipped,
     /// and products go to OpenBLAS, when they would take more than a quarter of the memory still
@@ -220,16 +205,18 @@ public final class HookedTransformer: @unchecked Sendable {
             weights.process(applied, config: config)
             return HookedTransformer(config: config, weights: weights, processing: applied)
         }
-        var packed: [PackedLayer?] = []
+        let permission = ReducedPrecisionPermission(config: config)
+        var converted: [BlockMatrices?] = []
         var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config) { l, layer in
             layer.process(applied, config: config)
-            packed.append(PackedLayer(layer, config: config, dtype: dtype))
+            converted.append(BlockMatrices(layer, config: config, dtype: dtype, panels: true, permission: permission))
             layer = layer.withoutMatrices()
-            precondition(packed.count == l + 1)
+            precondition(converted.count == l + 1)
         }
-        weights.process(applied, config: config, includingLayers: packed.count != weights.layers.count)
-        if packed.count != weights.layers.count { packed = [] }  // a loader that does not stream: convert after
-        return HookedTransformer(config: config, weights: weights, processing: applied, dtype: dtype, packed: packed)
+        weights.process(applied, config: config, includingLayers: converted.count != weights.layers.count)
+        if converted.count != weights.layers.count { converted = [] }  // a loader that does not stream: convert after
+        return HookedTransformer(config: config, weights: weights, processing: applied, dtype: dtype, converted: converted,
+                                 permission: permission)
     }
 
     /// Whether LayerNorms were folded (TransformerLens then uses LayerNormPre).
