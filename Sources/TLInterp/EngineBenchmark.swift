@@ -121,28 +121,37 @@ public enum EngineBenchmark {
                     generated = try Generator(model: model).generate(prompt: short, maxNewTokens: 40, sampling: .greedy, stopAtEOS: false)
                 }))
                 if let outDir { try writeJSON(generated, to: outDir.appendingPathComponent("generate-tlsh.json")) }
-            case "sae_encode1024", "sae_features1024", "sae_spliced1024":
+            case "sae_encode1024", "sae_encodedense1024", "sae_features1024", "sae_featurespeak1024", "sae_featuresdensepeak1024", "sae_spliced1024":
                 // tlsh bench reads TLSH_BENCH_SAE (tools/bench/sae_bench.py writes the SAE).
                 guard let saeDirectory else { throw TLInterpError.invalidArgument("\(task) needs TLSH_BENCH_SAE=<SAE directory>") }
                 let sae = try SparseAutoencoder.load(directory: saeDirectory)
                 try sae.checkCompatible(with: model)
-                let hook = model.firedHookName(sae.config.hookName)
-                // Run only as far as the block that fires the hook, caching just that activation.
-                var toHook = RunOptions()
-                toHook.cacheFilter = { $0 == hook }
-                if let l = HookNames.layer(of: hook), l + 1 < model.config.nLayers { toHook.stopAtLayer = l + 1 }
                 switch task {
-                case "sae_encode1024":
-                    let x = try model.run(tokens: [long], options: toHook).cache[hook]!
+                case "sae_encode1024", "sae_encodedense1024":  // sparse (what `features` keeps) or dense (what a spliced cache records)
+                    let x = try model.activation(at: sae.config.hookName, tokens: [long])
                     let rows = try sae.rows(of: x).rows
-                    results.append((task, try median(repeats: repeats) { _ = sae.encode(rows) }))
-                case "sae_features1024":
-                    results.append((task, try median(repeats: max(1, repeats / 2)) {
-                        _ = try sae.features(of: try model.run(tokens: [long], options: toHook).cache[hook]!)
+                    results.append((task, try median(repeats: repeats) {
+                        if task == "sae_encode1024" { _ = sae.encodeSparse(rows) } else { _ = sae.encode(rows) }
                     }))
-                default:
+                case "sae_features1024":  // the model run only until the SAE's hook fires, then the sparse encode
+                    results.append((task, try median(repeats: max(1, repeats / 2)) {
+                        _ = try sae.sparseFeatures(of: try model.activation(at: sae.config.hookName, tokens: [long]))
+                    }))
+                case "sae_featurespeak1024":  // bytes: the resident high-water mark of one features run above the loaded model
+                    let peak = try peakResidentGrowth {
+                        _ = try sae.sparseFeatures(of: try model.activation(at: sae.config.hookName, tokens: [long]))
+                    }
+                    results.append(("sae_featurespeak1024_bytes", peak))
+                case "sae_featuresdensepeak1024":  // the same with the dense encode (acts_pre and acts_post [1024, d_sae])
+                    let peak = try peakResidentGrowth {
+                        _ = sae.encode(try sae.rows(of: try model.activation(at: sae.config.hookName, tokens: [long])).rows).post
+                    }
+                    results.append(("sae_featuresdensepeak1024_bytes", peak))
+                default:  // logits only: the splice records nothing, so it stays sparse
+                    let splice = SAESplice(sae)
+                    splice.records = false
                     var o = RunOptions()
-                    o.hooks = SAESplice(sae).hooks(for: model)
+                    o.hooks = splice.hooks(for: model)
                     results.append((task, try median(repeats: max(1, repeats / 2)) { _ = try model.run(tokens: [long], options: o) }))
                 }
             case "stream": results.append(("stream_GBps", MachineLimits.streamingReadGBps(threads: EngineContext.current.threads)))
@@ -169,6 +178,24 @@ public enum EngineBenchmark {
             log("\(results.last!.0): \(results.last!.1)")
         }
         return results
+    }
+
+    /// How far `body` raises the process's resident high-water mark above the resident size
+    /// before it (Linux: freed heap pages returned first, VmHWM reset through clear_refs); 0
+    /// where /proc cannot tell.
+    static func peakResidentGrowth(_ body: () throws -> Void) throws -> Double {
+        func status(_ key: String) -> Double? {
+            guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                  let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
+                  let kB = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+            return kB * 1024
+        }
+        ProcessMemory.releaseFreedMemory()
+        let reset = (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
+        let before = status("VmRSS")
+        try body()
+        guard reset, let before, let peak = status("VmHWM") else { return 0 }
+        return peak - before
     }
 
     static func rows(_ t: Tensor) -> [[Float]] {

@@ -76,8 +76,34 @@ extension SparseAutoencoder {
 
     /// Feature activations [leading..., d_sae] of an activation read at the SAE's input hook.
     public func features(of activation: Tensor) throws -> Tensor {
-        let (r, lead) = try rows(of: activation)
-        return encode(r).post.reshaped(lead + [config.dSae])
+        let lead = try rows(of: activation).lead
+        return try sparseFeatures(of: activation).dense().reshaped(lead + [config.dSae])
+    }
+
+    /// Feature activations [rows, d_sae] of an activation read at the SAE's input hook, kept sparse
+    /// (rows are the activation's leading positions flattened).
+    public func sparseFeatures(of activation: Tensor) throws -> SparseFeatureActivations {
+        encodeSparse(try rows(of: activation).rows).acts
+    }
+}
+
+extension HookedTransformer {
+    /// The activation at `hook` (a name as an SAE gives it) for `tokens`, running the model only
+    /// until that hook has fired: no later block, no unembedding, nothing else cached.
+    public func activation(at hook: String, tokens: [[Int]], isCancelled: (() -> Bool)? = nil) throws -> Tensor {
+        let fired = firedHookName(hook)
+        guard hookNames.contains(fired) else { throw TLModelError.invalidInput("'\(hook)' is not a hook name of this model; see `hooks` for the list") }
+        final class Capture: @unchecked Sendable { var value: Tensor? }
+        struct Reached: Error {}
+        let capture = Capture()
+        var o = RunOptions()
+        o.isCancelled = isCancelled
+        o.hooks = [ForwardHook(name: fired) { t, _ in capture.value = t; throw Reached() }]
+        // The block that fires it is the last one needed; the hook stops the run inside it.
+        if let l = HookNames.layer(of: fired) { o.stopAtLayer = min(l + 1, config.nLayers) }
+        do { _ = try run(tokens: tokens, options: o) } catch is Reached {}
+        guard let value = capture.value else { throw TLModelError.invalidInput("\(fired) did not fire in this run") }
+        return value
     }
 }
 
@@ -91,6 +117,9 @@ public final class SAESplice: @unchecked Sendable {
     /// HookedSAETransformer (feature patching sets it per run): acts [rows, d_sae], and the
     /// leading (batch, pos) shape of the rows.
     public var editActs: ((inout Tensor, [Int]) throws -> Void)?
+    /// Whether runs keep the hook_sae_* values (`recorded`, for a cache). Without them and without
+    /// editActs, the splice encodes and decodes sparsely and holds no [rows, d_sae] array.
+    public var records = true
     /// The hook_sae_* values of the last run, in firing order, under their full names.
     public private(set) var recorded: [(name: String, tensor: Tensor)] = []
     private var captured: Tensor?
@@ -119,6 +148,7 @@ public final class SAESplice: @unchecked Sendable {
     private func replace(_ t: inout Tensor, input: Tensor) throws {
         let c = sae.config, prefix = c.outputHook + "."
         let (rows, lead) = try sae.rows(of: input)
+        if !records && editActs == nil { return try replaceSparsely(&t, rows: rows) }
         let encoding = sae.encode(rows)
         var acts = encoding.post
         if !ablate.isEmpty {
@@ -150,6 +180,25 @@ public final class SAESplice: @unchecked Sendable {
         t = Tensor(shape: t.shape, data: out)
         record.append((prefix + "hook_sae_output", t))
         recorded = record
+    }
+
+    /// replace(_:input:) when nothing is recorded or edited: the activations stay sparse.
+    private func replaceSparsely(_ t: inout Tensor, rows: Tensor) throws {
+        let encoding = sae.encodeSparse(rows)
+        let acts = encoding.acts.removing(features: Set(ablate))
+        let decoded = sae.decode(acts, encoding: encoding)
+        guard decoded.output.count == t.count else {
+            throw SAEError.incompatible("the SAE's output has \(decoded.output.count / max(rows.shape[0], 1)) values per position but \(sae.config.outputHook) has \(t.count / max(rows.shape[0], 1))")
+        }
+        var out = decoded.output.data
+        if useErrorTerm {
+            let clean = ablate.isEmpty ? decoded.output : sae.decode(encoding.acts, encoding: encoding).output
+            t.data.withUnsafeBufferPointer { orig in
+                for i in 0..<out.count { out[i] += orig[i] - clean.data[i] }
+            }
+        }
+        t = Tensor(shape: t.shape, data: out)
+        recorded = []
     }
 
     /// Copies the recorded hook_sae_* values into `cache`, before the hook they replaced.

@@ -157,9 +157,10 @@ public final class SparseAutoencoder: @unchecked Sendable {
 
     // MARK: Encoding and decoding
 
-    /// Encodes rows of the input hook's activation: x [rows, d_in] (flattened by the caller).
-    public func encode(_ x: Tensor) -> SAEEncoding {
-        let c = config, n = x.count / c.dIn, dIn = c.dIn, dSae = c.dSae
+    /// The rows as the encoder reads them: hook_sae_input [rows, d_in], the input after the
+    /// normalization and b_dec, and the per-row scale and shift that undo the normalization.
+    func normalizedInput(_ x: Tensor) -> (input: Tensor, sae: [Float], outScale: [Float]?, outShift: [Float]?) {
+        let c = config, n = x.count / c.dIn, dIn = c.dIn
         let input = Tensor(shape: [n, dIn], data: x.data)
         var sae = input.data
         var outScale: [Float]?, outShift: [Float]?
@@ -193,23 +194,18 @@ public final class SparseAutoencoder: @unchecked Sendable {
         if c.applyBDecToInput {
             for r in 0..<n { for i in 0..<dIn { sae[r * dIn + i] -= bDec[i] } }
         }
+        return (input, sae, outScale, outShift)
+    }
+
+    /// Encodes rows of the input hook's activation: x [rows, d_in] (flattened by the caller).
+    public func encode(_ x: Tensor) -> SAEEncoding {
+        let c = config, dIn = c.dIn, dSae = c.dSae
+        let (input, sae, outScale, outShift) = normalizedInput(x)
+        let n = input.shape[0]
         var pre = [Float](repeating: 0, count: n * dSae)
         multiply(sae, rows: n, inner: dIn, wEncMagnitude ?? wEnc, cols: dSae, into: &pre)
         var post = [Float](repeating: 0, count: n * dSae)
-        switch c.architecture {
-        case .gated:
-            var gate = [Float](repeating: 0, count: n * dSae)
-            multiply(sae, rows: n, inner: dIn, wEnc, cols: dSae, into: &gate)
-            let bGate = bGate!, bMag = bMag!
-            for r in 0..<n {
-                for f in 0..<dSae {
-                    let i = r * dSae + f
-                    pre[i] += bMag[f]
-                    let active = gate[i] + bGate[f] > 0
-                    post[i] = active ? max(pre[i], 0) : 0
-                }
-            }
-        case .topk:
+        if c.architecture == .topk {
             addBias(&pre, rows: n, bEnc)
             let k = min(c.k ?? dSae, dSae)
             var scored = pre
@@ -222,16 +218,53 @@ public final class SparseAutoencoder: @unchecked Sendable {
                     for (f, v) in Tensor.topK(row, k: k) { post[r * dSae + f] = max(v, 0) }
                 }
             }
-        default:
-            addBias(&pre, rows: n, bEnc)
-            if let threshold {
-                for r in 0..<n { for f in 0..<dSae { let v = pre[r * dSae + f]; post[r * dSae + f] = v > threshold[f] ? max(v, 0) : 0 } }
-            } else {
-                for i in 0..<(n * dSae) { post[i] = max(pre[i], 0) }
+        } else {
+            var gate = [Float](repeating: 0, count: c.architecture == .gated ? n * dSae : 0)
+            if !gate.isEmpty { multiply(sae, rows: n, inner: dIn, wEnc, cols: dSae, into: &gate) }
+            // Bias and activation in one pass per row, the rows split over the engine's threads.
+            pre.withUnsafeMutableBufferPointer { p in
+                gate.withUnsafeBufferPointer { g in
+                    post.withUnsafeMutableBufferPointer { q in
+                        Parallel.forEachChunk(of: n, chunks: n * dSae >= 1 << 16 ? Parallel.width : 1) { rows in
+                            for r in rows {
+                                activate(pre: p.baseAddress! + r * dSae, gate: g.isEmpty ? nil : g.baseAddress! + r * dSae,
+                                         post: q.baseAddress! + r * dSae, features: 0, count: dSae)
+                            }
+                        }
+                    }
+                }
             }
         }
         return SAEEncoding(input: input, pre: Tensor(shape: [n, dSae], data: pre), post: Tensor(shape: [n, dSae], data: post),
                            outScale: outScale, outShift: outShift)
+    }
+
+    /// hook_sae_acts_pre and hook_sae_acts_post of one row's features [f0, f0 + count) from the
+    /// encoder products (any architecture but TopK): `pre` holds x · W_enc (gated: x · W_enc ·
+    /// exp(r_mag)) and gets the bias added in place; `gate` holds x · W_enc for gated SAEs.
+    @inline(__always)
+    func activate(pre: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>?, post: UnsafeMutablePointer<Float>, features f0: Int, count: Int) {
+        if let gate, let bGate, let bMag {
+            bGate.withUnsafeBufferPointer { bg in
+                bMag.withUnsafeBufferPointer { bm in
+                    for j in 0..<count {
+                        pre[j] += bm[f0 + j]
+                        let active = gate[j] + bg[f0 + j] > 0
+                        post[j] = active ? max(pre[j], 0) : 0
+                    }
+                }
+            }
+            return
+        }
+        bEnc.withUnsafeBufferPointer { b in
+            if let threshold {
+                threshold.withUnsafeBufferPointer { th in
+                    for j in 0..<count { pre[j] += b[f0 + j]; let v = pre[j]; post[j] = v > th[f0 + j] ? max(v, 0) : 0 }
+                }
+            } else {
+                for j in 0..<count { pre[j] += b[f0 + j]; post[j] = max(pre[j], 0) }
+            }
+        }
     }
 
     /// Decodes feature activations: hook_sae_recons [rows, d_out], and the output the model
@@ -251,14 +284,22 @@ public final class SparseAutoencoder: @unchecked Sendable {
         } else {
             multiply(a, rows: n, inner: dSae, wDec, cols: dOut, into: &recons)
         }
+        return finishDecode(recons, rows: n, outScale: encoding?.outScale, outShift: encoding?.outShift)
+    }
+
+    /// recons (x̂ before b_dec) plus b_dec, and the output: recons mapped back through the input
+    /// normalization (transcoders do not normalize).
+    func finishDecode(_ products: [Float], rows n: Int, outScale: [Float]?, outShift: [Float]?) -> (recons: Tensor, output: Tensor) {
+        let c = config, dOut = c.dOut
+        var recons = products
         addBias(&recons, rows: n, bDec)
         var out = recons
-        if !c.architecture.isTranscoder, let encoding {
-            if let scale = encoding.outScale {
+        if !c.architecture.isTranscoder {
+            if let scale = outScale {
                 let divides = c.normalization == .constantNormRescale
                 for r in 0..<n { for j in 0..<dOut { out[r * dOut + j] = divides ? out[r * dOut + j] / scale[r] : out[r * dOut + j] * scale[r] } }
             }
-            if let shift = encoding.outShift {
+            if let shift = outShift {
                 for r in 0..<n { for j in 0..<dOut { out[r * dOut + j] += shift[r] } }
             }
         }

@@ -72,6 +72,12 @@ final class SAECommandTests: XCTestCase {
             let encode = try golden(name, "encode")
             assertClose(f.tensor, encode.reshaped(Array(encode.shape.dropFirst())), tol: 1e-4, "\(name) features")
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("f.npy").path))
+            // From a prompt, features runs the model only until the SAE's hook: the same values,
+            // and the same table as from the full cache.
+            try s.execute("fp = features s [\(ids)]")
+            guard case .tensor(let fp)? = s.variables["fp"] else { return XCTFail("\(name): fp is not a tensor") }
+            XCTAssertEqual(fp.tensor, f.tensor, "\(name): features of a prompt and of its cache differ")
+            XCTAssertEqual(try s.execute("features s [\(ids)] k=3")!.plainText, try s.execute("features s c k=3")!.plainText, name)
             for (file, kind) in [("cs", "spliced"), ("ce", "spliced_error")] {
                 let saved = try SafeTensorsFile(path: out.appendingPathComponent("\(file).safetensors").path)
                 let keys = (m["keys"] as! [String: Any])[kind] as! [String]

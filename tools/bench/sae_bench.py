@@ -1,9 +1,12 @@
 """SAE speed, tlsh beside SAELens in one run, on random GPT-2-small weights and a random 24,576-feature SAE.
 
 Tasks, on the harness's 1024 tokens (EngineBenchmark.tokens), medians of in-process wall times:
-  encode    encode the activation at blocks.8.hook_resid_pre (already computed)
-  features  run the model to the SAE's hook and encode (tlsh: what `features s c` computes from a
-            prompt; SAELens: run_with_cache(names_filter=hook, stop_at_layer=9) + sae.encode)
+  encode    encode the activation at blocks.8.hook_resid_pre (already computed); tlsh keeps the
+            activations sparse (tlsh_dense_s: its dense encode, as a spliced cache records it)
+  features  run the model to the SAE's hook and encode (tlsh: what `features s "prompt"` computes,
+            the model stopping where the hook fires, activations sparse; SAELens:
+            run_with_cache(names_filter=hook, stop_at_layer=9) + sae.encode); also tlsh's peak
+            resident growth for it, sparse and with the dense encode
   spliced   a forward with the SAE spliced in, logits only (SAELens: run_with_saes)
   forward   the plain forward, for scale
 The SAE is a SAELens StandardSAE with seeded random weights whose encoder bias is set so that about
@@ -84,6 +87,9 @@ def main() -> None:
     ap.add_argument("--l0", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--openblas", action="store_true",
+                    help="also time tlsh with TLSH_PACKED_ROWS=0 (the model's weight products on OpenBLAS instead of the packed panels)")
+    ap.add_argument("--before", help="another tlsh binary (e.g. an older build) timed on the same tasks in the same run")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
@@ -111,9 +117,13 @@ def main() -> None:
     # tlsh, in its own process (engine timings, no language overhead).
     env = dict(os.environ, TLSH_BENCH_SAE=sae_dir, TLSH_BENCH_REPEATS=str(args.repeats),
                OPENBLAS_NUM_THREADS=str(args.threads))
-    done = subprocess.run([args.tlsh, "bench", args.model, "sae_encode1024,sae_features1024,sae_spliced1024,forward1024"],
-                          check=True, env=env, capture_output=True, text=True)
-    tl = json.loads(done.stdout)
+    tasks = "sae_encode1024,sae_features1024,sae_spliced1024,forward1024"
+    def tlsh(binary: str, tasks: str, **extra: str) -> dict:
+        done = subprocess.run([binary, "bench", args.model, tasks], check=True, env=dict(env, **extra), capture_output=True, text=True)
+        return json.loads(done.stdout)
+    tl = tlsh(args.tlsh, tasks + ",sae_encodedense1024,sae_featurespeak1024,sae_featuresdensepeak1024")
+    before = tlsh(args.before, tasks) if args.before else None
+    openblas = tlsh(args.tlsh, tasks, TLSH_PACKED_ROWS="0") if args.openblas else None
 
     sae = SAE.load_from_disk(sae_dir)
     ref = {}
@@ -138,6 +148,16 @@ def main() -> None:
     for task in ("encode", "features", "spliced", "forward"):
         mine = tl[f"sae_{task}1024" if task != "forward" else "forward1024"]
         out[task] = {"tlsh_s": mine, "saelens_s": ref[task], "saelens_over_tlsh": ref[task] / mine}
+        key = f"sae_{task}1024" if task != "forward" else "forward1024"
+        if before:
+            out[task]["tlsh_before_s"] = before[key]
+        if openblas:
+            out[task]["tlsh_openblas_s"] = openblas[key]
+    out["encode"]["tlsh_dense_s"] = tl["sae_encodedense1024"]
+    # Peak resident growth of one features run above the loaded model: sparse (what tlsh keeps)
+    # and with the dense encode ([1024, d_sae] acts_pre and acts_post).
+    out["features"]["tlsh_peak_bytes"] = tl["sae_featurespeak1024_bytes"]
+    out["features"]["tlsh_dense_peak_bytes"] = tl["sae_featuresdensepeak1024_bytes"]
     print(json.dumps(out, indent=1))
 
 

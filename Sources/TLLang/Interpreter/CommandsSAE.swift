@@ -168,61 +168,109 @@ extension Session {
         }
     }
 
+    /// Feature activations of a cache, kept sparse (what `features` shows reads a few per position).
+    func sparseFeatureActivations(_ s: SAEValue, _ c: CacheValue, range: SourceRange) throws -> SparseFeatureActivations {
+        let cfg = s.sae.config
+        if let spliced = c.cache[cfg.outputHook + ".hook_sae_acts_post"], spliced.shape.last == cfg.dSae {
+            return SparseFeatureActivations(dense: spliced.reshaped([-1, cfg.dSae]))
+        }
+        try checkSAE(s, against: try requireModel(), range: range)
+        let hook = c.cache.model.firedHookName(cfg.hookName)
+        guard let x = c.cache[hook] else { throw TLLangError.at(range, "the cache has no \(hook)") }
+        do { return try s.sae.sparseFeatures(of: x) } catch let e as SAEError {
+            throw TLLangError.at(range, e.description)
+        }
+    }
+
+    /// The token ids of a prompt value (a string or a list of ids); nil for anything else.
+    func promptIDs(_ value: Value, range: SourceRange) throws -> [Int]? {
+        switch value {
+        case .string(let text): return try requireModel().tokens(text, bos: nil)
+        case .list(let items): return try tokenIDs(items, range: range)
+        default: return nil
+        }
+    }
+
     func cmdFeatures(_ a: Arguments, assigning: Bool) throws -> Value {
         let s = try saeArgument(a.positional(0), range: a.range)
-        let c = try cacheArgument(a.positional(1), range: a.range)
-        let acts = try featureActivations(s, c, range: a.range)
-        let P = acts.shape[0], F = acts.shape[1]
-        let labels = c.strTokens.map(visibleToken)
+        let input = try a.positional(1).map { (expr: $0, value: try evaluate($0)) }
+        // A prompt (not a cache), without dla=: the model runs only until the SAE's hook fires.
+        let c: CacheValue?, sparse: SparseFeatureActivations, strTokens: [String]
+        if let input, a.option("dla") == nil, backend.isLocal, let ids = try promptIDs(input.value, range: input.expr.range) {
+            let m = try requireModel()
+            try checkSAE(s, against: m, range: a.range)
+            let x: Tensor
+            do { x = try m.model.activation(at: s.sae.config.hookName, tokens: [ids], isCancelled: monitorCancel) } catch TLModelError.invalidInput(let msg) {
+                throw TLLangError.at(input.expr.range, msg)
+            }
+            sparse = try wrap { try s.sae.sparseFeatures(of: x) }
+            c = nil; strTokens = m.strTokens(ids)
+        } else {
+            let cache = try input.map { try runPrompt($0.value, bos: nil, range: $0.expr.range) } ?? cacheArgument(nil, range: a.range)
+            sparse = try sparseFeatureActivations(s, cache, range: a.range)
+            c = cache; strTokens = cache.strTokens
+        }
+        let P = sparse.rows, F = sparse.features
+        let labels = strTokens.map(visibleToken)
         let k = try a.int("k")
         if let fe = a.option("feature") {
             let f = try intValue(fe)
             guard f >= 0 && f < F else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(F))") }
-            let values = (0..<P).map { acts.data[$0 * F + f] }
-            let data = NamedTensor(Tensor(shape: [P], data: values), axes: ["pos"], tokenLabels: c.strTokens)
+            let values = sparse.column(f)
+            let data = NamedTensor(Tensor(shape: [P], data: values), axes: ["pos"], tokenLabels: strTokens)
             if assigning { return .tensor(data) }
             var d = Display(text: "feature \(f) along the text" + (s.neuronpediaLink(f).map { " — \($0)" } ?? ""))
             d.tables.append(Table(title: "feature \(f)", columns: ["pos", "token", "activation"],
-                                  rows: (0..<P).map { [.int($0), .token(c.strTokens[$0]), .float(Double(values[$0]))] }))
+                                  rows: (0..<P).map { [.int($0), .token(strTokens[$0]), .float(Double(values[$0]))] }))
             d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: "feature \(f)", xLabel: "position", yLabel: "activation"), title: "feature \(f)"))
             return .result(d, data: data)
         }
-        if let target = a.option("dla") {
-            return try featureDLA(s, c, acts: acts, target: target, a: a, k: k, assigning: assigning)
+        if let target = a.option("dla"), let c {
+            return try featureDLA(s, c, acts: sparse.dense(), target: target, a: a, k: k, assigning: assigning)
         }
-        let data = NamedTensor(acts, axes: ["pos", "feature"], tokenLabels: c.strTokens)
-        if assigning { return .tensor(data) }
+        // Assigned, the value is the dense tensor (what `save f "f.npy"` writes); shown, the
+        // table and heatmap read the sparse rows, and the dense array is made only as the
+        // result's data when a consumer asks for it.
+        let data = { NamedTensor(sparse.dense(), axes: ["pos", "feature"], tokenLabels: strTokens) }
+        if assigning { return .tensor(data()) }
+        /// Position p's top k positive features, largest first (ties: lower feature first).
+        func top(_ p: Int) -> [(index: Int, value: Float)] {
+            let (idx, vals) = sparse.row(p)
+            var fired: [(index: Int, value: Float)] = []
+            for (f, v) in zip(idx, vals) where v > 0 { fired.append((index: Int(f), value: v)) }
+            fired.sort { (x: (index: Int, value: Float), y: (index: Int, value: Float)) -> Bool in
+                x.value != y.value ? x.value > y.value : x.index < y.index
+            }
+            return Array(fired.prefix(k))
+        }
+        func active(_ p: Int) -> Int { sparse.row(p).values.filter { $0 > 0 }.count }
         if let pe = a.option("pos") {
             let p0 = try intValue(pe), p = p0 < 0 ? p0 + P : p0
             guard p >= 0 && p < P else { throw TLLangError.at(pe.range, "position \(p0) is out of range for \(P) tokens") }
-            let row = Tensor(shape: [F], data: Array(acts.data[(p * F)..<((p + 1) * F)]))
-            let top = row.topK(k).filter { $0.value > 0 }
-            let rows = top.enumerated().map { i, t -> [Table.Cell] in
+            let rows = top(p).enumerated().map { i, t -> [Table.Cell] in
                 [.int(i + 1), .int(t.index), .float(Double(t.value)), .text(s.neuronpediaLink(t.index) ?? "")]
             }
-            let active = row.data.filter { $0 > 0 }.count
-            return .result(Display(text: "\(active) of \(F) features fire at position \(p) (\(labels[p]))",
-                                   tables: [Table(title: "top features at \(labels[p])", columns: ["rank", "feature", "activation", "Neuronpedia"], rows: rows)]), data: data)
+            return .result(Display(text: "\(active(p)) of \(F) features fire at position \(p) (\(labels[p]))",
+                                   tables: [Table(title: "top features at \(labels[p])", columns: ["rank", "feature", "activation", "Neuronpedia"], rows: rows)]), data: data())
         }
         // Every position: its top features, and a heatmap of the features that are ever in a top k.
         var chosen: [Int] = []
         var rows: [[Table.Cell]] = []
         for p in 0..<P {
-            let row = Tensor(shape: [F], data: Array(acts.data[(p * F)..<((p + 1) * F)]))
-            let top = row.topK(k).filter { $0.value > 0 }
+            let top = top(p)
             for t in top where !chosen.contains(t.index) { chosen.append(t.index) }
-            let l0 = row.data.filter { $0 > 0 }.count
-            rows.append([.int(p), .token(c.strTokens[p]), .int(l0), .text(top.map { "\($0.index) (\(String(format: "%.2f", $0.value)))" }.joined(separator: ", "))])
+            rows.append([.int(p), .token(strTokens[p]), .int(active(p)), .text(top.map { "\($0.index) (\(String(format: "%.2f", $0.value)))" }.joined(separator: ", "))])
         }
         chosen = Array(chosen.prefix(40)).sorted()
         var values: [Float] = []
-        for p in 0..<P { for f in chosen { values.append(acts.data[p * F + f]) } }
+        let columns = chosen.map(sparse.column)
+        for p in 0..<P { for j in chosen.indices { values.append(columns[j][p]) } }
         var d = Display(tables: [Table(title: "features at \(s.sae.config.hookName)", columns: ["pos", "token", "L0", "top features (activation)"], rows: rows)])
         if !chosen.isEmpty {
             d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: P, cols: chosen.count, rowLabels: labels, colLabels: chosen.map(String.init),
                                                         title: "feature activations", xLabel: "feature", yLabel: "position", scale: .sequential())), title: "features"))
         }
-        return .result(d, data: data)
+        return .result(d, data: data())
     }
 
     /// Whether an SAE's features have a direct logit attribution: it writes a d_model-wide
@@ -336,10 +384,10 @@ extension Session {
             throw TLLangError.at(a.range, "the cache has no \(inHook); run the text without SAEs first")
         }
         let (rowsIn, _) = try wrap { try s.sae.rows(of: x) }
-        let enc = s.sae.encode(rowsIn)
-        let out = s.sae.decode(enc.post, encoding: enc).output
-        let n = enc.post.shape[0]
-        let l0 = Double(enc.post.data.filter { $0 > 0 }.count) / Double(n)
+        let enc = s.sae.encodeSparse(rowsIn)
+        let out = s.sae.decode(enc.acts, encoding: enc).output
+        let n = enc.acts.rows
+        let l0 = Double(enc.acts.values.filter { $0 > 0 }.count) / Double(n)
         let t = target.data, d = cfg.dOut
         var sse = 0.0, sst = 0.0
         var mean = [Double](repeating: 0, count: d)
@@ -360,8 +408,13 @@ extension Session {
             return Double(crossEntropyLoss(logits: logits, tokens: [clean.tokens]).mean)
         }
         let base = Double(crossEntropyLoss(logits: clean.logits, tokens: [clean.tokens]).mean)
-        let spliced = try loss(SAESplice(s.sae).hooks(for: m.model))
-        let withError = try loss(SAESplice(s.sae, useErrorTerm: true).hooks(for: m.model))
+        func splice(error: Bool) -> [ForwardHook] {
+            let splice = SAESplice(s.sae, useErrorTerm: error)
+            splice.records = false  // only the loss is read
+            return splice.hooks(for: m.model)
+        }
+        let spliced = try loss(splice(error: false))
+        let withError = try loss(splice(error: true))
         let zero = try loss([ForwardHook(name: outHook) { t, _ in t = Tensor(zeros: t.shape) }])
         let recovered = zero != base ? (zero - spliced) / (zero - base) : .nan
         let rows: [[Table.Cell]] = [
