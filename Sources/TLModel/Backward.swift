@@ -87,6 +87,9 @@ extension HookedTransformer {
         var o = RunOptions()
         o.hooks = options.forwardHooks
         let restricted = options.logitColumns
+        if let bad = restricted?.first(where: { $0 < 0 || $0 >= config.dVocab }) {
+            throw TLModelError.invalidInput("logit column \(bad) is outside the vocabulary (0..<\(config.dVocab))")
+        }
         o.cacheFilter = restricted == nil ? { needed.contains($0) || extra($0) } : { $0 != "unembed.hook_out" && (needed.contains($0) || extra($0)) }
         o.logitTokens = restricted
         o.isCancelled = options.isCancelled

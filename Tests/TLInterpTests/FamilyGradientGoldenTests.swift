@@ -87,6 +87,10 @@ final class FamilyGradientGoldenTests: XCTestCase {
             XCTAssertThrowsError(try f.model.gradients(tokens: [f.corrupt], options: o) {
                 try PatchMetric.logit(token: t1).logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
             }) { XCTAssertTrue("\($0)".contains("columns"), "\($0)") }
+            o.logitColumns = [t1, V]
+            XCTAssertThrowsError(try f.model.gradients(tokens: [f.corrupt], options: o) {
+                try f.metric.logitGradient(logits: $0, tokens: [f.corrupt], vocabulary: V)
+            }) { XCTAssertTrue("\($0)".contains("outside the vocabulary"), "\($0)") }
         }
     }
 
