@@ -183,19 +183,15 @@ public enum EdgeAttribution {
     /// Each head's output result[h] = z[0, ·, h] @ W_O[h]  [P, d] (TransformerLens's hook_result, no b_O).
     static func headOutputs(_ z: Tensor, model: HookedTransformer, layer l: Int) -> [[Float]] {
         let cfg = model.config, d = cfg.dModel, H = cfg.nHeads, dh = cfg.dHead, hd = H * dh, P = z.shape[1]
-        let wO = model.floatLayer(l).wO  // [H·dh, d]
-        return (0..<H).map { h in
-            var r = [Float](repeating: 0, count: P * d)
-            z.data.withUnsafeBufferPointer { zs in
-                wO.withUnsafeBufferPointer { wo in
-                    r.withUnsafeMutableBufferPointer { rs in
-                        BLAS.sgemm(m: P, n: d, k: dh, a: zs.baseAddress! + h * dh, lda: hd, b: wo.baseAddress! + h * dh * d, ldb: d,
-                                   c: rs.baseAddress!, ldc: d)
-                    }
-                }
+        // z[·, h] @ W_O[h] for every head h: W_O's row blocks, through the model's weight matrix.
+        var all = [Float](repeating: 0, count: H * P * d)  // [H, P, d]
+        z.data.withUnsafeBufferPointer { zs in
+            all.withUnsafeMutableBufferPointer { out in
+                model.matrix(.o(l)).multiplyBlocks(.rows(width: dh, count: H), m: P, a: zs.baseAddress!, aStride: dh, lda: hd,
+                                                   c: out.baseAddress!, cStride: P * d, ldc: d)
             }
-            return r
         }
+        return (0..<H).map { h in Array(all[(h * P * d)..<((h + 1) * P * d)]) }
     }
 
     /// Where receiver r's input gradient lives in a gradient cache: the hook's tensor and, for

@@ -118,34 +118,6 @@ TLK_INLINE void half_rows(const int fmt, size_t rows, size_t k, const float *a, 
     }
 }
 
-/// The same 6-row tile over a panel already widened to floats ([k][64]).
-TLK_INLINE void float_tile(const int MR, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc) {
-    v16 acc[HMR][4];
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] = splat16(0);
-    for (size_t i = 0; i < k; i++) {
-        v16 bv[4];
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) bv[v] = load16(panel + i * 64 + 16 * v);
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
-            v16 av = splat16(a[r * lda + i]);
-            _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) acc[r][v] += av * bv[v];
-        }
-    }
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)
-        _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) store16(c + r * ldc + 16 * v, acc[r][v]);
-}
-
-TLK_INLINE void float_rows(size_t rows, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc) {
-    switch (rows) {
-    case 6: float_tile(6, k, a, lda, panel, c, ldc); break;
-    case 5: float_tile(5, k, a, lda, panel, c, ldc); break;
-    case 4: float_tile(4, k, a, lda, panel, c, ldc); break;
-    case 3: float_tile(3, k, a, lda, panel, c, ldc); break;
-    case 2: float_tile(2, k, a, lda, panel, c, ldc); break;
-    default: float_tile(1, k, a, lda, panel, c, ldc); break;
-    }
-}
-
 /// The calling thread's scratch panel for k rows, kept between calls: a fresh multi-MB malloc per
 /// call is an mmap, page faults and an munmap each time (measured: half the CPU time in the kernel).
 static float *widened_panel(size_t k) {
@@ -173,8 +145,9 @@ TLK_INLINE void gemm_half(const int fmt, size_t m, size_t k, const float *a, siz
                 widen16(fmt, panel + i, &f);
                 store16(scratch + i, f);
             }
-            for (size_t r = 0; r < m; r += HMR)
-                float_rows(m - r < HMR ? m - r : HMR, k, a + r * lda, lda, scratch, c + r * ldc + p * 64, ldc);
+            // A widened panel is a Float32 panel: the packed product's tiles (sized for this CPU's
+            // vector registers) take it from here.
+            tlk_gemm_packed(m, k, a, lda, scratch, c + p * 64, ldc, 0, 1);
         } else {
             for (size_t r = 0; r < m; r += HMR)
                 half_rows(fmt, m - r < HMR ? m - r : HMR, k, a + r * lda, lda, panel, c + r * ldc + p * 64, ldc);

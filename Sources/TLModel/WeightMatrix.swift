@@ -162,12 +162,12 @@ public final class WeightMatrix: Sendable {
 
     /// A run of equal blocks of W, one per head: `count` blocks of `width` columns (W[:, first +
     /// i·width ..< first + (i+1)·width], e.g. W_Q[h] in W_QKV) or of `width` rows (W_O[h] in W_O).
-    struct Blocks {
-        enum Axis { case columns, rows }
-        var axis: Axis, first = 0, width: Int, count: Int
+    public struct Blocks: Sendable {
+        public enum Axis: Sendable { case columns, rows }
+        public var axis: Axis, first = 0, width: Int, count: Int
 
-        static func columns(from first: Int = 0, width: Int, count: Int) -> Blocks { Blocks(axis: .columns, first: first, width: width, count: count) }
-        static func rows(from first: Int = 0, width: Int, count: Int) -> Blocks { Blocks(axis: .rows, first: first, width: width, count: count) }
+        public static func columns(from first: Int = 0, width: Int, count: Int) -> Blocks { Blocks(axis: .columns, first: first, width: width, count: count) }
+        public static func rows(from first: Int = 0, width: Int, count: Int) -> Blocks { Blocks(axis: .rows, first: first, width: width, count: count) }
     }
 
     /// For each block i: C_i = A_i · W_i (or A_i · W_iᵀ when `transposed`), A_i at a + i·aStride
@@ -175,7 +175,7 @@ public final class WeightMatrix: Sendable {
     /// width for column blocks, width × columns for row blocks. (OpenBLAS or the small-row kernels
     /// — tlk_gemm_nt for the transposed products — on the Float32 form, widened once per call in a
     /// 16-bit dtype.)
-    func multiplyBlocks(_ blocks: Blocks, transposed: Bool = false, m: Int, a: UnsafePointer<Float>, aStride: Int, lda: Int,
+    public func multiplyBlocks(_ blocks: Blocks, transposed: Bool = false, m: Int, a: UnsafePointer<Float>, aStride: Int, lda: Int,
                         c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int) {
         float32.withUnsafeBufferPointer { ws in
             let w = ws.baseAddress!
