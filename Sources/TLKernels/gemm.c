@@ -62,7 +62,9 @@ static int wide_tiles(void) {
     int wide = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (wide < 0) {
         __builtin_cpu_init();
-        wide = __builtin_cpu_supports("avx512f") ? 1 : 0;
+        // The x86-64-v4 clone's features, so "wide" means that clone is the one running.
+        wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+               && __builtin_cpu_supports("avx512vl");
         __atomic_store_n(&known, wide, __ATOMIC_RELAXED);
     }
     return wide;

@@ -36,13 +36,20 @@ public struct EngineContext: Sendable, Equatable {
     public struct KernelChoices: Sendable, Equatable {
         /// Largest row count that the in-place small-batch GEMM takes (0: everything to OpenBLAS).
         public var smallGEMMMaxRows = 48
-        /// Largest row count that uses the packed weight panels (0: packed products off).
-        public var packedMaxRows = Int.max
+        /// Largest row count that uses the packed weight panels (0: packed products off). With
+        /// AVX-512 the panels' 6 × 64 tiles beat OpenBLAS at every row count measured; without it
+        /// (4 × 16-column strips per panel) OpenBLAS is faster once the product is compute-bound,
+        /// so the panels keep the weight-streaming products of up to 48 rows (docs/PERFORMANCE.md).
+        public var packedMaxRows = KernelChoices.cpuHasAVX512 ? Int.max : 48
         /// Advise large weight arrays into 2 MB pages.
         public var hugePages = true
         /// Allow the AMX bf16 tiles where the CPU has them (false pretends it does not).
         public var amx = true
         public init() {}
+
+        /// Whether this CPU runs the kernels' AVX-512 clones (Linux lists only the features the
+        /// kernel enabled).
+        public static let cpuHasAVX512: Bool = BLASKernels.bestCoreForCPU() == "SkylakeX"
     }
 
     // MARK: Which context is current
