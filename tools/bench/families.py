@@ -110,7 +110,7 @@ def tl_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     import torch
     import transformer_lens.loading_from_pretrained as tl_loading
     from transformer_lens import HookedTransformer, patching
-    from reference import lcg_tokens
+    from reference import lcg_tokens, median_time
     torch.set_num_threads(threads)
     torch.set_grad_enabled(False)
     spec = SHAPES[shape]
@@ -152,21 +152,12 @@ def tl_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     vocab = model.cfg.d_vocab
     short = torch.tensor([lcg_tokens(11, vocab)])
 
-    def timed(body, n):
-        body()  # warm-up
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            body()
-            times.append(time.perf_counter() - t)
-        return sorted(times)[len(times) // 2]
-
     for task in tasks:
         if task == "load":
             continue
         if task.startswith("forward"):
             tokens = torch.tensor([lcg_tokens(int(task[len("forward"):]), vocab)])
-            results[task] = timed(lambda: model(tokens), repeats if tokens.shape[1] < 512 else max(1, repeats // 2))
+            results[task] = median_time(repeats if tokens.shape[1] < 512 else max(1, repeats // 2), lambda: model(tokens))
         elif task == "patch":
             corrupt = torch.tensor([lcg_tokens(11, vocab, seed=2)])
 
@@ -197,8 +188,8 @@ def tl_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
             results[task] = time.perf_counter() - t
         elif task.startswith("generate"):
             n = int(task[len("generate"):])
-            results[task] = timed(lambda: model.generate(short, max_new_tokens=n, do_sample=False, stop_at_eos=False,
-                                                          verbose=False, use_past_kv_cache=True, return_type="tokens"), 1)
+            results[task] = median_time(1, lambda: model.generate(short, max_new_tokens=n, do_sample=False, stop_at_eos=False,
+                                                                  verbose=False, use_past_kv_cache=True, return_type="tokens"))
         else:
             raise SystemExit(f"unknown task {task}")
         log(f"tl {shape} {task}: {results[task]:.3f}s")
@@ -209,7 +200,7 @@ def hf_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     """HF transformers on the same directory in Float32: load, forwardN, generateN (greedy, KV
     cache, exactly N new tokens). The patch sweeps have no HF counterpart and are skipped."""
     import torch
-    from reference import lcg_tokens
+    from reference import lcg_tokens, median_time
     torch.set_num_threads(threads)
     torch.set_grad_enabled(False)
     _, model_cls = classes(SHAPES[shape]["arch"])
@@ -221,24 +212,15 @@ def hf_side(shape: str, directory: str, tasks: list[str], repeats: int, threads:
     vocab = model.config.vocab_size
     short = torch.tensor([lcg_tokens(11, vocab)])
 
-    def timed(body, n):
-        body()  # warm-up
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            body()
-            times.append(time.perf_counter() - t)
-        return sorted(times)[len(times) // 2]
-
     for task in tasks:
         if task.startswith("forward"):
             tokens = torch.tensor([lcg_tokens(int(task[len("forward"):]), vocab)])
-            results[task] = timed(lambda: model(tokens, use_cache=False).logits,
-                                  repeats if tokens.shape[1] < 512 else max(1, repeats // 2))
+            results[task] = median_time(repeats if tokens.shape[1] < 512 else max(1, repeats // 2),
+                                        lambda: model(tokens, use_cache=False).logits)
         elif task.startswith("generate"):
             n = int(task[len("generate"):])
-            results[task] = timed(lambda: model.generate(short, max_new_tokens=n, min_new_tokens=n, do_sample=False,
-                                                         attention_mask=torch.ones_like(short), pad_token_id=0), 1)
+            results[task] = median_time(1, lambda: model.generate(short, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                                                                  attention_mask=torch.ones_like(short), pad_token_id=0))
         else:
             continue
         log(f"hf {shape} {task}: {results[task]:.3f}s")
@@ -265,18 +247,13 @@ def main() -> None:
     mk = sub.add_parser("make")
     mk.add_argument("shape")
     mk.add_argument("dir")
-    tl = sub.add_parser("tl")
-    tl.add_argument("shape")
-    tl.add_argument("dir")
-    tl.add_argument("--tasks", default=",".join(TASKS))
-    tl.add_argument("--repeats", type=int, default=3)
-    tl.add_argument("--threads", type=int, default=2)
-    hfp = sub.add_parser("hf")
-    hfp.add_argument("shape")
-    hfp.add_argument("dir")
-    hfp.add_argument("--tasks", default=",".join(TASKS))
-    hfp.add_argument("--repeats", type=int, default=3)
-    hfp.add_argument("--threads", type=int, default=2)
+    for side in ["tl", "hf"]:  # the reference sides, each run in its own process
+        p = sub.add_parser(side)
+        p.add_argument("shape")
+        p.add_argument("dir")
+        p.add_argument("--tasks", default=",".join(TASKS))
+        p.add_argument("--repeats", type=int, default=3)
+        p.add_argument("--threads", type=int, default=2)
     ap.add_argument("--python", default=os.environ.get("TLSH_BENCH_PYTHON"))
     ap.add_argument("--tlsh", default=os.path.join(ROOT, ".build", "release", "tlsh"))
     ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
