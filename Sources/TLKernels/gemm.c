@@ -57,7 +57,7 @@ TLK_INLINE void row_block(const int NV, const int PF, size_t next, size_t rows, 
 /// AVX2-only AMD EPYC that ran the packed product at half OpenBLAS's rate). Without AVX-512 a
 /// 64-column panel is worked as four 6 × 16 strips instead (12 ymm accumulators, the classic AVX2
 /// micro-tile). Every output still sums over k in the same order, so results are bit-identical.
-static int wide_tiles(void) {
+int tlk_wide_tiles(void) {
     static int known = -1;
     int wide = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (wide < 0) {
@@ -86,7 +86,7 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
                  float *c, size_t ldc, size_t col_begin, size_t col_end) {
     if (col_end > n) col_end = n;
     size_t j = col_begin;
-    const int wide = wide_tiles();
+    const int wide = tlk_wide_tiles();
     // One or two rows (generation's single token): 256 or 128 columns per step, so each B row
     // yields 1 KB / 512 B of consecutive lines and more of them are in flight at once.
     if (m == 1)
@@ -124,7 +124,7 @@ enum { PACKED_ROW_BLOCK = 96 };
 TLK_CLONES
 void tlk_gemm_packed(size_t m, size_t k, const float *a, size_t lda, const float *packed, float *c, size_t ldc,
                      size_t panel_begin, size_t panel_end) {
-    const int wide = wide_tiles();
+    const int wide = tlk_wide_tiles();
     for (size_t r0 = 0; r0 < m; r0 += PACKED_ROW_BLOCK) {
         size_t r1 = r0 + PACKED_ROW_BLOCK < m ? r0 + PACKED_ROW_BLOCK : m;
         for (size_t p = panel_begin; p < panel_end; p++) {

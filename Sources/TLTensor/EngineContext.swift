@@ -11,6 +11,7 @@
 // the TLSH_* engine variables are read). Two sessions in one process therefore each run under their
 // own threads and precision, and a statement's transaction is a copy of a value.
 import Foundation
+internal import TLKernels
 import Synchronization
 
 public struct EngineContext: Sendable, Equatable {
@@ -47,9 +48,9 @@ public struct EngineContext: Sendable, Equatable {
         public var amx = true
         public init() {}
 
-        /// Whether this CPU runs the kernels' AVX-512 clones (Linux lists only the features the
-        /// kernel enabled).
-        public static let cpuHasAVX512: Bool = BLASKernels.bestCoreForCPU() == "SkylakeX"
+        /// Whether this CPU runs the kernels' AVX-512 clones: the same test the product kernels
+        /// make when they choose their tiles (tlk_wide_tiles).
+        public static let cpuHasAVX512: Bool = tlk_wide_tiles() != 0
     }
 
     // MARK: Which context is current

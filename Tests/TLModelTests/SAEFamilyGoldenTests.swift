@@ -16,27 +16,9 @@ final class SAEFamilyGoldenTests: XCTestCase {
     static let root = Golden.root.deletingLastPathComponent().appendingPathComponent("sae_families")
     static let cases = ["llama_standard", "llama_topk_hook_z", "llama_transcoder", "gemma2_jumprelu", "gemma2_standard_mlp_cnr"]
 
-    struct Case {
-        let meta: [String: Any]
-        let golden: SafeTensorsFile
-        let sae: SparseAutoencoder
-        let model: HookedTransformer
-        var tokens: [Int] { meta["tokens"] as! [Int] }
-        func tensor(_ key: String) throws -> Tensor {
-            let (shape, data) = try golden.tensor(key)
-            return Tensor(shape: shape, data: data)
-        }
-        func keys(_ kind: String) -> [String] { (meta["keys"] as! [String: Any])[kind] as! [String] }
-    }
+    typealias Case = SAEGoldenTests.Case
 
-    static func load(_ name: String) throws -> Case {
-        let dir = root.appendingPathComponent(name)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
-        let golden = try SafeTensorsFile(path: dir.appendingPathComponent("golden.safetensors").path)
-        let model = try HookedTransformer.load(directory: try Golden(meta["model"] as! String, root: Golden.familiesRoot).hfDirectory)
-        let sae = try SparseAutoencoder.load(directory: dir.appendingPathComponent("sae"))
-        return Case(meta: meta, golden: golden, sae: sae, model: model)
-    }
+    static func load(_ name: String) throws -> Case { try Case.load(name, root: root, modelRoot: Golden.familiesRoot) }
 
     func close(_ a: Tensor, _ b: Tensor, _ what: String, ignoreShape: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         let bound = tol * max(1, b.data.reduce(0) { max($0, abs($1)) })

@@ -25,16 +25,20 @@ final class SAEGoldenTests: XCTestCase {
             return Tensor(shape: shape, data: data)
         }
         func keys(_ kind: String) -> [String] { (meta["keys"] as! [String: Any])[kind] as! [String] }
+
+        /// The fixture `name` under `root` (meta.json, golden.safetensors, sae/) with the golden
+        /// model it names, found under `modelRoot` (also read by SAEFamilyGoldenTests and SAESparseTests).
+        static func load(_ name: String, root: URL = SAEGoldenTests.root, modelRoot: URL = Golden.root) throws -> Case {
+            let dir = root.appendingPathComponent(name)
+            let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
+            let golden = try SafeTensorsFile(path: dir.appendingPathComponent("golden.safetensors").path)
+            let model = try HookedTransformer.load(directory: try Golden(meta["model"] as! String, root: modelRoot).hfDirectory)
+            let sae = try SparseAutoencoder.load(directory: dir.appendingPathComponent("sae"))
+            return Case(name: name, meta: meta, golden: golden, sae: sae, model: model)
+        }
     }
 
-    func load(_ name: String) throws -> Case {
-        let dir = Self.root.appendingPathComponent(name)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
-        let golden = try SafeTensorsFile(path: dir.appendingPathComponent("golden.safetensors").path)
-        let model = try HookedTransformer.load(directory: try Golden(meta["model"] as! String).hfDirectory)
-        let sae = try SparseAutoencoder.load(directory: dir.appendingPathComponent("sae"))
-        return Case(name: name, meta: meta, golden: golden, sae: sae, model: model)
-    }
+    func load(_ name: String) throws -> Case { try Case.load(name) }
 
     static let cases = ["standard", "standard_nobdec_ln", "standard_cnr_f16", "standard_avg_only_in", "gated", "jumprelu_bf16",
                         "topk", "topk_rescale", "batchtopk", "hook_z", "transcoder", "jumprelu_transcoder", "skip_transcoder"]

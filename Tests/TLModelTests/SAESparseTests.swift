@@ -11,14 +11,7 @@ final class SAESparseTests: XCTestCase {
     let tol: Float = 1e-4
 
     /// SAEGoldenTests's fixtures (tools/goldens/saes.py).
-    func load(_ name: String) throws -> SAEGoldenTests.Case {
-        let dir = SAEGoldenTests.root.appendingPathComponent(name)
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as! [String: Any]
-        let golden = try SafeTensorsFile(path: dir.appendingPathComponent("golden.safetensors").path)
-        let model = try HookedTransformer.load(directory: try Golden(meta["model"] as! String).hfDirectory)
-        let sae = try SparseAutoencoder.load(directory: dir.appendingPathComponent("sae"))
-        return SAEGoldenTests.Case(name: name, meta: meta, golden: golden, sae: sae, model: model)
-    }
+    func load(_ name: String) throws -> SAEGoldenTests.Case { try SAEGoldenTests.Case.load(name) }
 
     func testSparseEncodeAndDecodeMatchSAELensForEveryArchitecture() throws {
         for name in SAEGoldenTests.cases {

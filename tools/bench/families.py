@@ -37,21 +37,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+# What every Pythia size shares (GPT-NeoX: partial rotary, parallel attention and MLP, untied).
+PYTHIA = dict(vocab_size=50304, rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True,
+              max_position_embeddings=2048, tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5)
 # Hugging Face configs of the real models (their config.json sizes); `layers` shortens a model that
 # would not fit TransformerLens's Float32 copy plus HF's on this machine.
 SHAPES = {
     "pythia-160m": dict(arch="gpt_neox", dir="fbench-f", params="162M", config=dict(
-        hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, vocab_size=50304,
-        rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True, max_position_embeddings=2048,
-        tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5)),
+        PYTHIA, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)),
     "pythia-410m": dict(arch="gpt_neox", dir="fbench-a", params="405M", config=dict(
-        hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, vocab_size=50304,
-        rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True, max_position_embeddings=2048,
-        tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5)),
+        PYTHIA, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)),
     "pythia-1b": dict(arch="gpt_neox", dir="fbench-b", params="1.01B", config=dict(
-        hidden_size=2048, num_hidden_layers=16, num_attention_heads=8, intermediate_size=8192, vocab_size=50304,
-        rotary_pct=0.25, rotary_emb_base=10000, use_parallel_residual=True, max_position_embeddings=2048,
-        tie_word_embeddings=False, hidden_act="gelu", layer_norm_eps=1e-5)),
+        PYTHIA, hidden_size=2048, num_hidden_layers=16, num_attention_heads=8, intermediate_size=8192)),
     "qwen2.5-0.5b": dict(arch="qwen2", dir="fbench-c", params="494M", config=dict(
         hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2, intermediate_size=4864,
         vocab_size=151936, rope_theta=1000000.0, max_position_embeddings=32768, tie_word_embeddings=True,

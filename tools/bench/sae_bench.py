@@ -23,9 +23,10 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
 import torch
+
+from reference import lcg_tokens, median_time  # the same ids and timing as the engine benchmark
 
 HOOK = "blocks.8.hook_resid_pre"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -58,25 +59,6 @@ def tlsh_model_dir(model: str, directory: str) -> str:
     for name in ("vocab.json", "merges.txt"):
         os.symlink(os.path.join(ROOT, "Sources/TLHub/Resources/DefaultModel", name), os.path.join(directory, name))
     return directory
-
-
-def lcg_tokens(count: int, vocab: int, seed: int = 1) -> list[int]:
-    """EngineBenchmark.tokens in tlsh (the same ids on both sides)."""
-    state, out = seed, []
-    for _ in range(count):
-        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        out.append((state >> 33) % vocab)
-    return out
-
-
-def median(repeats: int, body) -> float:
-    body()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        body()
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
@@ -132,14 +114,14 @@ def main() -> None:
         x = cache[HOOK]
         acts = sae.encode(x)
         l0 = float((acts > 0).float().sum(-1).mean())
-        ref["encode"] = median(args.repeats, lambda: sae.encode(x))
+        ref["encode"] = median_time(args.repeats, lambda: sae.encode(x))
 
         def features():
             _, cache = model.run_with_cache(ids, names_filter=HOOK, stop_at_layer=9)
             sae.encode(cache[HOOK])
-        ref["features"] = median(args.repeats, features)
-        ref["spliced"] = median(max(1, args.repeats // 2) or 1, lambda: model.run_with_saes(ids, saes=[sae]))
-        ref["forward"] = median(max(1, args.repeats // 2) or 1, lambda: model(ids))
+        ref["features"] = median_time(args.repeats, features)
+        ref["spliced"] = median_time(max(1, args.repeats // 2), lambda: model.run_with_saes(ids, saes=[sae]))
+        ref["forward"] = median_time(max(1, args.repeats // 2), lambda: model(ids))
     out = {
         "d_sae": args.d_sae, "tokens": 1024, "threads": args.threads, "l0": l0,
         "load_average_before": load_before, "load_average_after": os.getloadavg(), "cpus": os.cpu_count(),

@@ -16,6 +16,10 @@
 void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                  float *c, size_t ldc, size_t col_begin, size_t col_end);
 
+/// 1 when this CPU runs the kernels' AVX-512 (x86-64-v4) clones, whose 6 × 64 product tiles fit its
+/// registers; 0 elsewhere (the products then work 6 × 16 strips). Decided once.
+int tlk_wide_tiles(void);
+
 /// Weights packed for tlk_gemm_packed: B[k×n] as ⌈n/64⌉ panels, panel p holding columns
 /// [64p, 64p + 64) of every row contiguously ([k][64]); the last panel is zero-padded when n is
 /// not a multiple of 64. Fills panels [panel_begin, panel_end) of `packed` (k·64·⌈n/64⌉ floats).
