@@ -85,6 +85,10 @@ public final class Patcher: @unchecked Sendable {
     /// corrupted tokens: the shortcuts below restart from cached residuals, which would splice an
     /// SAE twice where it sits at the restart point.
     public let spliceHooks: [ForwardHook]
+    /// Most rows (runs × recomputed positions) one batch of a sweep holds (PatchSchedule.swift), so
+    /// a long prompt or a large head sweep splits into several batches instead of materialising a
+    /// huge residual stream.
+    public var rowBudget = 2048
 
     /// Runs the clean and corrupted inputs once (caching what patching needs). With `spliceHooks`,
     /// a given `cleanCache` must come from a run with the same hooks.
@@ -219,48 +223,8 @@ public final class Patcher: @unchecked Sendable {
         }
     }
 
-    /// Most patched runs batched into one forward pass.
+    /// Most spliced patched runs (full forwards) batched into one forward pass.
     static let batchLimit = 32
-
-    /// The metric for several indices of the same layer, as one batched forward pass over full
-    /// sequences from the patched layer (batch element b carries patch b).
-    public func patchedMetrics(activation: String, indices: [PatchIndex]) throws -> [Float] {
-        guard let first = indices.first else { return [] }
-        let l = try model.resolveLayer(first.layer)
-        guard indices.allSatisfy({ $0.layer == first.layer }) else {
-            throw TLInterpError.invalidArgument("a batched patch needs indices of one layer")
-        }
-        if indices.count == 1 || !spliceHooks.isEmpty {
-            return spliceHooks.isEmpty ? [try patchedMetric(activation: activation, index: first)]
-                : try splicedMetrics(activation: activation, indices: indices)
-        }
-        let (hookName, clean, layout) = try target(activation, layer: l)
-        let L = model.config.nLayers, P = seqLength, n = indices.count
-        let isResidPost = hookName == "blocks.\(l).hook_resid_post"
-        let startLayer = isResidPost ? l + 1 : l
-        let base = try (startLayer == L ? corruptCache.get("resid_post", layer: L - 1) : corruptCache.get("resid_pre", layer: startLayer))
-        var input = Tensor(shape: [n] + Array(base.shape.dropFirst()), data: Array([[Float]](repeating: base.data, count: n).joined()))
-        let patchOne = { [self] (act: inout Tensor, layout: ActivationLayout) throws in
-            for (b, index) in indices.enumerated() {
-                var one = try act.gather(axis: 0, indices: [b])
-                try apply(&one, clean: clean, index: index, layout: layout, start: 0)
-                try act.scatter(axis: 0, indices: [b], values: one)
-            }
-        }
-        var o = RunOptions()
-        o.startAtLayer = startLayer
-        metric.restrict(&o, sequenceLength: P, startPosition: 0)
-        if startLayer == L {
-            try patchOne(&input, ActivationLayout(pos: 1, head: nil, src: nil))  // resid_post of the last block
-        } else {
-            let patchName = isResidPost ? "blocks.\(startLayer).hook_resid_pre" : hookName
-            o.hooks = [ForwardHook(name: patchName) { act, _ in try patchOne(&act, layout) }]
-        }
-        let logits = try model.run(residual: input, options: o).logits!  // [n, Q, V′]
-        return try (0..<n).map { b in
-            metric.evaluate(try logits.gather(axis: 0, indices: [b]), tokens: corruptTokens, restricted: metric.restrictsLogits)
-        }
-    }
 
     /// Full forward passes of the corrupted tokens (batch element b carries patch b) with the
     /// splice hooks, the patch applied after any SAE at the same hook (so it sets the value the
@@ -327,24 +291,28 @@ public final class Patcher: @unchecked Sendable {
             var k = axes.count - 1
             while k >= 0 { idx[k] += 1; if idx[k] < counts[k] { break }; idx[k] = 0; k -= 1 }
         }
-        // Patched runs that start at the same layer share one batched forward pass, so the weights
-        // stream once per batch rather than once per index.
-        var out = [Float](repeating: 0, count: total)
+        var out: [Float]
         var done = 0
-        let byLayer = Dictionary(grouping: indices.indices, by: { indices[$0].layer })
-        for layer in byLayer.keys.sorted() {
-            let members = byLayer[layer]!
-            for chunkStart in stride(from: 0, to: members.count, by: Self.batchLimit) {
-                try monitor.checkCancelled()
-                let chunk = Array(members[chunkStart..<min(chunkStart + Self.batchLimit, members.count)])
-                let metrics = try patchedMetrics(activation: activation, indices: chunk.map { indices[$0] })
-                for (i, flat) in chunk.enumerated() {
-                    out[flat] = normalize ? (metrics[i] - corruptValue) / (cleanValue - corruptValue) : metrics[i]
+        if spliceHooks.isEmpty {
+            // Staggered batches by position window (PatchSchedule.swift).
+            out = try scheduledMetrics(try schedule(activation: activation, indices: indices), monitor: monitor, done: &done, total: total)
+        } else {
+            // Full forwards with the SAEs spliced in; those of one layer share a batched pass.
+            out = [Float](repeating: 0, count: total)
+            let byLayer = Dictionary(grouping: indices.indices, by: { indices[$0].layer })
+            for layer in byLayer.keys.sorted() {
+                let members = byLayer[layer]!
+                for chunkStart in stride(from: 0, to: members.count, by: Self.batchLimit) {
+                    try monitor.checkCancelled()
+                    let chunk = Array(members[chunkStart..<min(chunkStart + Self.batchLimit, members.count)])
+                    let metrics = try splicedMetrics(activation: activation, indices: chunk.map { indices[$0] })
+                    for (i, flat) in chunk.enumerated() { out[flat] = metrics[i] }
+                    done += chunk.count
+                    monitor.progress?(done, total)
                 }
-                done += chunk.count
-                monitor.progress?(done, total)
             }
         }
+        if normalize { out = out.map { ($0 - corruptValue) / (cleanValue - corruptValue) } }
         return PatchResult(activation: activation, axes: axes, axisValues: values, values: Tensor(shape: counts, data: out),
                            metric: metric, cleanValue: cleanValue, corruptValue: corruptValue, normalized: normalize)
     }

@@ -25,17 +25,32 @@ extension KVCache {
     /// whose `attn.hook_k` (`hook_rot_k` for rotary models)/`hook_v` is in `cache`), so a later run can recompute only the positions
     /// after them — the causal shortcut that activation patching uses.
     public convenience init(prefixOf cache: ActivationCache, length: Int) throws {
+        try self.init(prefixOf: cache, length: length, copies: nil, layers: nil)
+    }
+
+    /// The prefix of a one-sequence cached run repeated for `copies` sequences, filled only at
+    /// `layers`: a batch of patched runs that share the corrupted run's earlier positions, run
+    /// over just those blocks (a staggered patch sweep), needs no other layers' keys.
+    public convenience init(prefixOf cache: ActivationCache, length: Int, copies: Int, layers: Range<Int>) throws {
+        try self.init(prefixOf: cache, length: length, copies: copies, layers: Optional(layers))
+    }
+
+    private convenience init(prefixOf cache: ActivationCache, length: Int, copies: Int?, layers: Range<Int>?) throws {
         let cfg = cache.model.config
         let keyHook = cfg.isRotary ? "attn.hook_rot_k" : "attn.hook_k"
         guard let anyK = cache["blocks.\(cfg.nLayers - 1).\(keyHook)"] else {
             throw TLModelError.invalidInput("the cache lacks attention keys; cache \(keyHook) and hook_v to reuse them")
         }
-        let batch = anyK.shape[0], P = anyK.shape[1], hd = cfg.kvHeads * cfg.dHead
+        let cachedBatch = anyK.shape[0], P = anyK.shape[1], hd = cfg.kvHeads * cfg.dHead
+        if copies != nil && cachedBatch != 1 {
+            throw TLModelError.invalidInput("repeating a key/value prefix needs a one-sequence cache, got \(cachedBatch) sequences")
+        }
+        let batch = copies ?? cachedBatch
         self.init(config: cfg, batch: batch)
-        for l in 0..<cfg.nLayers {
+        for l in layers ?? 0..<cfg.nLayers {
             guard let k = cache["blocks.\(l).\(keyHook)"], let v = cache["blocks.\(l).attn.hook_v"] else { continue }
             for b in 0..<batch {
-                let start = b * P * hd
+                let start = (copies == nil ? b : 0) * P * hd
                 keys[l][b] = Array(k.data[start..<(start + length * hd)])
                 values[l][b] = Array(v.data[start..<(start + length * hd)])
             }
