@@ -102,23 +102,35 @@ public final class Patcher: @unchecked Sendable {
         self.corruptTokens = corrupt
         self.metric = metric
         self.spliceHooks = spliceHooks
-        let cleanLogits: Tensor, cc: ActivationCache
-        if let cleanCache {
-            var o = RunOptions()
-            o.hooks = spliceHooks
-            cleanLogits = try model.run(tokens: [clean], options: o).logits!
-            cc = cleanCache
+        let cleanLogits: Tensor, cc: ActivationCache, corruptLogits: Tensor, corruptCache: ActivationCache
+        if cleanCache == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
+            // Both runs as one batch of two: on a short prompt the forward is bound by streaming the
+            // weights, which then happens once.
+            let (logits, both) = try model.runWithCache(tokens: [clean, corrupt])
+            (cleanLogits, corruptLogits) = (try logits.gather(axis: 0, indices: [0]), try logits.gather(axis: 0, indices: [1]))
+            (cc, corruptCache) = (try both.sequence(0), try both.sequence(1))
         } else {
-            (cleanLogits, cc) = try model.runWithCache(tokens: [clean], hooks: spliceHooks)
+            if let cleanCache {
+                var o = RunOptions()
+                o.hooks = spliceHooks
+                cleanLogits = try model.run(tokens: [clean], options: o).logits!
+                cc = cleanCache
+            } else {
+                (cleanLogits, cc) = try model.runWithCache(tokens: [clean], hooks: spliceHooks)
+            }
+            (corruptLogits, corruptCache) = try model.runWithCache(tokens: [corrupt], hooks: spliceHooks)
         }
         self.cleanCache = cc
-        let (corruptLogits, corrupt) = try model.runWithCache(tokens: [corrupt], hooks: spliceHooks)
-        self.corruptCache = corrupt
+        self.corruptCache = corruptCache
         cleanValue = metric.value(logits: cleanLogits, tokens: clean)
         corruptValue = metric.value(logits: corruptLogits, tokens: self.corruptTokens)
     }
 
     var seqLength: Int { corruptTokens.count }
+
+    /// Longest prompt whose clean and corrupted runs share one batch (a longer one's two full
+    /// caches would be copied apart, which costs more than the weights' second stream saves).
+    static let pairedRunLength = 128
 
     /// The full hook name of `activation` at layer `l` (a full name is used as given), its clean
     /// value and where its indexed axes live.
