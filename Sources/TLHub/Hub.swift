@@ -33,7 +33,10 @@ public final class Hub: Sendable {
         try resolve(ModelSource.parse(name, revision: revision), checkForUpdates: checkForUpdates)
     }
 
-    public func resolve(_ source: ModelSource, checkForUpdates: Bool = false) throws -> ModelFiles {
+    /// The model's files, downloaded into the cache when missing. Without `weights`, only
+    /// config.json and the tokenizer files: a model whose weights another engine holds (a 70B model
+    /// on NDIF) is named, tokenized and described here without fetching its 140 GB.
+    public func resolve(_ source: ModelSource, checkForUpdates: Bool = false, weights: Bool = true) throws -> ModelFiles {
         switch source {
         case .embeddedDefault:
             let directory = DefaultModel.directory(override: environment.defaultModelDirectory)
@@ -42,34 +45,36 @@ public final class Hub: Sendable {
             }
             return try ModelFiles.inDirectory(directory)
         case .local(let directory):
-            return try ModelFiles.inDirectory(directory)
+            return try ModelFiles.inDirectory(directory, weights: weights)
         case let .hub(repo, revision):
-            return try resolveHub(repo: repo, revision: revision, checkForUpdates: checkForUpdates)
+            return try resolveHub(repo: repo, revision: revision, checkForUpdates: checkForUpdates, weights: weights)
         }
     }
 
-    /// The cached snapshot of `repo` at `revision`, if complete; never touches the network.
-    /// Also looks under the repo's other name (gpt2 and openai-community/gpt2 share files).
-    public func cachedFiles(repo: String, revision: String = ModelSource.defaultRevision) -> ModelFiles? {
+    /// The cached snapshot of `repo` at `revision`, if complete (without `weights`: if it has the
+    /// config and tokenizer); never touches the network. Also looks under the repo's other name
+    /// (gpt2 and openai-community/gpt2 share files).
+    public func cachedFiles(repo: String, revision: String = ModelSource.defaultRevision, weights: Bool = true) -> ModelFiles? {
         for candidate in ModelAliases.cacheCandidates(for: repo) {
             guard let commit = cache.commit(repo: candidate, revision: revision) else { continue }
             let snapshot = cache.snapshot(candidate, commit: commit)
-            if ModelFiles.missingNames(in: snapshot).isEmpty, let files = try? ModelFiles.inDirectory(snapshot, commit: commit) {
+            if ModelFiles.missingNames(in: snapshot, weights: weights).isEmpty,
+               let files = try? ModelFiles.inDirectory(snapshot, commit: commit, weights: weights) {
                 return files
             }
         }
         return nil
     }
 
-    private func resolveHub(repo: String, revision: String, checkForUpdates: Bool) throws -> ModelFiles {
-        let cached = cachedFiles(repo: repo, revision: revision)
+    private func resolveHub(repo: String, revision: String, checkForUpdates: Bool, weights: Bool) throws -> ModelFiles {
+        let cached = cachedFiles(repo: repo, revision: revision, weights: weights)
         if let cached, !checkForUpdates { return cached }
         if environment.offline {
             if let cached { return cached }
             throw notCachedError(repo: repo, revision: revision, offlineMode: true)
         }
         do {
-            return try download(repo: repo, revision: revision)
+            return try download(repo: repo, revision: revision, weights: weights)
         } catch TLHubError.noNetwork(let endpoint, let repo, let detail) {
             // Like huggingface_hub: when the hub is unreachable, a cached copy is good enough.
             if let cached { return cached }
@@ -95,8 +100,8 @@ public final class Hub: Sendable {
     }
 
     /// HEAD every file the model needs (pinning the commit from the first answer so all files come
-    /// from one commit), then download what the cache lacks.
-    private func download(repo: String, revision: String) throws -> ModelFiles {
+    /// from one commit), then download what the cache lacks; without `weights`, no weight file.
+    private func download(repo: String, revision: String, weights: Bool) throws -> ModelFiles {
         let remote = RemoteRepo(repo: repo, environment: environment, client: client, isCancelled: isCancelled)
         guard let config = try remote.metadata(revision: revision, file: ModelFiles.configName) else {
             let listing = remote.listFiles(revision: revision) ?? []
@@ -133,9 +138,13 @@ public final class Hub: Sendable {
         plan += [tokenizerJSON, vocab, merges].compactMap { $0 }
         plan += try [ModelFiles.tokenizerConfigName, ModelFiles.generationConfigName].compactMap(lookup)
 
+        var downloads = plan
+        guard weights else {
+            try fetch(downloads, repo: repo, remote: remote, counting: downloads.count)
+            return try ModelFiles.inDirectory(cache.snapshot(repo, commit: commit), commit: commit, weights: false)
+        }
         // Weights: one safetensors file, or an index and its shards; failing both, PyTorch's
         // pytorch_model.bin or its index (many Pythia revisions publish only these).
-        var downloads = plan
         func appendShards(of index: FileMetadata) throws {
             try fetch([index], repo: repo, remote: remote, counting: 1)
             let indexURL = cache.pointer(repo, commit: commit, file: index.file)

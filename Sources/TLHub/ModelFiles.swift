@@ -41,8 +41,10 @@ public struct ModelFiles: Sendable, Equatable {
 
     /// Locates the model files in `directory`, throwing `missingFiles` (listing what is there) when
     /// config, weights or tokenizer are absent, or `missingSafetensors`-style detail via `missingFiles`.
-    public static func inDirectory(_ directory: URL, commit: String? = nil) throws -> ModelFiles {
-        let missing = missingNames(in: directory)
+    /// Without `weights`, only config.json and the tokenizer are required (a model whose weights
+    /// another engine holds: nnsight on NDIF).
+    public static func inDirectory(_ directory: URL, commit: String? = nil, weights: Bool = true) throws -> ModelFiles {
+        let missing = missingNames(in: directory, weights: weights)
         if !missing.isEmpty {
             throw TLHubError.missingFiles(directory: directory.path, missing: missing, present: listing(of: directory))
         }
@@ -67,12 +69,13 @@ public struct ModelFiles: Sendable, Equatable {
     }
 
     /// Names of required files absent from `directory` (empty when complete). Shards listed by an
-    /// index count as required.
-    static func missingNames(in directory: URL) -> [String] {
+    /// index count as required; no weight file does without `weights`.
+    static func missingNames(in directory: URL, weights: Bool = true) -> [String] {
         let exists = { (name: String) in FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) }
         var missing: [String] = []
         if !exists(configName) { missing.append(configName) }
-        if exists(weightsName) || exists(pytorchWeightsName) {
+        if !weights {
+        } else if exists(weightsName) || exists(pytorchWeightsName) {
         } else if let indexName = [weightIndexName, pytorchWeightIndexName].first(where: exists) {
             let shards = (try? shardNames(indexURL: directory.appendingPathComponent(indexName))) ?? []
             if shards.isEmpty { missing.append("shards listed in \(indexName) (its weight_map is unreadable or empty)") }
