@@ -75,6 +75,7 @@ extension HookedTransformer {
     /// backward pass. Full causal sequences only (no padding mask, no KV cache).
     public func gradients(tokens: [[Int]], options: GradientOptions = GradientOptions(),
                           seed: (Tensor) throws -> LogitGradient) throws -> GradientRun {
+        try requireWeights()
         // Every family's forward step has its backward (BackwardBlock.swift, BackwardSteps.swift).
         // TransformerLens's split q/k/v inputs under grouped-query attention give ln1 two shapes in
         // one block; that combination has no backward.

@@ -129,6 +129,7 @@ extension ActivationCache {
     /// Per-head outputs z[h] @ W_O[h] (no b_O) of one layer: [b, p, n_heads, d_model] (hook_result).
     public func headResults(layer: Int, posSlice: PosSlice = .all) throws -> Tensor {
         if let cached = self["blocks.\(layer).attn.hook_result"] { return try posSlice.apply(cached, axis: 1) }
+        try model.requireWeights()  // W_O
         let z = try posSlice.apply(try get("z", layer: layer), axis: 1)  // [b, (p,) H, dh]
         let cfg = model.config, H = cfg.nHeads, dh = cfg.dHead, d = cfg.dModel
         let rows = z.count / (H * dh)
@@ -199,6 +200,7 @@ extension ActivationCache {
     /// logit_attrs: each component's contribution to logit(token) − logit(incorrect) through the
     /// final LayerNorm's cached scale: [components, b, (p)].
     public func logitAttrs(_ stack: Tensor, token: Int, incorrectToken: Int? = nil, posSlice: PosSlice = .all) throws -> Tensor {
+        try model.requireWeights()  // W_U
         for t in [token] + (incorrectToken.map { [$0] } ?? []) where t < 0 || t >= model.config.dVocab {
             throw TLModelError.invalidInput("token id \(t) is outside the vocabulary (0..<\(model.config.dVocab))")
         }

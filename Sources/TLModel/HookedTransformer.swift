@@ -116,8 +116,10 @@ public final class HookedTransformer: @unchecked Sendable {
         self.blocks = blocks
         // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
         // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
-        unembedMatrix = WeightMatrix(weights.wU, rows: config.dModel, columns: config.dVocab,
-                                     panels: dtype == .f32 && roomForPanels, permission: permission)
+        // A model without weights (configOnly) has an empty W_U.
+        let unembedShape = weights.wU.isEmpty ? (0, 0) : (config.dModel, config.dVocab)
+        unembedMatrix = WeightMatrix(weights.wU, rows: unembedShape.0, columns: unembedShape.1,
+                                     panels: !weights.wU.isEmpty && dtype == .f32 && roomForPanels, permission: permission)
     }
 
     /// The weight matrix in `slot`, which every product with the model's weights goes through.
@@ -229,6 +231,7 @@ public final class HookedTransformer: @unchecked Sendable {
 
     /// Forward pass on token ids [batch][pos] (all rows the same length; pad and mask for ragged input).
     public func run(tokens: [[Int]], options: RunOptions = RunOptions()) throws -> RunOutput {
+        try requireWeights()
         guard let first = tokens.first, !first.isEmpty else { throw TLModelError.invalidInput("no tokens to run") }
         for row in tokens where row.count != first.count {
             throw TLModelError.invalidInput("all sequences in a batch must have the same length; pad them and pass an attention mask")
@@ -253,6 +256,7 @@ public final class HookedTransformer: @unchecked Sendable {
 
     /// Forward pass from a residual stream [batch, pos, d_model] starting at `options.startAtLayer`.
     public func run(residual: Tensor, options: RunOptions) throws -> RunOutput {
+        try requireWeights()
         guard residual.rank == 3, residual.shape[2] == config.dModel else {
             throw TLModelError.invalidInput("a residual input must have shape [batch, pos, \(config.dModel)], got \(residual.shape)")
         }

@@ -160,6 +160,29 @@ final class HubDownloadTests: XCTestCase {
         }
     }
 
+    /// A model whose weights another engine holds (NDIF): config and tokenizer only, no request
+    /// for any weight file; a later full resolve adds the weights to the same snapshot.
+    func testConfigOnlyResolveFetchesNoWeights() throws {
+        for repo in ["tiny/gpt2", "tiny/sharded"] {
+            let files = try hub().resolve(try ModelSource.parse(repo), weights: false)
+            let paths = try server.stats().paths
+            XCTAssertFalse(paths.contains { $0.contains(".safetensors") || $0.contains(".bin") }, "\(repo): \(paths)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: files.configURL.path), repo)
+            XCTAssertNotNil(files.tokenizerJSON, repo)
+            XCTAssertEqual(files.weightFiles, [], repo)
+            // Cached now: a second config-only resolve asks nothing.
+            try server.reset()
+            XCTAssertEqual(try hub().resolve(try ModelSource.parse(repo), weights: false), files)
+            XCTAssertEqual(try server.stats().requests, 0, repo)
+            // The snapshot lacks weights, so a full resolve still downloads them.
+            let full = try hub().resolve(repo)
+            XCTAssertEqual(full.directory.standardizedFileURL, files.directory.standardizedFileURL, repo)
+            XCTAssertFalse(full.weightFiles.isEmpty, repo)
+            XCTAssertTrue(try server.stats().paths.contains { $0.hasPrefix("GET") && $0.contains(".safetensors") }, repo)
+            try server.reset()
+        }
+    }
+
     // MARK: - Transfers
 
     func testDroppedConnectionResumesWithRange() throws {

@@ -118,6 +118,7 @@ struct Arguments {
 extension Session {
     func runCommand(_ c: Command, source: String, assigning: Bool) throws -> Value {
         let a = Arguments(command: c, session: self)
+        try requireWeightsIfRunHere(c)
         if !backend.isLocal && Session.swiftEngineVerbs.contains(c.verb) {
             note("note: \(c.verb) has no nnsight plan yet; it runs on the Swift engine's copy of the model")
         }

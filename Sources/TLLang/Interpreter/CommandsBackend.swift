@@ -39,6 +39,21 @@ extension Session {
     static let swiftEngineVerbs: Set<String> = ["loss", "test", "lens", "dla", "grad", "attrib", "eap", "induction", "detect",
                                                 "generate", "features", "sae_stats"]
 
+    /// Verbs that run on a nnsight backend as plans (the others run the Swift engine's copy).
+    static let planVerbs: Set<String> = ["run", "top", "patch"]
+
+    /// Refuses a verb that would run the Swift engine on a model loaded without its weights
+    /// (`model NAME weights=false`, the default under backend ndif), before anything runs.
+    func requireWeightsIfRunHere(_ c: Command) throws {
+        guard let m = current, !m.model.hasWeights else { return }
+        let runsHere = backend.isLocal ? Session.planVerbs.contains(c.verb) || Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
+            : Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
+        guard runsHere else { return }
+        let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), run, top and patch run remotely"
+        throw TLLangError.at(c.verbRange, "\(c.verb) runs on the Swift engine here, but \(m.name) was loaded without its weights (config and tokenizer only)\(remote)",
+                             hint: "model \(m.name.contains(" ") ? "NAME" : m.name) weights=true loads them (if they fit in this machine's memory)")
+    }
+
     func cmdBackend(_ a: Arguments) throws -> Value {
         let name = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? ""
         guard let kind = EngineBackend.Kind(rawValue: name) else {

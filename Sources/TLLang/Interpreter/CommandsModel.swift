@@ -13,8 +13,10 @@ extension Session {
         let name = a.positional(0).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let process = try a.bool("process")
         let dtype = try a.choice("dtype", as: WeightDType.self)
+        // NDIF holds the weights of the models it hosts: fetch just config.json and the tokenizer.
+        let weights = try a.optionalBool("weights") ?? (backend.kind != .ndif)
         let loaded: LoadedModel
-        do { loaded = try LoadedModel.load(name: name, process: process, dtype: dtype, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
+        do { loaded = try LoadedModel.load(name: name, process: process, dtype: dtype, weights: weights, hub: hub) } catch let e as TLLangError { throw e } catch TLHubError.cancelled {
             throw TLHubError.cancelled  // reported as an interrupt; a later `model` resumes the download
         } catch {
             throw TLLangError.at(a.range, "\(error)")
@@ -28,7 +30,8 @@ extension Session {
                  + "of the memory available, so its products stay Float32")
         }
         ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
-        return .result(Display(text: "loaded \(loaded.name): " + summary(loaded)), data: nil)
+        let without = loaded.model.hasWeights ? "" : " (config and tokenizer only: its weights stay with the remote engine; run, top and patch run there)"
+        return .result(Display(text: "loaded \(loaded.name)\(without): " + summary(loaded)), data: nil)
     }
 
     /// "247 MB": the bf16 weight copies `precision` needs for `model`.
@@ -55,7 +58,7 @@ extension Session {
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
             [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
             [.text("dtype"), .text(m.model.dtype == .f32 ? "f32" : "\(m.model.dtype.rawValue) block matrices (embeddings, W_U, norms and biases f32)")],
-            [.text("weight bytes"), .text(MemoryBudget.describe(bytes: Double(m.model.weightBytes))
+            [.text("weight bytes"), .text(!m.model.hasWeights ? "not loaded (config and tokenizer only, for a remote engine; model NAME weights=true loads them)" : MemoryBudget.describe(bytes: Double(m.model.weightBytes))
                 + (m.model.panelBytes > 0 ? " (+ \(MemoryBudget.describe(bytes: Double(m.model.panelBytes))) of Float32 panels for speed)" : ""))],
             [.text("tokenizer"), .text(m.tokenizer.map { "BPE, \($0.vocabSize) tokens" } ?? "none (pass token ids: run [1, 2, 3])")],
         ]

@@ -16,10 +16,13 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// Resolves `name` (alias, repo id, directory; nil = the embedded default) and loads it.
-    static func load(name: String?, process: Bool, dtype: WeightDType = .f32, hub: Hub) throws -> LoadedModel {
+    /// Without `weights`, only config.json and the tokenizer are fetched and read (for a remote
+    /// engine that holds the weights).
+    static func load(name: String?, process: Bool, dtype: WeightDType = .f32, weights: Bool = true, hub: Hub) throws -> LoadedModel {
         let source = try ModelSource.parse(name)
-        let files = try hub.resolve(source)
-        let model = try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none, dtype: dtype)
+        let files = try hub.resolve(source, weights: weights)
+        let model = weights ? try HookedTransformer.load(directory: files.directory, processing: process ? .default : .none, dtype: dtype)
+            : try HookedTransformer.configOnly(directory: files.directory)
         let sentencePiece = FileManager.default.fileExists(atPath: files.directory.appendingPathComponent("tokenizer.model").path)
         let tokenizer: Tokenizer? = files.tokenizerFiles.isEmpty && !sentencePiece ? nil : try Tokenizer.load(directory: files.directory)
         let display: String
