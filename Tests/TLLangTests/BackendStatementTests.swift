@@ -120,4 +120,30 @@ final class BackendStatementTests: XCTestCase {
             try s.execute("backend local")
         }
     }
+
+    /// A model loaded without its weights (`weights=false`, the default under ndif) runs through
+    /// nnsight exactly as the full one does: run, top and patch need only its config and tokens.
+    func testAConfigOnlyModelRunsThroughNnsight() throws {
+        let python = try NNsightPython.require()
+        let g = try Golden("llama-a", root: Golden.familiesRoot)
+        let info = g.meta["interp"] as! [String: Any]
+        let ids = { (k: String) in (info[k] as! [Int]).map(String.init).joined(separator: ", ") }
+        let statements = """
+        clean = run [\(ids("clean"))]
+        corrupt = run [\(ids("corrupted"))]
+        metric = logit_diff \(info["t1"] as! Int) \(info["t2"] as! Int)
+        grid = patch resid_pre layer=* pos=*
+        """
+        let full = session()
+        try full.execute("model \"\(g.hfDirectory.path)\" process=false\n" + statements)
+        let s = session(["TLSH_NNSIGHT_PYTHON": python])
+        try s.execute("backend nnsight\nmodel \"\(g.hfDirectory.path)\" weights=false\n" + statements + "\ntop clean k=3")
+        XCTAssertFalse(try XCTUnwrap(s.current).model.hasWeights)
+        guard case .cache(let a)? = s.variables["clean"], case .cache(let b)? = full.variables["clean"] else { return XCTFail("no caches") }
+        XCTAssertLessThanOrEqual(a.logits.maxAbsDifference(b.logits), 1e-4 * max(1, b.logits.data.map(abs).max()!))
+        let remote = tensor(s, "grid")!, local = tensor(full, "grid")!
+        XCTAssertEqual(remote.shape, local.shape)
+        XCTAssertLessThanOrEqual(remote.maxAbsDifference(local), 1e-4 * max(1, local.data.map(abs).max()!))
+        try s.execute("backend local")
+    }
 }
