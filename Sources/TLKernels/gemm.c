@@ -9,8 +9,11 @@ enum { MR_MAX = 6, PREFETCH_ROWS = 16, NV_MAX = 16 };
 
 /// Software prefetch of a tile: none; B's rows PREFETCH_ROWS ahead (a strided B coming from
 /// memory); or the same rows of the next panel, `next` floats on (the tile works from cache, so
-/// the memory bus would idle — this starts the next panel's traffic meanwhile).
-enum { PF_NONE, PF_AHEAD, PF_NEXT_PANEL };
+/// the memory bus would idle — this starts the next panel's traffic meanwhile); or a packed panel's
+/// whole 64-float rows ahead, for the first of the four 16-column strips that work a panel without
+/// AVX-512 (the other three then read it from cache: left to the hardware, the strips' 256-byte
+/// stride through memory ran 6-row products at a third of the memory rate).
+enum { PF_NONE, PF_AHEAD, PF_NEXT_PANEL, PF_PANEL_AHEAD };
 
 TLK_INLINE void tile_pf(const int MR, const int NV, const int PF, size_t next, size_t k, const float *a, size_t lda,
                         const float *b, size_t ldb, float *c, size_t ldc) {
@@ -24,6 +27,8 @@ TLK_INLINE void tile_pf(const int MR, const int NV, const int PF, size_t next, s
             _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
         if (PF == PF_NEXT_PANEL)
             _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) __builtin_prefetch(brow + next + 16 * v, 0, 2);
+        if (PF == PF_PANEL_AHEAD && i + PREFETCH_ROWS < k)
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) __builtin_prefetch(brow + PREFETCH_ROWS * ldb + 16 * v);
         v16 bv[NV_MAX];
         _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = load16(brow + 16 * v);
         _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
@@ -70,12 +75,18 @@ int tlk_wide_tiles(void) {
     return wide;
 }
 
-/// One row block (≤ MR_MAX rows) against 64 columns: one wide tile, or four 16-column strips
-/// (prefetch mode PF applies to each strip's own columns).
+/// One row block (≤ MR_MAX rows) against 64 columns: one wide tile (also without AVX-512 for a
+/// single row, whose 8 ymm accumulators fit), or four 16-column strips (prefetch mode PF applies
+/// to each strip's own columns; a packed panel's first strip prefetches whole rows for all four).
 TLK_INLINE void panel_block(const int wide, const int PF, size_t next, size_t rows, size_t k, const float *a, size_t lda,
                             const float *b, size_t ldb, float *c, size_t ldc) {
-    if (wide) {
+    if (wide || rows == 1) {
         row_block(4, PF, next, rows, k, a, lda, b, ldb, c, ldc);
+        return;
+    }
+    if (PF == PF_NONE) {
+        row_block(1, PF_PANEL_AHEAD, 0, rows, k, a, lda, b, ldb, c, ldc);
+        for (int s = 1; s < 4; s++) row_block(1, PF_NONE, 0, rows, k, a, lda, b + 16 * s, ldb, c + 16 * s, ldc);
         return;
     }
     for (int s = 0; s < 4; s++) row_block(1, PF, next, rows, k, a, lda, b + 16 * s, ldb, c + 16 * s, ldc);
@@ -88,10 +99,11 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
     size_t j = col_begin;
     const int wide = tlk_wide_tiles();
     // One or two rows (generation's single token): 256 or 128 columns per step, so each B row
-    // yields 1 KB / 512 B of consecutive lines and more of them are in flight at once.
-    if (m == 1)
+    // yields 1 KB / 512 B of consecutive lines and more of them are in flight at once. Those 16
+    // accumulators of 16 floats need AVX-512's registers; without it the panels below take them.
+    if (m == 1 && wide)
         for (; j + 256 <= col_end; j += 256) tile(1, 16, k, a, lda, b + j, ldb, c + j, ldc);
-    if (m == 2)
+    if (m == 2 && wide)
         for (; j + 128 <= col_end; j += 128) tile(2, 8, k, a, lda, b + j, ldb, c + j, ldc);
     // Full 64-column panels: every row block reuses the panel while it is in cache; the first
     // block fetches it from memory, the last prefetches the next panel.
