@@ -90,10 +90,15 @@ public final class Patcher: @unchecked Sendable {
     /// huge residual stream.
     public var rowBudget = 2048
 
-    /// Runs the clean and corrupted inputs once (caching what patching needs). With `spliceHooks`,
-    /// a given `cleanCache` must come from a run with the same hooks.
+    /// Runs the clean and corrupted inputs once (caching what patching needs), or takes runs the
+    /// caller already made: a clean cache with its logits, a corrupted cache (holding every
+    /// block's resid_pre, keys and values, as a full `run` does) with its logits. With
+    /// `spliceHooks`, a given `cleanCache` must come from a run with the same hooks, and the other
+    /// runs are made here.
     public init(model: HookedTransformer, clean: [Int], corrupt: [Int], metric: PatchMetric,
-                cleanCache: ActivationCache? = nil, spliceHooks: [ForwardHook] = []) throws {
+                cleanCache: ActivationCache? = nil, cleanLogits givenCleanLogits: Tensor? = nil,
+                corruptCache givenCorruptCache: ActivationCache? = nil, corruptLogits givenCorruptLogits: Tensor? = nil,
+                spliceHooks: [ForwardHook] = []) throws {
         guard clean.count == corrupt.count else {
             throw TLInterpError.invalidArgument("clean and corrupted inputs must have the same number of tokens for positional patching: clean has \(clean.count), corrupted has \(corrupt.count)")
         }
@@ -102,28 +107,41 @@ public final class Patcher: @unchecked Sendable {
         self.corruptTokens = corrupt
         self.metric = metric
         self.spliceHooks = spliceHooks
-        let cleanLogits: Tensor, cc: ActivationCache, corruptLogits: Tensor, corruptCache: ActivationCache
-        if cleanCache == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
+        var cleanRun = cleanCache.flatMap { c in givenCleanLogits.map { (logits: $0, cache: c) } }
+        var corruptRun = givenCorruptCache.flatMap { c in givenCorruptLogits.map { (logits: $0, cache: c) } }
+        if !spliceHooks.isEmpty { cleanRun = nil; corruptRun = nil }
+        if let run = corruptRun, !Self.holdsPatchingState(run.cache) { corruptRun = nil }
+        if cleanRun == nil && corruptRun == nil && cleanCache == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
             // Both runs as one batch of two: on a short prompt the forward is bound by streaming the
             // weights, which then happens once.
             let (logits, both) = try model.runWithCache(tokens: [clean, corrupt])
-            (cleanLogits, corruptLogits) = (try logits.gather(axis: 0, indices: [0]), try logits.gather(axis: 0, indices: [1]))
-            (cc, corruptCache) = (try both.sequence(0), try both.sequence(1))
-        } else {
+            cleanRun = (try logits.gather(axis: 0, indices: [0]), try both.sequence(0))
+            corruptRun = (try logits.gather(axis: 0, indices: [1]), try both.sequence(1))
+        }
+        if cleanRun == nil {
             if let cleanCache {
                 var o = RunOptions()
                 o.hooks = spliceHooks
-                cleanLogits = try model.run(tokens: [clean], options: o).logits!
-                cc = cleanCache
+                cleanRun = (try model.run(tokens: [clean], options: o).logits!, cleanCache)
             } else {
-                (cleanLogits, cc) = try model.runWithCache(tokens: [clean], hooks: spliceHooks)
+                cleanRun = try model.runWithCache(tokens: [clean], hooks: spliceHooks)
             }
-            (corruptLogits, corruptCache) = try model.runWithCache(tokens: [corrupt], hooks: spliceHooks)
         }
-        self.cleanCache = cc
-        self.corruptCache = corruptCache
-        cleanValue = metric.value(logits: cleanLogits, tokens: clean)
-        corruptValue = metric.value(logits: corruptLogits, tokens: self.corruptTokens)
+        if corruptRun == nil { corruptRun = try model.runWithCache(tokens: [corrupt], hooks: spliceHooks) }
+        self.cleanCache = cleanRun!.cache
+        self.corruptCache = corruptRun!.cache
+        cleanValue = metric.value(logits: cleanRun!.logits, tokens: clean)
+        corruptValue = metric.value(logits: corruptRun!.logits, tokens: self.corruptTokens)
+    }
+
+    /// Whether a corrupted run's cache has what the patched runs restart from: every block's
+    /// resid_pre, keys and values, and the last block's resid_post.
+    static func holdsPatchingState(_ cache: ActivationCache) -> Bool {
+        let cfg = cache.model.config
+        let keyHook = cfg.isRotary ? "attn.hook_rot_k" : "attn.hook_k"
+        return cache.contains("blocks.\(cfg.nLayers - 1).hook_resid_post") && (0..<cfg.nLayers).allSatisfy { l in
+            ["hook_resid_pre", keyHook, "attn.hook_v"].allSatisfy { cache.contains("blocks.\(l).\($0)") }
+        }
     }
 
     var seqLength: Int { corruptTokens.count }
@@ -137,6 +155,9 @@ public final class Patcher: @unchecked Sendable {
     func target(_ activation: String, layer l: Int) throws -> (hookName: String, clean: Tensor, layout: ActivationLayout) {
         let hookName = activation.contains(".") ? activation : HookNames.actName(activation, layer: l)
         guard let clean = cleanCache[hookName] else {
+            if model.hookNames.contains(hookName) {
+                throw TLInterpError.invalidArgument("the clean cache has no '\(hookName)' (it was run with names=); run it again without names=, or with names= including it")
+            }
             throw TLInterpError.invalidArgument("'\(hookName)' is not an activation of this model; see `hooks`")
         }
         return (hookName, clean, ActivationLayout.of(hookName))

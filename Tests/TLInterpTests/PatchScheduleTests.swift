@@ -72,4 +72,26 @@ final class PatchScheduleTests: XCTestCase {
             }
         }
     }
+
+    /// Runs the caller already made (the session's clean and corrupt caches) give the same sweep as
+    /// the patcher's own runs; a corrupted cache without the state patching restarts from (a
+    /// names= run) is run again instead.
+    func testGivenRunsGiveTheSameSweep() throws {
+        let m = try model("llama-a")
+        let clean = [5, 17, 3, 40, 9], corrupt = [5, 17, 8, 40, 9], metric = PatchMetric.logitDiff(answer: 3, wrong: 9)
+        let own = try Patcher(model: m, clean: clean, corrupt: corrupt, metric: metric)
+        let (cleanLogits, cleanCache) = try m.runWithCache(tokens: [clean])
+        let (corruptLogits, corruptCache) = try m.runWithCache(tokens: [corrupt])
+        let (_, partial) = try m.runWithCache(tokens: [corrupt], names: { $0.hasSuffix("hook_resid_post") })
+        for given in [corruptCache, partial] {
+            let p = try Patcher(model: m, clean: clean, corrupt: corrupt, metric: metric, cleanCache: cleanCache, cleanLogits: cleanLogits,
+                                corruptCache: given, corruptLogits: corruptLogits)
+            XCTAssertEqual(p.cleanValue, own.cleanValue, accuracy: tol)
+            XCTAssertEqual(p.corruptValue, own.corruptValue, accuracy: tol)
+            for c in cases.prefix(4) {
+                let a = try p.sweep(activation: c.activation, axes: c.axes).values, b = try own.sweep(activation: c.activation, axes: c.axes).values
+                XCTAssertLessThanOrEqual(a.maxAbsDifference(b), tol, "\(c.activation)")
+            }
+        }
+    }
 }

@@ -103,7 +103,9 @@ extension Session {
         let cleanCache = splices.isEmpty ? clean.cache : try runPrompt(.cache(clean), bos: nil, range: a.range, saes: splices).cache
         let patcher: Patcher
         do {
+            // The session's own clean and corrupt runs serve as the patcher's (no forward repeated).
             patcher = try Patcher(model: m.model, clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric, cleanCache: cleanCache,
+                                  cleanLogits: clean.logits, corruptCache: corrupt.cache, corruptLogits: corrupt.logits,
                                   spliceHooks: splices.flatMap { $0.hooks(for: m.model) })
         } catch let e as SAEError { throw TLLangError.at(a.range, e.description) }
         let result: PatchResult
