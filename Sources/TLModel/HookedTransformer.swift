@@ -105,12 +105,18 @@ public final class HookedTransformer: @unchecked Sendable {
         rotary = config.isRotary ? Rotary(config: config) : nil
         reducedPermission = permission
         let roomForPanels = dtype != .f32 || Self.panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
+        // Float32 blocks whose panels do not fit beside the row-major arrays keep the panels alone
+        // (the same bytes): few-row products then stream the panels instead of OpenBLAS repacking
+        // the arrays on every call, which ran a 1B model's 11-token forward at 4x its streaming time.
+        let blocksAsPanels = dtype == .f32 && !roomForPanels
         var weights = weights
         var blocks: [BlockMatrices] = []
         for l in weights.layers.indices {
             if l < converted.count, let done = converted[l] { blocks.append(done); continue }
-            blocks.append(BlockMatrices(weights.layers[l], config: config, dtype: dtype, panels: roomForPanels, permission: permission))
-            if dtype != .f32 { weights.layers[l] = weights.layers[l].withoutMatrices() }
+            let block = BlockMatrices(weights.layers[l], config: config, dtype: dtype, panels: roomForPanels, panelsOnly: blocksAsPanels,
+                                      permission: permission)
+            blocks.append(block)
+            if dtype != .f32 || block.qkv.panelsOnly { weights.layers[l] = weights.layers[l].withoutMatrices() }
         }
         self.weights = weights
         self.blocks = blocks
@@ -143,7 +149,7 @@ public final class HookedTransformer: @unchecked Sendable {
     /// each call): for the analyses and gradients that read the matrices themselves.
     public func floatLayer(_ l: Int) -> LayerWeights {
         var layer = weights.layers[l]
-        guard dtype != .f32 else { return layer }
+        guard l < blocks.count, blocks[l].qkv.panelsOnly else { return layer }
         layer.wQKV = blocks[l].qkv.float32; layer.wO = blocks[l].o.float32
         layer.wIn = blocks[l].mlpIn.float32; layer.wOut = blocks[l].mlpOut.float32
         if let gate = blocks[l].mlpGate { layer.wGate = gate.float32 }
@@ -161,7 +167,7 @@ public final class HookedTransformer: @unchecked Sendable {
                 + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0) + (l.ln1PostW?.count ?? 0) + (l.ln2PostW?.count ?? 0)
                 + (l.qNormW?.count ?? 0) + (l.kNormW?.count ?? 0)
         }
-        return floats * 4 + (dtype == .f32 ? 0 : blockPanelBytes)
+        return floats * 4 + (blocksArePanelsOnly ? blockPanelBytes : 0)
     }
 
     /// Bytes of a 16-bit model's block matrices (their panels, without the padding of a last
@@ -173,8 +179,11 @@ public final class HookedTransformer: @unchecked Sendable {
 
     /// Bytes of the Float32 panels (a Float32 model's second copy of its matrices, and W_U's).
     public var panelBytes: Int {
-        (dtype == .f32 ? blockPanelBytes : 0) + (unembedMatrix.panels?.bytes ?? 0)
+        (blocksArePanelsOnly ? 0 : blockPanelBytes) + (unembedMatrix.panels?.bytes ?? 0)
     }
+
+    /// Whether the block matrices exist only as panels (16-bit, or Float32 too big for two copies).
+    public var blocksArePanelsOnly: Bool { blocks.first?.qkv.panelsOnly ?? false }
 
     /// Bytes of the block matrices' panels.
     var blockPanelBytes: Int { blocks.flatMap(\.all).reduce(0) { $0 + ($1.panels?.bytes ?? 0) } }

@@ -16,7 +16,8 @@ public enum WeightSlot: Hashable, Sendable {
 /// W [rows, columns], right-multiplying like TransformerLens (y = x·W + b).
 public final class WeightMatrix: Sendable {
     public let rows: Int, columns: Int
-    /// Row-major Float32; empty in a 16-bit dtype, whose panels are the only copy.
+    /// Row-major Float32; empty where the panels are the only copy (a 16-bit dtype, or Float32
+    /// panels kept instead of the row-major array when two copies would not fit: `panelsOnly`).
     let floats: [Float]
     /// The 64-column panels; nil where they were skipped for memory (then OpenBLAS reads `floats`).
     let panels: PackedMatrix?
@@ -27,22 +28,29 @@ public final class WeightMatrix: Sendable {
     private let reduced = Mutex<BF16Matrix?>(nil)
 
     /// W from its row-major floats, packed into panels in `dtype` when `panels` (a 16-bit dtype
-    /// always packs them and keeps only those).
-    init(_ w: [Float], rows: Int, columns: Int, dtype: WeightDType = .f32, panels: Bool = true,
+    /// always packs them and keeps only those); `panelsOnly` keeps Float32 panels in place of the
+    /// row-major floats (where the panels cannot be made, the floats stay).
+    init(_ w: [Float], rows: Int, columns: Int, dtype: WeightDType = .f32, panels: Bool = true, panelsOnly: Bool = false,
          permission: ReducedPrecisionPermission? = nil) {
         precondition(w.count == rows * columns, "a \(rows)×\(columns) weight matrix needs \(rows * columns) floats, got \(w.count)")
         self.rows = rows
         self.columns = columns
-        self.panels = panels || dtype != .f32 ? PackedMatrix(w, rows: rows, columns: columns, dtype: dtype) : nil
-        self.floats = dtype == .f32 ? w : []
+        let packed = panels || panelsOnly || dtype != .f32 ? PackedMatrix(w, rows: rows, columns: columns, dtype: dtype) : nil
+        self.panels = packed
+        self.floats = dtype == .f32 && !(panelsOnly && packed != nil) ? w : []
         self.permission = permission
     }
 
     /// Whether the matrix exists only as 16-bit panels.
     var isHalf: Bool { panels.map { $0.dtype != .f32 } ?? false }
 
-    /// W row-major in Float32: `floats`, or a 16-bit matrix widened from its panels (each call).
-    public var float32: [Float] { isHalf ? panels!.unpacked() : floats }
+    /// Whether the panels are the only copy (16-bit, or Float32 `panelsOnly`).
+    var panelsOnly: Bool { floats.isEmpty && panels != nil }
+
+    /// W row-major in Float32: `floats`, or widened / unpacked from the panels when they are the
+    /// only copy (each call: the backward and per-head products of a model too big for two copies
+    /// pay this instead of the memory).
+    public var float32: [Float] { panelsOnly ? panels!.unpacked() : floats }
 
     /// Whether a bf16 copy has been packed.
     var hasReducedCopy: Bool { reduced.withLock { $0 != nil } }
@@ -63,7 +71,7 @@ public final class WeightMatrix: Sendable {
            permission?.permits(precision) == true, AMX.available {
             return .tiles(precision)
         }
-        if let panels, m <= PackedMatrix.maxRows || panels.dtype != .f32 { return .panels }
+        if let panels, m <= PackedMatrix.maxRows || panelsOnly { return .panels }
         return .openBLAS
     }
 
@@ -72,7 +80,7 @@ public final class WeightMatrix: Sendable {
         let withLo = precision == .high
         return reduced.withLock { copy in
             if let m = copy, m.hasLo || !withLo { return m }
-            guard let m = BF16Matrix(floats, rows: rows, columns: columns, withLo: withLo) else { return nil }
+            guard let m = BF16Matrix(float32, rows: rows, columns: columns, withLo: withLo) else { return nil }
             copy = m
             return m
         }
@@ -86,7 +94,7 @@ public final class WeightMatrix: Sendable {
                 t.multiply(m: m, a: a, lda: lda, c: c, ldc: ldc, precision: precision)
                 return
             }
-            route = panels != nil && (m <= PackedMatrix.maxRows || isHalf) ? .panels : .openBLAS
+            route = panels != nil && (m <= PackedMatrix.maxRows || panelsOnly) ? .panels : .openBLAS
         }
         if route == .panels {
             panels!.multiply(m: m, a: a, lda: lda, c: c, ldc: ldc)
@@ -254,11 +262,13 @@ final class ReducedPrecisionPermission: Sendable {
 struct BlockMatrices: Sendable {
     let qkv: WeightMatrix, o: WeightMatrix, mlpIn: WeightMatrix, mlpGate: WeightMatrix?, mlpOut: WeightMatrix
 
-    /// `layer`'s matrices in `dtype`, with panels when `panels` (always in a 16-bit dtype).
-    init(_ layer: LayerWeights, config: ModelConfig, dtype: WeightDType, panels: Bool, permission: ReducedPrecisionPermission) {
+    /// `layer`'s matrices in `dtype`, with panels when `panels` (always in a 16-bit dtype), as the
+    /// only copy when `panelsOnly`.
+    init(_ layer: LayerWeights, config: ModelConfig, dtype: WeightDType, panels: Bool, panelsOnly: Bool = false,
+         permission: ReducedPrecisionPermission) {
         let d = config.dModel, hd = config.nHeads * config.dHead
         func matrix(_ w: [Float], _ rows: Int, _ columns: Int) -> WeightMatrix {
-            WeightMatrix(w, rows: rows, columns: columns, dtype: dtype, panels: panels, permission: permission)
+            WeightMatrix(w, rows: rows, columns: columns, dtype: dtype, panels: panels, panelsOnly: panelsOnly, permission: permission)
         }
         qkv = matrix(layer.wQKV, d, config.qkvWidth)
         o = matrix(layer.wO, hd, d)

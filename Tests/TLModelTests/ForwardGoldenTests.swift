@@ -30,21 +30,25 @@ final class ForwardGoldenTests: XCTestCase {
 
     func testLargeBatchesMatchTheGoldenLogitsOnPanelsAndThroughOpenBLAS() throws {
         // A batch of copies of seq_a long enough for the panel products to split rows into several
-        // units, and the same batch on a model without panels (too little memory for them), whose
-        // products go to OpenBLAS: every copy must give TransformerLens's logits both ways.
+        // units, on three layouts: both copies (panels and row-major arrays); too little memory for
+        // two, so the panels are the only copy and take every product; and panels turned off
+        // (packedMaxRows 0), so OpenBLAS reads the arrays. Every copy must give TransformerLens's
+        // logits each way.
         for name in goldenModels {
             let g = try Golden(name)
             let copies = 2 * PackedMatrix.streamingRows / g.seqA.count + 2
             let expected = try g.tensor("processed/logits")
-            for panels in [true, false] {
-                let model = try EngineContext(memoryLimitBytes: panels ? nil : 1000).run {
-                    try HookedTransformer.load(directory: g.hfDirectory)
-                }
-                XCTAssertEqual(model.panels(.qkv(0)) != nil, panels, "\(name): panels expected: \(panels)")
-                let logits = try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits!
+            let layouts: [(String, EngineContext)] = [("two copies", EngineContext.current), ("panels only", EngineContext(memoryLimitBytes: 1000)),
+                                                      ("OpenBLAS", EngineContext.current.with { $0.kernels.packedMaxRows = 0 })]
+            for (layout, context) in layouts {
+                let model = try context.run { try HookedTransformer.load(directory: g.hfDirectory) }
+                XCTAssertEqual(model.panels(.qkv(0)) != nil, layout != "OpenBLAS", "\(name): panels with \(layout)")
+                XCTAssertEqual(model.blocksArePanelsOnly, layout == "panels only", "\(name): \(layout)")
+                let run = { try model.run(tokens: Array(repeating: g.seqA, count: copies)).logits! }
+                let logits = try layout == "OpenBLAS" ? context.run(run) : run()
                 for b in [0, copies / 2, copies - 1] {
                     assertClose(try logits.gather(axis: 0, indices: [b]), expected, tol: tol,
-                                "\(name) copy \(b) of a \(copies)-sequence batch, panels: \(panels)")
+                                "\(name) copy \(b) of a \(copies)-sequence batch, \(layout)")
                 }
             }
         }

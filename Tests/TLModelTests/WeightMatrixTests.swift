@@ -18,8 +18,8 @@ final class WeightMatrixTests: XCTestCase {
         }
     }
 
-    func matrix(dtype: WeightDType = .f32, panels: Bool = true) -> WeightMatrix {
-        WeightMatrix(random(rows * columns, seed: 7), rows: rows, columns: columns, dtype: dtype, panels: panels,
+    func matrix(dtype: WeightDType = .f32, panels: Bool = true, panelsOnly: Bool = false) -> WeightMatrix {
+        WeightMatrix(random(rows * columns, seed: 7), rows: rows, columns: columns, dtype: dtype, panels: panels, panelsOnly: panelsOnly,
                      permission: ReducedPrecisionPermission(config: ModelConfig(nLayers: 1, dModel: 70, nHeads: 7, dMLP: 130, nCtx: 16, dVocab: 130)))
     }
 
@@ -65,6 +65,14 @@ final class WeightMatrixTests: XCTestCase {
             if AMX.available {
                 EngineContext(matmul: .medium).run { checkFullWidth(half, m: 200, route: .panels, tolerance: 1e-5, "\(dtype) ignores matmul=") }
             }
+        }
+        // Float32 panels kept as the only copy (a model too big for two): every row count uses
+        // them, whatever packedMaxRows says, and the Float32 form unpacks to the same floats.
+        let only = matrix(panelsOnly: true)
+        XCTAssertTrue(only.floats.isEmpty && only.panelsOnly, "panelsOnly keeps no row-major copy")
+        XCTAssertEqual(only.float32, float.float32)
+        EngineContext.current.with { $0.kernels.packedMaxRows = 8 }.run {
+            for m in [1, 5, 200] { checkFullWidth(only, m: m, route: .panels, tolerance: 1e-6, "Float32 panels only") }
         }
         // The half-precision panels really round: compared with the Float32 matrix they differ.
         XCTAssertGreaterThan(relativeError(matrix(dtype: .bf16).float32, float.float32), 1e-4)

@@ -1,0 +1,38 @@
+// A Float32 model whose weight panels do not fit beside its row-major matrices keeps the panels
+// alone (HookedTransformer's blocksAsPanels): every product then reads the panels, and the
+// analyses unpack them. Same numbers as the model with both copies, for few rows (the same
+// panel kernels, bit for bit) and for many (panels against OpenBLAS: Float32 rounding).
+import Foundation
+import XCTest
+@testable import TLModel
+import TLTensor
+import TLTestSupport
+
+final class PanelsOnlyModelTests: XCTestCase {
+    func testPanelsOnlyModelEqualsTheTwoCopyModel() throws {
+        for name in ["llama-a", "gemma2-a", "pythia-b"] {
+            let directory = try Golden(name, root: Golden.familiesRoot).hfDirectory
+            let both = try HookedTransformer.load(directory: directory)
+            // Too little memory for a second copy: the panels are kept instead of the arrays.
+            let only = try EngineContext(memoryLimitBytes: 1 << 20).run { try HookedTransformer.load(directory: directory) }
+            XCTAssertFalse(both.blocksArePanelsOnly, name)
+            XCTAssertTrue(only.blocksArePanelsOnly, name)
+            XCTAssertTrue(only.weights.layers.allSatisfy { $0.wQKV.isEmpty && $0.wOut.isEmpty }, "\(name): no row-major block matrices")
+            XCTAssertEqual(only.panelBytes, only.unembedMatrix.panels?.bytes ?? 0, name)
+            for l in 0..<both.config.nLayers {
+                XCTAssertEqual(only.floatLayer(l).wQKV, both.floatLayer(l).wQKV, "\(name) layer \(l)")
+                XCTAssertEqual(only.floatLayer(l).wOut, both.floatLayer(l).wOut, "\(name) layer \(l)")
+            }
+            let V = both.config.dVocab
+            for length in [5, 60] {
+                let tokens = [(0..<length).map { ($0 * 31 + 7) % V }]
+                let (a, cacheA) = try only.runWithCache(tokens: tokens)
+                let (b, cacheB) = try both.runWithCache(tokens: tokens)
+                // Few rows: both take the panels. Past packedMaxRows the two-copy model uses OpenBLAS.
+                let tolerance: Float = length <= PackedMatrix.maxRows ? 0 : 1e-4
+                XCTAssertLessThanOrEqual(a.maxAbsDifference(b), tolerance * max(1, b.data.map(abs).max()!), "\(name) logits, \(length) tokens")
+                XCTAssertEqual(cacheA.keys, cacheB.keys)
+            }
+        }
+    }
+}
