@@ -202,7 +202,8 @@ public final class HookedTransformer: @unchecked Sendable {
     /// not) and processes the weights as TransformerLens's from_pretrained does for that family
     /// (ProcessingOptions.effective), or not, with `.none`.
     /// In a 16-bit `dtype` each block is processed and converted as soon as it is read, so the
-    /// model never exists in Float32 (peak: the 16-bit blocks, one Float32 block, the embeddings).
+    /// model never exists in Float32 (peak: the 16-bit blocks, one Float32 block, the embeddings);
+    /// so is a Float32 model whose panels do not fit beside its arrays (into panels alone).
     public static func load(directory: URL, processing: ProcessingOptions = .default, dtype: WeightDType = .f32) throws -> HookedTransformer {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
@@ -211,7 +212,10 @@ public final class HookedTransformer: @unchecked Sendable {
         }
         let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
         let applied = processing.effective(for: config)
-        guard dtype != .f32 else {
+        // Float32 blocks too big for two copies become panels as they are read, like 16-bit ones,
+        // so the model never holds both forms at once.
+        let blocksAsPanels = dtype == .f32 && !panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
+        guard dtype != .f32 || blocksAsPanels else {
             var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
             weights.process(applied, config: config)
             return HookedTransformer(config: config, weights: weights, processing: applied)
@@ -220,8 +224,9 @@ public final class HookedTransformer: @unchecked Sendable {
         var converted: [BlockMatrices?] = []
         var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config) { l, layer in
             layer.process(applied, config: config)
-            converted.append(BlockMatrices(layer, config: config, dtype: dtype, panels: true, permission: permission))
-            layer = layer.withoutMatrices()
+            let block = BlockMatrices(layer, config: config, dtype: dtype, panels: true, panelsOnly: blocksAsPanels, permission: permission)
+            converted.append(block)
+            if dtype != .f32 || block.qkv.panelsOnly { layer = layer.withoutMatrices() }
             precondition(converted.count == l + 1)
         }
         weights.process(applied, config: config, includingLayers: converted.count != weights.layers.count)
