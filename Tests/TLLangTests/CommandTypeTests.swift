@@ -81,4 +81,30 @@ final class CommandTypeTests: XCTestCase {
         XCTAssertThrowsError(try invocation("generate \"a\" top_p=1.5", in: s)[GenerateCommand.topP])
         XCTAssertEqual(try invocation("generate \"a\" top_p=0.5", in: s)[GenerateCommand.topP], 0.5)
     }
+
+    /// Exports come from the result model, not from what the display shows: with k=1 the shown
+    /// tables hold one row, the CSV every component, head or cell.
+    func testExportsAreCompleteWhateverTheDisplayShows() throws {
+        let dir = NSTemporaryDirectory() + "tlsh-command-types-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = Session(environment: [:])
+        try s.execute("""
+            clean = run "The Eiffel Tower is in the city of"
+            d = dla " Paris" k=1
+            save d "\(dir)/d.csv"
+            i = induction len=8
+            save i "\(dir)/i.csv"
+            """)
+        let cfg = try XCTUnwrap(s.current).model.config
+        guard case .result(let shown, let data)? = s.variables["d"] else { return XCTFail("dla gave no result") }
+        XCTAssertEqual(shown.tables.first?.rows.count, 1, "k=1 shows one component")
+        XCTAssertEqual(data?.tensor.shape, [cfg.nLayers, cfg.nHeads])
+        let dla = try String(contentsOfFile: dir + "/d.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(dla.filter { $0.hasPrefix("head,") }.count, cfg.nLayers * cfg.nHeads)
+        XCTAssertEqual(dla.filter { $0.hasPrefix("block,") }.count, shown.tables[1].rows.count, "every block component")
+        let induction = try String(contentsOfFile: dir + "/i.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(induction.first, "layer,head,score")
+        XCTAssertEqual(induction.count - 1, cfg.nLayers * cfg.nHeads)
+    }
 }

@@ -48,7 +48,7 @@ extension Session {
                 ? "stopped after \(new.count) of \(n) tokens: the model produced end-of-text" : nil
             return GenerationResult.Run(name: name, text: tok.decode(new), count: new.count, stop: stop)
         }
-        // saes= splices SAEs into every step of the second run (see CommandsSAE.swift).
+        // saes= splices SAEs into every step of the second run (see Commands/Support/SAESupport.swift).
         let spliceHooks = try splices(a, model: m).flatMap { $0.hooks(for: m.model) }
         guard let add = a.expression(of: GenerateCommand.add) else {
             let made = try continuation([], label: "generate", name: "normal")

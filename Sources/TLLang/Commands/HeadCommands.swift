@@ -48,12 +48,11 @@ extension Session {
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
         let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
-        var d = Display(text: String(format: "repeated random tokens (2 × %d): loss %.3f on the first copy, %.3f on the second", len, first, second))
         let above = r.scores.data.filter { $0 > threshold }.count
-        d.tables.append(headTable(r.scores, threshold: threshold, title: "\(above) head\(above == 1 ? "" : "s") score\(above == 1 ? "s" : "") above \(threshold)"))
-        d.pictures.append(headHeatmap(r.scores, title: "induction score"))
-        d.records = headRecords(r.scores, title: "induction score")
-        return .result(d, data: NamedTensor(r.scores, axes: ["layer", "head"]))
+        return value(of: HeadScores(scores: r.scores,
+                                    summary: String(format: "repeated random tokens (2 × %d): loss %.3f on the first copy, %.3f on the second", len, first, second),
+                                    tableTitle: "\(above) head\(above == 1 ? "" : "s") score\(above == 1 ? "s" : "") above \(threshold)",
+                                    threshold: threshold, scoreName: "induction score"))
     }
 
     func cmdDetect(_ a: Invocation) throws -> Value {
@@ -75,10 +74,7 @@ extension Session {
                                              excludeBOS: try a[DetectCommand.excludeBos],
                                              excludeCurrentToken: try a[DetectCommand.excludeCurrent], measure: measure,
                                              isCancelled: monitorCancel)
-        var d = Display(text: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens")
-        d.tables.append(headTable(scores, threshold: 0.3, title: "top heads"))
-        d.pictures.append(headHeatmap(scores, title: "\(kind.rawValue) score"))
-        d.records = headRecords(scores, title: "\(kind.rawValue) score")
-        return .result(d, data: NamedTensor(scores, axes: ["layer", "head"]))
+        return value(of: HeadScores(scores: scores, summary: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens",
+                                    tableTitle: "top heads", threshold: 0.3, scoreName: "\(kind.rawValue) score"))
     }
 }

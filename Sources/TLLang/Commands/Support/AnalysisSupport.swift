@@ -77,29 +77,6 @@ extension Session {
         value(of: PatchReport(result: r, metric: metric.description, tokens: tokens))
     }
 
-    func headTable(_ scores: Tensor, threshold: Float, title: String) -> Table {
-        let H = scores.shape[1]
-        let order = scores.data.indices.sorted { scores.data[$0] > scores.data[$1] }
-        let rows = order.prefix(10).filter { scores.data[$0] > threshold || $0 == order[0] }.map { i in
-            [Table.Cell.text("L\(i / H)H\(i % H)"), .float(Double(scores.data[i]))]
-        }
-        return Table(title: title, columns: [.init(name: "head"), .init(name: "score", decimals: 3)], rows: rows)
-    }
-
-    /// Every head's score, for CSV/JSON export (the shown table lists only the top ten).
-    func headRecords(_ scores: Tensor, title: String) -> Table {
-        let H = scores.shape[1]
-        return Table(title: title, columns: ["layer", "head", "score"],
-                     rows: scores.data.indices.map { [.int($0 / H), .int($0 % H), .float(Double(scores.data[$0]))] })
-    }
-
-    func headHeatmap(_ scores: Tensor, title: String) -> AnyPicture {
-        let L = scores.shape[0], H = scores.shape[1]
-        return AnyPicture(Figure(Heatmap(values: scores.data, rows: L, cols: H, rowLabels: (0..<L).map(String.init),
-                                         colLabels: (0..<H).map { "H\($0)" }, title: title, xLabel: "head", yLabel: "layer",
-                                         scale: .sequential(min: 0, max: 1))), title: title)
-    }
-
     /// How a token reads in a note: `<|endoftext|>`.
     func tokenLabel(_ id: Int, model m: LoadedModel) -> String { visibleToken(m.strTokens([id])[0]) }
 }

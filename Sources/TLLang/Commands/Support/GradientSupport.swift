@@ -55,13 +55,7 @@ extension Session {
     }
 
     func attributionDisplay(_ r: AttributionResult, metric: MetricValue, tokens: [String]) -> Value {
-        let summary = String(format: "attribution patching %@ — %@: estimated change of the metric when patching clean into corrupt (clean %.4f, corrupt %.4f, difference %.4f)",
-                             r.activation, metric.description, r.cleanValue, r.corruptValue, r.cleanValue - r.corruptValue)
-        var d = Display(text: summary)
-        let grid = SweepGrid(axes: r.axes.map(\.rawValue), axisValues: r.axisValues, values: r.values, valueName: "attribution",
-                             title: "attrib \(r.activation): \(metric.description)", largestTitle: "largest attributions")
-        grid.present(into: &d, tokens: tokens)
-        return .result(d, data: NamedTensor(r.values, axes: grid.axes))
+        value(of: AttributionReport(result: r, metric: metric.description, tokens: tokens))
     }
 }
 
