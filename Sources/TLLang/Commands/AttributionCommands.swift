@@ -142,7 +142,7 @@ extension Session {
         if let (name, e) = a.firstGiven(PatchCommand.feature, PatchCommand.k, PatchCommand.value) {
             throw TLLangError.at(e.range, "\(name)= goes with patch features saes=[s]")
         }
-        try checkActivationName(hook, at: a.expression(of: PatchCommand.hook)?.range ?? a.range, model: m)
+        try checkActivationName(hook, at: a.range(of: PatchCommand.hook), model: m)
         let cfg = m.model.config, P = clean.tokens.count
         var axes: [PatchAxis] = [.layer]
         var ranges: [PatchAxis: [Int]] = [:]
@@ -184,7 +184,7 @@ extension Session {
     func patchFeatures(_ a: Invocation, model m: LoadedModel, splices: [SAESplice], clean: CacheValue, corrupt: CacheValue,
                        metric: MetricValue) throws -> Value {
         guard let first = splices.first else {
-            throw TLLangError.at(a.expression(of: PatchCommand.hook)?.range ?? a.range, "patch features needs the SAE whose features to patch",
+            throw TLLangError.at(a.range(of: PatchCommand.hook), "patch features needs the SAE whose features to patch",
                                  hint: "patch features saes=[s] (with error=true to keep the error term)")
         }
         if let (name, e) = a.firstGiven(PatchCommand.layer, PatchCommand.head) {
@@ -234,9 +234,9 @@ extension Session {
         let pos = try a[DLACommand.pos], k = try a[DLACommand.k]
         let c = try cacheArgument(a.expression(of: DLACommand.cache), range: a.range, splicing: a)
         guard pos >= -c.tokens.count && pos < c.tokens.count else {
-            throw TLLangError.at(a.expression(of: DLACommand.pos)?.range ?? a.range, "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
+            throw TLLangError.at(a.range(of: DLACommand.pos), "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
         }
-        let neuronLayer = try a.expression(of: DLACommand.neurons).map { try resolveLayer(try intValue($0), m.model, range: $0.range) }
+        let neuronLayer = try a[DLACommand.neurons].map { try resolveLayer($0, m.model, range: a.range(of: DLACommand.neurons)) }
         try checkCancelled()
         let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
                                                         neuronLayer: neuronLayer)

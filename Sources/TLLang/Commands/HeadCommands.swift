@@ -39,7 +39,7 @@ extension Session {
         let m = try requireModel()
         let len = try a[InductionCommand.len]
         guard 2 * len + 1 <= m.model.config.nCtx else {
-            throw TLLangError.at(a.expression(of: InductionCommand.len)?.range ?? a.range, "len=\(len) needs 2 × \(len) + 1 = \(2 * len + 1) tokens but the context is \(m.model.config.nCtx)", hint: "use len=\((m.model.config.nCtx - 1) / 2) or less")
+            throw TLLangError.at(a.range(of: InductionCommand.len), "len=\(len) needs 2 × \(len) + 1 = \(2 * len + 1) tokens but the context is \(m.model.config.nCtx)", hint: "use len=\((m.model.config.nCtx - 1) / 2) or less")
         }
         let seed = try a[InductionCommand.seed]
         let threshold = Float(try a[InductionCommand.threshold])

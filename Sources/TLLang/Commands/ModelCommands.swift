@@ -62,7 +62,7 @@ extension Session {
     func cmdBackend(_ a: Invocation) throws -> Value {
         let name = a.expression(of: BackendCommand.engine).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? ""
         guard let kind = EngineBackend.Kind(rawValue: name) else {
-            throw TLLangError.at(a.expression(of: BackendCommand.engine)?.range ?? a.range, "'\(name)' is not an engine; use backend local, backend nnsight or backend ndif")
+            throw TLLangError.at(a.range(of: BackendCommand.engine), "'\(name)' is not an engine; use backend local, backend nnsight or backend ndif")
         }
         let host = try a[BackendCommand.host]
         if kind == .local {

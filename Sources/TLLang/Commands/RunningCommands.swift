@@ -118,18 +118,12 @@ extension Session {
     func cmdLoss(_ a: Invocation) throws -> Value {
         let c = try cacheArgument(a.expression(of: LossCommand.text), range: a.range)
         guard c.tokens.count >= 2 else {
-            throw TLLangError.at(a.expression(of: LossCommand.text)?.range ?? a.range, "loss needs at least two tokens (each token is predicted from the ones before it); this text has \(c.tokens.count)",
+            throw TLLangError.at(a.range(of: LossCommand.text), "loss needs at least two tokens (each token is predicted from the ones before it); this text has \(c.tokens.count)",
                                  hint: "give a longer text, e.g. loss \"Hello world!\"")
         }
         let loss = crossEntropyLoss(logits: c.logits, tokens: [c.tokens])
-        var d = Display(text: String(format: "loss %.4f (perplexity %.2f) over %d predicted tokens", loss.mean, exp(Double(loss.mean)), c.tokens.count - 1))
-        if try a[LossCommand.perToken] {
-            let rows = (0..<(c.tokens.count - 1)).map { i in
-                [Table.Cell.int(i + 1), .token(c.strTokens[i + 1]), .float(Double(loss.perToken.data[i]))]
-            }
-            d.tables.append(Table(title: "loss per token", columns: ["pos", "token", "loss"], rows: rows))
-        }
-        return .result(d, data: NamedTensor(loss.perToken.reshaped([-1]), axes: ["pos"]))
+        return value(of: LossResult(mean: loss.mean, perToken: loss.perToken.reshaped([-1]), tokens: c.strTokens,
+                                    showPerToken: try a[LossCommand.perToken]))
     }
 
     /// TransformerLens's utils.test_prompt: rank, logit and probability of each answer token.

@@ -98,9 +98,8 @@ extension Session {
         let P = sparse.rows, F = sparse.features
         let labels = strTokens.map(visibleToken)
         let k = try a[FeaturesCommand.k]
-        if let fe = a.expression(of: FeaturesCommand.feature) {
-            let f = try intValue(fe)
-            guard f >= 0 && f < F else { throw TLLangError.at(fe.range, "feature \(f) is out of range (d_sae \(F))") }
+        if let f = try a[FeaturesCommand.feature] {
+            guard f >= 0 && f < F else { throw TLLangError.at(a.range(of: FeaturesCommand.feature), "feature \(f) is out of range (d_sae \(F))") }
             let values = sparse.column(f)
             let data = NamedTensor(Tensor(shape: [P], data: values), axes: ["pos"], tokenLabels: strTokens)
             if assigning { return .tensor(data) }
@@ -129,9 +128,9 @@ extension Session {
             return Array(fired.prefix(k))
         }
         func active(_ p: Int) -> Int { sparse.row(p).values.filter { $0 > 0 }.count }
-        if let pe = a.expression(of: FeaturesCommand.pos) {
-            let p0 = try intValue(pe), p = p0 < 0 ? p0 + P : p0
-            guard p >= 0 && p < P else { throw TLLangError.at(pe.range, "position \(p0) is out of range for \(P) tokens") }
+        if let p0 = try a[FeaturesCommand.pos] {
+            let p = p0 < 0 ? p0 + P : p0
+            guard p >= 0 && p < P else { throw TLLangError.at(a.range(of: FeaturesCommand.pos), "position \(p0) is out of range for \(P) tokens") }
             let rows = top(p).enumerated().map { i, t -> [Table.Cell] in
                 [.int(i + 1), .int(t.index), .float(Double(t.value)), .text(s.neuronpediaLink(t.index) ?? "")]
             }

@@ -62,6 +62,9 @@ struct Invocation {
     /// Where to point an error about an option: its value when given, else the whole command.
     func range<T>(of option: Option<T>) -> SourceRange { command.option(option.name)?.range ?? range }
 
+    /// Where to point an error about a positional argument: the argument when given, else the command.
+    func range<T>(of argument: Argument<T>) -> SourceRange { expression(of: argument)?.range ?? range }
+
     func expression<T>(of argument: Argument<T>) -> Expr? {
         guard let i = index(of: argument), i < command.positionals.count else { return nil }
         return command.positionals[i]
