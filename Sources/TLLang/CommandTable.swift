@@ -125,9 +125,9 @@ public struct OptionSpec: Equatable, Sendable {
     public var name: String
     public var kind: ArgKind
     public var doc: String
-    /// How the default reads in help (`"10"`, `"the last cache"`), nil when there is none. When it is
-    /// a literal of the option's kind (`"10"`, `"0.3"`, `"false"`), it is also the value the command
-    /// gets when the option is left out: the one place the default is written.
+    /// How the default reads in help and docs (`"10"`, `"the last cache"`), nil when there is none.
+    /// Commands' options are built from their typed declarations (`Option` in Commands/TLCommand.swift),
+    /// which hold the default's value; this is its rendering.
     public var defaultValue: String?
     /// The valid values of an integer or number option (nil: any finite value).
     public var bounds: ValueBounds?

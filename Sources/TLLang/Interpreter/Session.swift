@@ -64,7 +64,7 @@ public final class Session: @unchecked Sendable {
     /// The last `execute` ran `exit` (or `quit`, `\q`, …): the statements after it did not run, and
     /// the front end should leave (the REPL and scripts do; a notebook kernel says how to stop it).
     public internal(set) var exitRequested = false
-    /// Where model work runs (`backend`): the Swift engine, or an nnsight worker (CommandsBackend.swift).
+    /// Where model work runs (`backend`): the Swift engine, or an nnsight worker (Commands/Support/EngineBackend.swift).
     let backend: EngineBackend
 
     /// The environment variables this session was given (the front end reads the process's once

@@ -1,6 +1,6 @@
-// `backend local|nnsight|ndif` and the statements that run as plans on another engine: run (with
-// names=), top and patch build an InterventionPlan; the Swift engine or the nnsight worker
-// executes it, and the display comes from the plan's results either way.
+// The engine a session runs on (`backend local|nnsight|ndif`), and the statements that run as plans
+// on another engine: run (with names=), top and patch build an InterventionPlan; the Swift engine or
+// the nnsight worker executes it, and the display comes from the plan's results either way.
 import Foundation
 import TLCore
 import TLInterp
@@ -52,53 +52,6 @@ extension Session {
         let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), run, top and patch run remotely"
         throw TLLangError.at(c.verbRange, "\(c.verb) runs on the Swift engine here, but \(m.name) was loaded without its weights (config and tokenizer only)\(remote)",
                              hint: "model \(m.name.contains(" ") ? "NAME" : m.name) weights=true loads them (if they fit in this machine's memory)")
-    }
-
-    func cmdBackend(_ a: Arguments) throws -> Value {
-        let name = a.positional(0).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? ""
-        guard let kind = EngineBackend.Kind(rawValue: name) else {
-            throw TLLangError.at(a.positional(0)?.range ?? a.range, "'\(name)' is not an engine; use backend local, backend nnsight or backend ndif")
-        }
-        let host = try a.option("host").map { try stringValue($0) }
-        if kind == .local {
-            backend.dropWorker()
-            backend.kind = .local
-            return .result(Display(text: "backend local: the Swift engine runs every statement"), data: nil)
-        }
-        if host != nil && kind != .ndif {
-            throw TLLangError.at(a.option("host")!.range, "host= is for backend ndif")
-        }
-        if let host, !(host.hasPrefix("http://") || host.hasPrefix("https://")) {
-            throw TLLangError.at(a.option("host")!.range, "host=\"\(host)\" must start with http:// or https://", hint: "e.g. host=\"https://api.ndif.us\"")
-        }
-        if kind == .ndif && (backend.environment["NDIF_API_KEY"] ?? "").isEmpty {
-            throw TLLangError.at(a.range, "backend ndif needs an NDIF API key in the environment variable NDIF_API_KEY; the backend is still \(backend.kind.rawValue)",
-                                 hint: "get a key at https://login.ndif.us, then start tlsh with NDIF_API_KEY=... set")
-        }
-        // Start (or keep) the worker, and load the current model into it, before changing anything:
-        // a worker that cannot start or a model it cannot run leaves the session as it was.
-        let previous = (backend.kind, backend.host)
-        let fresh = backend.worker == nil || backend.worker?.isRunning != true
-        if fresh {
-            backend.dropWorker()
-            do { backend.worker = try NNsightEnvironment(environment: backend.environment).startWorker() } catch {
-                throw TLLangError.at(a.range, "\(error)")
-            }
-        }
-        backend.kind = kind
-        backend.host = host
-        if let m = current {
-            do { _ = try workerForModel(m, range: a.range) } catch {
-                backend.kind = previous.0; backend.host = previous.1
-                if fresh { backend.dropWorker() }
-                throw error
-            }
-        }
-        let h = backend.worker?.hello
-        let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h?[$0]?.string ?? "?")" }.joined(separator: ", ")
-        let where_ = kind == .ndif ? "on NDIF (\(host ?? backend.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
-        return .result(Display(text: "backend \(kind.rawValue): run, top and patch run as nnsight plans \(where_) (\(versions)); "
-                                   + "Hugging Face weights, unprocessed: results are those of process=false"), data: nil)
     }
 
     /// The running worker with `m` loaded (started again if it stopped).
@@ -187,8 +140,8 @@ extension Session {
     }
 
     /// names= as a list of texts.
-    func namesFilter(_ a: Arguments) throws -> [String]? {
-        guard let e = a.option("names") else { return nil }
+    func namesFilter(_ a: Invocation, _ option: Option<Expr?>) throws -> [String]? {
+        guard let e = try a[option] else { return nil }
         switch try evaluate(e) {
         case .string(let s): return [s]
         case .list(let items):

@@ -1,4 +1,5 @@
-// How values display (text, tables, pictures), and the show and save commands.
+// How session values display (text, tables, pictures): the presenter of values that are not
+// result models (tensors, caches, metrics, SAEs).
 import Foundation
 import TLCore
 import TLModel
@@ -67,53 +68,5 @@ extension Session {
         }
     }
 
-    /// `show` displays at once (Jupyter display_data, the REPL's terminal picture), like IPython's
-    /// display(). Its value is what it showed, so `p = show x` then `save p "p.png"` saves the picture;
-    /// a bare `show x` returns nothing, so the picture is not shown twice.
-    func cmdShow(_ a: Arguments, assigning: Bool) throws -> Value {
-        guard let e = a.positional(0) else { throw TLLangError.at(a.range, "show needs a value, e.g. show cache.pattern[0]") }
-        let v = try evaluate(e)
-        let title = try a.option("title").map(stringValue)
-        var shown: Display
-        switch v {
-        case .tensor(let t):
-            let name = title ?? e.range.text(in: sourceOfLastStatement ?? "")
-            do { shown = Display(pictures: [try picture(of: t, title: name)]) } catch let err as TLLangError {
-                throw TLLangError.at(e.range, err.description)
-            }
-        case .result(var d, _):
-            if let title, !d.pictures.isEmpty { d.text = title + (d.text.isEmpty ? "" : "\n" + d.text) }
-            shown = d
-        default:
-            guard let d = try display(of: v) else { return .none }
-            shown = d
-        }
-        try checkCancelled()  // interrupted while the value was computed: draw nothing
-        output?.display(shown)
-        guard assigning else { return .none }
-        return .result(shown, data: SaveFormats.tensor(of: v))
-    }
-
     var sourceOfLastStatement: String? { history.last }
-
-    func cmdSave(_ a: Arguments) throws -> Value {
-        guard let e = a.positional(0), let f = a.positional(1) else { throw TLLangError.at(a.range, "save needs a value and a file, e.g. save v \"v.npy\"") }
-        let v = try evaluate(e)
-        let path: String
-        if let name = f.dottedName { path = name } else { path = try stringValue(f) }
-        let ext = try a.option("format").flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? (path as NSString).pathExtension.lowercased()
-        let target = (path as NSString).expandingTildeInPath
-        // Refuse a directory, device, FIFO, socket or link before encoding anything (which may be slow).
-        if let kind = SafeFileWriter.kind(at: target), kind != "a regular file" {
-            throw TLLangError.at(f.range, SafeFileWriter.Failure.notARegularFile(path: path, kind: kind).description)
-        }
-        let bytes: [UInt8]
-        do { bytes = try SaveFormats.encode(v, format: ext, session: self) } catch let err as TLLangError {
-            throw TLLangError.at(f.range, err.description)
-        }
-        do { try SafeFileWriter.write(bytes, toPath: target) } catch {
-            throw TLLangError.at(f.range, error.description)
-        }
-        return .result(Display(text: "saved \(path) (\(bytes.count) bytes)"), data: nil)
-    }
 }
