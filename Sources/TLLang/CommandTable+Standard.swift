@@ -43,8 +43,9 @@ private let standardCommands: [CommandSpec] = [
     CommandSpec("run", .running, "Run the model on a prompt and cache every activation",
                 positionals: [ArgSpec("PROMPT", .text, "the prompt")],
                 options: [bos] + spliceOptions + [
-                    OptionSpec("names", .value, "cache only hook points whose names contain this text (or any text of a list), e.g. names=\"resid_post\"", default: "every hook point")],
-                examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true", "r = run \"The capital of France is\" names=[\"resid_post\", \"attn_out\"]"],
+                    OptionSpec("names", .value, "cache only hook points whose names contain this text (or any text of a list), e.g. names=\"resid_post\"", default: "every hook point"),
+                    OptionSpec("store", .choice(["f32", "f16", "bf16", "disk"]), "how the cache keeps its activations: f32 exact in memory; f16 or bf16 in half the memory (rounded to nearest even, widened to Float32 when read); disk in a temporary safetensors file (TLSH_SPILL_DIR, else the system's temporary directory) read back on access and deleted with the cache", default: "f32")],
+                examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true", "r = run \"The capital of France is\" names=[\"resid_post\", \"attn_out\"]", "long = run \"The capital of France is\" store=f16"],
                 details: "The result is an activation cache; index it with TransformerLens names: cache[\"blocks.6.hook_resid_post\"], cache.resid_post[6], cache[\"pattern\", 0]. The last cache becomes the default for top, norms, dla and lens. With saes=, each SAE replaces the activation at its hook with its reconstruction (HookedSAETransformer's semantics) and the cache also holds HOOK.hook_sae_input, hook_sae_acts_pre, hook_sae_acts_post, hook_sae_recons, hook_sae_error (with error=true) and hook_sae_output; HOOK itself then holds the value the rest of the model read."),
     CommandSpec("top", .running, "Show the most likely next tokens with their probabilities",
                 positionals: [ArgSpec("INPUT", .value, "a cache or a prompt", required: false)],
