@@ -99,7 +99,8 @@ public final class Patcher: @unchecked Sendable {
         self.metric = metric
         self.spliceHooks = spliceHooks
         let cleanLogits: Tensor, cc: ActivationCache
-        if let cleanCache {
+        // A cache kept in 16 bits (`run ... store=f16`) holds rounded activations: patch in exact ones.
+        if let cleanCache, cleanCache.storage.halfFormat == nil {
             var o = RunOptions()
             o.hooks = spliceHooks
             cleanLogits = try model.run(tokens: [clean], options: o).logits!
