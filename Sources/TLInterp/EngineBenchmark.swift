@@ -214,9 +214,15 @@ public enum EngineBenchmark {
 
     /// A /proc/self/status size in bytes (VmRSS, VmHWM); nil where /proc cannot tell.
     static func status(_ key: String) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
-              let kB = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        return statusBytes(text, key: key)
+    }
+
+    /// `key`'s size in a /proc status text ("VmHWM:\t  812345 kB"). The number follows a tab and is
+    /// padded to 8 columns with spaces, so from 10 GB up no space separates it from the tab.
+    static func statusBytes(_ text: String, key: String) -> Double? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
+              let kB = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return nil }
         return kB * 1024
     }
 

@@ -3,7 +3,7 @@
 // clean cache instead. A disk-stored cache is exact Float32 and is used as given.
 import Foundation
 import XCTest
-import TLInterp
+@testable import TLInterp
 import TLModel
 import TLTensor
 import TLTestSupport
@@ -25,5 +25,15 @@ final class CacheStorageAnalysisTests: XCTestCase {
             let atp = try AttributionPatcher(model: model, clean: clean, corrupt: corrupt, metric: metric, cleanCache: cache, cleanLogits: logits)
             XCTAssertEqual(atp.cleanCache.storage.halfFormat, nil, "\(storage)")
         }
+    }
+
+    /// The bench's peak reading (cache1024peak_*): /proc pads sizes to 8 columns, so a peak of 10 GB
+    /// or more has no space after the tab (it read as nil, and the growth as 0, on GPT-2 XL).
+    func testProcStatusSizesParseAtEveryWidth() {
+        let text = "Name:\ttlsh\nVmHWM:\t15503424 kB\nVmRSS:\t 6430488 kB\nVmSwap:\t       0 kB\n"
+        XCTAssertEqual(EngineBenchmark.statusBytes(text, key: "VmHWM"), 15503424 * 1024)
+        XCTAssertEqual(EngineBenchmark.statusBytes(text, key: "VmRSS"), 6430488 * 1024)
+        XCTAssertEqual(EngineBenchmark.statusBytes(text, key: "VmSwap"), 0)
+        XCTAssertNil(EngineBenchmark.statusBytes(text, key: "VmPeak"))
     }
 }
