@@ -26,6 +26,7 @@ enum SaveFormats {
             return npy(t.tensor)
         case "safetensors":
             if case .cache(let c) = v {
+                do { try c.cache.checkSerializationFits(extraBytes: 4 * c.logits.count) } catch { throw TLLangError.runtime("\(error)") }
                 var entries = try c.cache.keys.compactMap { k in try c.cache.tensor(k).map { (k, $0) } }
                 entries.append(("logits", c.logits))
                 return safetensors(entries, metadata: ["format": "pt", "producer": "tlsh", "tokens": c.tokens.map(String.init).joined(separator: ",")])
