@@ -105,32 +105,14 @@ public final class ActivationCache: @unchecked Sendable {
         return total
     }
 
-    /// Elements of entry `name`, without reading it (nil: not cached).
-    public func elementCount(_ name: String) -> Int? {
+    /// The shape of entry `name`, without reading it (nil: not cached).
+    public func shape(of name: String) -> [Int]? {
         guard let entry = store[name] else { return nil }
         switch entry {
-        case .float(let t): return t.count
-        case .half(let h): return h.count
-        case .spilled: return spill?.reader?.tensors[name].map { $0.shape.reduce(1, *) }
+        case .float(let t): return t.shape
+        case .half(let h): return h.shape
+        case .spilled: return spill?.reader?.tensors[name]?.shape
         }
-    }
-
-    /// Throws when building one file of every entry in memory (what `save c "x.safetensors"` does),
-    /// plus `extraBytes`, would not fit: the file's bytes, and beside them each entry not already
-    /// Float32 in memory widened or read back. A disk-stored cache is usually one that does not fit.
-    public func checkSerializationFits(extraBytes: Int, available: Int? = MemoryBudget.availableBytes()) throws {
-        guard let available else { return }
-        var file = Double(extraBytes), widened = 0.0
-        for key in keys {
-            let bytes = 4 * Double(elementCount(key) ?? 0)
-            file += bytes
-            if case .float? = store[key] {} else { widened += bytes }
-        }
-        guard file + widened > Double(available) else { return }
-        throw TLModelError.invalidInput(
-            "saving this cache as one .safetensors file builds it in memory: about \(MemoryBudget.describe(bytes: file + widened)), "
-            + "\(MemoryBudget.describe(bytes: Double(available))) available; save single activations instead "
-            + "(save c[\"blocks.0.hook_resid_post\"] \"x.safetensors\"), or cache fewer with run ... names=")
     }
 
     /// Entry `name` as Float32 (widened from 16 bits, or read from the disk file); nil when it is
