@@ -55,8 +55,17 @@ public enum SafeFileWriter {
     /// then renamed over the target. The target must be absent or a regular file; a replaced file
     /// keeps its permission bits, a new one gets 0666 less the umask.
     public static func write(_ bytes: [UInt8], toPath path: String) throws(Failure) {
+        do {
+            try write(toPath: path) { append in try bytes.withUnsafeBytes { try append($0) } }
+        } catch let failure as Failure { throw failure } catch { throw .io(path: path, step: "write", reason: "\(error)") }
+    }
+
+    /// `write(_:toPath:)` for a file too large to build in memory: `produce` hands its bytes to
+    /// `append` piece by piece. An error from `produce` leaves the target untouched, like any failure.
+    public static func write(toPath path: String,
+                             _ produce: (_ append: (UnsafeRawBufferPointer) throws(Failure) -> Void) throws -> Void) throws {
         if path.isEmpty || path.hasSuffix("/") || path.hasSuffix("/.") || path.hasSuffix("/..") || path == "." || path == ".." {
-            throw .notARegularFile(path: path, kind: "a directory")
+            throw Failure.notARegularFile(path: path, kind: "a directory")
         }
         let existingMode = try regularFileMode(at: path)
         // Split by hand: NSString.deletingLastPathComponent traps on a path with no slash in this
@@ -66,28 +75,28 @@ public enum SafeFileWriter {
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         var dirStat = stat()
         guard stat(parent, &dirStat) == 0, dirStat.st_mode & S_IFMT == S_IFDIR else {
-            throw .noSuchDirectory(path: path, directory: parent)
+            throw Failure.noSuchDirectory(path: path, directory: parent)
         }
 
         var template = Array((parent + "/." + name + ".tlsh-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .io(path: path, step: "creating a temporary file in \(parent)", reason: errorText()) }
+        guard fd >= 0 else { throw Failure.io(path: path, step: "creating a temporary file in \(parent)", reason: errorText()) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var renamed = false
         defer { if !renamed { unlink(temporary) } }
 
-        do throws(Failure) {
-            try writeAll(bytes, to: fd, path: path)
-            guard fchmod(fd, existingMode ?? (0o666 & ~currentUmask())) == 0 else { throw .io(path: path, step: "fchmod", reason: errorText()) }
-            guard fsync(fd) == 0 else { throw .io(path: path, step: "fsync", reason: errorText()) }
+        do {
+            try produce { (bytes: UnsafeRawBufferPointer) throws(Failure) in try writeAll(bytes, to: fd, path: path) }
+            guard fchmod(fd, existingMode ?? (0o666 & ~currentUmask())) == 0 else { throw Failure.io(path: path, step: "fchmod", reason: errorText()) }
+            guard fsync(fd) == 0 else { throw Failure.io(path: path, step: "fsync", reason: errorText()) }
         } catch {
             close(fd)
             throw error
         }
-        guard close(fd) == 0 else { throw .io(path: path, step: "close", reason: errorText()) }
+        guard close(fd) == 0 else { throw Failure.io(path: path, step: "close", reason: errorText()) }
         // Check again just before the rename: something else may have appeared at the path meanwhile.
         _ = try regularFileMode(at: path)
-        guard rename(temporary, path) == 0 else { throw .io(path: path, step: "rename", reason: errorText()) }
+        guard rename(temporary, path) == 0 else { throw Failure.io(path: path, step: "rename", reason: errorText()) }
         renamed = true
         // Make the rename itself durable; a failure here loses nothing, so it is not an error.
         let dirFD = open(parent, O_RDONLY | O_DIRECTORY)
@@ -108,10 +117,10 @@ public enum SafeFileWriter {
         return st.st_mode & 0o7777
     }
 
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(Failure) {
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .io(path: path, step: "write", reason: errorText())

@@ -62,7 +62,8 @@ public final class AttributionPatcher: @unchecked Sendable {
         let columns = metric.columns.flatMap { cs in cs.allSatisfy { $0 >= 0 && $0 < V } ? cs : nil }
         let knownCleanLogits = cleanLogits
         let cleanLogits: Tensor
-        if let cleanCache {
+        // A cache kept in 16 bits (`run ... store=f16`) holds rounded activations: run our own exact one.
+        if let cleanCache, cleanCache.storage.halfFormat == nil {
             self.cleanCache = cleanCache
             if let knownCleanLogits {
                 cleanLogits = knownCleanLogits

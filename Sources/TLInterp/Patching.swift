@@ -107,10 +107,12 @@ public final class Patcher: @unchecked Sendable {
         self.corruptTokens = corrupt
         self.metric = metric
         self.spliceHooks = spliceHooks
+        // A cache kept in 16 bits (`run ... store=f16`) holds rounded activations: patch with exact ones.
+        let cleanCache = cleanCache.flatMap { $0.storage.halfFormat == nil ? $0 : nil }
         var cleanRun = cleanCache.flatMap { c in givenCleanLogits.map { (logits: $0, cache: c) } }
         var corruptRun = givenCorruptCache.flatMap { c in givenCorruptLogits.map { (logits: $0, cache: c) } }
         if !spliceHooks.isEmpty { cleanRun = nil; corruptRun = nil }
-        if let run = corruptRun, !Self.holdsPatchingState(run.cache) { corruptRun = nil }
+        if let run = corruptRun, !Self.holdsPatchingState(run.cache) || run.cache.storage.halfFormat != nil { corruptRun = nil }
         if cleanRun == nil && corruptRun == nil && cleanCache == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
             // Both runs as one batch of two: on a short prompt the forward is bound by streaming the
             // weights, which then happens once.

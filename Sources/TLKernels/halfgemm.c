@@ -170,3 +170,48 @@ void tlk_gemm_half_reference(size_t m, size_t k, size_t n, const float *a, const
             c[r * n + j] = s;
         }
 }
+
+/// 16 floats at p → 16 half values (format fmt) at out, rounded to nearest even: the vector form of
+/// tlk_float_to_half, bit for bit (NaN stays a quiet NaN, IEEE half overflows to infinity). The
+/// subnormal halves come from one Float32 addition of a magic constant whose exponent leaves
+/// exactly the half's 10 mantissa bits in place, so the FPU's own round-to-nearest-even rounds them.
+TLK_INLINE void narrow16(int fmt, const float *p, uint16_t *out) {
+    v16u x;
+    memcpy(&x, p, sizeof x);
+    v16u r;
+    if (fmt == TLK_HALF_BF16) {
+        v16u nan = (v16u)((x & 0x7fffffffu) > 0x7f800000u);
+        v16u rounded = (x + 0x7fffu + ((x >> 16) & 1)) >> 16;
+        r = (rounded & ~nan) | (((x >> 16) | 0x40) & nan);
+    } else {
+        v16u sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+        v16u nan = (v16u)(ax > 0x7f800000u), inf = (v16u)(ax >= 0x477ff000u) & ~nan, small = (v16u)(ax < 0x38800000u);
+        v16u normal = (ax + 0xfffu + ((ax >> 13) & 1) - 0x38000000u) >> 13;
+        const uint32_t magic = 0x3f000000u;  // 0.5: its ulp is 2^-24, the smallest subnormal half
+        v16 s = (v16)ax + (v16)((v16u){0} + magic);
+        v16u subnormal = (v16u)s - magic;
+        r = (normal & ~small) | (subnormal & small);
+        r = (r & ~(nan | inf)) | (0x7e00 & nan) | (0x7c00 & inf);
+        r |= sign;
+    }
+    v16h h = __builtin_convertvector(r, v16h);
+    memcpy(out, &h, sizeof h);
+}
+
+TLK_CLONES
+void tlk_narrow_to_half(int fmt, size_t n, const float *src, uint16_t *dst) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) narrow16(fmt, src + i, dst + i);
+    for (; i < n; i++) dst[i] = tlk_float_to_half(fmt, src[i]);
+}
+
+TLK_CLONES
+void tlk_widen_from_half(int fmt, size_t n, const uint16_t *src, float *dst) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16 v;
+        widen16(fmt, src + i, &v);
+        store16(dst + i, v);
+    }
+    for (; i < n; i++) dst[i] = tlk_half_to_float(fmt, src[i]);
+}

@@ -18,7 +18,8 @@ struct Forward {
         self.model = model
         self.options = options
         self.hooks = model.registeredHooks + options.hooks
-        self.cache = ActivationCache(model: model)
+        self.cache = ActivationCache(model: model, storage: options.cacheStorage,
+                                     expecting: options.cacheStorage == .disk ? options.cacheFilter.map { model.hookNames.filter($0) } ?? [] : [])
         self.quiet = hooks.isEmpty && options.cacheFilter == nil
     }
 
@@ -34,7 +35,7 @@ struct Forward {
                 throw TLModelError.invalidInput("a hook on \(n) changed the activation's shape from \(shape) to \(t.shape); hooks must keep the shape")
             }
         }
-        if let f = options.cacheFilter, f(n) { cache.store(n, t) }
+        if let f = options.cacheFilter, f(n) { try cache.record(n, t) }
     }
 
     /// Whether an activation named `name` goes to a hook or the cache (otherwise it need not exist).
@@ -115,8 +116,13 @@ struct Forward {
             for b in 0..<B { kv.mask[b] = keyMask[b] }
             kv.length += P
         }
-        if options.stopAtLayer != nil { return RunOutput(logits: nil, residual: resid, cache: cache) }
-        return RunOutput(logits: try unembed(resid), residual: nil, cache: cache)
+        if options.stopAtLayer != nil {
+            try cache.finishRecording()
+            return RunOutput(logits: nil, residual: resid, cache: cache)
+        }
+        let logits = try unembed(resid)
+        try cache.finishRecording()
+        return RunOutput(logits: logits, residual: nil, cache: cache)
     }
 
     /// [B][T] key mask over past and new positions (1 = may be attended to).

@@ -32,6 +32,9 @@ public struct RunOptions {
     public var hooks: [ForwardHook] = []
     /// Which activations to cache; nil caches nothing (plain forward).
     public var cacheFilter: ((String) -> Bool)? = nil
+    /// How the cache keeps what it caches: Float32 (the default, and what every internal user
+    /// needs), 16 bits, or a file on disk (`run ... store=`).
+    public var cacheStorage: CacheStorage = .f32
     /// First block to run (inclusive); the input is then the residual stream before it.
     public var startAtLayer: Int? = nil
     /// Block to stop before (exclusive); the run then returns that residual instead of logits.
@@ -258,7 +261,7 @@ public final class HookedTransformer: @unchecked Sendable {
             throw TLModelError.invalidInput("token id \(t) is outside the vocabulary (0..<\(config.dVocab))")
         } }
         if let names = options.cacheFilter {
-            try checkCacheFits(batch: tokens.count, positions: past + first.count, names: names)
+            try checkCacheFits(batch: tokens.count, positions: past + first.count, names: names, storage: options.cacheStorage)
         }
         if let mask = options.attentionMask {
             guard mask.count == tokens.count, mask.allSatisfy({ $0.count == first.count }) else {
@@ -278,10 +281,12 @@ public final class HookedTransformer: @unchecked Sendable {
     }
 
     /// run_with_cache: logits plus every activation whose name passes `names` (nil = all).
+    /// `storage`: how the cache keeps them (Float32, 16 bits, or on disk; reads give Float32).
     public func runWithCache(tokens: [[Int]], names: ((String) -> Bool)? = nil, hooks: [ForwardHook] = [],
-                             isCancelled: (() -> Bool)? = nil) throws -> (logits: Tensor, cache: ActivationCache) {
+                             isCancelled: (() -> Bool)? = nil, storage: CacheStorage = .f32) throws -> (logits: Tensor, cache: ActivationCache) {
         var o = RunOptions()
         o.cacheFilter = names ?? { _ in true }
+        o.cacheStorage = storage
         o.hooks = hooks
         o.isCancelled = isCancelled
         let out = try run(tokens: tokens, options: o)

@@ -24,13 +24,23 @@ public struct EngineContext: Sendable, Equatable {
     public var memoryLimitBytes: Int?
     /// Kernel routing, kept switchable for comparisons and benchmarks.
     public var kernels: KernelChoices
+    /// Where an activation cache stored on disk (`run ... store=disk`) writes its temporary
+    /// safetensors file; nil: the system's temporary directory (TMPDIR, else /tmp).
+    public var spillDirectory: String?
 
     public init(threads: Int = Parallel.defaultWidth, matmul: MatmulPrecision = .highest,
-                memoryLimitBytes: Int? = nil, kernels: KernelChoices = KernelChoices()) {
+                memoryLimitBytes: Int? = nil, kernels: KernelChoices = KernelChoices(), spillDirectory: String? = nil) {
         self.threads = max(1, threads)
         self.matmul = matmul
         self.memoryLimitBytes = memoryLimitBytes
         self.kernels = kernels
+        self.spillDirectory = spillDirectory
+    }
+
+    /// The directory a disk-stored cache goes to: `spillDirectory`, else the system's temporary one.
+    public var effectiveSpillDirectory: String {
+        if let d = spillDirectory, !d.isEmpty { return d }
+        return FileManager.default.temporaryDirectory.path
     }
 
     /// Which kernels products use; the defaults are the fastest measured (docs/PERFORMANCE.md).
@@ -86,7 +96,7 @@ public struct EngineContext: Sendable, Equatable {
     // MARK: The front door
 
     /// The context that the environment asks for: TLSH_MATMUL, TLSH_MEMORY_LIMIT_BYTES,
-    /// TLSH_SMALL_GEMM, TLSH_PACKED_ROWS, TLSH_HUGE_PAGES, TLSH_AMX (docs/ENVIRONMENT.md). A value
+    /// TLSH_SPILL_DIR, TLSH_SMALL_GEMM, TLSH_PACKED_ROWS, TLSH_HUGE_PAGES, TLSH_AMX (docs/ENVIRONMENT.md). A value
     /// that does not parse, or a precision this CPU cannot run, keeps the default.
     public init(environment: [String: String]) {
         self.init()
@@ -98,6 +108,7 @@ public struct EngineContext: Sendable, Equatable {
         if let rows = integer("TLSH_SMALL_GEMM") { kernels.smallGEMMMaxRows = rows }
         if let rows = integer("TLSH_PACKED_ROWS") { kernels.packedMaxRows = rows }
         if let limit = integer("TLSH_MEMORY_LIMIT_BYTES"), limit > 0 { memoryLimitBytes = limit }
+        if let dir = environment["TLSH_SPILL_DIR"], !dir.isEmpty { spillDirectory = dir }
         if let name = environment["TLSH_MATMUL"], let p = MatmulPrecision(rawValue: name),
            (try? MatmulPrecision.validate(p, in: self)) != nil {
             matmul = p

@@ -43,7 +43,7 @@ final class DiagnosticTests: XCTestCase {
               1 | run
                 |    ^
             expected: a quoted string, e.g. "The capital of France is"
-            hint: usage: run PROMPT [bos=true|false] [saes=VALUE] [error=true|false] [ablate=VALUE] [names=VALUE]
+            hint: usage: run PROMPT [bos=true|false] [saes=VALUE] [error=true|false] [ablate=VALUE] [names=VALUE] [store=f32|f16|bf16|disk]
             """)
     }
 

@@ -5,7 +5,7 @@ Run by tools/bench/run.py with the reference interpreter (a venv holding torch, 
 transformer-lens==3.9.0); it does the same work as `tlsh bench` on the same weights and token ids
 and prints one JSON object of median seconds per task on stdout.
 
-    python reference.py make-weights DIR [--seed 0]
+    python reference.py make-weights DIR [--seed 0] [--shape small|medium|xl]
     python reference.py run {tl,hf} DIR --tasks load,forward11,... [--repeats 3] [--threads 2] [--out DIR]
 """
 from __future__ import annotations
@@ -40,12 +40,16 @@ def median_time(repeats: int, body, warmup: bool = True) -> float:
     return statistics.median(times)
 
 
-def make_weights(directory: str, seed: int) -> None:
-    """GPT-2 small's shapes (GPT2Config() defaults), HF's own random initialisation, seeded."""
+# GPT-2's sizes beyond small (GPT2Config() defaults): the scale checks of issue 22.
+SHAPES = {"small": {}, "medium": dict(n_embd=1024, n_layer=24, n_head=16), "xl": dict(n_embd=1600, n_layer=48, n_head=25)}
+
+
+def make_weights(directory: str, seed: int, shape: str = "small") -> None:
+    """GPT-2's shapes (small: GPT2Config() defaults), HF's own random initialisation, seeded."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
     torch.manual_seed(seed)
-    model = GPT2LMHeadModel(GPT2Config())
+    model = GPT2LMHeadModel(GPT2Config(**SHAPES[shape]))
     model.save_pretrained(directory, safe_serialization=True)
 
 
@@ -262,6 +266,7 @@ def main() -> None:
     mk = sub.add_parser("make-weights")
     mk.add_argument("dir")
     mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--shape", choices=sorted(SHAPES), default="small")
     rn = sub.add_parser("run")
     rn.add_argument("side", choices=["tl", "hf"])
     rn.add_argument("dir")
@@ -271,7 +276,7 @@ def main() -> None:
     rn.add_argument("--out")
     args = ap.parse_args()
     if args.cmd == "make-weights":
-        make_weights(args.dir, args.seed)
+        make_weights(args.dir, args.seed, args.shape)
     else:
         print(json.dumps(run_side(args.side, args.dir, args.tasks.split(","), args.repeats, args.threads, args.out)))
 

@@ -40,6 +40,11 @@ enum { TLK_HALF_BF16 = 1, TLK_HALF_F16 = 2 };
 float tlk_half_to_float(int fmt, uint16_t h);
 uint16_t tlk_float_to_half(int fmt, float f);
 
+/// n values at once, the same conversions bit for bit (vectorized): an activation cache kept in
+/// 16 bits (`run ... store=f16|bf16`) narrows each activation as it is cached and widens on reads.
+void tlk_narrow_to_half(int fmt, size_t n, const float *src, uint16_t *dst);
+void tlk_widen_from_half(int fmt, size_t n, const uint16_t *src, float *dst);
+
 /// tlk_pack_panels with each value rounded to `fmt`: panels [panel_begin, panel_end) of
 /// k·64·⌈n/64⌉ 16-bit values.
 void tlk_pack_panels_half(size_t k, size_t n, const float *b, uint16_t *packed, int fmt, size_t panel_begin,

@@ -10,11 +10,12 @@ import TLTokenizer
 
 enum RunCommand: TLCommand {
     static let about = CommandAbout("run", .running, "Run the model on a prompt and cache every activation",
-                                     examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true", "r = run \"The capital of France is\" names=[\"resid_post\", \"attn_out\"]"],
+                                     examples: ["cache = run \"The capital of France is\"", "cs = run \"The capital of France is\" saes=[s] error=true", "r = run \"The capital of France is\" names=[\"resid_post\", \"attn_out\"]", "long = run \"The capital of France is\" store=f16"],
                                      details: "The result is an activation cache; index it with TransformerLens names: cache[\"blocks.6.hook_resid_post\"], cache.resid_post[6], cache[\"pattern\", 0]. The last cache becomes the default for top, norms, dla and lens. With saes=, each SAE replaces the activation at its hook with its reconstruction (HookedSAETransformer's semantics) and the cache also holds HOOK.hook_sae_input, hook_sae_acts_pre, hook_sae_acts_post, hook_sae_recons, hook_sae_error (with error=true) and hook_sae_output; HOOK itself then holds the value the rest of the model read.")
     static let prompt = Argument<String>("PROMPT", "the prompt")
     static let names = Option<Expr?>("names", "cache only hook points whose names contain this text (or any text of a list), e.g. names=\"resid_post\"", default: .described("every hook point"))
-    static let options: [any OptionDeclaration] = [Shared.bos] + Splice.options + [names]
+    static let store = Option<CacheStorage>("store", "how the cache keeps its activations: f32 exact in memory; f16 or bf16 in half the memory (rounded to nearest even, widened to Float32 when read); disk in a temporary safetensors file (TLSH_SPILL_DIR, else the system's temporary directory) read back on access and deleted with the cache", default: .f32)
+    static let options: [any OptionDeclaration] = [Shared.bos] + Splice.options + [names, store]
     static let arguments: [any ArgumentDeclaration] = [prompt]
     static func run(_ a: Invocation, in session: Session) throws -> Value { try session.cmdRun(a) }
 }
@@ -101,7 +102,8 @@ extension Session {
     func cmdRun(_ a: Invocation) throws -> Value {
         guard let p = a.expression(of: RunCommand.prompt) else { throw TLLangError.at(a.range, "run needs a prompt, e.g. cache = run \"The capital of France is\"") }
         let saes = try splices(a, model: try requireModel())
-        let c = try runPrompt(try evaluate(p), bos: try a[Shared.bos], range: p.range, saes: saes, names: try namesFilter(a, RunCommand.names))
+        let c = try runPrompt(try evaluate(p), bos: try a[Shared.bos], range: p.range, saes: saes, names: try namesFilter(a, RunCommand.names),
+                              storage: try a[RunCommand.store])
         lastCache = c
         return .cache(c)
     }

@@ -217,6 +217,14 @@ extension Session {
         if let kind = SafeFileWriter.kind(at: target), kind != "a regular file" {
             throw TLLangError.at(f.range, SafeFileWriter.Failure.notARegularFile(path: path, kind: kind).description)
         }
+        // A whole cache goes to the file entry by entry (it may be larger than memory: store=disk).
+        if ext == "safetensors", case .cache(let c) = v {
+            var written = 0
+            do {
+                try SafeFileWriter.write(toPath: target) { append in try SaveFormats.writeCache(c) { written += $0.count; try append($0) } }
+            } catch { throw TLLangError.at(f.range, (error as? TLLangError)?.description ?? "\(error)") }
+            return .result(Display(text: "saved \(path) (\(written) bytes)"), data: nil)
+        }
         let bytes: [UInt8]
         do { bytes = try SaveFormats.encode(v, format: ext, session: self) } catch let err as TLLangError {
             throw TLLangError.at(f.range, err.description)

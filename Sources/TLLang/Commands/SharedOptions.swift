@@ -1,6 +1,7 @@
 // Options several commands declare alike, declared once here so their help, docs and handling are
 // the same wherever they appear.
 import TLInterp
+import TLModel
 import TLTensor
 
 /// How help describes a default cache.
@@ -24,6 +25,7 @@ enum Splice {
 
 // The engine's enums that options choose from: their cases are the accepted names, in help's order.
 extension WeightDType: ChoiceValue {}
+extension CacheStorage: ChoiceValue {}
 extension MatmulPrecision: ChoiceValue {}
 extension LogitLens.Point: ChoiceValue {}
 extension ErrorMeasure: ChoiceValue {}

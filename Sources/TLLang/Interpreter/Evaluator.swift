@@ -127,7 +127,9 @@ extension Session {
     }
 
     func cacheTensor(_ c: CacheValue, fullName: String, range: SourceRange) throws -> Value {
-        guard let t = c.cache[fullName] else {
+        let stored: Tensor?
+        do { stored = try c.cache.tensor(fullName) } catch { throw TLLangError.at(range, "\(error)") }
+        guard let t = stored else {
             let known = c.cache.model.hookNames
             let hint = Suggest.nearest(to: fullName, in: known).map { "did you mean \"\($0)\"?" } ?? "see `hooks` for every name"
             throw TLLangError.at(range, "the cache has no '\(fullName)'", hint: hint)

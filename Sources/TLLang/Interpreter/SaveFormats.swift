@@ -26,9 +26,9 @@ enum SaveFormats {
             return npy(t.tensor)
         case "safetensors":
             if case .cache(let c) = v {
-                var entries = c.cache.keys.compactMap { k in c.cache[k].map { (k, $0) } }
-                entries.append(("logits", c.logits))
-                return safetensors(entries, metadata: ["format": "pt", "producer": "tlsh", "tokens": c.tokens.map(String.init).joined(separator: ",")])
+                var out: [UInt8] = []
+                try writeCache(c) { out += $0 }
+                return out
             }
             guard let t = tensor(of: v) else { throw TLLangError.runtime("only tensors, results and caches can be saved as .safetensors") }
             return safetensors([("value", t.tensor)], metadata: ["axes": t.axes.joined(separator: ",")])
@@ -121,21 +121,47 @@ enum SaveFormats {
 
     /// safetensors with F32 tensors in the given order.
     static func safetensors(_ entries: [(String, Tensor)], metadata: [String: String]) -> [UInt8] {
+        var out = safetensorsHeader(entries.map { ($0.0, $0.1.shape) }, metadata: metadata)
+        for (_, t) in entries { t.data.withUnsafeBytes { out += $0 } }
+        return out
+    }
+
+    /// The header (length and JSON) of a safetensors file of F32 tensors of these shapes, in order.
+    static func safetensorsHeader(_ entries: [(String, [Int])], metadata: [String: String]) -> [UInt8] {
         var header: [(key: String, value: JSON)] = [("__metadata__", .object(metadata.map { (key: $0.key, value: .string($0.value)) }))]
         var offset = 0
-        for (name, t) in entries {
-            header.append((name, .object(["dtype": .string("F32"), "shape": .numbers(t.shape),
-                                          "data_offsets": .numbers([offset, offset + 4 * t.count])])))
-            offset += 4 * t.count
+        for (name, shape) in entries {
+            let bytes = 4 * shape.reduce(1, *)
+            header.append((name, .object(["dtype": .string("F32"), "shape": .numbers(shape),
+                                          "data_offsets": .numbers([offset, offset + bytes])])))
+            offset += bytes
         }
         // Strings, whole numbers and sorted keys only: nothing here can fail to encode.
         var json = (try? JSON.object(header).bytes(.init(sortedKeys: true))) ?? Array("{}".utf8)
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var out: [UInt8] = []
-        out.reserveCapacity(8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out += $0 }
-        out += json
-        for (_, t) in entries { t.data.withUnsafeBytes { out += $0 } }
-        return out
+        return out + json
+    }
+
+    /// A whole cache as safetensors (every activation under its hook name, then the logits), handed
+    /// to `append` one entry at a time: a cache stored on disk or in 16 bits is widened entry by
+    /// entry, so saving never holds more than one Float32 activation beside the cache.
+    static func writeCache(_ c: CacheValue, _ append: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var shapes: [(String, [Int])] = []
+        for key in c.cache.keys {
+            guard let shape = c.cache.shape(of: key) else { continue }
+            shapes.append((key, shape))
+        }
+        let header = safetensorsHeader(shapes + [("logits", c.logits.shape)],
+                                       metadata: ["format": "pt", "producer": "tlsh", "tokens": c.tokens.map(String.init).joined(separator: ",")])
+        try header.withUnsafeBytes { try append($0) }
+        for (key, shape) in shapes {
+            let t: Tensor?
+            do { t = try c.cache.tensor(key) } catch { throw TLLangError.runtime("\(error)") }
+            guard let t, t.shape == shape else { throw TLLangError.runtime("the cache's entry \(key) changed while it was being saved") }
+            try t.data.withUnsafeBytes { try append($0) }
+        }
+        try c.logits.data.withUnsafeBytes { try append($0) }
     }
 }

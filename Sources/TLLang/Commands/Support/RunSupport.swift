@@ -30,7 +30,9 @@ extension Session {
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
     /// `names`: cache only hook points whose names contain one of these texts (nil: every one).
-    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = [], names: [String]? = nil) throws -> CacheValue {
+    /// `storage`: how the cache keeps its activations (`run ... store=`).
+    func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = [], names: [String]? = nil,
+                   storage: CacheStorage = .f32) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -44,6 +46,7 @@ extension Session {
         default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
         }
         if !backend.isLocal {
+            guard storage == .f32 else { throw TLLangError.at(range, "store= runs on the Swift engine only for now", hint: "`backend local` first") }
             guard saes.isEmpty else {
                 throw TLLangError.at(range, "saes= runs on the Swift engine only for now", hint: "`backend local` first")
             }
@@ -52,6 +55,7 @@ extension Session {
         var o = RunOptions()
         o.cacheFilter = names.map { filter in { name in filter.contains { name.contains($0) } } } ?? { _ in true }
         o.isCancelled = monitorCancel
+        o.cacheStorage = storage
         o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
         do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
