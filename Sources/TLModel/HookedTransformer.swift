@@ -194,10 +194,17 @@ public final class HookedTransformer: @unchecked Sendable {
     /// Whether the panels (a second copy of the block matrices and W_U) fit: they are skipped,
     /// and products go to OpenBLAS, when they would take more than a quarter of the memory still
     /// available — gpt2-xl's 6.2 GB of panels on a 16 GB machine, say.
-    static func panelsFit(config: ModelConfig, availableBytes: Int?) -> Bool {
+    /// The memory is the memory left once the Float32 model is in it: `weightsLoaded` false (before
+    /// loading) subtracts the weights' own bytes, so the decision taken before and after the load
+    /// is the same.
+    static func panelsFit(config: ModelConfig, availableBytes: Int?, weightsLoaded: Bool = true) -> Bool {
         let d = config.dModel, hd = config.nHeads * config.dHead
         let blocks = config.nLayers * (d * config.qkvWidth + hd * d + (config.gatedMLP ? 3 : 2) * d * config.dMLP)
         let panelBytes = (blocks + d * ((config.dVocab + 63) / 64 * 64)) * 4
+        if !weightsLoaded, let available = availableBytes {
+            let weightBytes = (blocks + 2 * d * config.dVocab) * 4  // blocks, W_E and W_U in Float32
+            return panelBytes <= (available - weightBytes) / 4
+        }
         return availableBytes.map { panelBytes <= $0 / 4 } ?? true
     }
 
@@ -217,7 +224,7 @@ public final class HookedTransformer: @unchecked Sendable {
         let applied = processing.effective(for: config)
         // Float32 blocks too big for two copies become panels as they are read, like 16-bit ones,
         // so the model never holds both forms at once.
-        let blocksAsPanels = dtype == .f32 && !panelsFit(config: config, availableBytes: MemoryBudget.availableBytes())
+        let blocksAsPanels = dtype == .f32 && !panelsFit(config: config, availableBytes: MemoryBudget.availableBytes(), weightsLoaded: false)
         guard dtype != .f32 || blocksAsPanels else {
             var weights = try ModelWeights.fromHuggingFace(try Checkpoint(directory: directory), config: config)
             weights.process(applied, config: config)
@@ -229,7 +236,12 @@ public final class HookedTransformer: @unchecked Sendable {
             layer.process(applied, config: config)
             let block = BlockMatrices(layer, config: config, dtype: dtype, panels: true, panelsOnly: blocksAsPanels, permission: permission)
             converted.append(block)
-            if dtype != .f32 || block.qkv.panelsOnly { layer = layer.withoutMatrices() }
+            if dtype != .f32 || block.qkv.panelsOnly {
+                layer = layer.withoutMatrices()
+                // The block's Float32 arrays are freed from here on; hand their pages back now, or the
+                // next block's allocations land beside them and the peak holds both forms after all.
+                ProcessMemory.releaseFreedMemory()
+            }
             precondition(converted.count == l + 1)
         }
         weights.process(applied, config: config, includingLayers: converted.count != weights.layers.count)

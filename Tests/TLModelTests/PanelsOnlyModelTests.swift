@@ -35,4 +35,16 @@ final class PanelsOnlyModelTests: XCTestCase {
             }
         }
     }
+
+    /// The layout is decided before loading (so the load can stream blocks into panels) and again
+    /// after: both must agree, so the decision before subtracts the weights about to be loaded.
+    func testTheLayoutDecisionIsTheSameBeforeAndAfterLoading() {
+        let config = ModelConfig(nLayers: 16, dModel: 2048, nHeads: 32, dMLP: 8192, nCtx: 128, dVocab: 128_256)
+        let d = config.dModel, hd = config.nHeads * config.dHead
+        let weightBytes = (config.nLayers * (d * config.qkvWidth + hd * d + 2 * d * config.dMLP) + 2 * d * config.dVocab) * 4
+        for left in stride(from: 1 << 30, through: 40 << 30, by: 1 << 30) {
+            XCTAssertEqual(HookedTransformer.panelsFit(config: config, availableBytes: left + weightBytes, weightsLoaded: false),
+                           HookedTransformer.panelsFit(config: config, availableBytes: left), "\(left >> 30) GB left after loading")
+        }
+    }
 }
