@@ -128,7 +128,9 @@ extension Session {
                  + "of the memory available, so its products stay Float32")
         }
         ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
-        let without = loaded.model.hasWeights ? "" : " (config and tokenizer only: its weights stay with the remote engine; run, top and patch run there)"
+        let without = loaded.model.hasWeights ? ""
+            : backend.isLocal ? " (config and tokenizer only: verbs that run the model need `model NAME weights=true`, or backend ndif)"
+            : " (config and tokenizer only: the weights stay with \(backend.kind.rawValue), where run, top and patch run)"
         return .result(Display(text: "loaded \(loaded.name)\(without): " + summary(loaded)), data: nil)
     }
 
@@ -144,7 +146,8 @@ extension Session {
             [.text("model"), .text(m.name)], [.text("architecture"), .text(c.originalArchitecture)], [.text("n_layers"), .text("\(c.nLayers)")], [.text("n_heads"), .text("\(c.nHeads)")],
             [.text("d_model"), .text("\(c.dModel)")], [.text("d_head"), .text("\(c.dHead)")], [.text("d_mlp"), .text("\(c.dMLP)")],
             [.text("d_vocab"), .text("\(c.dVocab)")], [.text("n_ctx"), .text("\(c.nCtx)")], [.text("act_fn"), .text(c.actFn)],
-            [.text("parameters"), .text("\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)")], [.text("processing"), .text(processing)],
+            [.text("parameters"), .text(m.model.hasWeights ? "\(m.model.totalParameters) (\(c.nParams) in attention and MLP weights, TransformerLens n_params)"
+                                                           : "\(c.nParams) in attention and MLP weights (TransformerLens n_params; the weights are not loaded)")], [.text("processing"), .text(processing)],
             [.text("dtype"), .text(m.model.dtype == .f32 ? "f32" : "\(m.model.dtype.rawValue) block matrices (embeddings, W_U, norms and biases f32)")],
             [.text("weight bytes"), .text(!m.model.hasWeights ? "not loaded (config and tokenizer only, for a remote engine; model NAME weights=true loads them)" : MemoryBudget.describe(bytes: Double(m.model.weightBytes))
                 + (m.model.panelBytes > 0 ? " (+ \(MemoryBudget.describe(bytes: Double(m.model.panelBytes))) of Float32 panels for speed)" : ""))],
