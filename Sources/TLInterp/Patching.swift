@@ -113,7 +113,7 @@ public final class Patcher: @unchecked Sendable {
         var corruptRun = givenCorruptCache.flatMap { c in givenCorruptLogits.map { (logits: $0, cache: c) } }
         if !spliceHooks.isEmpty { cleanRun = nil; corruptRun = nil }
         if let run = corruptRun, !Self.holdsPatchingState(run.cache) || run.cache.storage.halfFormat != nil { corruptRun = nil }
-        if cleanRun == nil && corruptRun == nil && cleanCache == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
+        if cleanCache == nil && corruptRun == nil && spliceHooks.isEmpty && clean.count <= Self.pairedRunLength {
             // Both runs as one batch of two: on a short prompt the forward is bound by streaming the
             // weights, which then happens once.
             let (logits, both) = try model.runWithCache(tokens: [clean, corrupt])
@@ -140,7 +140,7 @@ public final class Patcher: @unchecked Sendable {
     /// resid_pre, keys and values, and the last block's resid_post.
     static func holdsPatchingState(_ cache: ActivationCache) -> Bool {
         let cfg = cache.model.config
-        let keyHook = cfg.isRotary ? "attn.hook_rot_k" : "attn.hook_k"
+        let keyHook = KVCache.keyHook(for: cfg)
         return cache.contains("blocks.\(cfg.nLayers - 1).hook_resid_post") && (0..<cfg.nLayers).allSatisfy { l in
             ["hook_resid_pre", keyHook, "attn.hook_v"].allSatisfy { cache.contains("blocks.\(l).\($0)") }
         }

@@ -7,14 +7,19 @@ import Foundation
 extension HookedTransformer {
     /// `directory`'s config.json as a model without weights (`hasWeights` false).
     public static func configOnly(directory: URL) throws -> HookedTransformer {
+        let config = try readConfig(directory: directory)
+        let none = ModelWeights(wE: [], wPos: [], layers: [], lnFinalW: nil, lnFinalB: nil, wU: [], bU: [])
+        return HookedTransformer(config: config, weights: none, processing: .none)
+    }
+
+    /// `directory`'s config.json, read as `load` and `configOnly` both need it.
+    static func readConfig(directory: URL) throws -> ModelConfig {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
         do { data = try Data(contentsOf: configURL) } catch {
             throw TLModelError.fileUnreadable(path: configURL.path, reason: "no readable config.json")
         }
-        let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
-        let none = ModelWeights(wE: [], wPos: [], layers: [], lnFinalW: nil, lnFinalB: nil, wU: [], bU: [])
-        return HookedTransformer(config: config, weights: none, processing: .none)
+        return try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
     }
 
     /// Whether the weights are here (false for `configOnly`).

@@ -215,12 +215,7 @@ public final class HookedTransformer: @unchecked Sendable {
     /// model never exists in Float32 (peak: the 16-bit blocks, one Float32 block, the embeddings);
     /// so is a Float32 model whose panels do not fit beside its arrays (into panels alone).
     public static func load(directory: URL, processing: ProcessingOptions = .default, dtype: WeightDType = .f32) throws -> HookedTransformer {
-        let configURL = directory.appendingPathComponent("config.json")
-        let data: Data
-        do { data = try Data(contentsOf: configURL) } catch {
-            throw TLModelError.fileUnreadable(path: configURL.path, reason: "no readable config.json")
-        }
-        let config = try ModelConfig.fromHuggingFace(json: data, path: configURL.path)
+        let config = try readConfig(directory: directory)
         let applied = processing.effective(for: config)
         // Float32 blocks too big for two copies become panels as they are read, like 16-bit ones,
         // so the model never holds both forms at once.
@@ -238,8 +233,8 @@ public final class HookedTransformer: @unchecked Sendable {
             converted.append(block)
             if dtype != .f32 || block.qkv.panelsOnly {
                 layer = layer.withoutMatrices()
-                // The block's Float32 arrays are freed from here on; hand their pages back now, or the
-                // next block's allocations land beside them and the peak holds both forms after all.
+                // The block's Float32 arrays are freed from here on; handing their pages back before
+                // the next block is read trims the load's peak a little (Llama-3.2-1B: 6.31 → 6.13 GB).
                 ProcessMemory.releaseFreedMemory()
             }
             precondition(converted.count == l + 1)

@@ -35,9 +35,13 @@ extension KVCache {
         try self.init(prefixOf: cache, length: length, copies: copies, layers: Optional(layers))
     }
 
+    /// The hook (in a block, after `blocks.L.`) whose value the cache keeps as keys: after rotary
+    /// for rotary models.
+    public static func keyHook(for cfg: ModelConfig) -> String { cfg.isRotary ? "attn.hook_rot_k" : "attn.hook_k" }
+
     private convenience init(prefixOf cache: ActivationCache, length: Int, copies: Int?, layers: Range<Int>?) throws {
         let cfg = cache.model.config
-        let keyHook = cfg.isRotary ? "attn.hook_rot_k" : "attn.hook_k"
+        let keyHook = Self.keyHook(for: cfg)
         guard let anyK = cache["blocks.\(cfg.nLayers - 1).\(keyHook)"] else {
             throw TLModelError.invalidInput("the cache lacks attention keys; cache \(keyHook) and hook_v to reuse them")
         }

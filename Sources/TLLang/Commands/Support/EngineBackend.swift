@@ -46,9 +46,9 @@ extension Session {
     /// (`model NAME weights=false`, the default under backend ndif), before anything runs.
     func requireWeightsIfRunHere(_ c: Command) throws {
         guard let m = current, !m.model.hasWeights else { return }
-        let runsHere = backend.isLocal ? Session.planVerbs.contains(c.verb) || Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
-            : Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
-        guard runsHere else { return }
+        // `feature` reads W_U itself on every backend; run, top and patch run here on backend local.
+        let needsWeights = Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
+        guard needsWeights || (backend.isLocal && Session.planVerbs.contains(c.verb)) else { return }
         let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), run, top and patch run remotely"
         throw TLLangError.at(c.verbRange, "\(c.verb) runs on the Swift engine here, but \(m.name) was loaded without its weights (config and tokenizer only)\(remote)",
                              hint: "model \(m.name.contains(" ") ? "NAME" : m.name) weights=true loads them (if they fit in this machine's memory)")
