@@ -60,6 +60,20 @@ extension HookedTransformer {
         4 * hookNames.filter(names).reduce(0.0) { $0 + activationElements(hook: $1, batch: batch, positions: positions) }
     }
 
+    /// How to store a run's cache when the user did not say: in Float32 when it fits in the memory
+    /// available now (or nothing is known), else on disk when that fits (its memory share and the
+    /// spill directory's free space), else Float32 again, which `checkCacheFits` then refuses with
+    /// the ways out. Disk is the only automatic alternative because it is exact: 16 bits would
+    /// silently change the numbers.
+    public func automaticCacheStorage(batch: Int, positions: Int, names: (String) -> Bool) -> CacheStorage {
+        guard let available = MemoryBudget.availableBytes(),
+              estimatedCacheBytes(batch: batch, positions: positions, names: names) > Double(available) else { return .f32 }
+        guard estimatedCacheBytes(batch: batch, positions: positions, names: names, storage: .disk) <= Double(available),
+              let diskFree = MemoryBudget.freeDiskBytes(at: EngineContext.current.effectiveSpillDirectory),
+              estimatedSpillBytes(batch: batch, positions: positions, names: names) <= Double(diskFree) else { return .f32 }
+        return .disk
+    }
+
     /// Throws when the cache of a run would not fit in the memory available now (or, on disk, in
     /// the free space of the spill directory), naming the ways out that would fit.
     func checkCacheFits(batch: Int, positions: Int, names: (String) -> Bool, storage: CacheStorage = .f32) throws {

@@ -107,7 +107,8 @@ final class SessionLimitTests: XCTestCase {
 
         // Through the language: a clear error, and the bindings stay as they were.
         let before = fingerprint(session)
-        XCTAssertThrowsError(try session.execute("big = run [\((0..<64).map(String.init).joined(separator: ", "))]")) { error in
+        // (store=f32: without it a run that fits on disk would spill there instead.)
+        XCTAssertThrowsError(try session.execute("big = run [\((0..<64).map(String.init).joined(separator: ", "))] store=f32")) { error in
             XCTAssert("\(error)".contains("of memory"), "\(error)")
         }
         XCTAssertEqual(fingerprint(session), before)

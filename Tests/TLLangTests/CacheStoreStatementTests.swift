@@ -82,11 +82,48 @@ final class CacheStoreStatementTests: XCTestCase {
         let disk = model.estimatedCacheBytes(batch: 1, positions: 64, names: { _ in true }, storage: .disk)
         s.settings.engine.memoryLimitBytes = Int((f16 + disk) / 2)
         let long = (0..<64).map(String.init).joined(separator: ", ")
-        XCTAssertThrowsError(try s.execute("big = run [\(long)] bos=false")) { error in
+        XCTAssertThrowsError(try s.execute("big = run [\(long)] bos=false store=f32")) { error in
             let m = "\(error)"
             XCTAssert(m.contains("of memory") && m.contains("store=f16") && m.contains("store=disk"), m)
         }
         XCTAssertNil(s.variables["big"])
         XCTAssertNoThrow(try s.execute("big = run [\(long)] bos=false store=disk"))
+    }
+
+    func testARunTooLargeForMemorySpillsToDiskWhenStoreIsNotGiven() throws {
+        let (s, _) = try session()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tlsh-auto-spill-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        s.settings.engine.spillDirectory = dir.path
+        let model = try HookedTransformer.load(directory: golden.hfDirectory)
+        let all: (String) -> Bool = { _ in true }
+        let f32 = model.estimatedCacheBytes(batch: 1, positions: 64, names: all)
+        let disk = model.estimatedCacheBytes(batch: 1, positions: 64, names: all, storage: .disk)
+        let long = (0..<64).map(String.init).joined(separator: ", ")
+        try s.execute("exact = run [\(long)] bos=false")
+        let exact = try cache(s, "exact")
+        XCTAssertEqual(exact.cache.storage, .f32, "a cache that fits stays in memory")
+
+        // Between the disk-stored cache's memory and the Float32 cache's: it spills, says so, and
+        // reads back the same numbers.
+        s.settings.engine.memoryLimitBytes = Int((f32 + disk) / 2)
+        output.text = ""
+        try s.execute("big = run [\(long)] bos=false")
+        let big = try cache(s, "big")
+        XCTAssertEqual(big.cache.storage, .disk)
+        XCTAssertTrue(try XCTUnwrap(big.cache.spillPath).hasPrefix(dir.path))
+        XCTAssert(output.text.contains("store=disk") && output.text.contains("available"), output.text)
+        for key in ["blocks.1.hook_resid_post", "blocks.0.attn.hook_pattern"] {
+            XCTAssertEqual(try XCTUnwrap(big.cache[key]).data, try XCTUnwrap(exact.cache[key]).data, key)
+        }
+        XCTAssertEqual(big.logits.data, exact.logits.data)
+
+        // Below even the disk-stored cache's memory: refused as before, nothing bound.
+        s.settings.engine.memoryLimitBytes = Int(disk / 2)
+        XCTAssertThrowsError(try s.execute("none = run [\(long)] bos=false")) { error in
+            XCTAssert("\(error)".contains("of memory"), "\(error)")
+        }
+        XCTAssertNil(s.variables["none"])
     }
 }

@@ -30,9 +30,10 @@ extension Session {
     /// Runs a prompt (string) or token ids (list, used verbatim) with a full cache.
     /// `bos` nil: the model family's default_prepend_bos.
     /// `names`: cache only hook points whose names contain one of these texts (nil: every one).
-    /// `storage`: how the cache keeps its activations (`run ... store=`).
+    /// `storage`: how the cache keeps its activations (`run ... store=`); nil: in Float32, or on disk
+    /// (with a note) when a Float32 cache would not fit in the memory available.
     func runPrompt(_ value: Value, bos: Bool?, range: SourceRange, saes: [SAESplice] = [], names: [String]? = nil,
-                   storage: CacheStorage = .f32) throws -> CacheValue {
+                   storage: CacheStorage? = nil) throws -> CacheValue {
         let m = try requireModel()
         let ids: [Int], prompt: String?
         switch value {
@@ -46,7 +47,7 @@ extension Session {
         default: throw TLLangError.at(range, "run takes a prompt string or a list of token ids, not a \(value.typeName)")
         }
         if !backend.isLocal {
-            guard storage == .f32 else { throw TLLangError.at(range, "store= runs on the Swift engine only for now", hint: "`backend local` first") }
+            guard storage == nil || storage == .f32 else { throw TLLangError.at(range, "store= runs on the Swift engine only for now", hint: "`backend local` first") }
             guard saes.isEmpty else {
                 throw TLLangError.at(range, "saes= runs on the Swift engine only for now", hint: "`backend local` first")
             }
@@ -55,7 +56,7 @@ extension Session {
         var o = RunOptions()
         o.cacheFilter = names.map { filter in { name in filter.contains { name.contains($0) } } } ?? { _ in true }
         o.isCancelled = monitorCancel
-        o.cacheStorage = storage
+        o.cacheStorage = storage ?? automaticStorage(m, positions: ids.count, names: o.cacheFilter!)
         o.hooks = saes.flatMap { $0.hooks(for: m.model) }
         let out: RunOutput
         do { out = try m.model.run(tokens: [ids], options: o) } catch TLModelError.invalidInput(let msg) {
@@ -63,6 +64,20 @@ extension Session {
         } catch let e as SAEError { throw TLLangError.at(range, e.description) }
         for s in saes { s.insertRecorded(into: out.cache, model: m.model) }
         return CacheValue(cache: out.cache, logits: out.logits!, tokens: ids, strTokens: m.strTokens(ids), prompt: prompt)
+    }
+
+    /// Float32, or disk when a Float32 cache of this run would not fit in memory but a disk-stored
+    /// one would (said in a note; `store=f32` asks for the refusal instead).
+    private func automaticStorage(_ m: LoadedModel, positions: Int, names: (String) -> Bool) -> CacheStorage {
+        let storage = m.model.automaticCacheStorage(batch: 1, positions: positions, names: names)
+        if storage == .disk {
+            let bytes = m.model.estimatedCacheBytes(batch: 1, positions: positions, names: names)
+            let spill = m.model.estimatedSpillBytes(batch: 1, positions: positions, names: names)
+            note("note: this cache needs about \(MemoryBudget.describe(bytes: bytes)) in Float32, more than the \(MemoryBudget.describe(bytes: Double(MemoryBudget.availableBytes() ?? 0))) of memory available: "
+                 + "its activations go to a temporary file of about \(MemoryBudget.describe(bytes: spill)) in \(EngineContext.current.effectiveSpillDirectory) (store=disk), read back when used; "
+                 + "names= caches fewer, store=f16 keeps them in memory in 16 bits")
+        }
+        return storage
     }
 
     /// The cache an analysis reads: an explicit argument (cache or prompt), else the last cache.
