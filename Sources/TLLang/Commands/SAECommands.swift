@@ -96,65 +96,25 @@ extension Session {
             c = cache; strTokens = cache.strTokens
         }
         let P = sparse.rows, F = sparse.features
-        let labels = strTokens.map(visibleToken)
         let k = try a[FeaturesCommand.k]
         if let f = try a[FeaturesCommand.feature] {
             guard f >= 0 && f < F else { throw TLLangError.at(a.range(of: FeaturesCommand.feature), "feature \(f) is out of range (d_sae \(F))") }
-            let values = sparse.column(f)
-            let data = NamedTensor(Tensor(shape: [P], data: values), axes: ["pos"], tokenLabels: strTokens)
-            if assigning { return .tensor(data) }
-            var d = Display(text: "feature \(f) along the text" + (s.neuronpediaLink(f).map { " — \($0)" } ?? ""))
-            d.tables.append(Table(title: "feature \(f)", columns: ["pos", "token", "activation"],
-                                  rows: (0..<P).map { [.int($0), .token(strTokens[$0]), .float(Double(values[$0]))] }))
-            d.pictures.append(AnyPicture(BarChart(labels: labels, values: values, title: "feature \(f)", xLabel: "position", yLabel: "activation"), title: "feature \(f)"))
-            return .result(d, data: data)
+            let trace = FeatureTrace(feature: f, link: s.neuronpediaLink(f), tokens: strTokens, values: sparse.column(f))
+            return assigning ? .tensor(trace.tensor!) : value(of: trace)
         }
         if let target = a.expression(of: FeaturesCommand.dla), let c {
             return try featureDLA(s, c, acts: sparse.dense(), target: target, a: a, k: k, assigning: assigning)
         }
         // Assigned, the value is the dense tensor (what `save f "f.npy"` writes); shown, the
-        // table and heatmap read the sparse rows, and the dense array is made only as the
-        // result's data when a consumer asks for it.
-        let data = { NamedTensor(sparse.dense(), axes: ["pos", "feature"], tokenLabels: strTokens) }
-        if assigning { return .tensor(data()) }
-        /// Position p's top k positive features, largest first (ties: lower feature first).
-        func top(_ p: Int) -> [(index: Int, value: Float)] {
-            let (idx, vals) = sparse.row(p)
-            var fired: [(index: Int, value: Float)] = []
-            for (f, v) in zip(idx, vals) where v > 0 { fired.append((index: Int(f), value: v)) }
-            fired.sort { (x: (index: Int, value: Float), y: (index: Int, value: Float)) -> Bool in
-                x.value != y.value ? x.value > y.value : x.index < y.index
-            }
-            return Array(fired.prefix(k))
-        }
-        func active(_ p: Int) -> Int { sparse.row(p).values.filter { $0 > 0 }.count }
+        // table and heatmap read the sparse rows.
+        var result = FeatureActivations(sparse: sparse, hook: s.sae.config.hookName, tokens: strTokens, k: k, position: nil, link: s.neuronpediaLink)
+        if assigning { return .tensor(result.tensor!) }
         if let p0 = try a[FeaturesCommand.pos] {
             let p = p0 < 0 ? p0 + P : p0
-            guard p >= 0 && p < P else { throw TLLangError.at(a.range(of: FeaturesCommand.pos), "position \(p0) is out of range for \(P) tokens") }
-            let rows = top(p).enumerated().map { i, t -> [Table.Cell] in
-                [.int(i + 1), .int(t.index), .float(Double(t.value)), .text(s.neuronpediaLink(t.index) ?? "")]
-            }
-            return .result(Display(text: "\(active(p)) of \(F) features fire at position \(p) (\(labels[p]))",
-                                   tables: [Table(title: "top features at \(labels[p])", columns: ["rank", "feature", "activation", "Neuronpedia"], rows: rows)]), data: data())
+            guard p >= 0 && p < P else { throw TLLangError.at(a.range(of: FeaturesCommand.pos), "position \(p) is out of range for \(P) tokens") }
+            result.position = p
         }
-        // Every position: its top features, and a heatmap of the features that are ever in a top k.
-        var chosen: [Int] = []
-        var rows: [[Table.Cell]] = []
-        for p in 0..<P {
-            let top = top(p)
-            for t in top where !chosen.contains(t.index) { chosen.append(t.index) }
-            rows.append([.int(p), .token(strTokens[p]), .int(active(p)), .text(top.map { "\($0.index) (\(String(format: "%.2f", $0.value)))" }.joined(separator: ", "))])
-        }
-        chosen = Array(chosen.prefix(40)).sorted()
-        var values: [Float] = []
-        let columns = chosen.map(sparse.column)
-        for p in 0..<P { for j in chosen.indices { values.append(columns[j][p]) } }
-        var d = Display(tables: [Table(title: "features at \(s.sae.config.hookName)", columns: ["pos", "token", "L0", "top features (activation)"], rows: rows)])
-        if !chosen.isEmpty {
-            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: P, cols: chosen.count, rowLabels: labels, colLabels: chosen.map(String.init),
-                                                        title: "feature activations", xLabel: "feature", yLabel: "position", scale: .sequential())), title: "features"))
-        }
-        return .result(d, data: data())
+        return value(of: result)
     }
 
     /// `features s c dla=...`: the features ranked by their direct logit attribution at pos=.
@@ -169,19 +129,9 @@ extension Session {
         let p0 = try a[FeaturesCommand.pos] ?? -1, p = p0 < 0 ? p0 + P : p0
         guard p >= 0 && p < P else { throw TLLangError.at(a.range, "position \(p0) is out of range for \(P) tokens") }
         let contributions = try featureLogitAttributions(s, acts: acts, cache: c, position: p, target: t, range: target.range).data
-        let data = NamedTensor(Tensor(shape: [F], data: contributions), axes: ["feature"])
-        if assigning { return .tensor(data) }
-        let order = contributions.indices.filter { contributions[$0] != 0 }.sorted { abs(contributions[$0]) > abs(contributions[$1]) }.prefix(k)
-        let rows = order.enumerated().map { i, f -> [Table.Cell] in
-            [.int(i + 1), .int(f), .float(Double(acts.data[p * F + f])), .float(Double(contributions[f])), .text(s.neuronpediaLink(f) ?? "")]
-        }
-        let label = visibleToken(c.strTokens[p])
-        let total = contributions.reduce(0, +)
-        return .result(Display(text: String(format: "direct logit attribution of features to %@ at position %d (%@): %.4f in all",
-                                            t.label, p, label, total),
-                               tables: [Table(title: "top features by |attribution|", columns: [.init(name: "rank"), .init(name: "feature"), .init(name: "activation", decimals: 3),
-                                                                                                  .init(name: "attribution", decimals: 4), .init(name: "Neuronpedia")], rows: rows)]),
-                       data: data)
+        let result = FeatureAttribution(target: t.label, position: p, positionToken: c.strTokens[p], activations: Array(acts.data[(p * F)..<((p + 1) * F)]),
+                                        contributions: contributions, k: k, link: s.neuronpediaLink)
+        return assigning ? .tensor(result.tensor!) : value(of: result)
     }
 
     /// One feature: decoder norm, density, Neuronpedia link, and the tokens its decoder direction
@@ -196,24 +146,14 @@ extension Session {
         var lines = ["feature \(f) of \(s.summary)", String(format: "decoder norm %.4g", s.sae.decoderNorms[f])]
         if let ls = s.sae.logSparsity { lines.append(String(format: "fires on %.3g%% of tokens (log10 density %.3f)", 100 * pow(10, Double(ls[f])), ls[f])) }
         if let link = s.neuronpediaLink(f) { lines.append("Neuronpedia: \(link)") }
-        var d = Display(text: lines.joined(separator: "\n"))
-        guard cfg.dOut == m.model.config.dModel, !cfg.reshapeHookZ else {
-            d.text += "\n(its decoder does not write to the residual stream width, so it has no direct logit effect)"
-            return .result(d, data: nil)
-        }
         // Direct effect on the logits, as Neuronpedia's "top logits": W_dec[f] @ W_U.
-        let dir = Tensor(shape: [1, cfg.dOut], data: s.sae.decoderDirection(f))
-        let wU = Tensor(shape: [m.model.config.dModel, m.model.config.dVocab], data: m.model.weights.wU)
-        let effect = try dir.matmul(wU).reshaped([-1])
-        let up = effect.topK(k)
-        let down = Tensor(shape: effect.shape, data: effect.data.map { -$0 }).topK(k)
-        let rows = (0..<min(k, up.count)).map { i -> [Table.Cell] in
-            [.int(i + 1), .token(m.strTokens([up[i].index])[0]), .float(Double(up[i].value)),
-             .token(m.strTokens([down[i].index])[0]), .float(Double(-down[i].value))]
+        var effect: Tensor?
+        if cfg.dOut == m.model.config.dModel, !cfg.reshapeHookZ {
+            let dir = Tensor(shape: [1, cfg.dOut], data: s.sae.decoderDirection(f))
+            let wU = Tensor(shape: [m.model.config.dModel, m.model.config.dVocab], data: m.model.weights.wU)
+            effect = try dir.matmul(wU).reshaped([-1])
         }
-        d.tables.append(Table(title: "logit effect of feature \(f)'s decoder direction (W_dec[\(f)] @ W_U)",
-                              columns: ["rank", "promotes", "logit", "suppresses", "logit"], rows: rows))
-        return .result(d, data: NamedTensor(effect, axes: ["vocab"]))
+        return value(of: FeatureDescription(lines: lines, feature: f, effect: effect, k: k, tokenString: { m.strTokens([$0])[0] }))
     }
 
     /// L0, MSE, explained variance, and the loss with the SAE spliced in (with and without the
@@ -261,21 +201,7 @@ extension Session {
         let spliced = try loss(splice(error: false))
         let withError = try loss(splice(error: true))
         let zero = try loss([ForwardHook(name: outHook) { t, _ in t = Tensor(zeros: t.shape) }])
-        let recovered = zero != base ? (zero - spliced) / (zero - base) : .nan
-        let rows: [[Table.Cell]] = [
-            [.text("L0 (mean active features per token)"), .float(l0)],
-            [.text("MSE"), .float(mse)],
-            [.text("explained variance"), .float(explained)],
-            [.text("loss, clean"), .float(base)],
-            [.text("loss, SAE spliced"), .float(spliced)],
-            [.text("loss, SAE spliced with error term"), .float(withError)],
-            [.text("loss, \(cfg.outputHook) zero-ablated"), .float(zero)],
-            [.text("loss change when spliced"), .float(spliced - base)],
-            [.text("fraction of loss recovered"), .float(recovered)],
-        ]
-        let data = Tensor(shape: [9], data: rows.map { if case .float(let v) = $0[1] { return Float(v) }; return 0 })
-        return .result(Display(text: s.summary + "\non \(n) tokens",
-                               tables: [Table(title: "SAE quality", columns: ["measure", "value"], rows: rows)]),
-                       data: NamedTensor(data, axes: ["measure"]))
+        return value(of: SAEQuality(summary: s.summary, tokens: n, l0: l0, mse: mse, explainedVariance: explained, cleanLoss: base,
+                                    splicedLoss: spliced, splicedWithErrorLoss: withError, zeroAblatedLoss: zero, outputHook: cfg.outputHook))
     }
 }
