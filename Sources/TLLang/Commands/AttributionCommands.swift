@@ -415,67 +415,18 @@ extension Session {
         } catch TLInterpError.invalidArgument(let msg) {
             throw TLLangError.at(a.range, msg)
         }
-        let span = scores.cleanValue - baseline
-        let faithfulness = span == 0 ? Float.nan : (circuitValue - baseline) / span
         let selection = threshold.map { String(format: "|score| ≥ %g", Double($0)) + (top.map { ", at most \($0)" } ?? "") } ?? "top \(top ?? 0)"
-        let meanNote = ablation == .mean ? String(format: ", empty circuit (mean-ablated) %.4f", baseline) : ""
-        let zero = ablation == .mean ? "the empty circuit, mean-ablated" : "corrupt"
-        let summary = String(format: "%@ over %d edges — %@; circuit (%@, pruned to paths from input to logits): %d edges, %d components; " +
-                             "metric clean %.4f, corrupt %.4f%@, circuit %.4f: faithfulness %.3f (1 = clean, 0 = %@)",
-                             scores.method, scores.edges.count, metric.description, selection, circuit.edges.count,
-                             circuit.components.count, scores.cleanValue, scores.corruptValue, meanNote, circuitValue, faithfulness, zero)
-        var d = Display(text: summary)
-        let k = try a[EAPCommand.k]
-        d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
-                              rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
-        let inCircuit = circuit.edgeNames
-        d.tables.append(Table(title: "highest-scoring edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4), .init(name: "in circuit")],
-                              rows: scores.edges.prefix(k).map { [.text($0.name), .float(Double($0.score)), .text(inCircuit.contains($0.name) ? "yes" : "")] }))
-        // The circuit as a layered graph (what `save e "circuit.png"` writes), then the
-        // component × component scores inside it (q, k and v summed) as a heatmap.
-        let comps = circuit.components
-        if !comps.isEmpty {
-            let graph = Self.circuitGraph(circuit, title: "circuit (\(scores.method)): \(metric.description)")
-            d.pictures.append(AnyPicture(graph, title: graph.title))
-            let senders = comps.filter { $0 != "logits" }, receivers = comps.filter { $0 != "input" }
-            var grid = [Float](repeating: 0, count: senders.count * receivers.count)
-            for e in circuit.edges {
-                // A key/value head's input (grouped-query attention) counts for each query head reading it.
-                for reader in e.to.readers {
-                    if let i = senders.firstIndex(of: e.from.component), let j = receivers.firstIndex(of: reader.component) {
-                        grid[i * receivers.count + j] += e.score
-                    }
-                }
-            }
-            let title = "circuit: \(metric.description)"
-            d.pictures.append(AnyPicture(Figure(Heatmap(values: grid, rows: senders.count, cols: receivers.count, rowLabels: senders,
-                                                        colLabels: receivers, title: title, xLabel: "receiver", yLabel: "sender",
-                                                        scale: .diverging())), title: title))
+        let report = CircuitReport(scores: scores, circuit: circuit, metric: metric.description, selection: selection, ablation: ablation,
+                                   circuitValue: circuitValue, emptyCircuitValue: baseline, k: try a[EAPCommand.k])
+        guard let out = a.expression(of: EAPCommand.out) else { return value(of: report) }
+        let path = (try (out.dottedName ?? stringValue(out)) as NSString).expandingTildeInPath
+        do {
+            try Data(try report.json.bytes(.init(pretty: true, sortedKeys: true))).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")
         }
-        if let out = a.expression(of: EAPCommand.out) {
-            let path = (try (out.dottedName ?? stringValue(out)) as NSString).expandingTildeInPath
-            let inGraph = circuit.edgeNames
-            var nodes: [String: Bool] = ["input": true, "logits": true]
-            for s in scores.senders { nodes[s.component] = circuit.components.contains(s.component) }
-            var edges: [(key: String, value: JSON)] = []
-            for e in scores.edges { edges.append((e.name, .object(["score": .float(e.score), "in_graph": .bool(inGraph.contains(e.name))]))) }
-            let object = JSON.object([
-                "format": .string("tlsh circuit 1 (nodes and edges as in the eap / MIB circuit files)"),
-                "method": .string(scores.method), "metric": .string(metric.description),
-                "clean_metric": .float(scores.cleanValue), "corrupt_metric": .float(scores.corruptValue),
-                "circuit_metric": .float(circuitValue), "faithfulness": faithfulness.isFinite ? .float(faithfulness) : .null,
-                "ablation": .string(ablation.rawValue), "empty_circuit_metric": .float(baseline),
-                "selection": .string(selection), "nodes": .object(nodes.map { (key: $0.key, value: .bool($0.value)) }),
-                "edges": .object(edges),
-            ])
-            do {
-                let data = Data(try object.bytes(.init(pretty: true, sortedKeys: true)))
-                try data.write(to: URL(fileURLWithPath: path))
-            } catch {
-                throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")
-            }
-            d.text += "\nwrote \(path)"
-        }
-        return .result(d, data: NamedTensor(scores.matrix, axes: ["sender", "receiver"]))
+        guard case .result(var d, let data) = value(of: report) else { return value(of: report) }
+        d.text += "\nwrote \(path)"
+        return .result(d, data: data)
     }
 }

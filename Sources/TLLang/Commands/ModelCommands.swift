@@ -170,7 +170,7 @@ extension Session {
         let filter = a.expression(of: HooksCommand.filter).map { $0.dottedName ?? ((try? stringValue($0)) ?? "") }
         let layers = try a.expression(of: HooksCommand.layer).map { try indexList($0, limit: m.model.config.nLayers) }
         let c = m.model.config
-        var rows: [[Table.Cell]] = []
+        var entries: [HookList.Entry] = []
         for name in m.model.hookNames {
             if let filter, !filter.isEmpty, !name.contains(filter) { continue }
             let layer = HookNames.layer(of: name)
@@ -181,8 +181,8 @@ extension Session {
             let shape = "[" + axes.map { [.pos, .queryPos, .keyPos].contains($0) ? "pos" : String($0.size(c, batch: 1, positions: 1)) }
                 .joined(separator: ", ") + "]"
             let short = name.split(separator: ".").last.map { String($0.dropFirst(5)) } ?? name
-            rows.append([.text(name), .text(short), .text(shape)])
+            entries.append(.init(name: name, short: short, shape: shape))
         }
-        return .result(Display(tables: [Table(title: "\(rows.count) hook points", columns: ["hook", "short", "shape (no batch)"], rows: rows)]), data: nil)
+        return value(of: HookList(entries: entries))
     }
 }

@@ -172,19 +172,7 @@ extension Session {
             let norms = try t.tensor.reduce(.norm, axis: -1)  // [pos]
             for p in positions { values.append(norms.data[(p + P) % P]) }
         }
-        let labels = positions.map { visibleToken(c.strTokens[($0 + P) % P]) }
-        let tensor = Tensor(shape: [L, positions.count], data: values)
-        var rows: [[Table.Cell]] = []
-        for l in 0..<L { rows.append([.int(l)] + (0..<positions.count).map { .float(Double(values[l * positions.count + $0])) }) }
-        let table = Table(title: "‖\(hook)‖ by layer", columns: ["layer"] + labels, rows: rows)
-        var d = Display(tables: [table])
-        if positions.count == 1 {
-            d.pictures.append(AnyPicture(LineChart(xLabels: (0..<L).map(String.init), series: [Series(name: labels[0], values: values)],
-                                                   title: "norm of \(hook) at \(labels[0])", xLabel: "layer", yLabel: "L2 norm"), title: "norms"))
-        } else {
-            d.pictures.append(AnyPicture(Figure(Heatmap(values: values, rows: L, cols: positions.count, rowLabels: (0..<L).map(String.init), colLabels: labels,
-                                                        title: "norm of \(hook)", xLabel: "position", yLabel: "layer", scale: .sequential())), title: "norms"))
-        }
-        return .result(d, data: NamedTensor(tensor, axes: ["layer", "pos"]))
+        return value(of: ActivationNorms(hook: hook, norms: Tensor(shape: [L, positions.count], data: values),
+                                         positionLabels: positions.map { visibleToken(c.strTokens[($0 + P) % P]) }))
     }
 }
