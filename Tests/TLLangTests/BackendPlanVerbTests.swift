@@ -6,7 +6,6 @@ import Foundation
 import XCTest
 @testable import TLLang
 import TLModel
-import TLRender
 import TLTensor
 import TLTestSupport
 
