@@ -87,4 +87,33 @@ final class NNsightReductionParityTests: XCTestCase {
             print("\(name): \(plan.runs.count) runs, reply \((try? PlanWire.line(reply ?? .null).count) ?? 0) B, \(String(format: "%.2f", seconds)) s")
         }
     }
+
+    /// The same kind of plan (lens reductions, a loss, a sampled, steered generation) becomes the
+    /// request nnsight would send to NDIF: its session code reaches only picklable module-level
+    /// functions and plain data (not sent: no network here).
+    func testReductionAndGenerationPlansBecomeNDIFRequests() throws {
+        let python = try NNsightPython.require()
+        var env = ProcessInfo.processInfo.environment
+        env["TLSH_NNSIGHT_PYTHON"] = python
+        let worker = try NNsightEnvironment(environment: env).startWorker()
+        defer { worker.shutdown() }
+        let g = try Golden("llama-a", root: Golden.familiesRoot)
+        try worker.call("load", ["model": .string(g.hfDirectory.path), "remote": .bool(true), "request_only": .bool(true),
+                                 "host": .string("https://ndif.example")])
+        let tokens = Array(sequence(g).prefix(6))
+        var lens = InterventionPlan.Read("blocks.1.hook_resid_pre", positions: [-1]); lens.reduce = .init(decode: true, logSoftmax: true, topK: 3)
+        var track = InterventionPlan.Read("blocks.0.hook_resid_pre", positions: [-1]); track.key = "t"
+        track.reduce = .init(decode: true, logSoftmax: true, pick: .argmaxOf("blocks.1.hook_resid_pre"))
+        var loss = InterventionPlan.Read("logits", positions: Array(0..<5)); loss.reduce = .init(logSoftmax: true, pick: .columns(Array(tokens.dropFirst())))
+        var w = InterventionPlan.Write("blocks.1.hook_resid_post", .add, value: .tensor(Tensor(shape: [64], data: .init(repeating: 1, count: 64))))
+        w.promptOnly = true
+        var gen = InterventionPlan.Run(tokens: tokens, writes: [w])
+        gen.generate = .init(newTokens: 20, eos: 2, sampling: .sample(temperature: 0.7, topK: nil, topP: 0.9, freqPenalty: 0, seed: 1))
+        let plan = InterventionPlan(runs: [.init(tokens: tokens, reads: [lens, track, loss]), gen])
+        let request = try XCTUnwrap(try worker.call("request", ["plan": PlanWire.encode(plan)]))
+        XCTAssertEqual(request["url"]?.string, "https://ndif.example/request")
+        let bytes = try XCTUnwrap(request["payload_bytes"]?.wholeNumber)
+        XCTAssertGreaterThan(bytes, 0)
+        print("NDIF request for lens + loss + a 20-token sampled, steered generation: \(bytes) B")
+    }
 }
