@@ -277,7 +277,8 @@ class Worker:
                     j = value["run"]
                     if not isinstance(j, int) or not 0 <= j < i:
                         raise WorkerError("bad_request", f"run {i}: a write can only use a read of an earlier run, not run {j!r}")
-                    if not any(r["hook"] == value.get("hook") for r in runs[j].get("reads", [])):
+                    if not any(r["hook"] == value.get("hook") and read_name(r) == r["hook"] and r.get("reduce") is None
+                               for r in runs[j].get("reads", [])):
                         raise WorkerError("bad_request", f"run {i}: run {j} does not read {value.get('hook')!r}")
                     value = ("ref", j, value["hook"])
                 else:
@@ -402,7 +403,7 @@ def run_plan(model, n_heads, prepared, session_kw, lens=None):
                         columns = spec.get("columns")
                         if columns is not None:
                             value = value[..., list(columns)]
-                        saved[spec["hook"]] = value.detach().clone()
+                        saved[read_name(spec)] = value.detach().clone()
                 nnsight.save(saved)
                 nnsight.save(bases)
             # Reductions after the trace, still inside the session (so on NDIF's side): a pick may
