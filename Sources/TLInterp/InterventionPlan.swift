@@ -16,9 +16,15 @@ public struct InterventionPlan: Sendable {
         public var positions: [Int]?
         public var columns: [Int]?
         public var keep: Bool
+        // Server-side reductions (PlanReductions.swift): the result's name when one run reads a
+        // hook twice, and what to compute from the read before sending it back.
+        public var key: String? = nil
+        public var reduce: Reduction? = nil
         public init(_ hook: String, positions: [Int]? = nil, columns: [Int]? = nil, keep: Bool = true) {
             self.hook = hook; self.positions = positions; self.columns = columns; self.keep = keep
         }
+        /// The name the result carries: `key`, else the hook.
+        public var name: String { key ?? hook }
     }
 
     public enum WriteOp: String, Sendable { case set, add }
@@ -38,6 +44,8 @@ public struct InterventionPlan: Sendable {
         public var positions: [Int]?
         public var head: Int?
         public var value: WriteValue
+        /// In a generation run: only while the prompt runs (the first forward), not at generated tokens.
+        public var promptOnly: Bool = false
         public init(_ hook: String, _ op: WriteOp = .set, positions: [Int]? = nil, head: Int? = nil, value: WriteValue) {
             self.hook = hook; self.op = op; self.positions = positions; self.head = head; self.value = value
         }
@@ -47,6 +55,9 @@ public struct InterventionPlan: Sendable {
         public var tokens: [Int]
         public var reads: [Read]
         public var writes: [Write]
+        /// A generation run (PlanGeneration.swift): continue `tokens` with its writes active; its
+        /// result is the new tokens under `Generation.resultKey`.
+        public var generate: Generation? = nil
         public init(tokens: [Int], reads: [Read] = [], writes: [Write] = []) {
             self.tokens = tokens; self.reads = reads; self.writes = writes
         }
@@ -70,10 +81,11 @@ public struct InterventionPlan: Sendable {
                 guard j >= 0 && j < i else {
                     throw TLInterpError.invalidArgument("run \(i): a write can only use a read of an earlier run, not run \(j)")
                 }
-                guard runs[j].reads.contains(where: { $0.hook == hook && $0.positions == nil && $0.columns == nil }) else {
+                guard runs[j].reads.contains(where: { $0.name == hook && $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.reduce == nil }) else {
                     throw TLInterpError.invalidArgument("run \(i): run \(j) does not read the whole of \(hook)")
                 }
             }
+            try validateReductions(run, index: i)
         }
     }
 }
@@ -95,6 +107,11 @@ extension InterventionPlan {
         var kept: [[String: Tensor]] = []
         for run in runs {
             if isCancelled?() == true { throw TLInterpError.cancelled }
+            if let g = run.generate {
+                let made = try Self.generate(run, g, on: model, isCancelled: isCancelled)
+                all.append(made); kept.append(made)
+                continue
+            }
             let P = run.tokens.count
             var o = RunOptions()
             o.isCancelled = isCancelled
@@ -119,15 +136,28 @@ extension InterventionPlan {
             }
             let out = try model.run(tokens: [run.tokens], options: o)
             var got: [String: Tensor] = [:], keep: [String: Tensor] = [:]
+            // Reduced reads are computed from every read's base (positions, decode, log-softmax),
+            // so one may refer to another's (a lens row tracking the last row's top token).
+            var bases: [String: Tensor] = [:]
             for r in run.reads {
                 let full: Tensor
                 if r.hook == Self.logits { full = out.logits! } else {
                     guard let t = out.cache[r.hook] else { throw TLInterpError.invalidArgument("the run did not produce \(r.hook)") }
                     full = t
                 }
+                if let reduce = r.reduce {
+                    bases[r.name] = try reduce.base(try PlanCells.select(full, positions: r.positions, columns: nil, tokens: P), model: model)
+                    continue
+                }
                 let value = try PlanCells.select(full, positions: r.positions, columns: r.columns, tokens: P)
-                got[r.hook] = value
-                if r.keep { keep[r.hook] = value }
+                got[r.name] = value
+                if r.keep { keep[r.name] = value }
+            }
+            for r in run.reads {
+                guard let reduce = r.reduce, let base = bases[r.name] else { continue }
+                let value = try reduce.finish(base, columns: r.columns, bases: bases)
+                got[r.name] = value
+                if r.keep { keep[r.name] = value }
             }
             all.append(got)
             kept.append(keep)

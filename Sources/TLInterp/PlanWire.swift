@@ -46,14 +46,16 @@ public enum PlanWire {
 
     public static func encode(_ plan: InterventionPlan) -> JSON {
         .object(["runs": .array(plan.runs.map { run in
-            .object(["tokens": .numbers(run.tokens),
-                     "reads": .array(run.reads.map { r in
+            var fields: [(key: String, value: JSON)] = [("tokens", .numbers(run.tokens)),
+                     ("reads", .array(run.reads.map { r in
                          var o: [(key: String, value: JSON)] = [("hook", .string(r.hook)), ("keep", .bool(r.keep))]
                          if let p = r.positions { o.append(("positions", .numbers(p))) }
                          if let c = r.columns { o.append(("columns", .numbers(c))) }
+                         if let k = r.key { o.append(("key", .string(k))) }
+                         if let red = r.reduce { o.append(("reduce", encode(red))) }
                          return .object(o)
-                     }),
-                     "writes": .array(run.writes.map { w in
+                     })),
+                     ("writes", .array(run.writes.map { w in
                          var o: [(key: String, value: JSON)] = [("hook", .string(w.hook)), ("op", .string(w.op.rawValue))]
                          if let p = w.positions { o.append(("positions", .numbers(p))) }
                          if let h = w.head { o.append(("head", .integer(h))) }
@@ -61,9 +63,41 @@ public enum PlanWire {
                          case .tensor(let t): o.append(("value", encode(t)))
                          case .read(let run, let hook): o.append(("value", .object(["run": .integer(run), "hook": .string(hook)])))
                          }
+                         if w.promptOnly { o.append(("prompt_only", .bool(true))) }
                          return .object(o)
-                     })])
+                     }))]
+            if let g = run.generate { fields.append(("generate", encode(g))) }
+            return .object(fields)
         })])
+    }
+
+    /// {"decode": bool, "log_softmax": bool, "top_k": k?, "pick": {"columns": [c]} | {"argmax_of": NAME}?}
+    static func encode(_ r: InterventionPlan.Reduction) -> JSON {
+        var o: [(key: String, value: JSON)] = [("decode", .bool(r.decode)), ("log_softmax", .bool(r.logSoftmax))]
+        if let k = r.topK { o.append(("top_k", .integer(k))) }
+        switch r.pick {
+        case .columns(let c)?: o.append(("pick", .object(["columns": .numbers(c)])))
+        case .argmaxOf(let name)?: o.append(("pick", .object(["argmax_of": .string(name)])))
+        case nil: break
+        }
+        return .object(o)
+    }
+
+    /// {"new_tokens": n, "eos": id?, "sampling": {"greedy": true} | {"temperature", "top_k"?, "top_p"?, "freq_penalty", "seed"}}
+    static func encode(_ g: InterventionPlan.Generation) -> JSON {
+        let sampling: JSON
+        switch g.sampling {
+        case .greedy: sampling = .object(["greedy": .bool(true)])
+        case .sample(let t, let k, let p, let f, let seed):
+            var o: [(key: String, value: JSON)] = [("temperature", .float(t)), ("freq_penalty", .float(f)),
+                                                   ("seed", .integer(Int(truncatingIfNeeded: seed & 0x7FFF_FFFF_FFFF_FFFF)))]
+            if let k { o.append(("top_k", .integer(k))) }
+            if let p { o.append(("top_p", .float(p))) }
+            sampling = .object(o)
+        }
+        var o: [(key: String, value: JSON)] = [("new_tokens", .integer(g.newTokens)), ("sampling", sampling)]
+        if let e = g.eos { o.append(("eos", .integer(e))) }
+        return .object(o)
     }
 
     /// The runs of an execute reply: [{hook: tensor}].

@@ -26,6 +26,22 @@ A write's value may name a read of an earlier run of the same plan (a patch swee
 a whole sweep is one job whose request holds no activations. Reads with "keep": false are only
 used by later writes and are not sent back.
 
+Reductions (so replies stay small for large vocabularies; Sources/TLInterp/PlanReductions.swift):
+a read may carry "key": NAME (its name in the reply, default the hook) and
+  "reduce": {"decode": bool, "log_softmax": bool, "top_k": k?, "pick": {"columns": [c]} | {"argmax_of": NAME}?}
+applied after "positions", in order: decode (the logit lens: the final norm recomputed without its
+weight and bias, i.e. centred for LayerNorm models and divided by the root mean square with the
+model's eps, then the unembedding with its bias), log_softmax over the last axis, then one of
+top_k (per row the k largest as [..., k, 2] (value, index) pairs), pick (per row one column's
+value and rank = how many entries are larger, [..., 2]; "argmax_of" takes each row's column from
+another reduced read of the run: where its base is largest) or "columns".
+
+Generation: a run with "generate": {"new_tokens": n, "eos": id?, "sampling": {"greedy": true} |
+{"temperature": t, "top_k": k?, "top_p": p?, "freq_penalty": f, "seed": s}} continues its tokens
+with its writes (tensor values, every position; "prompt_only": true writes only at the prompt's
+positions) active, one trace per new token inside the session; it reads nothing and replies
+{"generated": tensor of the new token ids}. Sampling uses torch's generator seeded with s.
+
 Hook names are TransformerLens's; HOOKS below maps each to a Hugging Face module and whether the
 value is that module's input or output. Model weights are Hugging Face's own (no TransformerLens
 processing): results are those of tlsh's `process=false`.
@@ -205,6 +221,7 @@ class Worker:
         except Exception as e:  # noqa: BLE001 - every failure here is the user's to fix
             raise WorkerError("model_not_found", f"cannot read the config of '{name}': {e}")
         hooks = HookMap(config)
+        lens = lens_spec(config)
         if remote and not request_only:
             # The weights stay on NDIF: the client builds the model on the meta device only.
             from nnsight import LanguageModel
@@ -221,6 +238,9 @@ class Worker:
             host = req.get("host") if request_only else None
         self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote or request_only, host, name
         self.request_only = request_only
+        # The unembedding's name moved between transformers versions (GPT-NeoX: embed_out, then lm_head).
+        lens["unembed"] = next((c for c in lens["unembed"] if hasattr(model, c)), lens["unembed"][0])
+        self.lens = lens
         self.model_key = f"nnsight.modeling.language.LanguageModel:{name}" if request_only else None
         return {"architecture": (config.architectures or [config.model_type])[0], "model_type": config.model_type,
                 "n_layers": hooks.n_layers, "n_heads": hooks.n_heads, "d_model": hooks.d_model,
@@ -239,8 +259,10 @@ class Worker:
             if not isinstance(tokens, list) or not tokens or not all(isinstance(t, int) and t >= 0 for t in tokens):
                 raise WorkerError("bad_request", f"run {i}: tokens must be a non-empty list of token ids")
             ops = []
+            generate = check_generation(i, run)
             for r in run.get("reads", []):
                 path, io, order, per_head = self.hooks.locate(r["hook"])
+                check_reduction(i, r, run.get("reads", []))
                 ops.append((order, 1, "read", r, path, io, per_head))
             for w in run.get("writes", []):
                 path, io, order, per_head = self.hooks.locate(w["hook"])
@@ -255,7 +277,8 @@ class Worker:
                     j = value["run"]
                     if not isinstance(j, int) or not 0 <= j < i:
                         raise WorkerError("bad_request", f"run {i}: a write can only use a read of an earlier run, not run {j!r}")
-                    if not any(r["hook"] == value.get("hook") for r in runs[j].get("reads", [])):
+                    if not any(r["hook"] == value.get("hook") and read_name(r) == r["hook"] and r.get("reduce") is None
+                               for r in runs[j].get("reads", [])):
                         raise WorkerError("bad_request", f"run {i}: run {j} does not read {value.get('hook')!r}")
                     value = ("ref", j, value["hook"])
                 else:
@@ -263,14 +286,14 @@ class Worker:
                 # Writes come before reads of the same point, so a read sees the patched value.
                 ops.append((order, 0, "write", dict(w, value=value), path, io, per_head))
             ops.sort(key=lambda o: (o[0], o[1]))
-            prepared.append((tokens, ops))
+            prepared.append((tokens, ops, generate))
         return prepared
 
     def _execute(self, prepared, remote_backend=None):
         kw = {}
         if self.remote:
             kw = {"backend": remote_backend} if remote_backend is not None else {"remote": True}
-        return run_plan(self.model, self.hooks.n_heads, prepared, kw)
+        return run_plan(self.model, self.hooks.n_heads, prepared, kw, self.lens)
 
     def execute(self, req):
         plan = req.get("plan")
@@ -280,11 +303,14 @@ class Worker:
         started = time.time()
         runs = self._run_with_status(prepared, req)
         keep = []
-        for (tokens, ops), saved in zip(prepared, runs):
+        for (tokens, ops, generate), saved in zip(prepared, runs):
             kept = {}
+            if generate is not None:
+                kept["generated"] = encode_tensor(saved["generated"])
             for _, _, kind, spec, *_ in ops:
                 if kind == "read" and spec.get("keep", True):
-                    kept[spec["hook"]] = encode_tensor(saved[spec["hook"]])
+                    name = read_name(spec)
+                    kept[name] = encode_tensor(saved[name])
             keep.append(kept)
         return {"runs": keep, "stats": {"runs": len(prepared), "sessions": 1, "seconds": time.time() - started,
                                         "remote": self.remote}}
@@ -334,14 +360,18 @@ def _view(tensor, per_head, n_heads):
     return tensor
 
 
-def run_plan(model, n_heads, prepared, session_kw):
+def run_plan(model, n_heads, prepared, session_kw, lens=None):
     """One nnsight session holding one trace per run; returns the saved values per run."""
     import nnsight
     import torch
     with model.session(**session_kw):
         results = nnsight.save([])
-        for tokens, ops in prepared:
+        for tokens, ops, generate in prepared:
+            if generate is not None:
+                results.append(generate_run(model, n_heads, tokens, ops, generate))
+                continue
             saved = {}
+            bases = {}
             with model.trace(torch.tensor([tokens])):
                 cached = {}
                 for order, _, kind, spec, path, io, per_head in ops:
@@ -367,13 +397,195 @@ def run_plan(model, n_heads, prepared, session_kw):
                             point[index] = source
                     else:
                         value = point[:, pos] if positions is not None else point
+                        if spec.get("reduce") is not None:
+                            bases[read_name(spec)] = reduce_base(model, value, spec["reduce"], lens)
+                            continue
                         columns = spec.get("columns")
                         if columns is not None:
                             value = value[..., list(columns)]
-                        saved[spec["hook"]] = value.detach().clone()
+                        saved[read_name(spec)] = value.detach().clone()
                 nnsight.save(saved)
+                nnsight.save(bases)
+            # Reductions after the trace, still inside the session (so on NDIF's side): a pick may
+            # refer to another read's base.
+            for _, _, kind, spec, *_ in ops:
+                if kind == "read" and spec.get("reduce") is not None:
+                    saved[read_name(spec)] = reduce_finish(bases[read_name(spec)], spec, bases)
             results.append(saved)
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# Reductions and generation (docstring above; the Swift engine's side is PlanReductions.swift and
+# PlanGeneration.swift). Module-level functions of plain data, like run_plan.
+# --------------------------------------------------------------------------------------------
+
+def lens_spec(config):
+    """How the logit lens decodes a residual row: centring (LayerNorm) or not (RMSNorm), the final
+    norm's eps, and the unembedding module. The norm's weight and bias are not applied: tlsh's
+    (TransformerLens's) lens with process=false recomputes only the normalisation."""
+    t = config.model_type
+    if t == "gpt2":
+        return {"layer_norm": True, "eps": float(config.layer_norm_epsilon), "unembed": ["lm_head"]}
+    if t == "gpt_neox":
+        return {"layer_norm": True, "eps": float(config.layer_norm_eps), "unembed": ["lm_head", "embed_out"]}
+    return {"layer_norm": False, "eps": float(config.rms_norm_eps), "unembed": ["lm_head"]}
+
+
+def read_name(spec):
+    return spec.get("key") or spec["hook"]
+
+
+def check_reduction(i, read, reads):
+    red = read.get("reduce")
+    if red is None:
+        return
+    if not isinstance(red, dict):
+        raise WorkerError("bad_request", f"run {i}: reduce must be an object")
+    if red.get("decode") and read["hook"] == "logits":
+        raise WorkerError("bad_request", f"run {i}: decode reads a residual activation, not the logits")
+    pick, top_k = red.get("pick"), red.get("top_k")
+    if pick is not None and top_k is not None:
+        raise WorkerError("bad_request", f"run {i}: a read reduces with top_k or pick, not both")
+    if (pick is not None or top_k is not None) and read.get("columns") is not None:
+        raise WorkerError("bad_request", f"run {i}: columns selects from an unreduced read")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise WorkerError("bad_request", f"run {i}: top_k must be a whole number of at least 1")
+    if pick is not None:
+        other = pick.get("argmax_of") if isinstance(pick, dict) else None
+        if other is not None and not any(read_name(r) == other and r.get("reduce") is not None for r in reads):
+            raise WorkerError("bad_request", f"run {i}: pick argmax_of {other!r} names no reduced read of this run")
+        if other is None and not (isinstance(pick, dict) and isinstance(pick.get("columns"), list)):
+            raise WorkerError("bad_request", f"run {i}: pick is {{\"columns\": [...]}} or {{\"argmax_of\": NAME}}")
+
+
+def check_generation(i, run):
+    gen = run.get("generate")
+    if gen is None:
+        if any(w.get("prompt_only") for w in run.get("writes", [])):
+            raise WorkerError("bad_request", f"run {i}: prompt_only writes belong to generation runs")
+        return None
+    if run.get("reads"):
+        raise WorkerError("bad_request", f"run {i}: a generation run reads nothing; its result is the new tokens")
+    n = gen.get("new_tokens")
+    if not isinstance(n, int) or n < 0:
+        raise WorkerError("bad_request", f"run {i}: new_tokens must be a whole number of 0 or more")
+    for w in run.get("writes", []):
+        if w.get("positions") is not None or (isinstance(w.get("value"), dict) and "run" in w["value"]):
+            raise WorkerError("bad_request", f"run {i}: a generation's writes hold numbers for every position")
+    return gen
+
+
+def _module(model, path):
+    target = model
+    for part in path.split("."):
+        target = target[int(part)] if part.isdigit() else getattr(target, part)
+    return target
+
+
+def reduce_base(model, value, red, lens):
+    """Positions already chosen: decode (logit lens), then log-softmax."""
+    import torch
+    x = value.detach().to(torch.float32)
+    if red.get("decode"):
+        head = _module(model, lens["unembed"])
+        weight, bias = head.weight, head.bias
+        if lens["layer_norm"]:
+            x = x - x.mean(dim=-1, keepdim=True)
+        x = x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + lens["eps"])
+        x = torch.nn.functional.linear(x.to(weight.dtype), weight, bias).to(torch.float32)
+    if red.get("log_softmax"):
+        x = torch.log_softmax(x, dim=-1)
+    return x.clone()
+
+
+def reduce_finish(base, spec, bases):
+    """top_k, pick or columns of a base."""
+    import torch
+    red = spec["reduce"]
+    n = base.shape[-1]
+    if red.get("top_k") is not None:
+        values, indices = torch.topk(base, min(int(red["top_k"]), n), dim=-1)
+        return torch.stack([values, indices.to(values.dtype)], dim=-1)
+    pick = red.get("pick")
+    if pick is not None:
+        rows = base.reshape(-1, n)
+        if pick.get("argmax_of") is not None:
+            other = bases[pick["argmax_of"]]
+            cols = other.reshape(-1, other.shape[-1]).argmax(dim=-1)
+        else:
+            cols = torch.tensor(pick["columns"], dtype=torch.long, device=rows.device)
+        if cols.numel() != rows.shape[0]:
+            raise WorkerError("bad_request", f"pick gives {cols.numel()} columns for {rows.shape[0]} rows")
+        v = rows.gather(1, cols.to(rows.device).view(-1, 1))
+        rank = (rows > v).sum(dim=-1, keepdim=True).to(rows.dtype)
+        return torch.cat([v, rank], dim=-1).reshape(tuple(base.shape[:-1]) + (2,))
+    columns = spec.get("columns")
+    return base[..., list(columns)] if columns is not None else base
+
+
+def choose_token(last, sampling, generator, history):
+    """The next token from one row of logits: greedy (the first largest) or sampled."""
+    import torch
+    temperature = float(sampling.get("temperature", 0) or 0)
+    if sampling.get("greedy") or temperature == 0:
+        return int(torch.argmax(last))
+    logits = last.detach().to(torch.float64) / temperature
+    penalty = float(sampling.get("freq_penalty", 0) or 0)
+    if penalty:
+        for h in history:
+            if h < logits.numel():
+                logits[h] -= penalty
+    order = torch.argsort(logits, descending=True)
+    keep = order.numel()
+    if sampling.get("top_k"):
+        keep = min(keep, int(sampling["top_k"]))
+    order = order[:keep]
+    probs = torch.softmax(logits[order], dim=-1)
+    top_p = sampling.get("top_p")
+    if top_p is not None and top_p < 1:
+        cut = int((torch.cumsum(probs, dim=-1) < float(top_p)).sum()) + 1
+        probs = probs[:cut] / probs[:cut].sum()
+        order = order[:cut]
+    return int(order[torch.multinomial(probs, 1, generator=generator)])
+
+
+def generate_run(model, n_heads, tokens, ops, gen):
+    """A generation run: one trace per new token over the whole sequence so far (no KV cache), the
+    writes applied at every position (prompt_only: at the prompt's positions) in every trace, which
+    equals the Swift engine's cached generation with its hooks."""
+    import nnsight
+    import torch
+    sampling = gen.get("sampling") or {"greedy": True}
+    generator = None
+    if not sampling.get("greedy"):
+        generator = torch.Generator().manual_seed(int(sampling.get("seed", 0)))
+    eos = gen.get("eos")
+    prompt_len = len(tokens)
+    seq = list(tokens)
+    new = []
+    for _ in range(int(gen["new_tokens"])):
+        with model.trace(torch.tensor([seq])):
+            cached = {}
+            for order, _, kind, spec, path, io, per_head in ops:
+                key = (path, io)
+                if key not in cached:
+                    cached[key] = _point(model, path, io)
+                point = _view(cached[key], per_head, n_heads)
+                pos = slice(0, prompt_len) if spec.get("prompt_only") else slice(None)
+                index = (slice(None), pos) if spec.get("head") is None else (slice(None), pos, spec["head"])
+                source = spec["value"][1].to(point.dtype)
+                if spec.get("op", "set") == "add":
+                    point[index] = point[index] + source
+                else:
+                    point[index] = source
+            last = nnsight.save(_point(model, "", "logits")[0, -1].detach().clone())
+        t = choose_token(last, sampling, generator, seq)
+        new.append(t)
+        seq.append(t)
+        if eos is not None and t == eos:
+            break
+    return {"generated": torch.tensor(new, dtype=torch.float32)}
 
 
 class DryRunDone(Exception):

@@ -49,8 +49,12 @@ extension Session {
             return GenerationResult.Run(name: name, text: tok.decode(new), count: new.count, stop: stop)
         }
         // saes= splices SAEs into every step of the second run (see Commands/Support/SAESupport.swift).
+        if !backend.isLocal { try refuseSplicesOnPlan(a, verb: "generate") }
         let spliceHooks = try splices(a, model: m).flatMap { $0.hooks(for: m.model) }
         guard let add = a.expression(of: GenerateCommand.add) else {
+            if !backend.isLocal {  // Support/PlanVerbs.swift
+                return try generateThroughPlan(m, prompt: prompt, ids: ids, n: n, sampling: sampling, steering: nil, range: a.range)
+            }
             let made = try continuation([], label: "generate", name: "normal")
             if let stop = made.stop { note("\(stop) (\(tokenLabel(tok.eosTokenID, model: m)))") }
             if spliceHooks.isEmpty { return value(of: GenerationResult(prompt: prompt, normal: made)) }
@@ -73,15 +77,21 @@ extension Session {
         let at = a.expression(of: GenerateCommand.at).flatMap { $0.dottedName ?? (try? stringValue($0)) } ?? "resid_post"
         let layers = try a.expression(of: GenerateCommand.layer).map { try indexList($0, limit: m.model.config.nLayers) } ?? [m.model.config.nLayers / 2]
         let promptOnly = try a[GenerateCommand.promptOnly]
-        var hooks: [ForwardHook] = []
+        var hooks: [ForwardHook] = [], hookNames: [String] = []
         for l in layers {
             let name = HookNames.actName(at, layer: try resolveLayer(l, m.model, range: a.range))
             guard m.model.hookNames.contains(name) else { throw TLLangError.at(a.range, "'\(name)' is not a hook of this model") }
             hooks.append(steeringHook(name: name, vector: v.tensor.data, coefficient: 1))
+            hookNames.append(name)
+        }
+        let steeredName = "steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))"
+        if !backend.isLocal {
+            return try generateThroughPlan(m, prompt: prompt, ids: ids, n: n, sampling: sampling,
+                                           steering: (v.tensor, hookNames, promptOnly, steeredName), range: a.range)
         }
         let normal = try continuation([], label: "generate", name: "normal")
         let steered = try continuation(spliceHooks + (promptOnly ? [] : hooks), promptOnly: promptOnly ? hooks : [], label: "generate (steered)",
-                                       name: "steered (\(at) layer \(layers.map(String.init).joined(separator: ",")))")
+                                       name: steeredName)
         return value(of: GenerationResult(prompt: prompt, normal: normal, second: steered, comparison: .steered))
     }
 }

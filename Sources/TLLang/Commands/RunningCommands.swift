@@ -82,6 +82,11 @@ enum LensCommand: TLCommand {
 extension Session {
     func cmdLens(_ a: Invocation) throws -> Value {
         let m = try requireModel()
+        if !backend.isLocal {
+            // nnsight/NDIF: decoded and reduced where the model runs (Support/PlanVerbs.swift).
+            let (lens, ids, positions) = try lensThroughPlan(a)
+            return lensValue(lens, m, point: try a[LensCommand.at], positions: positions, strTokens: m.strTokens(ids), k: try a[LensCommand.k])
+        }
         let c = try cacheArgument(a.expression(of: LensCommand.input), range: a.range, splicing: a)
         let P = c.tokens.count
         let positions = try a.expression(of: LensCommand.pos).map { try indexList($0, limit: P) } ?? [P - 1]
@@ -89,13 +94,18 @@ extension Session {
         try checkCancelled()
         let point = try a[LensCommand.at]
         let lens = try LogitLens.compute(cache: c.cache, positions: positions, at: point)
+        return lensValue(lens, m, point: point, positions: positions, strTokens: c.strTokens, k: k)
+    }
+
+    func lensValue(_ lens: any LensRows, _ m: LoadedModel, point: LogitLens.Point, positions: [Int], strTokens: [String], k: Int) -> Value {
+        let P = strTokens.count
         let labels = lens.labels.map { label -> String in
             if label == "final_post" { return "out" }
             // resid_post's rows are each block's input (L0 = the embeddings); the other points name theirs.
             return "L" + label.replacingOccurrences(of: "_pre", with: point == .resid_post ? "" : " pre").replacingOccurrences(of: "_mid", with: " mid")
         }
         return value(of: LensResult(lens: lens, rowLabels: labels, positions: positions,
-                                    positionTokens: positions.map { c.strTokens[($0 + P) % P] }, k: k,
+                                    positionTokens: positions.map { strTokens[($0 + P) % P] }, k: k,
                                     tokenString: { m.strTokens([$0])[0] }))
     }
 
@@ -118,6 +128,7 @@ extension Session {
     }
 
     func cmdLoss(_ a: Invocation) throws -> Value {
+        if !backend.isLocal { return try lossThroughPlan(a) }  // Support/PlanVerbs.swift
         let c = try cacheArgument(a.expression(of: LossCommand.text), range: a.range)
         guard c.tokens.count >= 2 else {
             throw TLLangError.at(a.range(of: LossCommand.text), "loss needs at least two tokens (each token is predicted from the ones before it); this text has \(c.tokens.count)",
@@ -138,9 +149,9 @@ extension Session {
         let k = try a[TestCommand.k]
         let promptIDs = try m.tokens(prompt)
         let answerIDs = tok.encode(answer)
+        if !backend.isLocal { return try testThroughPlan(a, promptIDs: promptIDs, answerIDs: answerIDs, k: k) }  // Support/PlanVerbs.swift
         let c = try runPrompt(.list((promptIDs + answerIDs).map { .number(Double($0)) }), bos: false, range: a.range)
-        var d = Display(text: "Tokenized prompt: \(m.strTokens(promptIDs).map { "'\($0)'" }.joined(separator: ", "))\nTokenized answer: \(m.strTokens(answerIDs).map { "'\($0)'" }.joined(separator: ", "))")
-        var rankRows: [[Table.Cell]] = []
+        var answers: [(rank: Int, logit: Float, prob: Float)] = [], tops: [[TopTokens.Entry]] = []
         for (i, t) in answerIDs.enumerated() {
             let p = promptIDs.count - 1 + i
             let logits = try c.logits.select(axis: 0, index: 0)
@@ -148,11 +159,10 @@ extension Session {
             let row = Tensor(shape: [V], data: Array(logits.data[(p * V)..<((p + 1) * V)]))
             let probs = row.softmax()
             let rank = row.data.filter { $0 > row.data[t] }.count
-            rankRows.append([.token(m.strTokens([t])[0]), .int(rank), .float(Double(row.data[t])), .float(Double(probs.data[t]))])
-            d.tables.append(try topTokens(c, position: p, k: k, title: "top \(k) at position \(p) (before \(visibleToken(m.strTokens([t])[0])))", firstRank: 0).table)
+            answers.append((rank, row.data[t], probs.data[t]))
+            tops.append(try topTokens(c, position: p, k: k, title: "", firstRank: 0).entries)
         }
-        d.tables.insert(Table(title: "answer tokens", columns: [.init(name: "token"), .init(name: "rank"), .init(name: "logit", decimals: 3), .init(name: "prob", decimals: 4)], rows: rankRows), at: 0)
-        return .result(d, data: nil)
+        return testDisplay(m, promptIDs: promptIDs, answerIDs: answerIDs, answers: answers, tops: tops, k: k)
     }
 
     func cmdNorms(_ a: Invocation) throws -> Value {

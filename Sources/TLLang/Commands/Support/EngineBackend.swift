@@ -36,11 +36,12 @@ final class EngineBackend: @unchecked Sendable {
 extension Session {
     /// Model-touching verbs that still run on the Swift engine under `backend nnsight|ndif`
     /// (said in a note each time, so no result is mistaken for nnsight's).
-    static let swiftEngineVerbs: Set<String> = ["loss", "test", "lens", "dla", "grad", "attrib", "eap", "induction", "detect",
-                                                "generate", "features", "sae_stats"]
+    static let swiftEngineVerbs: Set<String> = ["dla", "grad", "attrib", "eap", "induction", "detect",
+                                                "features", "sae_stats"]
 
     /// Verbs that run on a nnsight backend as plans (the others run the Swift engine's copy).
-    static let planVerbs: Set<String> = ["run", "top", "patch"]
+    static let planVerbs: Set<String> = ["run", "top", "patch", "loss", "test", "lens", "generate"]
+    static let planVerbsText = "run, top, patch, loss, test, lens and generate"
 
     /// Refuses a verb that would run the Swift engine on a model loaded without its weights
     /// (`model NAME weights=false`, the default under backend ndif), before anything runs.
@@ -49,7 +50,7 @@ extension Session {
         // `feature` reads W_U itself on every backend; run, top and patch run here on backend local.
         let needsWeights = Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
         guard needsWeights || (backend.isLocal && Session.planVerbs.contains(c.verb)) else { return }
-        let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), run, top and patch run remotely"
+        let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), \(Session.planVerbsText) run remotely"
         throw TLLangError.at(c.verbRange, "\(c.verb) runs on the Swift engine here, but \(m.name) was loaded without its weights (config and tokenizer only)\(remote)",
                              hint: "model \(m.name.contains(" ") ? "NAME" : m.name) weights=true loads them (if they fit in this machine's memory)")
     }
