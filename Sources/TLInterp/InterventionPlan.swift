@@ -16,6 +16,8 @@ public struct InterventionPlan: Sendable {
         public var positions: [Int]?
         public var columns: [Int]?
         public var keep: Bool
+        /// A summary computed where the model runs, sent back instead of the activation (PlanSummary.swift).
+        public var summary: Summary? = nil
         public init(_ hook: String, positions: [Int]? = nil, columns: [Int]? = nil, keep: Bool = true) {
             self.hook = hook; self.positions = positions; self.columns = columns; self.keep = keep
         }
@@ -70,7 +72,7 @@ public struct InterventionPlan: Sendable {
                 guard j >= 0 && j < i else {
                     throw TLInterpError.invalidArgument("run \(i): a write can only use a read of an earlier run, not run \(j)")
                 }
-                guard runs[j].reads.contains(where: { $0.hook == hook && $0.positions == nil && $0.columns == nil }) else {
+                guard runs[j].reads.contains(where: { $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.summary == nil }) else {
                     throw TLInterpError.invalidArgument("run \(i): run \(j) does not read the whole of \(hook)")
                 }
             }
@@ -125,7 +127,8 @@ extension InterventionPlan {
                     guard let t = out.cache[r.hook] else { throw TLInterpError.invalidArgument("the run did not produce \(r.hook)") }
                     full = t
                 }
-                let value = try PlanCells.select(full, positions: r.positions, columns: r.columns, tokens: P)
+                var value = try PlanCells.select(full, positions: r.positions, columns: r.columns, tokens: P)
+                if let s = r.summary { value = try s.apply(to: value, hook: r.hook, model: model, tokens: run.tokens) }
                 got[r.hook] = value
                 if r.keep { keep[r.hook] = value }
             }

@@ -51,6 +51,7 @@ public enum PlanWire {
                          var o: [(key: String, value: JSON)] = [("hook", .string(r.hook)), ("keep", .bool(r.keep))]
                          if let p = r.positions { o.append(("positions", .numbers(p))) }
                          if let c = r.columns { o.append(("columns", .numbers(c))) }
+                         if let s = r.summary { o.append(("summary", s.json)) }
                          return .object(o)
                      }),
                      "writes": .array(run.writes.map { w in

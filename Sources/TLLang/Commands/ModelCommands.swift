@@ -15,7 +15,7 @@ enum ModelCommand: TLCommand {
     static let name = Argument<Expr?>("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory; omitted: the embedded default model")
     static let process = Option<Bool>("process", "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: true)
     static let dtype = Option<WeightDType>("dtype", "precision the block weight matrices are kept in: bf16 or f16 halve their memory and the bytes a short forward streams (products still accumulate in Float32; embeddings and W_U stay Float32)", default: .f32)
-    static let weights = Option<Bool?>("weights", "load the weights here; false fetches and reads only config.json and the tokenizer, for a remote engine that holds the weights (a 70B model on NDIF): run, top and patch then run there, and verbs that need the Swift engine say so", default: .described("true, or false under backend ndif"))
+    static let weights = Option<Bool?>("weights", "load the weights here; false fetches and reads only config.json and the tokenizer, for a remote engine that holds the weights (a 70B model on NDIF): run, top, patch, dla, induction and detect then run there, and verbs that need the Swift engine say so", default: .described("true, or false under backend ndif"))
     static let options: [any OptionDeclaration] = [process, weights, dtype]
     static let arguments: [any ArgumentDeclaration] = [name]
     static func run(_ a: Invocation, in session: Session) throws -> Value { try session.cmdModel(a) }
@@ -103,7 +103,7 @@ extension Session {
         let h = backend.worker?.hello
         let versions = ["nnsight", "torch", "transformers"].map { "\($0) \(h?[$0]?.string ?? "?")" }.joined(separator: ", ")
         let where_ = kind == .ndif ? "on NDIF (\(host ?? backend.environment["NDIF_HOST"] ?? "nnsight's default host"))" : "on this machine"
-        return .result(Display(text: "backend \(kind.rawValue): run, top and patch run as nnsight plans \(where_) (\(versions)); "
+        return .result(Display(text: "backend \(kind.rawValue): run, top, patch, dla, induction and detect run as nnsight plans \(where_) (\(versions)); "
                                    + "Hugging Face weights, unprocessed: results are those of process=false"), data: nil)
     }
 
@@ -130,7 +130,7 @@ extension Session {
         ProcessMemory.releaseFreedMemory()  // the previous model's weights, if nothing else holds them
         let without = loaded.model.hasWeights ? ""
             : backend.isLocal ? " (config and tokenizer only: verbs that run the model need `model NAME weights=true`, or backend ndif)"
-            : " (config and tokenizer only: the weights stay with \(backend.kind.rawValue), where run, top and patch run)"
+            : " (config and tokenizer only: the weights stay with \(backend.kind.rawValue), where run, top, patch, dla, induction and detect run)"
         return .result(Display(text: "loaded \(loaded.name)\(without): " + summary(loaded)), data: nil)
     }
 
