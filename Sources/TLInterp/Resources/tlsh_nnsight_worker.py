@@ -100,6 +100,7 @@ class HookMap:
         self.n_kv_heads = getattr(config, "num_key_value_heads", None) or self.n_heads
         self.parallel = bool(getattr(config, "use_parallel_residual", False)) and config.model_type == "gpt_neox"
         self.d_model = config.hidden_size
+        self.rotary = config.model_type != "gpt2"
 
     def names(self):
         out = []
@@ -109,7 +110,11 @@ class HookMap:
             out.append("hook_pos_embed")
         for l in range(self.n_layers):
             b = f"blocks.{l}."
-            out += [b + "hook_resid_pre", b + "attn.hook_q", b + "attn.hook_k", b + "attn.hook_v", b + "attn.hook_pattern",
+            out += [b + "hook_resid_pre", b + "attn.hook_q", b + "attn.hook_k", b + "attn.hook_v"]
+            if self.rotary:
+                out += [b + "attn.hook_rot_q", b + "attn.hook_rot_k"]
+            out += [b + "attn.hook_attn_scores",
+                    b + "attn.hook_pattern",
                     b + "attn.hook_z", b + "hook_attn_out"]
             if not self.parallel:
                 out.append(b + "hook_resid_mid")
@@ -177,6 +182,11 @@ class HookMap:
         if local == "attn.hook_pattern":
             # Recomputed from the q and k the attention function receives (.source): see _pattern.
             return f"{layer}.{p['attn']}", "pattern", 0.5, False
+        if local in ("attn.hook_rot_q", "attn.hook_rot_k") and self.rotary:
+            # The query and key the attention function receives: after rotary (and Qwen3's norms).
+            return f"{layer}.{p['attn']}", local[-5:], 0.4, False
+        if local == "attn.hook_attn_scores":
+            return f"{layer}.{p['attn']}", "scores", 0.45, False
         if local == "mlp.hook_pre":
             return f"{layer}.{p['mlp_pre']}", "output", 3.2, False
         if local == "mlp.hook_pre_linear" and p["mlp_pre_linear"]:
@@ -334,7 +344,7 @@ class Worker:
                 path, io, order, per_head = self.hooks.locate(w["hook"])
                 if w.get("op", "set") not in ("set", "add"):
                     raise WorkerError("bad_request", f"run {i}: write op must be set or add, got {w.get('op')!r}")
-                if w["hook"] == "logits" or io == "pattern":
+                if w["hook"] == "logits" or io in ATTENTION_POINTS:
                     raise WorkerError("bad_request", f"run {i}: {w['hook']} can be read, not written, on nnsight")
                 if w.get("head") is not None and not per_head:
                     raise WorkerError("bad_request", f"run {i}: head= is only for attn.hook_z, not {w['hook']}")
@@ -401,14 +411,25 @@ class Worker:
 # The session code below is what nnsight serialises for NDIF: it must reach nothing but the
 # model, plain data and these module-level functions (no Worker, no open files).
 
-def _point(model, path, io):
-    """The live tensor of one hook point inside a trace (a tuple output's first element)."""
+def _point(model, path, io, cached=None):
+    """The live tensor of one hook point inside a trace (a tuple output's first element). Points
+    inside attention share one access to the attention call's inputs, kept in `cached`."""
     if io == "logits":
         out = model.output
         return out.logits if hasattr(out, "logits") else out[0]
     target = _module(model, path)
-    if io == "pattern":
-        return _pattern(target)
+    if io in ATTENTION_POINTS:
+        # nnsight lets a trace reach a point once: the call's inputs are read once per module.
+        cached = {} if cached is None else cached
+        key = (path, "attention_call")
+        if key not in cached:
+            cached[key] = getattr(target.source, ATTENTION_CALL).inputs
+        args, kwargs = cached[key]
+        if io == "pattern":
+            return _pattern(args, kwargs)
+        if io == "scores":
+            return _scores(args, kwargs)
+        return args[1 if io == "rot_q" else 2].transpose(1, 2)  # [b, head, pos, d_head] -> [b, pos, head, d_head]
     value = target.input if io == "input" else target.output
     if isinstance(value, tuple):
         value = value[0]
@@ -430,10 +451,25 @@ def _module(model, path):
 ATTENTION_CALL = "attention_interface_1"
 
 
-def _pattern(attention):
-    """TransformerLens's hook_pattern [batch, head, query, key] of one attention module."""
+ATTENTION_POINTS = ("pattern", "scores", "rot_q", "rot_k")
+
+
+def _instrument_attention(model, ops):
+    """Touches .source of every attention module a run reads inside, before the model starts: nnsight
+    rewrites a module's forward on the first .source access, too late for a forward already running."""
+    for path in sorted({op[4] for op in ops if op[5] in ATTENTION_POINTS}):
+        _module(model, path).source
+
+
+def _pattern(args, kwargs):
+    """TransformerLens's hook_pattern [batch, head, query, key] from the attention call's inputs."""
     import torch
-    args, kwargs = getattr(attention.source, ATTENTION_CALL).inputs
+    return torch.softmax(_scores(args, kwargs).float(), dim=-1)
+
+
+def _scores(args, kwargs):
+    """TransformerLens's hook_attn_scores: q·k scaled, soft-capped (Gemma-2), hidden keys at -inf."""
+    import torch
     q, k = args[1], args[2]  # [b, H, P, dh], [b, K, P, dh]
     if k.shape[1] != q.shape[1]:
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)  # grouped-query attention
@@ -448,8 +484,7 @@ def _pattern(attention):
     window = kwargs.get("sliding_window")
     if window:
         hidden = hidden | (i - j >= window)  # key j is visible from query i when i - j < window
-    scores = scores.masked_fill(hidden, float("-inf"))
-    return torch.softmax(scores.float(), dim=-1)
+    return scores.masked_fill(hidden, float("-inf"))
 
 
 def _head_view(tensor, spec):
@@ -517,10 +552,11 @@ def run_plan(model, n_heads, prepared, session_kw):
             saved = {}
             with model.trace(torch.tensor([tokens])):
                 cached = {}
+                _instrument_attention(model, ops)
                 for order, _, kind, spec, path, io, per_head in ops:
                     key = (path, io)
                     if key not in cached:
-                        cached[key] = _point(model, path, io)
+                        cached[key] = _point(model, path, io, cached)
                     point = _view(cached[key], per_head, n_heads)
                     positions = spec.get("positions")
                     pos = slice(None) if positions is None else list(positions)
