@@ -69,6 +69,36 @@ final class NNsightAnalysisParityTests: XCTestCase {
         }
     }
 
+    /// Writes through the new views (a head of q, k and v: one projection's output, GPT-2's c_attn
+    /// split, GPT-NeoX's per-head split; the MLP's pre and post) reach the model as on the Swift engine.
+    func testWritesToAttentionAndMLPInternalsEqualTheSwiftEngine() throws {
+        let worker = try startWorker()
+        defer { worker.shutdown() }
+        for name in NNsightParityTests.families + ["tiny-a"] {
+            let g = try AnalysisPlanTests.golden(name)
+            let (model, tokens, _, _) = try AnalysisPlanTests.fixture(name)
+            _ = try worker.call("load", ["model": .string(g.hfDirectory.path)])
+            let c = model.config, L = c.nLayers
+            let headRow = Tensor(shape: [c.dHead], data: (0..<c.dHead).map { Float($0 % 5) * 0.2 - 0.3 })
+            let mlpRow = Tensor(shape: [c.dMLP], data: (0..<c.dMLP).map { Float($0 % 7) * 0.1 - 0.2 })
+            let plan = InterventionPlan(runs: [.init(tokens: tokens, reads: [.init("logits"), .init("blocks.0.attn.hook_q"), .init("blocks.0.mlp.hook_post")],
+                                                     writes: [.init("blocks.0.attn.hook_q", positions: [1], head: c.nHeads - 1, value: .tensor(headRow)),
+                                                              .init("blocks.0.attn.hook_v", .add, positions: [0, 2], head: 0, value: .tensor(headRow)),
+                                                              .init("blocks.\(L - 1).attn.hook_k", .add, head: 0, value: .tensor(headRow)),
+                                                              .init("blocks.0.mlp.hook_pre", .add, positions: [1], value: .tensor(mlpRow)),
+                                                              .init("blocks.\(L - 1).mlp.hook_post", positions: [2], value: .tensor(mlpRow))])])
+            let a = try run(plan, on: worker).0, b = try plan.execute(on: model)
+            let gap = name.hasPrefix("gemma-") ? Float(g.meta["hf_vs_tl_unprocessed_logits_max_abs"] as? Double ?? 0) : 0
+            for (hook, t) in b.runs[0] {
+                let scale = max(1, t.data.map(abs).max() ?? 0)
+                let d = a.runs[0][hook]!.maxAbsDifference(t)
+                XCTAssertLessThanOrEqual(d, (name.hasPrefix("gemma-") && hook != "logits" ? 3e-3 : 1e-4) * scale + (hook == "logits" ? gap : 0),
+                                         "\(name) \(hook) after writes: max |nnsight − swift| = \(d)")
+            }
+            XCTAssertGreaterThan(b.runs[0]["logits"]!.maxAbsDifference(try model.run(tokens: [tokens]).logits!), 1e-3, "\(name): the writes changed the logits")
+        }
+    }
+
     /// The remote path (nnsight's RemoteBackend, not sent) serialises sessions that read patterns
     /// through .source and project onto the unembedding.
     func testAnalysisPlansBecomeNDIFRequests() throws {
