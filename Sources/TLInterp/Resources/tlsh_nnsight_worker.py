@@ -158,7 +158,6 @@ class HookMap:
         raise WorkerError("unknown_hook", f"'{name}' has no nnsight equivalent for {self.model_type}; "
                           f"hooks with one: {', '.join(sorted(set(n.split('.', 2)[-1] if n.startswith('blocks.') else n for n in self.names())))}")
 
-
     def resolve_unembed(self, model):
         """The unembedding's module name where it has had several (GPT-NeoX: embed_out, lm_head)."""
         names = self.paths["unembed"]
