@@ -49,7 +49,7 @@ extension Session {
         // `feature` reads W_U itself on every backend; the plan verbs run here on backend local.
         let needsWeights = Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
         guard needsWeights || (backend.isLocal && Session.planVerbs.contains(c.verb)) else { return }
-        let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), \(Session.planVerbs.sorted().joined(separator: ", ")) run remotely"
+        let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue) these run remotely: \(Session.planVerbs.sorted().joined(separator: ", "))"
         throw TLLangError.at(c.verbRange, "\(c.verb) runs on the Swift engine here, but \(m.name) was loaded without its weights (config and tokenizer only)\(remote)",
                              hint: "model \(m.name.contains(" ") ? "NAME" : m.name) weights=true loads them (if they fit in this machine's memory)")
     }
