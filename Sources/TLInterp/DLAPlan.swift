@@ -1,11 +1,11 @@
 // Direct logit attribution as a plan, for engines where the weights are not here (nnsight, NDIF):
 // one run of the cache's tokens whose reads are projected onto the unembedding direction where the
 // model runs (InterventionPlan.Summary.unembed), so the reply is a few floats per component — per
-// head, per block output, per neuron — plus the final residual row for the final norm's scale.
+// head, per block output, per neuron — and the final norm's scale at the position.
 // The numbers are DirectLogitAttribution.attribute's (TransformerLens's logit_attrs over
 // decompose_resid / stack_head_results / stack_neuron_results): centre (LayerNorm models), divide
 // by ln_final's scale at the position, dot with W_U[:, token] − W_U[:, wrong]; the centring is moved
-// onto the direction (centre(x)·w = x·centre(w)), the scale applied here.
+// onto the direction (centre(x)·w = x·centre(w)); the scale, computed there too, divides here.
 import TLModel
 import TLTensor
 
@@ -39,7 +39,7 @@ public struct DLAPlan: Sendable {
             reads.append(.init("blocks.\(l).hook_mlp_out", positions: at, summary: .unembed(u)))
         }
         finalHook = "blocks.\(config.nLayers - 1).hook_resid_post"
-        reads.append(.init(finalHook, positions: at))
+        reads.append(.init(finalHook, positions: at, summary: .normScale(center: config.normalizationType == .layerNorm, eps: config.eps)))
         plan = InterventionPlan(runs: [.init(tokens: tokens, reads: reads)])
         self.config = config
         self.embedHooks = embeds.map { (hook: $0.0, label: $0.1) }
@@ -53,14 +53,11 @@ public struct DLAPlan: Sendable {
             guard let t = r[hook] else { throw TLInterpError.invalidArgument("the plan's reply has no \(hook)") }
             return t
         }
-        // ln_final's scale at the position, from the final residual row (centred for LayerNorm).
-        var x = try get(finalHook).data
-        guard x.count == config.dModel else { throw TLInterpError.invalidArgument("the final residual row has \(x.count) values, not d_model = \(config.dModel)") }
-        if config.normalizationType == .layerNorm {
-            let mean = x.reduce(0, +) / Float(x.count)
-            for i in x.indices { x[i] -= mean }
+        // ln_final's scale at the position (TransformerLens's ln_final.hook_scale).
+        let scaleRead = try get(finalHook)
+        guard scaleRead.count == 1, let scale = scaleRead.data.first, scale > 0 else {
+            throw TLInterpError.invalidArgument("the final norm's scale came back as \(scaleRead.shape)")
         }
-        let scale = (x.reduce(0) { $0 + $1 * $1 } / Float(x.count) + config.eps).squareRoot()
         let L = config.nLayers, H = config.nHeads
         var heads = [Float]()
         var components: [(label: String, value: Float)] = try embedHooks.map { ($0.label, try get($0.hook).data[0] / scale) }

@@ -33,6 +33,9 @@ extension InterventionPlan {
         case weights(Tensor)
         /// logits [1, P, vocab] → [1, P − 1]: −log p(token[i+1]) at each position.
         case nextTokenLoss
+        /// [1, pos, d_model] → [1, pos]: a norm's scale, √(mean(x²) + eps) of each row, centred first
+        /// for LayerNorm (dla's final scale, so the final residual row need not travel).
+        case normScale(center: Bool, eps: Float)
     }
 }
 
@@ -44,7 +47,8 @@ extension InterventionPlan.Read {
 }
 
 extension InterventionPlan.Summary {
-    /// The wire form (PlanWire): {"unembed": {...}} | {"stripe": n} | {"weights": tensor} | {"next_token_loss": true}.
+    /// The wire form (PlanWire): {"unembed": {...}} | {"stripe": n} | {"weights": tensor} | {"next_token_loss": true}
+    /// | {"norm_scale": {"center": bool, "eps": x}}.
     var json: JSON {
         switch self {
         case .unembed(let u):
@@ -53,6 +57,8 @@ extension InterventionPlan.Summary {
         case .stripe(let offset): return .object(["stripe": .integer(offset)])
         case .weights(let w): return .object(["weights": PlanWire.encode(w)])
         case .nextTokenLoss: return .object(["next_token_loss": .bool(true)])
+        case .normScale(let center, let eps):
+            return .object(["norm_scale": .object([("center", .bool(center)), ("eps", .double(Double(eps)))])])
         }
     }
 
@@ -96,6 +102,17 @@ extension InterventionPlan.Summary {
             }
             let per = crossEntropyLoss(logits: value, tokens: [tokens]).perToken
             return Tensor(shape: [1, per.count], data: per.data)
+        case .normScale(let center, let eps):
+            guard value.rank == 3 else { throw TLInterpError.invalidArgument("a norm_scale summary reads [1, pos, d_model], not \(hook) \(value.shape)") }
+            let d = value.shape[2], rows = value.shape[1]
+            return Tensor(shape: [1, rows], data: (0..<rows).map { r in
+                var x = Array(value.data[(r * d)..<((r + 1) * d)])
+                if center {
+                    let mean = x.reduce(0, +) / Float(d)
+                    for i in x.indices { x[i] -= mean }
+                }
+                return (x.reduce(0) { $0 + $1 * $1 } / Float(d) + eps).squareRoot()
+            })
         }
     }
 

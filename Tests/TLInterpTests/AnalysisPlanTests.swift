@@ -90,6 +90,7 @@ final class AnalysisPlanTests: XCTestCase {
             .init("blocks.0.attn.hook_pattern", summary: .stripe(offset: 1)),
             .init("blocks.1.attn.hook_pattern", summary: .weights(w)),
             .init("logits", summary: .nextTokenLoss),
+            .init("blocks.1.hook_resid_post", positions: [-1], summary: .normScale(center: true, eps: 0.5)),
         ])])
         let reads = try XCTUnwrap(PlanWire.encode(plan)["runs"]?.array?.first?["reads"]?.array)
         let u = try XCTUnwrap(reads[0]["summary"]?["unembed"])
@@ -100,6 +101,8 @@ final class AnalysisPlanTests: XCTestCase {
         XCTAssertEqual(reads[1]["summary"]?["stripe"]?.wholeNumber, 1)
         XCTAssertEqual(try PlanWire.decodeTensor(reads[2]["summary"]?["weights"]), w)
         XCTAssertEqual(reads[3]["summary"]?["next_token_loss"]?.bool, true)
+        XCTAssertEqual(reads[4]["summary"]?["norm_scale"]?["center"]?.bool, true)
+        XCTAssertEqual(reads[4]["summary"]?["norm_scale"]?["eps"]?.number, 0.5)
         // A summarised read is no source for a later write.
         let bad = InterventionPlan(runs: [.init(tokens: [1], reads: [.init("blocks.0.hook_resid_post", summary: .stripe(offset: 0))]),
                                           .init(tokens: [1], writes: [.init("blocks.0.hook_resid_post", value: .read(run: 0, hook: "blocks.0.hook_resid_post"))])])

@@ -26,7 +26,10 @@ def reads(summ, neurons=True):
         if neurons and l==L-1: r.append((f"blocks.{l}.mlp.hook_post","neurons"))
         r.append((f"blocks.{l}.hook_mlp_out","output"))
     out=[{"hook":h,"positions":[-1], **({"summary":{"unembed":dict(u,through=t)}} if summ else {})} for h,t in r]
-    return out+[{"hook":f"blocks.{L-1}.hook_resid_post","positions":[-1]}]
+    final = {"hook": f"blocks.{L-1}.hook_resid_post", "positions": [-1]}
+    if summ:  # the final norm's scale (llama: RMSNorm, not centred)
+        final["summary"] = {"norm_scale": {"center": False, "eps": 1e-6}}
+    return out + [final]
 for name, plan in [("dla plan (summaries)", reads(True)), ("same reads, vectors", reads(False)),
                    ("dla plan, no neurons", reads(True, False)), ("vectors, no neurons", reads(False, False))]:
     p={"runs":[{"tokens":toks,"reads":plan}]}

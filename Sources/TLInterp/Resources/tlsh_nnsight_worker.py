@@ -201,7 +201,7 @@ class HookMap:
         if summary is None:
             return read
         if not isinstance(summary, dict) or len(summary) != 1:
-            raise WorkerError("bad_request", f"a read's summary is one of unembed, stripe, weights, next_token_loss; got {summary!r}")
+            raise WorkerError("bad_request", f"a read's summary is one of unembed, stripe, weights, next_token_loss, norm_scale; got {summary!r}")
         kind = next(iter(summary))
         hook = read["hook"]
         local = hook.split(".", 2)[-1] if hook.startswith("blocks.") else hook
@@ -225,11 +225,13 @@ class HookMap:
                 raise WorkerError("bad_request", f"a {kind} summary reads attn.hook_pattern, not {hook}")
             value = summary[kind] if kind == "stripe" else decode_tensor(summary[kind])
             return dict(read, summary={kind: value})
+        if kind == "norm_scale":
+            return read
         if kind == "next_token_loss":
             if hook != "logits":
                 raise WorkerError("bad_request", f"a next_token_loss summary reads logits, not {hook}")
             return read
-        raise WorkerError("bad_request", f"unknown summary {kind!r}; summaries: unembed, stripe, weights, next_token_loss")
+        raise WorkerError("bad_request", f"unknown summary {kind!r}; summaries: unembed, stripe, weights, next_token_loss, norm_scale")
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,7 +508,7 @@ def _summarise(model, summary, value, tokens):
     unembed: each row's dot product with Σ c·W_U[:, t] (centred for LayerNorm models), through
     W_O per head (z) or W_out per neuron (mlp post); stripe: a pattern's mean at one diagonal
     offset per head; weights: Σ pattern·W per head and weight matrix; next_token_loss: the loss
-    at each position of the logits."""
+    at each position of the logits; norm_scale: a norm's scale per row (centred for LayerNorm)."""
     import torch
     kind, spec = next(iter(summary.items()))
     if kind == "unembed":
@@ -527,6 +529,11 @@ def _summarise(model, summary, value, tokens):
         return torch.diagonal(value, offset=-offset, dim1=-2, dim2=-1).mean(-1)  # [b, H]
     if kind == "weights":
         return torch.einsum("bhij,kij->bhk", value, spec.to(value.dtype))
+    if kind == "norm_scale":
+        x = value.float()
+        if spec.get("center"):
+            x = x - x.mean(-1, keepdim=True)
+        return torch.sqrt((x * x).mean(-1) + float(spec["eps"]))  # [b, p]
     log_probs = torch.log_softmax(value[0, :-1].float(), dim=-1)
     target = torch.tensor(tokens[1:], device=log_probs.device)
     return -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1).unsqueeze(0)  # [1, P - 1]
