@@ -20,6 +20,9 @@ public struct InterventionPlan: Sendable {
         // hook twice, and what to compute from the read before sending it back.
         public var key: String? = nil
         public var reduce: Reduction? = nil
+        /// A summary computed where the model runs, sent back instead of the activation
+        /// (PlanSummary.swift: projections for dla, pattern sums for head scores).
+        public var summary: Summary? = nil
         public init(_ hook: String, positions: [Int]? = nil, columns: [Int]? = nil, keep: Bool = true) {
             self.hook = hook; self.positions = positions; self.columns = columns; self.keep = keep
         }
@@ -81,7 +84,7 @@ public struct InterventionPlan: Sendable {
                 guard j >= 0 && j < i else {
                     throw TLInterpError.invalidArgument("run \(i): a write can only use a read of an earlier run, not run \(j)")
                 }
-                guard runs[j].reads.contains(where: { $0.name == hook && $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.reduce == nil }) else {
+                guard runs[j].reads.contains(where: { $0.name == hook && $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.reduce == nil && $0.summary == nil }) else {
                     throw TLInterpError.invalidArgument("run \(i): run \(j) does not read the whole of \(hook)")
                 }
             }
@@ -149,7 +152,8 @@ extension InterventionPlan {
                     bases[r.name] = try reduce.base(try PlanCells.select(full, positions: r.positions, columns: nil, tokens: P), model: model)
                     continue
                 }
-                let value = try PlanCells.select(full, positions: r.positions, columns: r.columns, tokens: P)
+                var value = try PlanCells.select(full, positions: r.positions, columns: r.columns, tokens: P)
+                if let s = r.summary { value = try s.apply(to: value, hook: r.hook, model: model, tokens: run.tokens) }
                 got[r.name] = value
                 if r.keep { keep[r.name] = value }
             }

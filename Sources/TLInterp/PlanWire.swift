@@ -53,6 +53,7 @@ public enum PlanWire {
                          if let c = r.columns { o.append(("columns", .numbers(c))) }
                          if let k = r.key { o.append(("key", .string(k))) }
                          if let red = r.reduce { o.append(("reduce", encode(red))) }
+                         if let s = r.summary { o.append(("summary", s.json)) }
                          return .object(o)
                      })),
                      ("writes", .array(run.writes.map { w in

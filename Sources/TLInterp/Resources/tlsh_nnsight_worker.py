@@ -67,15 +67,25 @@ def _family_paths(model_type):
     llama_like = dict(
         embed="model.embed_tokens", layers="model.layers", attn="self_attn", o_proj="self_attn.o_proj",
         ln2="post_attention_layernorm", mlp="mlp", ln_final="model.norm",
-        attn_out=("self_attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+        attn_out=("self_attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False,
+        # q/k/v: one projection each (viewed per head); the MLP: gate (hook_pre), up (hook_pre_linear),
+        # down (its input is hook_post); the unembedding. Conv1D weights are [in, out], Linear's [out, in].
+        qkv=("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), fused_qkv=None,
+        mlp_pre="mlp.gate_proj", mlp_pre_linear="mlp.up_proj", mlp_down="mlp.down_proj", unembed="lm_head", conv1d=False)
     if model_type == "gpt2":
+        # c_attn's output is [q | k | v] along the last axis ("outer" split).
         return dict(embed="transformer.wte", pos_embed="transformer.wpe", layers="transformer.h", attn="attn",
                     o_proj="attn.c_proj", ln2="ln_2", mlp="mlp", ln_final="transformer.ln_f",
-                    attn_out=("attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+                    attn_out=("attn", "output"), mlp_out=("mlp", "output"), scaled_embed=False,
+                    qkv=None, fused_qkv=("attn.c_attn", "outer"), mlp_pre="mlp.c_fc", mlp_pre_linear=None,
+                    mlp_down="mlp.c_proj", unembed="lm_head", conv1d=True)
     if model_type == "gpt_neox":
+        # query_key_value's output, viewed [pos, head, 3·d_head], is [q | k | v] within each head ("inner").
         return dict(embed="gpt_neox.embed_in", layers="gpt_neox.layers", attn="attention", o_proj="attention.dense",
                     ln2="post_attention_layernorm", mlp="mlp", ln_final="gpt_neox.final_layer_norm",
-                    attn_out=("attention", "output"), mlp_out=("mlp", "output"), scaled_embed=False)
+                    attn_out=("attention", "output"), mlp_out=("mlp", "output"), scaled_embed=False,
+                    qkv=None, fused_qkv=("attention.query_key_value", "inner"), mlp_pre="mlp.dense_h_to_4h",
+                    mlp_pre_linear=None, mlp_down="mlp.dense_4h_to_h", unembed=("lm_head", "embed_out"), conv1d=False)
     if model_type in ("llama", "mistral", "qwen2", "qwen3"):
         return llama_like
     if model_type == "gemma":
@@ -103,8 +113,10 @@ class HookMap:
         self.paths = paths
         self.n_layers = config.num_hidden_layers
         self.n_heads = config.num_attention_heads
+        self.n_kv_heads = getattr(config, "num_key_value_heads", None) or self.n_heads
         self.parallel = bool(getattr(config, "use_parallel_residual", False)) and config.model_type == "gpt_neox"
         self.d_model = config.hidden_size
+        self.rotary = config.model_type != "gpt2"
 
     def names(self):
         out = []
@@ -114,10 +126,16 @@ class HookMap:
             out.append("hook_pos_embed")
         for l in range(self.n_layers):
             b = f"blocks.{l}."
-            out += [b + "hook_resid_pre", b + "attn.hook_z", b + "hook_attn_out"]
+            out += [b + "hook_resid_pre", b + "attn.hook_q", b + "attn.hook_k", b + "attn.hook_v"]
+            if self.rotary:
+                out += [b + "attn.hook_rot_q", b + "attn.hook_rot_k"]
+            out += [b + "attn.hook_attn_scores",
+                    b + "attn.hook_pattern",
+                    b + "attn.hook_z", b + "hook_attn_out"]
             if not self.parallel:
                 out.append(b + "hook_resid_mid")
-            out += [b + "hook_mlp_out", b + "hook_resid_post"]
+            out += [b + "mlp.hook_pre"] + ([b + "mlp.hook_pre_linear"] if self.paths["mlp_pre_linear"] else [])
+            out += [b + "mlp.hook_post", b + "hook_mlp_out", b + "hook_resid_post"]
         # Not ln_final.hook_normalized: TransformerLens fires it before the norm's weight (and
         # bias), Hugging Face's norm module returns it after; docs/REMOTE.md lists the gaps.
         return out + ["logits"]
@@ -149,8 +167,87 @@ class HookMap:
                 if local in table:
                     path, io, rank = table[local]
                     return path, io, (l, rank), local == "attn.hook_z"
+                inner = self.locate_inner(layer, local)
+                if inner is not None:
+                    path, io, rank, view = inner
+                    return path, io, (l, rank), view
         raise WorkerError("unknown_hook", f"'{name}' has no nnsight equivalent for {self.model_type}; "
                           f"hooks with one: {', '.join(sorted(set(n.split('.', 2)[-1] if n.startswith('blocks.') else n for n in self.names())))}")
+
+    def resolve_unembed(self, model):
+        """The unembedding's module name where it has had several (GPT-NeoX: embed_out, lm_head)."""
+        names = self.paths["unembed"]
+        if isinstance(names, tuple):
+            found = [n for n in names if hasattr(model, n)]
+            self.paths = dict(self.paths, unembed=found[0] if found else names[0])
+
+    def locate_inner(self, layer, local):
+        """Hooks inside attention and the MLP: (path, io, rank, view) or None. view is a plain dict
+        saying how a projection's output becomes TransformerLens's [batch, pos, head, d_head]."""
+        p = self.paths
+        qkv = {"attn.hook_q": 0, "attn.hook_k": 1, "attn.hook_v": 2}
+        if local in qkv:
+            i = qkv[local]
+            heads = self.n_heads if i == 0 else self.n_kv_heads
+            if p["qkv"] is not None:
+                # Before any q/k norm (Qwen3) and before rotary, as TransformerLens's hook_q/k/v.
+                return f"{layer}.{p['qkv'][i]}", "output", 0.1 + 0.1 * i, {"heads": heads, "chunk": None}
+            path, layout = p["fused_qkv"]
+            return f"{layer}.{path}", "output", 0.1 + 0.1 * i, {"heads": heads, "chunk": [3, i, layout]}
+        if local == "attn.hook_pattern":
+            # Recomputed from the q and k the attention function receives (.source): see _pattern.
+            return f"{layer}.{p['attn']}", "pattern", 0.5, False
+        if local in ("attn.hook_rot_q", "attn.hook_rot_k") and self.rotary:
+            # The query and key the attention function receives: after rotary (and Qwen3's norms).
+            return f"{layer}.{p['attn']}", local[-5:], 0.4, False
+        if local == "attn.hook_attn_scores":
+            return f"{layer}.{p['attn']}", "scores", 0.45, False
+        if local == "mlp.hook_pre":
+            return f"{layer}.{p['mlp_pre']}", "output", 3.2, False
+        if local == "mlp.hook_pre_linear" and p["mlp_pre_linear"]:
+            return f"{layer}.{p['mlp_pre_linear']}", "output", 3.4, False
+        if local == "mlp.hook_post":
+            return f"{layer}.{p['mlp_down']}", "input", 3.6, False
+        return None
+
+    def prepare_summary(self, read):
+        """A read with a server-side summary, with the module paths its weights come from added
+        (plain data, so the session stays serialisable for NDIF)."""
+        summary = read.get("summary")
+        if summary is None:
+            return read
+        if not isinstance(summary, dict) or len(summary) != 1:
+            raise WorkerError("bad_request", f"a read's summary is one of unembed, stripe, weights, next_token_loss, norm_scale; got {summary!r}")
+        kind = next(iter(summary))
+        hook = read["hook"]
+        local = hook.split(".", 2)[-1] if hook.startswith("blocks.") else hook
+        if kind == "unembed":
+            u = dict(summary["unembed"])
+            through = u.get("through", "output")
+            u["_unembed"], u["_conv1d"], u["_weight"] = self.paths["unembed"], self.paths["conv1d"], None
+            if through == "heads":
+                if local != "attn.hook_z":
+                    raise WorkerError("bad_request", f"an unembed summary through heads reads attn.hook_z, not {hook}")
+                u["_weight"] = f"{self.paths['layers']}.{hook.split('.')[1]}.{self.paths['o_proj']}"
+            elif through == "neurons":
+                if local != "mlp.hook_post":
+                    raise WorkerError("bad_request", f"an unembed summary through neurons reads mlp.hook_post, not {hook}")
+                u["_weight"] = f"{self.paths['layers']}.{hook.split('.')[1]}.{self.paths['mlp_down']}"
+            elif through != "output":
+                raise WorkerError("bad_request", f"an unembed summary goes through output, heads or neurons, not {through!r}")
+            return dict(read, summary={"unembed": u})
+        if kind in ("stripe", "weights"):
+            if local != "attn.hook_pattern":
+                raise WorkerError("bad_request", f"a {kind} summary reads attn.hook_pattern, not {hook}")
+            value = summary[kind] if kind == "stripe" else decode_tensor(summary[kind])
+            return dict(read, summary={kind: value})
+        if kind == "norm_scale":
+            return read
+        if kind == "next_token_loss":
+            if hook != "logits":
+                raise WorkerError("bad_request", f"a next_token_loss summary reads logits, not {hook}")
+            return read
+        raise WorkerError("bad_request", f"unknown summary {kind!r}; summaries: unembed, stripe, weights, next_token_loss, norm_scale")
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,6 +333,7 @@ class Worker:
             hf.eval()
             model = nnsight.NNsight(hf)
             host = req.get("host") if request_only else None
+        hooks.resolve_unembed(model)
         self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote or request_only, host, name
         self.request_only = request_only
         # The unembedding's name moved between transformers versions (GPT-NeoX: embed_out, then lm_head).
@@ -263,13 +361,16 @@ class Worker:
             for r in run.get("reads", []):
                 path, io, order, per_head = self.hooks.locate(r["hook"])
                 check_reduction(i, r, run.get("reads", []))
+                if r.get("reduce") is not None and r.get("summary") is not None:
+                    raise WorkerError("bad_request", f"run {i}: the read of {read_name(r)!r} has both a reduction and a summary; a read takes one")
+                r = self.hooks.prepare_summary(r)
                 ops.append((order, 1, "read", r, path, io, per_head))
             for w in run.get("writes", []):
                 path, io, order, per_head = self.hooks.locate(w["hook"])
                 if w.get("op", "set") not in ("set", "add"):
                     raise WorkerError("bad_request", f"run {i}: write op must be set or add, got {w.get('op')!r}")
-                if w["hook"] == "logits":
-                    raise WorkerError("bad_request", f"run {i}: logits can be read, not written")
+                if w["hook"] == "logits" or io in ATTENTION_POINTS:
+                    raise WorkerError("bad_request", f"run {i}: {w['hook']} can be read, not written, on nnsight")
                 if w.get("head") is not None and not per_head:
                     raise WorkerError("bad_request", f"run {i}: head= is only for attn.hook_z, not {w['hook']}")
                 value = w.get("value")
@@ -278,7 +379,7 @@ class Worker:
                     if not isinstance(j, int) or not 0 <= j < i:
                         raise WorkerError("bad_request", f"run {i}: a write can only use a read of an earlier run, not run {j!r}")
                     if not any(r["hook"] == value.get("hook") and read_name(r) == r["hook"] and r.get("reduce") is None
-                               for r in runs[j].get("reads", [])):
+                               and r.get("summary") is None for r in runs[j].get("reads", [])):
                         raise WorkerError("bad_request", f"run {i}: run {j} does not read {value.get('hook')!r}")
                     value = ("ref", j, value["hook"])
                 else:
@@ -339,21 +440,136 @@ class Worker:
 # The session code below is what nnsight serialises for NDIF: it must reach nothing but the
 # model, plain data and these module-level functions (no Worker, no open files).
 
-def _point(model, path, io):
-    """The live tensor of one hook point inside a trace (a tuple output's first element)."""
+def _point(model, path, io, cached=None):
+    """The live tensor of one hook point inside a trace (a tuple output's first element). Points
+    inside attention share one access to the attention call's inputs, kept in `cached`."""
     if io == "logits":
         out = model.output
         return out.logits if hasattr(out, "logits") else out[0]
-    target = model
-    for part in path.split("."):
-        target = target[int(part)] if part.isdigit() else getattr(target, part)
+    target = _module(model, path)
+    if io in ATTENTION_POINTS:
+        # nnsight lets a trace reach a point once: the call's inputs are read once per module.
+        cached = {} if cached is None else cached
+        key = (path, "attention_call")
+        if key not in cached:
+            cached[key] = getattr(target.source, ATTENTION_CALL).inputs
+        args, kwargs = cached[key]
+        if io == "pattern":
+            return _pattern(args, kwargs)
+        if io == "scores":
+            return _scores(args, kwargs)
+        return args[1 if io == "rot_q" else 2].transpose(1, 2)  # [b, head, pos, d_head] -> [b, pos, head, d_head]
     value = target.input if io == "input" else target.output
     if isinstance(value, tuple):
         value = value[0]
     return value
 
 
+def _module(model, path):
+    target = model
+    for part in path.split("."):
+        target = target[int(part)] if part.isdigit() else getattr(target, part)
+    return target
+
+
+# The attention function's call inside every supported family's attention forward (transformers
+# 5): attention_interface(self, query, key, value, mask, scaling=..., [sliding_window=...,
+# softcap=...]). Its query and key are after rotary (and Qwen3's q/k norms); the pattern is
+# computed from them as the eager implementation does, so it does not depend on which
+# implementation (eager, sdpa, flash) the model was loaded with, here or on NDIF.
+ATTENTION_CALL = "attention_interface_1"
+
+
+ATTENTION_POINTS = ("pattern", "scores", "rot_q", "rot_k")
+
+
+def _instrument_attention(model, ops):
+    """Touches .source of every attention module a run reads inside, before the model starts: nnsight
+    rewrites a module's forward on the first .source access, too late for a forward already running."""
+    for path in sorted({op[4] for op in ops if op[5] in ATTENTION_POINTS}):
+        _module(model, path).source
+
+
+def _pattern(args, kwargs):
+    """TransformerLens's hook_pattern [batch, head, query, key] from the attention call's inputs."""
+    import torch
+    return torch.softmax(_scores(args, kwargs).float(), dim=-1)
+
+
+def _scores(args, kwargs):
+    """TransformerLens's hook_attn_scores: q·k scaled, soft-capped (Gemma-2), hidden keys at -inf."""
+    import torch
+    q, k = args[1], args[2]  # [b, H, P, dh], [b, K, P, dh]
+    if k.shape[1] != q.shape[1]:
+        k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)  # grouped-query attention
+    scores = torch.matmul(q, k.transpose(-1, -2)) * kwargs.get("scaling", q.shape[-1] ** -0.5)
+    softcap = kwargs.get("softcap")
+    if softcap:
+        scores = torch.tanh(scores / softcap) * softcap  # Gemma-2, before the mask as TransformerLens
+    P, T = scores.shape[-2], scores.shape[-1]
+    i = torch.arange(P, device=scores.device).unsqueeze(1) + (T - P)
+    j = torch.arange(T, device=scores.device).unsqueeze(0)
+    hidden = j > i
+    window = kwargs.get("sliding_window")
+    if window:
+        hidden = hidden | (i - j >= window)  # key j is visible from query i when i - j < window
+    return scores.masked_fill(hidden, float("-inf"))
+
+
+def _head_view(tensor, spec):
+    """A projection's output [b, p, width] as [b, p, head, d_head] (a view: writes reach the model)."""
+    b, p = tensor.shape[0], tensor.shape[1]
+    heads, chunk = spec["heads"], spec.get("chunk")
+    if chunk is None:
+        return tensor.view(b, p, heads, -1)
+    parts, i, layout = chunk
+    if layout == "outer":
+        width = tensor.shape[-1] // parts
+        return tensor[..., i * width:(i + 1) * width].view(b, p, heads, -1)
+    per = tensor.view(b, p, heads, -1)
+    width = per.shape[-1] // parts
+    return per[..., i * width:(i + 1) * width]
+
+
+def _summarise(model, summary, value, tokens):
+    """A read's server-side summary (InterventionPlan.Summary): a few floats instead of the activation.
+    unembed: each row's dot product with Σ c·W_U[:, t] (centred for LayerNorm models), through
+    W_O per head (z) or W_out per neuron (mlp post); stripe: a pattern's mean at one diagonal
+    offset per head; weights: Σ pattern·W per head and weight matrix; next_token_loss: the loss
+    at each position of the logits; norm_scale: a norm's scale per row (centred for LayerNorm)."""
+    import torch
+    kind, spec = next(iter(summary.items()))
+    if kind == "unembed":
+        W_U = _module(model, spec["_unembed"]).weight  # [vocab, d_model]
+        direction = sum(float(c) * W_U[int(t)] for t, c in zip(spec["tokens"], spec["coefficients"]))
+        if spec.get("center"):
+            direction = direction - direction.mean()  # centre(x) . w == x . centre(w)
+        through = spec.get("through", "output")
+        if through == "output":
+            return value @ direction
+        W = _module(model, spec["_weight"]).weight
+        back = W @ direction if spec["_conv1d"] else direction @ W  # [in]: W's input width
+        if through == "heads":
+            return (value * back.view(value.shape[-2], value.shape[-1])).sum(-1)  # [b, p, H]
+        return value * back  # neurons: [b, p, d_mlp]
+    if kind == "stripe":
+        offset = int(spec)
+        return torch.diagonal(value, offset=-offset, dim1=-2, dim2=-1).mean(-1)  # [b, H]
+    if kind == "weights":
+        return torch.einsum("bhij,kij->bhk", value, spec.to(value.dtype))
+    if kind == "norm_scale":
+        x = value.float()
+        if spec.get("center"):
+            x = x - x.mean(-1, keepdim=True)
+        return torch.sqrt((x * x).mean(-1) + float(spec["eps"]))  # [b, p]
+    log_probs = torch.log_softmax(value[0, :-1].float(), dim=-1)
+    target = torch.tensor(tokens[1:], device=log_probs.device)
+    return -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1).unsqueeze(0)  # [1, P - 1]
+
+
 def _view(tensor, per_head, n_heads):
+    if isinstance(per_head, dict):
+        return _head_view(tensor, per_head) if tensor.dim() == 3 else tensor
     if per_head and tensor.dim() == 3:
         b, p, hd = tensor.shape
         return tensor.view(b, p, n_heads, hd // n_heads)
@@ -374,10 +590,11 @@ def run_plan(model, n_heads, prepared, session_kw, lens=None):
             bases = {}
             with model.trace(torch.tensor([tokens])):
                 cached = {}
+                _instrument_attention(model, ops)
                 for order, _, kind, spec, path, io, per_head in ops:
                     key = (path, io)
                     if key not in cached:
-                        cached[key] = _point(model, path, io)
+                        cached[key] = _point(model, path, io, cached)
                     point = _view(cached[key], per_head, n_heads)
                     positions = spec.get("positions")
                     pos = slice(None) if positions is None else list(positions)
@@ -403,6 +620,8 @@ def run_plan(model, n_heads, prepared, session_kw, lens=None):
                         columns = spec.get("columns")
                         if columns is not None:
                             value = value[..., list(columns)]
+                        if spec.get("summary") is not None:
+                            value = _summarise(model, spec["summary"], value, tokens)
                         saved[read_name(spec)] = value.detach().clone()
                 nnsight.save(saved)
                 nnsight.save(bases)

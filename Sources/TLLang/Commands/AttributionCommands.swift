@@ -234,14 +234,16 @@ extension Session {
         guard let t = a.expression(of: DLACommand.target) else { throw TLLangError.at(a.range, "dla needs a token, e.g. dla \" Paris\"") }
         let target = try tokenTarget(t, model: m)
         let pos = try a[DLACommand.pos], k = try a[DLACommand.k]
-        let c = try cacheArgument(a.expression(of: DLACommand.cache), range: a.range, splicing: a)
+        let c = try cacheArgument(a.expression(of: DLACommand.cache), range: a.range, splicing: a, names: backend.isLocal ? nil : [])
         guard pos >= -c.tokens.count && pos < c.tokens.count else {
             throw TLLangError.at(a.range(of: DLACommand.pos), "position \(pos) is out of range for \(c.tokens.count) tokens", hint: "positions run 0…\(c.tokens.count - 1); negative counts from the end")
         }
         let neuronLayer = try a[DLACommand.neurons].map { try resolveLayer($0, m.model, range: a.range(of: DLACommand.neurons)) }
         try checkCancelled()
-        let attr = try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
-                                                        neuronLayer: neuronLayer)
+        let attr = backend.isLocal
+            ? try DirectLogitAttribution.attribute(cache: c.cache, token: target.answer, wrong: target.wrong, position: pos,
+                                                   neuronLayer: neuronLayer)
+            : try dlaThroughPlan(m, tokens: c.tokens, target: target, position: pos, neuronLayer: neuronLayer, range: a.range)
         try checkCancelled()
         var result = DLAResult(target: target.label, position: pos, attribution: attr, nLayers: m.model.config.nLayers,
                                nHeads: m.model.config.nHeads, k: k)

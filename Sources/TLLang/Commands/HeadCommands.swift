@@ -43,8 +43,10 @@ extension Session {
         }
         let seed = try a[InductionCommand.seed]
         let threshold = Float(try a[InductionCommand.threshold])
-        let r = try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos,
-                                           isCancelled: monitorCancel)
+        let r = backend.isLocal
+            ? try HeadDetector.induction(model: m.model, length: len, seed: UInt64(bitPattern: Int64(seed)), bos: m.bos,
+                                         isCancelled: monitorCancel)
+            : try inductionThroughPlan(m, length: len, seed: UInt64(bitPattern: Int64(seed)), range: a.range)
         let loss = r.lossPerToken.data
         let first = loss.prefix(len).reduce(0, +) / Float(max(len, 1))
         let second = loss.suffix(len).reduce(0, +) / Float(max(len, 1))
@@ -70,10 +72,12 @@ extension Session {
             tokens = try m.tokens(try a[DetectCommand.text])
         }
         let measure = try a[DetectCommand.measure]
-        let scores = try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind,
-                                             excludeBOS: try a[DetectCommand.excludeBos],
-                                             excludeCurrentToken: try a[DetectCommand.excludeCurrent], measure: measure,
-                                             isCancelled: monitorCancel)
+        let excludeBOS = try a[DetectCommand.excludeBos], excludeCurrent = try a[DetectCommand.excludeCurrent]
+        let scores = backend.isLocal
+            ? try HeadDetector.detect(model: m.model, tokens: tokens, pattern: kind, excludeBOS: excludeBOS,
+                                      excludeCurrentToken: excludeCurrent, measure: measure, isCancelled: monitorCancel)
+            : try detectThroughPlan(m, tokens: tokens, pattern: kind, excludeBOS: excludeBOS, excludeCurrentToken: excludeCurrent,
+                                    measure: measure, range: a.range)
         return value(of: HeadScores(scores: scores, summary: "\(kind.rawValue) head scores (\(measure.rawValue)) on \(tokens.count) tokens",
                                     tableTitle: "top heads", threshold: 0.3, scoreName: "\(kind.rawValue) score"))
     }

@@ -15,7 +15,7 @@ enum ModelCommand: TLCommand {
     static let name = Argument<Expr?>("NAME", .word, "an alias (gpt2-small), a Hugging Face repo id (openai-community/gpt2) or a local directory; omitted: the embedded default model")
     static let process = Option<Bool>("process", "apply TransformerLens weight processing (fold LayerNorm, centre weights); false keeps the raw weights", default: true)
     static let dtype = Option<WeightDType>("dtype", "precision the block weight matrices are kept in: bf16 or f16 halve their memory and the bytes a short forward streams (products still accumulate in Float32; embeddings and W_U stay Float32)", default: .f32)
-    static let weights = Option<Bool?>("weights", "load the weights here; false fetches and reads only config.json and the tokenizer, for a remote engine that holds the weights (a 70B model on NDIF): run, top, patch, loss, test, lens and generate then run there, and verbs that need the Swift engine say so", default: .described("true, or false under backend ndif"))
+    static let weights = Option<Bool?>("weights", "load the weights here; false fetches and reads only config.json and the tokenizer, for a remote engine that holds the weights (a 70B model on NDIF): run, top, patch, loss, test, lens, generate, dla, induction and detect then run there, and verbs that need the Swift engine say so", default: .described("true, or false under backend ndif"))
     static let options: [any OptionDeclaration] = [process, weights, dtype]
     static let arguments: [any ArgumentDeclaration] = [name]
     static func run(_ a: Invocation, in session: Session) throws -> Value { try session.cmdModel(a) }

@@ -1,5 +1,5 @@
 // The engine a session runs on (`backend local|nnsight|ndif`), and the statements that run as plans
-// on another engine: run (with names=), top and patch build an InterventionPlan; the Swift engine or
+// on another engine: run (with names=), top, patch, dla, induction and detect build an InterventionPlan; the Swift engine or
 // the nnsight worker executes it, and the display comes from the plan's results either way.
 import Foundation
 import TLCore
@@ -36,18 +36,17 @@ final class EngineBackend: @unchecked Sendable {
 extension Session {
     /// Model-touching verbs that still run on the Swift engine under `backend nnsight|ndif`
     /// (said in a note each time, so no result is mistaken for nnsight's).
-    static let swiftEngineVerbs: Set<String> = ["dla", "grad", "attrib", "eap", "induction", "detect",
-                                                "features", "sae_stats"]
+    static let swiftEngineVerbs: Set<String> = ["grad", "attrib", "eap", "features", "sae_stats"]
 
     /// Verbs that run on a nnsight backend as plans (the others run the Swift engine's copy).
-    static let planVerbs: Set<String> = ["run", "top", "patch", "loss", "test", "lens", "generate"]
-    static let planVerbsText = "run, top, patch, loss, test, lens and generate"
+    static let planVerbs: Set<String> = ["run", "top", "patch", "loss", "test", "lens", "generate", "dla", "induction", "detect"]
+    static let planVerbsText = "run, top, patch, loss, test, lens, generate, dla, induction and detect"
 
     /// Refuses a verb that would run the Swift engine on a model loaded without its weights
     /// (`model NAME weights=false`, the default under backend ndif), before anything runs.
     func requireWeightsIfRunHere(_ c: Command) throws {
         guard let m = current, !m.model.hasWeights else { return }
-        // `feature` reads W_U itself on every backend; run, top and patch run here on backend local.
+        // `feature` reads W_U itself on every backend; the plan verbs run here on backend local.
         let needsWeights = Session.swiftEngineVerbs.contains(c.verb) || c.verb == "feature"
         guard needsWeights || (backend.isLocal && Session.planVerbs.contains(c.verb)) else { return }
         let remote = backend.isLocal ? "" : "; on \(backend.kind.rawValue), \(Session.planVerbsText) run remotely"
