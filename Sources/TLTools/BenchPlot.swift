@@ -97,8 +97,9 @@ public enum BenchPlot {
             xLabel: "prompt length (tokens, log scale)", yLabel: "forward time (ms)"))
         add("scaling-memory-length", chart(
             byLength, x: { Double($0.tokens) }, xText: { String(Int($0)) }, value: \.peakRSSMiB,
-            series: { "\($0.engine) \($0.task == "cache" ? "run_with_cache" : $0.task)" + (models.count > 1 ? ", \($0.model)" : "") },
-            title: "Peak memory vs prompt length (load + forward or run_with_cache)",
+            // "cache" stays short so that "TransformerLens 3.9, cache" fits the legend's 200 px.
+            series: { "\($0.engine), \($0.task)" + (models.count > 1 ? ", \($0.model)" : "") },
+            title: "Peak memory vs prompt length (load + forward, or + run_with_cache)",
             xLabel: "prompt length (tokens, log scale)", yLabel: "peak RSS (MiB)"))
         return plots
     }

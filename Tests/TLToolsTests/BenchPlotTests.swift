@@ -43,7 +43,7 @@ final class BenchPlotTests: XCTestCase {
         XCTAssert(time.contains(">124M</text>") && time.contains(">1.56B</text>"))
         XCTAssert(time.contains("value: 400"), "GPT-2 XL's tlsh time (400 ms) is not a point")
         XCTAssert(time.contains("forward time (ms), log scale"))
-        XCTAssert(charts["scaling-memory-length"]!.svg.contains(">tlsh run_with_cache</text>"))
+        XCTAssert(charts["scaling-memory-length"]!.svg.contains(">TransformerLens 3.9, cache</text>"))
         // 16 and 1024 tokens are 2.6 decades apart; the points sit at log10 positions, so GPT-2 XL
         // (1.56B, 1.1 decades above 124M) is at the right end and small at the left.
         XCTAssert(charts["scaling-time-length"]!.svg.contains(">1024</text>"))

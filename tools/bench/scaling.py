@@ -49,9 +49,11 @@ ENGINES = {"tlsh": "tlsh", "tl": "TransformerLens 3.9", "hf": "HF transformers"}
 # Parameter counts of GPT2LMHeadModel at each shape (tied embedding counted once), for labels
 # when a directory is not there to count; the script counts the real file when it is.
 SIZES = ["small", "medium", "large", "xl"]
-# Peak resident memory of load + task as a multiple of the Float32 weights file, with a fixed
-# overhead (the Python runtime, torch's libraries) in GiB: measured on GPT-2 small and XL here.
-ESTIMATE = {"tlsh": (1.3, 0.3), "hf": (1.4, 0.8), "tl": (2.6, 0.9)}
+# Peak resident memory of load + forward as a multiple of the Float32 weights file, plus a fixed
+# overhead (the runtime, torch's libraries) in GiB: fitted to GPT-2 small, medium and large here
+# (2026-12-07). tlsh keeps the weights a second time in panels; TransformerLens holds HF's model,
+# the converted state dict and its own processed copy during load.
+ESTIMATE = {"tlsh": (2.2, 0.3), "hf": (1.1, 0.8), "tl": (4.5, 1.3)}
 SPARE_GIB = 2.0
 WATCHDOG_GIB = 1.0
 
@@ -194,6 +196,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "perf", "scaling.json"))
+    ap.add_argument("--append", action="store_true",
+                    help="add this run's points to the existing --json (e.g. a size measured later) instead of replacing it")
     ap.add_argument("--plots", default=os.path.join(ROOT, "docs", "perf"), help="where tlsh bench-plot writes the PNGs ('' to skip)")
     args = ap.parse_args()
     if args.cmd == "worker":
@@ -221,6 +225,11 @@ def main() -> None:
               "threads": args.threads, "repeats": args.repeats, "machine": machine(),
               "versions": versions(args.python, args.tlsh), "load_average_start": os.getloadavg(),
               "mem_available_gib_start": round(mem_available_gib(), 1), "points": []}
+    if args.append and os.path.exists(args.json):
+        earlier = json.load(open(args.json))
+        report["points"] = earlier["points"]
+        report["earlier_runs"] = earlier.pop("earlier_runs", []) + [{k: v for k, v in earlier.items() if k != "points"}]
+        log(f"appending to {args.json} ({len(earlier['points'])} points measured before)")
 
     def measure(sweep: str, shape: str, d: str, tasks: list[str], tokens: int) -> None:
         """One point per engine and task: tlsh runs each task in its own process (it starts in
@@ -267,9 +276,9 @@ def main() -> None:
 
     # The prompt-length sweep first (small models, quick), then the sizes in increasing order, so
     # that a run cut short still has the cheap points.
-    for shape in args.length_models.split(","):
+    for shape in [m for m in args.length_models.split(",") if m and args.lengths]:
         d = directory(shape)
-        for n in [int(x) for x in args.lengths.split(",")]:
+        for n in [int(x) for x in args.lengths.split(",") if x]:
             if shape != "small" and n > args.max_length_medium:
                 continue
             measure("length", shape, d, ["forward", "cache"], n)
