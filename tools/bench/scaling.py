@@ -196,6 +196,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "perf", "scaling.json"))
+    ap.add_argument("--omp-wait-policy", default="PASSIVE",
+                    help="OMP_WAIT_POLICY of the Python engines ('unset' leaves torch's default, which spins: on a "
+                         "busy host its 2 threads then wait for each other for whole time slices, 3-10x slower)")
     ap.add_argument("--append", action="store_true",
                     help="add this run's points to the existing --json (e.g. a size measured later) instead of replacing it")
     ap.add_argument("--plots", default=os.path.join(ROOT, "docs", "perf"), help="where tlsh bench-plot writes the PNGs ('' to skip)")
@@ -208,6 +211,9 @@ def main() -> None:
     engines = args.engines.split(",")
     env = dict(os.environ, TQDM_DISABLE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TLSH_BENCH_REPEATS=str(args.repeats))
     env.pop("TLSH_MATMUL", None)
+    env.pop("OMP_WAIT_POLICY", None)
+    if args.omp_wait_policy != "unset":
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
     for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
         env[k] = str(args.threads)
 
@@ -222,7 +228,7 @@ def main() -> None:
 
     started = time.time()
     report = {"schema": "tlsh-scaling-1", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "threads": args.threads, "repeats": args.repeats, "machine": machine(),
+              "threads": args.threads, "repeats": args.repeats, "omp_wait_policy": args.omp_wait_policy, "machine": machine(),
               "versions": versions(args.python, args.tlsh), "load_average_start": os.getloadavg(),
               "mem_available_gib_start": round(mem_available_gib(), 1), "points": []}
     if args.append and os.path.exists(args.json):
