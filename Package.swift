@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
         .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),
         .target(name: "TLJupyter", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
-        // Tool subcommands (tlsh tokenize, tlsh bench): the executable's only way past the language.
+        // Tool subcommands (tlsh tokenize, tlsh bench, tlsh bench-plot): the executable's only way past the language.
         .target(name: "TLTools", dependencies: ["TLCore", "TLHub", "TLInterp", "TLRender", "TLTensor", "TLTokenizer"]),
         .executableTarget(name: "tlsh", dependencies: ["TLLang", "TLRepl", "TLJupyter", "TLTools"]),
 

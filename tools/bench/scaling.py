@@ -4,7 +4,8 @@ length, for tlsh, TransformerLens 3.9 and HF transformers, side by side in one r
 
     python3 tools/bench/scaling.py --python /work/venv-ref/bin/python [--tlsh .build/release/tlsh]
         [--sizes small,medium,large,xl] [--lengths 16,64,256,1024] [--length-models small]
-        [--llama] [--repeats 3] [--json docs/perf/scaling.json] [--plots docs/perf]
+        [--llama] [--repeats 3] [--omp-wait-policy PASSIVE|unset] [--append]
+        [--json docs/perf/scaling.json] [--plots docs/perf]
 
 Every point is a fresh process per engine doing load + the task (a warm-up, then `--repeats`
 timed runs, median), run one after another in the order tlsh, TransformerLens, HF so the three
