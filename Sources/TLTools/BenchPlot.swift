@@ -88,18 +88,25 @@ public enum BenchPlot {
             bySize.filter { $0.task == "forward" }, x: \.parameters, xText: parameterText, value: \.peakRSSMiB,
             series: \.engine, title: "Peak memory vs parameter count (load + forward\(sizeTokens))",
             xLabel: "parameters (log scale)", yLabel: "peak RSS (MiB)"))
-        let models = Set(byLength.map(\.model))
+        var models: [String] = []  // in the order measured
+        for p in byLength where !models.contains(p.model) { models.append(p.model) }
+        // Legends name the models without their shared family prefix ("gpt2-small" -> "small"), so
+        // that "TransformerLens 3.9, medium" fits the legend's 200 px.
+        let shared = models.count > 1 ? sharedPrefix(models) : ""
         add("scaling-time-length", chart(
             byLength.filter { $0.task == "forward" }, x: { Double($0.tokens) }, xText: { String(Int($0)) },
             value: { $0.seconds.map { $0 * 1000 } },
-            series: { models.count > 1 ? "\($0.engine), \($0.model)" : $0.engine },
-            title: "Forward time vs prompt length (\(models.sorted().joined(separator: ", "))\(threads))",
+            series: { models.count > 1 ? "\($0.engine), \($0.model.dropFirst(shared.count))" : $0.engine },
+            title: "Forward time vs prompt length (\(models.joined(separator: ", "))\(threads))",
             xLabel: "prompt length (tokens, log scale)", yLabel: "forward time (ms)"))
+        // Memory draws the first model's lengths only: two tasks x three engines already make six
+        // lines, and a second model would run past the palette's eight colours.
+        let memoryModel = byLength.first?.model ?? ""
         add("scaling-memory-length", chart(
-            byLength, x: { Double($0.tokens) }, xText: { String(Int($0)) }, value: \.peakRSSMiB,
+            byLength.filter { $0.model == memoryModel }, x: { Double($0.tokens) }, xText: { String(Int($0)) }, value: \.peakRSSMiB,
             // "cache" stays short so that "TransformerLens 3.9, cache" fits the legend's 200 px.
-            series: { "\($0.engine), \($0.task)" + (models.count > 1 ? ", \($0.model)" : "") },
-            title: "Peak memory vs prompt length (load + forward, or + run_with_cache)",
+            series: { "\($0.engine), \($0.task)" },
+            title: "Peak memory vs prompt length (\(memoryModel): load + forward, or + run_with_cache)",
             xLabel: "prompt length (tokens, log scale)", yLabel: "peak RSS (MiB)"))
         return plots
     }
@@ -122,6 +129,14 @@ public enum BenchPlot {
         let log = hi / lo >= 10
         return LineChart(xLabels: xs.map(xText), series: lines, title: title, xLabel: xLabel,
                          yLabel: yLabel + (log ? ", log scale" : ""), logScale: log, xPositions: xs.map(log10))
+    }
+
+    /// The longest prefix of every name that ends in "-" ("gpt2-"), or "".
+    static func sharedPrefix(_ names: [String]) -> String {
+        guard var prefix = names.first else { return "" }
+        for name in names.dropFirst() { while !name.hasPrefix(prefix) { prefix.removeLast() } }
+        guard let dash = prefix.lastIndex(of: "-") else { return "" }
+        return String(prefix[...dash])
     }
 
     /// "124M", "1.56B".

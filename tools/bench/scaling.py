@@ -289,7 +289,7 @@ def main() -> None:
             if shape != "small" and n > args.max_length_medium:
                 continue
             measure("length", shape, d, ["forward", "cache"], n)
-    for shape in args.sizes.split(","):
+    for shape in [s for s in args.sizes.split(",") if s]:
         measure("parameters", shape, directory(shape), ["forward"], args.size_tokens)
     if args.llama:
         report["llama"] = llama_row(args, env)
