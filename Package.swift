@@ -36,8 +36,8 @@ let package = Package(
         .target(name: "TLLang", dependencies: ["TLCore", "TLTensor", "TLModel", "TLTokenizer", "TLHub", "TLInterp", "TLRender"]),
         .target(name: "TLRepl", dependencies: ["TLLang", "TLRender", "CEdit"]),
         .target(name: "TLJupyter", dependencies: ["TLCore", "CZMQ", "TLLang", "TLRender"]),
-        // Tool subcommands (tlsh tokenize, tlsh bench): the executable's only way past the language.
-        .target(name: "TLTools", dependencies: ["TLCore", "TLHub", "TLInterp", "TLTensor", "TLTokenizer"]),
+        // Tool subcommands (tlsh tokenize, tlsh bench, tlsh bench-plot): the executable's only way past the language.
+        .target(name: "TLTools", dependencies: ["TLCore", "TLHub", "TLInterp", "TLRender", "TLTensor", "TLTokenizer"]),
         .executableTarget(name: "tlsh", dependencies: ["TLLang", "TLRepl", "TLJupyter", "TLTools"]),
 
         .testTarget(name: "TLCoreTests", dependencies: ["TLCore"]),
@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "TLRenderTests", dependencies: ["TLRender"], exclude: ["Reference"]),
         .testTarget(name: "TLLangTests", dependencies: ["TLLang", "TLHub", "TLInterp", "TLModel", "TLTensor", "TLTestSupport"]),
         .testTarget(name: "TLJupyterTests", dependencies: ["TLJupyter"]),
+        .testTarget(name: "TLToolsTests", dependencies: ["TLTools"], exclude: ["Fixtures"]),
         .testTarget(name: "TLReplTests", dependencies: ["TLRepl", "TLLang", "TLRender"]),
         .testTarget(name: "TLFuzzTests", dependencies: ["TLModel", "TLTensor", "TLTokenizer", "TLLang", "TLJupyter"]),
     ],

@@ -180,11 +180,14 @@ public enum EngineBenchmark {
                 results.append(("weight_bytes", Double(MachineLimits.streamedWeightBytes(model))))
                 results.append(("forward1024_flop", MachineLimits.forwardFLOP(model.config, tokens: long.count)))
             default:
-                // forwardN / generateN for any N (the family benchmark's prompt-length and
-                // generation-length series, tools/bench/families.py).
+                // forwardN / cacheN / generateN for any N (the prompt-length and generation-length
+                // series of tools/bench/families.py and tools/bench/scaling.py).
                 if task.hasPrefix("forward"), let n = Int(task.dropFirst("forward".count)), n >= 1 {
                     let prompt = tokens(count: min(n, model.config.nCtx), vocab: model.config.dVocab)
                     results.append((task, try median(repeats: n >= 512 ? max(1, repeats / 2) : repeats) { _ = try model.run(tokens: [prompt]) }))
+                } else if task.hasPrefix("cache"), let n = Int(task.dropFirst("cache".count)), n >= 1 {
+                    let prompt = tokens(count: min(n, model.config.nCtx), vocab: model.config.dVocab)
+                    results.append((task, try median(repeats: n >= 512 ? max(1, repeats / 2) : repeats) { _ = try model.runWithCache(tokens: [prompt]) }))
                 } else if task.hasPrefix("generate"), let n = Int(task.dropFirst("generate".count)), n >= 1 {
                     var generated: [Int] = []
                     results.append((task, try median(repeats: min(repeats, 3)) {

@@ -1,6 +1,7 @@
 // The executable's subcommands that are tools rather than the language: `tlsh tokenize` (ids of text
-// for any family's tokenizer) and `tlsh bench` (engine timings for tools/bench). They live in their
-// own target so that the executable reaches the engine only through TLLang (the language) and here.
+// for any family's tokenizer), `tlsh bench` (engine timings for tools/bench) and `tlsh bench-plot`
+// (BenchPlot.swift). They live in their own target so that the executable reaches the engine only
+// through TLLang (the language) and here.
 import Foundation
 import TLCore
 import TLHub

@@ -5,6 +5,7 @@
 //   tlsh kernel ...           the Jupyter kernel (`tlsh kernel install`, `tlsh kernel -f FILE`)
 //   tlsh tokenize [--bos] [--model M] [--bench FILE]
 //   tlsh bench DIR [TASKS]    engine timings as JSON (tools/bench drives it)
+//   tlsh bench-plot RESULTS.json OUT_DIR [--svg]  the scaling curves of tools/bench/scaling.py as PNGs
 //   tlsh backend setup nnsight  the Python environment of the nnsight worker (docs/REMOTE.md)
 import Foundation
 import TLJupyter
@@ -40,6 +41,7 @@ usage: tlsh [FILE.tl | -c STATEMENTS]
        tlsh kernel -f CONNECTION_FILE
        tlsh tokenize [--bos] [--model NAME] [--bench FILE]
        tlsh bench MODEL_DIR [load,forward11,cache11,forward1024,cache1024,patch,generate40]
+       tlsh bench-plot RESULTS.json OUT_DIR [--svg]
        tlsh backend setup nnsight [--python PYTHON3]
        tlsh --version | --help
 """
@@ -58,6 +60,8 @@ case "bench":
     guard arguments.count >= 2 else { fail("bench needs a model directory\n" + usage) }
     let tasks = arguments.count > 2 ? arguments[2].split(separator: ",").map(String.init) : ToolCommands.benchTasks
     exit(ToolCommands.bench(directory: arguments[1], tasks: tasks, environment: environment, fail: { fail($0, code: $1) }))
+case "bench-plot":
+    exit(BenchPlot.run(arguments: Array(arguments.dropFirst()), fail: { fail($0, code: $1) }))
 case "backend":
     exit(ToolCommands.backend(arguments: Array(arguments.dropFirst()), environment: environment, fail: { fail($0, code: $1) }))
 case "-c":

@@ -5,7 +5,7 @@ Run by tools/bench/run.py with the reference interpreter (a venv holding torch, 
 transformer-lens==3.9.0); it does the same work as `tlsh bench` on the same weights and token ids
 and prints one JSON object of median seconds per task on stdout.
 
-    python reference.py make-weights DIR [--seed 0] [--shape small|medium|xl]
+    python reference.py make-weights DIR [--seed 0] [--shape small|medium|large|xl]
     python reference.py run {tl,hf} DIR --tasks load,forward11,... [--repeats 3] [--threads 2] [--out DIR]
 """
 from __future__ import annotations
@@ -41,7 +41,8 @@ def median_time(repeats: int, body, warmup: bool = True) -> float:
 
 
 # GPT-2's sizes beyond small (GPT2Config() defaults): the scale checks of issue 22.
-SHAPES = {"small": {}, "medium": dict(n_embd=1024, n_layer=24, n_head=16), "xl": dict(n_embd=1600, n_layer=48, n_head=25)}
+SHAPES = {"small": {}, "medium": dict(n_embd=1024, n_layer=24, n_head=16), "large": dict(n_embd=1280, n_layer=36, n_head=20),
+          "xl": dict(n_embd=1600, n_layer=48, n_head=25)}
 
 
 def make_weights(directory: str, seed: int, shape: str = "small") -> None:

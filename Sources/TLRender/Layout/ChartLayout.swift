@@ -70,11 +70,19 @@ enum ChartLayout {
         let pad = 14.0
         let plotWidth = max(300, Int((spacing * Double(max(1, n - 1)) + 2 * pad).rounded()))
         let xStep = n > 1 ? (Double(plotWidth) - 2 * pad) / Double(n - 1) : 0
-        let xPlan = XLabelPlan(labels: (0..<n).map(chart.xLabel), spacing: n > 1 ? xStep : 80, fonts: fonts)
+        // Numeric x positions (when given) map their range onto the same span as the even steps.
+        let offsets: [Double] = {
+            guard n > 1, chart.xPositions.count == n, let lo = chart.xPositions.first, let hi = chart.xPositions.last, hi > lo else {
+                return (0..<n).map { Double($0) * xStep }
+            }
+            return chart.xPositions.map { ($0 - lo) / (hi - lo) * (Double(plotWidth) - 2 * pad) }
+        }()
+        let closest = zip(offsets, offsets.dropFirst()).map { $1 - $0 }.min() ?? 80
+        let xPlan = XLabelPlan(labels: (0..<n).map(chart.xLabel), spacing: n > 1 ? closest : 80, fonts: fonts)
         var scene = Scene(width: 0, height: 0)
         let plot = frame(title: chart.title, yTitle: chart.yLabel, ticks: ticks, step: step, plotWidth: plotWidth,
                          fonts: fonts, scene: &scene, logLabels: chart.logScale)
-        func px(_ i: Int) -> Double { n > 1 ? Double(plot.x) + pad + Double(i) * xStep : Double(plot.x) + Double(plotWidth) / 2 }
+        func px(_ i: Int) -> Double { n > 1 ? Double(plot.x) + pad + offsets[i] : Double(plot.x) + Double(plotWidth) / 2 }
 
         var legendWidth = 0
         for (s, series) in chart.series.enumerated() {

@@ -40,11 +40,14 @@ public struct LineChart: Sendable, Equatable {
     public var yLabel: String
     /// Plot log10 of the values (ranks, perplexities); values ≤ 0 become gaps.
     public var logScale: Bool
+    /// Where each x position lies on a numeric axis (e.g. log10 of a parameter count), increasing;
+    /// empty spaces the positions evenly, as categories.
+    public var xPositions: [Double]
 
     public init(xLabels: [String], series: [Series], title: String = "", xLabel: String = "",
-                yLabel: String = "", logScale: Bool = false) {
+                yLabel: String = "", logScale: Bool = false, xPositions: [Double] = []) {
         self.xLabels = xLabels; self.series = series; self.title = title
-        self.xLabel = xLabel; self.yLabel = yLabel; self.logScale = logScale
+        self.xLabel = xLabel; self.yLabel = yLabel; self.logScale = logScale; self.xPositions = xPositions
     }
 
     /// Number of x positions (the longest series when there are no labels).
@@ -55,6 +58,12 @@ public struct LineChart: Sendable, Equatable {
         guard !series.isEmpty, count > 0 else { throw TLRenderError.empty(what: name) }
         for s in series where s.values.count != count {
             throw TLRenderError.shapeMismatch(what: "\(name) series \"\(s.name)\"", expected: count, got: s.values.count)
+        }
+        guard xPositions.isEmpty || xPositions.count == count else {
+            throw TLRenderError.shapeMismatch(what: "\(name) x positions", expected: count, got: xPositions.count)
+        }
+        guard xPositions.allSatisfy(\.isFinite), zip(xPositions, xPositions.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw TLRenderError.invalid(what: "\(name) x positions", problem: "they must be finite and increasing; give one per x label in order")
         }
     }
 
