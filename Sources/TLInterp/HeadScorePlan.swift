@@ -8,17 +8,22 @@ public enum HeadScorePlan {
     static func patternHook(_ l: Int) -> String { "blocks.\(l).attn.hook_pattern" }
 
     /// The induction experiment on `tokens` ([BOS] + r + r, r of `length`): each layer's pattern
-    /// reduced to the stripe at offset length − 1, and the logits to the loss at each position.
+    /// reduced to the stripe at offset length − 1, and the logits to each next token's log-probability
+    /// (and rank) at each position, the reduction `loss` uses.
     public static func induction(config: ModelConfig, tokens: [Int], length: Int) -> InterventionPlan {
-        InterventionPlan(runs: [.init(tokens: tokens, reads: (0..<config.nLayers).map { .init(patternHook($0), summary: .stripe(offset: length - 1)) }
-                                        + [.init(InterventionPlan.logits, summary: .nextTokenLoss)])])
+        var loss = InterventionPlan.Read(InterventionPlan.logits, positions: Array(0..<(tokens.count - 1)))
+        loss.reduce = .init(logSoftmax: true, pick: .columns(Array(tokens.dropFirst())))
+        return InterventionPlan(runs: [.init(tokens: tokens, reads: (0..<config.nLayers).map { .init(patternHook($0), summary: .stripe(offset: length - 1)) }
+                                                + [loss])])
     }
 
     /// (scores [n_layers, n_heads], loss per token) from an induction plan's results.
     public static func inductionResult(_ r: PlanResult, config: ModelConfig) throws -> (scores: Tensor, lossPerToken: Tensor) {
         let scores = try stack(r, config: config, perHead: 1)
-        guard let loss = r.runs[0][InterventionPlan.logits] else { throw TLInterpError.invalidArgument("the plan's reply has no loss") }
-        return (scores, Tensor(shape: [loss.count], data: loss.data))
+        guard let pairs = r.runs[0][InterventionPlan.logits] else { throw TLInterpError.invalidArgument("the plan's reply has no loss") }
+        // [1, P − 1, 2]: (log-probability, rank) pairs; the loss is minus the log-probability.
+        let n = pairs.count / 2
+        return (scores, Tensor(shape: [n], data: (0..<n).map { -pairs.data[2 * $0] }))
     }
 
     /// Weights that make HeadDetector.score linear in the pattern a: with mask m (0 on excluded

@@ -2,7 +2,8 @@
 // the model is (the nnsight worker, or NDIF's GPUs), so a 70B model's reply is a few floats per
 // component. `unembed` projects a read onto unembedding directions (direct logit attribution),
 // `stripe` and `weights` reduce attention patterns to per-head scores (induction, detect), and
-// `nextTokenLoss` turns logits into the loss at each position. The Swift engine applies the same
+// `normScale` gives a norm's scale per row. (Losses are a reduction: PlanReductions.swift's
+// log-softmax and pick.) The Swift engine applies the same
 // summaries in `execute(on:)`, so PlanTests check them without Python.
 import Foundation
 import TLCore
@@ -31,8 +32,6 @@ extension InterventionPlan {
         case stripe(offset: Int)
         /// attn.hook_pattern [1, head, P, P] → [1, head, k]: Σ_ij pattern[i, j]·W[k, i, j] for W [k, P, P].
         case weights(Tensor)
-        /// logits [1, P, vocab] → [1, P − 1]: −log p(token[i+1]) at each position.
-        case nextTokenLoss
         /// [1, pos, d_model] → [1, pos]: a norm's scale, √(mean(x²) + eps) of each row, centred first
         /// for LayerNorm (dla's final scale, so the final residual row need not travel).
         case normScale(center: Bool, eps: Float)
@@ -47,7 +46,7 @@ extension InterventionPlan.Read {
 }
 
 extension InterventionPlan.Summary {
-    /// The wire form (PlanWire): {"unembed": {...}} | {"stripe": n} | {"weights": tensor} | {"next_token_loss": true}
+    /// The wire form (PlanWire): {"unembed": {...}} | {"stripe": n} | {"weights": tensor}
     /// | {"norm_scale": {"center": bool, "eps": x}}.
     var json: JSON {
         switch self {
@@ -56,7 +55,6 @@ extension InterventionPlan.Summary {
                                                 ("center", .bool(u.center)), ("through", .string(u.through.rawValue))])])
         case .stripe(let offset): return .object(["stripe": .integer(offset)])
         case .weights(let w): return .object(["weights": PlanWire.encode(w)])
-        case .nextTokenLoss: return .object(["next_token_loss": .bool(true)])
         case .normScale(let center, let eps):
             return .object(["norm_scale": .object([("center", .bool(center)), ("eps", .double(Double(eps)))])])
         }
@@ -96,12 +94,6 @@ extension InterventionPlan.Summary {
                 }
             }
             return Tensor(shape: [1, H, K], data: out)
-        case .nextTokenLoss:
-            guard hook == InterventionPlan.logits, value.rank == 3 else {
-                throw TLInterpError.invalidArgument("a next_token_loss summary reads logits, not \(hook)")
-            }
-            let per = crossEntropyLoss(logits: value, tokens: [tokens]).perToken
-            return Tensor(shape: [1, per.count], data: per.data)
         case .normScale(let center, let eps):
             guard value.rank == 3 else { throw TLInterpError.invalidArgument("a norm_scale summary reads [1, pos, d_model], not \(hook) \(value.shape)") }
             let d = value.shape[2], rows = value.shape[1]

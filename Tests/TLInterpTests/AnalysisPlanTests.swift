@@ -89,7 +89,6 @@ final class AnalysisPlanTests: XCTestCase {
             .init("blocks.0.attn.hook_z", positions: [-1], summary: .unembed(.init(tokens: [5, 7], coefficients: [1, -1], center: true, through: .heads))),
             .init("blocks.0.attn.hook_pattern", summary: .stripe(offset: 1)),
             .init("blocks.1.attn.hook_pattern", summary: .weights(w)),
-            .init("logits", summary: .nextTokenLoss),
             .init("blocks.1.hook_resid_post", positions: [-1], summary: .normScale(center: true, eps: 0.5)),
         ])])
         let reads = try XCTUnwrap(PlanWire.encode(plan)["runs"]?.array?.first?["reads"]?.array)
@@ -100,16 +99,15 @@ final class AnalysisPlanTests: XCTestCase {
         XCTAssertEqual(u["through"]?.string, "heads")
         XCTAssertEqual(reads[1]["summary"]?["stripe"]?.wholeNumber, 1)
         XCTAssertEqual(try PlanWire.decodeTensor(reads[2]["summary"]?["weights"]), w)
-        XCTAssertEqual(reads[3]["summary"]?["next_token_loss"]?.bool, true)
-        XCTAssertEqual(reads[4]["summary"]?["norm_scale"]?["center"]?.bool, true)
-        XCTAssertEqual(reads[4]["summary"]?["norm_scale"]?["eps"]?.number, 0.5)
+        XCTAssertEqual(reads[3]["summary"]?["norm_scale"]?["center"]?.bool, true)
+        XCTAssertEqual(reads[3]["summary"]?["norm_scale"]?["eps"]?.number, 0.5)
         // A summarised read is no source for a later write.
         let bad = InterventionPlan(runs: [.init(tokens: [1], reads: [.init("blocks.0.hook_resid_post", summary: .stripe(offset: 0))]),
                                           .init(tokens: [1], writes: [.init("blocks.0.hook_resid_post", value: .read(run: 0, hook: "blocks.0.hook_resid_post"))])])
         XCTAssertThrowsError(try bad.validate())
         // Summaries on the wrong hook are refused by the engine.
         let (model, tokens, _, _) = try Self.fixture("llama-a")
-        for s: InterventionPlan.Summary in [.stripe(offset: 0), .nextTokenLoss,
+        for s: InterventionPlan.Summary in [.stripe(offset: 0), .weights(Tensor(shape: [1, 1, 1], data: [1])),
                                             .unembed(.init(tokens: [1], coefficients: [1], center: false, through: .heads))] {
             let p = InterventionPlan(runs: [.init(tokens: tokens, reads: [.init("blocks.0.hook_resid_post", summary: s)])])
             XCTAssertThrowsError(try p.execute(on: model), "\(s)")

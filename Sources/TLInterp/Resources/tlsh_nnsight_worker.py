@@ -217,7 +217,7 @@ class HookMap:
         if summary is None:
             return read
         if not isinstance(summary, dict) or len(summary) != 1:
-            raise WorkerError("bad_request", f"a read's summary is one of unembed, stripe, weights, next_token_loss, norm_scale; got {summary!r}")
+            raise WorkerError("bad_request", f"a read's summary is one of unembed, stripe, weights, norm_scale; got {summary!r}")
         kind = next(iter(summary))
         hook = read["hook"]
         local = hook.split(".", 2)[-1] if hook.startswith("blocks.") else hook
@@ -243,11 +243,7 @@ class HookMap:
             return dict(read, summary={kind: value})
         if kind == "norm_scale":
             return read
-        if kind == "next_token_loss":
-            if hook != "logits":
-                raise WorkerError("bad_request", f"a next_token_loss summary reads logits, not {hook}")
-            return read
-        raise WorkerError("bad_request", f"unknown summary {kind!r}; summaries: unembed, stripe, weights, next_token_loss, norm_scale")
+        raise WorkerError("bad_request", f"unknown summary {kind!r}; summaries: unembed, stripe, weights, norm_scale")
 
 
 # --------------------------------------------------------------------------------------------
@@ -535,8 +531,8 @@ def _summarise(model, summary, value, tokens):
     """A read's server-side summary (InterventionPlan.Summary): a few floats instead of the activation.
     unembed: each row's dot product with Σ c·W_U[:, t] (centred for LayerNorm models), through
     W_O per head (z) or W_out per neuron (mlp post); stripe: a pattern's mean at one diagonal
-    offset per head; weights: Σ pattern·W per head and weight matrix; next_token_loss: the loss
-    at each position of the logits; norm_scale: a norm's scale per row (centred for LayerNorm)."""
+    offset per head; weights: Σ pattern·W per head and weight matrix; norm_scale: a norm's scale
+    per row (centred for LayerNorm). (Losses are reductions: reduce_base / reduce_finish.)"""
     import torch
     kind, spec = next(iter(summary.items()))
     if kind == "unembed":
@@ -557,14 +553,10 @@ def _summarise(model, summary, value, tokens):
         return torch.diagonal(value, offset=-offset, dim1=-2, dim2=-1).mean(-1)  # [b, H]
     if kind == "weights":
         return torch.einsum("bhij,kij->bhk", value, spec.to(value.dtype))
-    if kind == "norm_scale":
-        x = value.float()
-        if spec.get("center"):
-            x = x - x.mean(-1, keepdim=True)
-        return torch.sqrt((x * x).mean(-1) + float(spec["eps"]))  # [b, p]
-    log_probs = torch.log_softmax(value[0, :-1].float(), dim=-1)
-    target = torch.tensor(tokens[1:], device=log_probs.device)
-    return -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1).unsqueeze(0)  # [1, P - 1]
+    x = value.float()  # norm_scale
+    if spec.get("center"):
+        x = x - x.mean(-1, keepdim=True)
+    return torch.sqrt((x * x).mean(-1) + float(spec["eps"]))  # [b, p]
 
 
 def _view(tensor, per_head, n_heads):
