@@ -12,11 +12,7 @@ final class BackendAnalysisStatementTests: XCTestCase {
     private let output = CapturingOutput()
 
     private func session(_ env: [String: String] = [:]) -> Session {
-        var base = ["HOME": NSTemporaryDirectory()]
-        if let worker = ProcessInfo.processInfo.environment["TLSH_NNSIGHT_WORKER"] { base["TLSH_NNSIGHT_WORKER"] = worker }
-        let s = Session(environment: base.merging(env) { $1 })
-        s.output = output
-        return s
+        backendTestSession(output: output, environment: env)
     }
 
     private func result(_ s: Session, _ name: String) -> (text: String, tensor: Tensor?)? {

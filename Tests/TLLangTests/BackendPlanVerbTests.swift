@@ -13,11 +13,7 @@ final class BackendPlanVerbTests: XCTestCase {
     private let output = CapturingOutput()
 
     private func session(_ python: String) -> Session {
-        var env = ["HOME": NSTemporaryDirectory(), "TLSH_NNSIGHT_PYTHON": python]
-        if let worker = ProcessInfo.processInfo.environment["TLSH_NNSIGHT_WORKER"] { env["TLSH_NNSIGHT_WORKER"] = worker }
-        let s = Session(environment: env)
-        s.output = output
-        return s
+        backendTestSession(output: output, environment: ["TLSH_NNSIGHT_PYTHON": python])
     }
 
     /// A directory with the fixture's config and weights and a byte-level tokenizer.

@@ -12,12 +12,7 @@ final class BackendStatementTests: XCTestCase {
     private let output = CapturingOutput()
 
     private func session(_ env: [String: String] = [:]) -> Session {
-        // TLSH_NNSIGHT_WORKER passes through, so a mutated worker can be tried against these tests.
-        var base = ["HOME": NSTemporaryDirectory()]
-        if let worker = ProcessInfo.processInfo.environment["TLSH_NNSIGHT_WORKER"] { base["TLSH_NNSIGHT_WORKER"] = worker }
-        let s = Session(environment: base.merging(env) { $1 })
-        s.output = output
-        return s
+        backendTestSession(output: output, environment: env)
     }
 
     private func failure(_ s: Session, _ source: String, file: StaticString = #filePath, line: UInt = #line) -> String {

@@ -687,13 +687,6 @@ def check_generation(i, run):
     return gen
 
 
-def _module(model, path):
-    target = model
-    for part in path.split("."):
-        target = target[int(part)] if part.isdigit() else getattr(target, part)
-    return target
-
-
 def reduce_base(model, value, red, lens):
     """Positions already chosen: decode (logit lens), then log-softmax."""
     import torch
