@@ -274,6 +274,8 @@ def main() -> None:
     if not args.python:
         raise SystemExit("--python (a venv with torch, transformers and transformer-lens==3.9.0) is required")
     env = dict(os.environ, TQDM_DISABLE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # torch's spinning OpenMP waits cost a time slice each on a shared host (run.py's thread_env).
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
         env[k] = str(args.threads)
     tasks = args.tasks.split(",")

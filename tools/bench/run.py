@@ -63,6 +63,11 @@ def thread_env(threads: int) -> dict:
     env = dict(os.environ)
     for k in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
         env[k] = str(threads)
+    # torch's OpenMP threads spin while they wait for each other; on a shared host, when the other
+    # thread has lost its core, each wait lasts a time slice (GPT-2 small forward: HF 1356 ms
+    # spinning, 130 ms passive, at load 2). PASSIVE unless the caller set a policy (see
+    # PERFORMANCE.md, "Scaling curves"); tlsh's own threads are not OpenMP and ignore it.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
 
 
