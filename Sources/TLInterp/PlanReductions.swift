@@ -147,20 +147,7 @@ extension LogitLens {
         let d = model.config.dModel, V = model.config.dVocab
         let n = x.count / d
         var rows = x.data
-        rows.withUnsafeMutableBufferPointer { r in
-            for row in 0..<n {
-                if model.config.normalizationType == .layerNorm {
-                    var s: Float = 0
-                    for i in 0..<d { s += r[row * d + i] }
-                    let mean = s / Float(d)
-                    for i in 0..<d { r[row * d + i] -= mean }
-                }
-                var sq: Float = 0
-                for i in 0..<d { sq += r[row * d + i] * r[row * d + i] }
-                let inv = 1 / (sq / Float(d) + model.config.eps).squareRoot()
-                for i in 0..<d { r[row * d + i] *= inv }
-            }
-        }
+        RecomputedNorm.normalize(&rows, d: d, center: model.config.normalizationType == .layerNorm, eps: model.config.eps)
         return model.matrix(.unembed).product(Tensor(shape: [n, d], data: rows), plus: model.weights.bU, shape: Array(x.shape.dropLast()) + [V])
     }
 }

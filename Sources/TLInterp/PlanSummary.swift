@@ -97,13 +97,10 @@ extension InterventionPlan.Summary {
         case .normScale(let center, let eps):
             guard value.rank == 3 else { throw TLInterpError.invalidArgument("a norm_scale summary reads [1, pos, d_model], not \(hook) \(value.shape)") }
             let d = value.shape[2], rows = value.shape[1]
-            return Tensor(shape: [1, rows], data: (0..<rows).map { r in
-                var x = Array(value.data[(r * d)..<((r + 1) * d)])
-                if center {
-                    let mean = x.reduce(0, +) / Float(d)
-                    for i in x.indices { x[i] -= mean }
-                }
-                return (x.reduce(0) { $0 + $1 * $1 } / Float(d) + eps).squareRoot()
+            var x = value.data
+            return Tensor(shape: [1, rows], data: x.withUnsafeMutableBufferPointer { b in
+                if center { RecomputedNorm.center(b, d: d) }
+                return RecomputedNorm.scales(UnsafeBufferPointer(b), d: d, eps: eps)
             })
         }
     }

@@ -42,25 +42,10 @@ extension ActivationCache {
         let l = try endLayer(layer)
         let d = model.config.dModel
         var out = stack
-        let n = stack.count / d
         // Centre every component over d_model (LayerNorm models only: RMSNorm does not centre).
-        if model.config.normalizationType == .layerNorm { out.data.withUnsafeMutableBufferPointer { x in
-            for r in 0..<n {
-                var s: Float = 0
-                for i in 0..<d { s += x[r * d + i] }
-                let mean = s / Float(d)
-                for i in 0..<d { x[r * d + i] -= mean }
-            }
-        } }
+        if model.config.normalizationType == .layerNorm { out.data.withUnsafeMutableBufferPointer { RecomputedNorm.center($0, d: d) } }
         if recomputeLN {
-            out.data.withUnsafeMutableBufferPointer { x in
-                for r in 0..<n {
-                    var sq: Float = 0
-                    for i in 0..<d { sq += x[r * d + i] * x[r * d + i] }
-                    let inv = 1 / (sq / Float(d) + model.config.eps).squareRoot()
-                    for i in 0..<d { x[r * d + i] *= inv }
-                }
-            }
+            out.data.withUnsafeMutableBufferPointer { RecomputedNorm.divideByScale($0, d: d, eps: model.config.eps) }
             return out
         }
         let scaleName = l == nLayers ? "ln_final.hook_scale" : "blocks.\(l).ln\(mlpInput ? 2 : 1).hook_scale"
