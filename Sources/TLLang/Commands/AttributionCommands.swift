@@ -418,17 +418,17 @@ extension Session {
             throw TLLangError.at(a.range, msg)
         }
         let selection = threshold.map { String(format: "|score| ≥ %g", Double($0)) + (top.map { ", at most \($0)" } ?? "") } ?? "top \(top ?? 0)"
-        let report = CircuitReport(scores: scores, circuit: circuit, metric: metric.description, selection: selection, ablation: ablation,
+        var report = CircuitReport(scores: scores, circuit: circuit, metric: metric.description, selection: selection, ablation: ablation,
                                    circuitValue: circuitValue, emptyCircuitValue: baseline, k: try a[EAPCommand.k])
-        guard let out = a.expression(of: EAPCommand.out) else { return value(of: report) }
-        let path = (try (out.dottedName ?? stringValue(out)) as NSString).expandingTildeInPath
-        do {
-            try Data(try report.json.bytes(.init(pretty: true, sortedKeys: true))).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")
+        if let out = a.expression(of: EAPCommand.out) {
+            let path = (try (out.dottedName ?? stringValue(out)) as NSString).expandingTildeInPath
+            do {
+                try Data(try report.json.bytes(.init(pretty: true, sortedKeys: true))).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw TLLangError.at(out.range, "cannot write \(path): \(error.localizedDescription)")
+            }
+            report.written = path
         }
-        guard case .result(var d, let data) = value(of: report) else { return value(of: report) }
-        d.text += "\nwrote \(path)"
-        return .result(d, data: data)
+        return value(of: report)
     }
 }

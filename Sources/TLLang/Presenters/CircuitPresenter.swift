@@ -18,6 +18,8 @@ struct CircuitReport: ResultModel {
     var emptyCircuitValue: Float
     /// Rows in each table of edges.
     var k: Int
+    /// The file `eap out=` wrote the JSON to, said below the summary.
+    var written: String? = nil
 
     /// (circuit − empty) / (clean − empty): 1 is the clean run, 0 the empty circuit.
     var faithfulness: Float {
@@ -31,7 +33,8 @@ struct CircuitReport: ResultModel {
         var d = Display(text: String(format: "%@ over %d edges — %@; circuit (%@, pruned to paths from input to logits): %d edges, %d components; " +
                                      "metric clean %.4f, corrupt %.4f%@, circuit %.4f: faithfulness %.3f (1 = clean, 0 = %@)",
                                      scores.method, scores.edges.count, metric, selection, circuit.edges.count,
-                                     circuit.components.count, scores.cleanValue, scores.corruptValue, meanNote, circuitValue, faithfulness, zero))
+                                     circuit.components.count, scores.cleanValue, scores.corruptValue, meanNote, circuitValue, faithfulness, zero)
+                            + (written.map { "\nwrote \($0)" } ?? ""))
         d.tables.append(Table(title: "circuit edges", columns: [.init(name: "edge"), .init(name: "score", decimals: 4)],
                               rows: circuit.edges.prefix(k).map { [.text($0.name), .float(Double($0.score))] }))
         let inCircuit = circuit.edgeNames
