@@ -71,7 +71,7 @@ public final class WeightMatrix: Sendable {
            permission?.permits(precision) == true, AMX.available {
             return .tiles(precision)
         }
-        if let panels, m <= PackedMatrix.maxRows || panelsOnly { return .panels }
+        if panels != nil, m <= PackedMatrix.maxRows || panelsOnly { return .panels }
         return .openBLAS
     }
 
