@@ -332,9 +332,7 @@ class Worker:
         hooks.resolve_unembed(model)
         self.model, self.hooks, self.remote, self.host, self.name = model, hooks, remote or request_only, host, name
         self.request_only = request_only
-        # The unembedding's name moved between transformers versions (GPT-NeoX: embed_out, then lm_head).
-        lens["unembed"] = next((c for c in lens["unembed"] if hasattr(model, c)), lens["unembed"][0])
-        self.lens = lens
+        self.lens = dict(lens, unembed=hooks.paths["unembed"])
         self.model_key = f"nnsight.modeling.language.LanguageModel:{name}" if request_only else None
         return {"architecture": (config.architectures or [config.model_type])[0], "model_type": config.model_type,
                 "n_layers": hooks.n_layers, "n_heads": hooks.n_heads, "d_model": hooks.d_model,
@@ -553,10 +551,7 @@ def _summarise(model, summary, value, tokens):
         return torch.diagonal(value, offset=-offset, dim1=-2, dim2=-1).mean(-1)  # [b, H]
     if kind == "weights":
         return torch.einsum("bhij,kij->bhk", value, spec.to(value.dtype))
-    x = value.float()  # norm_scale
-    if spec.get("center"):
-        x = x - x.mean(-1, keepdim=True)
-    return torch.sqrt((x * x).mean(-1) + float(spec["eps"]))  # [b, p]
+    return _norm_scale(value.float(), spec.get("center"), float(spec["eps"]))[1].squeeze(-1)  # norm_scale: [b, p]
 
 
 def _view(tensor, per_head, n_heads):
@@ -632,15 +627,25 @@ def run_plan(model, n_heads, prepared, session_kw, lens=None):
 # --------------------------------------------------------------------------------------------
 
 def lens_spec(config):
-    """How the logit lens decodes a residual row: centring (LayerNorm) or not (RMSNorm), the final
-    norm's eps, and the unembedding module. The norm's weight and bias are not applied: tlsh's
-    (TransformerLens's) lens with process=false recomputes only the normalisation."""
+    """How the logit lens decodes a residual row: centring (LayerNorm) or not (RMSNorm), and the
+    final norm's eps (load adds the unembedding module, as HookMap resolved it). The norm's weight
+    and bias are not applied: tlsh's (TransformerLens's) lens with process=false recomputes only the
+    normalisation."""
     t = config.model_type
     if t == "gpt2":
-        return {"layer_norm": True, "eps": float(config.layer_norm_epsilon), "unembed": ["lm_head"]}
+        return {"layer_norm": True, "eps": float(config.layer_norm_epsilon)}
     if t == "gpt_neox":
-        return {"layer_norm": True, "eps": float(config.layer_norm_eps), "unembed": ["lm_head", "embed_out"]}
-    return {"layer_norm": False, "eps": float(config.rms_norm_eps), "unembed": ["lm_head"]}
+        return {"layer_norm": True, "eps": float(config.layer_norm_eps)}
+    return {"layer_norm": False, "eps": float(config.rms_norm_eps)}
+
+
+def _norm_scale(x, center, eps):
+    """A norm recomputed without its weight and bias: each row centred (LayerNorm) when `center`,
+    and its scale sqrt(mean(x^2) + eps). Returns (the centred rows, the scale [..., 1])."""
+    import torch
+    if center:
+        x = x - x.mean(dim=-1, keepdim=True)
+    return x, torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
 
 
 def read_name(spec):
@@ -694,9 +699,8 @@ def reduce_base(model, value, red, lens):
     if red.get("decode"):
         head = _module(model, lens["unembed"])
         weight, bias = head.weight, head.bias
-        if lens["layer_norm"]:
-            x = x - x.mean(dim=-1, keepdim=True)
-        x = x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + lens["eps"])
+        x, scale = _norm_scale(x, lens["layer_norm"], lens["eps"])
+        x = x * scale.reciprocal()  # as tlsh's LogitLens: times 1 / scale
         x = torch.nn.functional.linear(x.to(weight.dtype), weight, bias).to(torch.float32)
     if red.get("log_softmax"):
         x = torch.log_softmax(x, dim=-1)
