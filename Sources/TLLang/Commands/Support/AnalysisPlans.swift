@@ -19,23 +19,18 @@ extension Session {
             try DLAPlan(config: m.model.config, hookNames: m.model.hookNames, tokens: tokens, token: target.answer, wrong: target.wrong,
                         position: position, neuronLayer: neuronLayer)
         }
-        let started = Date()
-        let r = try executePlan(dp.plan, model: m, range: range)
-        let attr = try planned(range) { try dp.attribution(r) }
-        note(String(format: "%@: dla as one run, each component projected onto the unembedding on the worker (%d reads) in %.2f s; Hugging Face weights, process=false",
-                    backend.kind.rawValue, dp.plan.runs[0].reads.count, Date().timeIntervalSince(started)))
-        return attr
+        let r = try executeVerbPlan(dp.plan, verb: "dla", model: m, range: range,
+                                    detail: "each of \(dp.plan.runs[0].reads.count) reads projected onto the unembedding on the worker")
+        return try planned(range) { try dp.attribution(r) }
     }
 
     func inductionThroughPlan(_ m: LoadedModel, length: Int, seed: UInt64, range: SourceRange) throws
         -> (tokens: [Int], scores: Tensor, lossPerToken: Tensor) {
         let tokens = HeadDetector.repeatedRandomTokens(length: length, seed: seed, bos: m.bos, vocab: m.model.config.dVocab)
         let plan = HeadScorePlan.induction(config: m.model.config, tokens: tokens, length: length)
-        let started = Date()
-        let r = try executePlan(plan, model: m, range: range)
+        let r = try executeVerbPlan(plan, verb: "induction", model: m, range: range,
+                                    detail: "patterns reduced to per-head stripes and logits to losses on the worker")
         let out = try planned(range) { try HeadScorePlan.inductionResult(r, config: m.model.config) }
-        note(String(format: "%@: induction as one run, patterns reduced to per-head stripes and logits to losses on the worker, in %.2f s; Hugging Face weights, process=false",
-                    backend.kind.rawValue, Date().timeIntervalSince(started)))
         return (tokens, out.scores, out.lossPerToken)
     }
 
@@ -46,14 +41,10 @@ extension Session {
             try HeadScorePlan.detect(config: cfg, tokens: tokens, pattern: pattern, excludeBOS: excludeBOS,
                                      excludeCurrentToken: excludeCurrentToken, measure: measure)
         }
-        let started = Date()
-        let r = try executePlan(plan, model: m, range: range)
-        let scores = try planned(range) {
+        let r = try executeVerbPlan(plan, verb: "detect", model: m, range: range, detail: "patterns reduced to per-head scores on the worker")
+        return try planned(range) {
             try HeadScorePlan.detectScores(r, config: cfg, tokens: tokens, pattern: pattern, excludeBOS: excludeBOS,
                                            excludeCurrentToken: excludeCurrentToken, measure: measure)
         }
-        note(String(format: "%@: detect as one run, patterns reduced to per-head scores on the worker, in %.2f s; Hugging Face weights, process=false",
-                    backend.kind.rawValue, Date().timeIntervalSince(started)))
-        return scores
     }
 }

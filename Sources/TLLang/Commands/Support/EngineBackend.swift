@@ -167,19 +167,11 @@ extension Session {
     /// patch on a non-local engine: the whole sweep as one plan (one nnsight session).
     func patchThroughPlan(_ m: LoadedModel, hook: String, axes: [PatchAxis], ranges: [PatchAxis: [Int]], clean: CacheValue, corrupt: CacheValue,
                           metric: MetricValue, normalize: Bool, range: SourceRange) throws -> Value {
-        let pp: PatchPlan
-        let result: PatchResult
-        do {
-            pp = try PatchPlan(config: m.model.config, activation: hook, axes: axes, ranges: ranges,
-                               clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
-            let started = Date()
-            let r = try executePlan(pp.plan, model: m, range: range)
-            result = try pp.result(r, normalize: normalize)
-            note(String(format: "%@: %d runs in one nnsight session (one job) in %.2f s; Hugging Face weights, process=false",
-                        backend.kind.rawValue, pp.plan.runs.count, Date().timeIntervalSince(started)))
-        } catch TLInterpError.invalidArgument(let msg) {
-            throw TLLangError.at(range, msg)
+        let pp = try planned(range) {
+            try PatchPlan(config: m.model.config, activation: hook, axes: axes, ranges: ranges,
+                          clean: clean.tokens, corrupt: corrupt.tokens, metric: metric.metric)
         }
-        return patchDisplay(result, metric: metric, tokens: clean.strTokens)
+        let r = try executeVerbPlan(pp.plan, verb: "patch", model: m, range: range, detail: "the whole sweep is one job")
+        return patchDisplay(try planned(range) { try pp.result(r, normalize: normalize) }, metric: metric, tokens: clean.strTokens)
     }
 }

@@ -35,15 +35,14 @@ extension Session {
         }
     }
 
-    /// Runs a plan for `verb` and says where it ran.
-    func executeVerbPlan(_ plan: InterventionPlan, verb: String, model m: LoadedModel, range: SourceRange) throws -> PlanResult {
+    /// Runs a plan for `verb` and says where it ran; `detail` says what the worker reduced.
+    func executeVerbPlan(_ plan: InterventionPlan, verb: String, model m: LoadedModel, range: SourceRange,
+                         detail: String? = nil) throws -> PlanResult {
         let started = Date()
-        let r: PlanResult
-        do { r = try executePlan(plan, model: m, range: range) } catch TLInterpError.invalidArgument(let msg) {
-            throw TLLangError.at(range, msg)
-        }
-        note(String(format: "%@: %@ ran as a plan of %d run%@ in one nnsight session in %.2f s; Hugging Face weights, process=false",
-                    backend.kind.rawValue, verb, plan.runs.count, plan.runs.count == 1 ? "" : "s", Date().timeIntervalSince(started)))
+        let r = try planned(range) { try executePlan(plan, model: m, range: range) }
+        note(String(format: "%@: %@ ran as a plan of %d run%@ in one nnsight session in %.2f s%@; Hugging Face weights, process=false",
+                    backend.kind.rawValue, verb, plan.runs.count, plan.runs.count == 1 ? "" : "s", Date().timeIntervalSince(started),
+                    detail.map { " (\($0))" } ?? ""))
         return r
     }
 
