@@ -55,12 +55,9 @@ enum MachineLimits {
     /// (embedding rows for a few tokens are negligible).
     static func streamedWeightBytes(_ model: HookedTransformer) -> Int {
         let w = model.weights
-        var floats = w.wU.count + w.bU.count
-        for l in w.layers {
-            floats += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count
-            floats += l.wOut.count + l.bOut.count + (l.wGate?.count ?? 0)
-        }
-        return floats * 4 + model.halfMatrixBytes  // a 16-bit model's matrices live only in its panels
+        var floats = w.bU.count
+        for l in w.layers { floats += l.bQKV.count + l.bO.count + l.bIn.count + l.bOut.count }
+        return floats * 4 + model.matrixStreamBytes
     }
 
     /// Multiply-adds ×2 of a forward pass on `tokens` positions, counting only the causal half of

@@ -121,14 +121,19 @@ public final class HookedTransformer: @unchecked Sendable {
             blocks.append(block)
             if dtype != .f32 || block.qkv.panelsOnly { weights.layers[l] = weights.layers[l].withoutMatrices() }
         }
-        self.weights = weights
         self.blocks = blocks
         // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
         // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
+        // A Float32 model whose blocks are panels only keeps W_U as panels only too (the same
+        // bytes): read in place, its few-row products walked a row stride of the whole vocabulary
+        // per k, a TLB miss per row, and ran GPT-2 XL's 11-token unembedding at 5 GB/s.
         // A model without weights (configOnly) has an empty W_U.
         let unembedShape = weights.wU.isEmpty ? (0, 0) : (config.dModel, config.dVocab)
         unembedMatrix = WeightMatrix(weights.wU, rows: unembedShape.0, columns: unembedShape.1,
-                                     panels: !weights.wU.isEmpty && dtype == .f32 && roomForPanels, permission: permission)
+                                     panels: !weights.wU.isEmpty && dtype == .f32 && roomForPanels,
+                                     panelsOnly: !weights.wU.isEmpty && blocksAsPanels, permission: permission)
+        if unembedMatrix.panelsOnly { weights.wU = [] }
+        self.weights = weights
     }
 
     /// The weight matrix in `slot`, which every product with the model's weights goes through.
@@ -170,7 +175,7 @@ public final class HookedTransformer: @unchecked Sendable {
                 + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0) + (l.ln1PostW?.count ?? 0) + (l.ln2PostW?.count ?? 0)
                 + (l.qNormW?.count ?? 0) + (l.kNormW?.count ?? 0)
         }
-        return floats * 4 + (blocksArePanelsOnly ? blockPanelBytes : 0)
+        return floats * 4 + (blocksArePanelsOnly ? blockPanelBytes : 0) + (unembedMatrix.panelsOnly ? unembedMatrix.panels!.bytes : 0)
     }
 
     /// Bytes of a 16-bit model's block matrices (their panels, without the padding of a last
@@ -182,7 +187,13 @@ public final class HookedTransformer: @unchecked Sendable {
 
     /// Bytes of the Float32 panels (a Float32 model's second copy of its matrices, and W_U's).
     public var panelBytes: Int {
-        (blocksArePanelsOnly ? 0 : blockPanelBytes) + (unembedMatrix.panels?.bytes ?? 0)
+        (blocksArePanelsOnly ? 0 : blockPanelBytes) + (unembedMatrix.panelsOnly ? 0 : unembedMatrix.panels?.bytes ?? 0)
+    }
+
+    /// Bytes the weight products read in one forward pass: every block matrix and W_U, in the
+    /// form the products stream (Float32, or a 16-bit dtype's panels).
+    public var matrixStreamBytes: Int {
+        (blocks.flatMap(\.all) + [unembedMatrix]).reduce(0) { $0 + $1.rows * $1.columns * ($1.isHalf ? 2 : 4) }
     }
 
     /// Whether the block matrices exist only as panels (16-bit, or Float32 too big for two copies).

@@ -9,7 +9,7 @@ extension HookedTransformer {
         switch key {
         case "embed.W_E": return Tensor(shape: [cfg.dVocab, d], data: weights.wE)
         case "pos_embed.W_pos" where !weights.wPos.isEmpty: return Tensor(shape: [cfg.nCtx, d], data: weights.wPos)
-        case "unembed.W_U": return Tensor(shape: [d, cfg.dVocab], data: weights.wU)
+        case "unembed.W_U": return Tensor(shape: [d, cfg.dVocab], data: unembedMatrix.panelsOnly ? unembedMatrix.float32 : weights.wU)
         case "unembed.b_U": return Tensor(shape: [cfg.dVocab], data: weights.bU)
         case "ln_final.w": return try vector(weights.lnFinalW, key)
         case "ln_final.b": return try vector(weights.lnFinalB, key)
@@ -77,23 +77,22 @@ extension HookedTransformer {
 
     /// Parameters of the checkpoint as Hugging Face counts them (a tied unembedding counts once;
     /// GPT-2 has no unembedding bias). After fold_ln the LayerNorm weights live inside the readers.
+    /// The matrices are counted from their shapes, since a 16-bit model, or a Float32 one too big
+    /// for two copies, keeps them only as panels (its `weights` arrays are empty).
     public var totalParameters: Int {
         let w = weights
-        var n = w.wE.count + w.wPos.count + (config.tieWordEmbeddings ? 0 : w.wU.count)
+        var n = w.wE.count + w.wPos.count + (config.tieWordEmbeddings ? 0 : unembedMatrix.rows * unembedMatrix.columns)
             + (w.lnFinalW?.count ?? 0) + (w.lnFinalB?.count ?? 0)
-        for l in w.layers {
-            n += (l.wGate?.count ?? 0)
-            n += l.wQKV.count + l.bQKV.count + l.wO.count + l.bO.count + l.wIn.count + l.bIn.count + l.wOut.count + l.bOut.count
+        for (l, block) in zip(w.layers, blocks) {
+            n += block.all.reduce(0) { $0 + $1.rows * $1.columns }
+            n += l.bQKV.count + l.bO.count + l.bIn.count + l.bOut.count
             n += (l.ln1W?.count ?? 0) + (l.ln1B?.count ?? 0) + (l.ln2W?.count ?? 0) + (l.ln2B?.count ?? 0)
         }
-        return n + halfMatrixBytes / 2  // a 16-bit model's matrices live only in its panels
+        return n
     }
 
     /// W_U[:, token] — the residual direction of a token's logit (tokens_to_residual_directions).
-    public func unembedDirection(_ token: Int) -> [Float] {
-        let V = config.dVocab
-        return (0..<config.dModel).map { weights.wU[$0 * V + token] }
-    }
+    public func unembedDirection(_ token: Int) -> [Float] { unembedMatrix.column(token) }
 
     /// Σ_{l<layer} (b_O[l] + b_out[l]) (+ b_O[layer] if mlpInput): accumulated_bias.
     public func accumulatedBias(layer: Int, mlpInput: Bool = false, includeMLPBiases: Bool = true) -> [Float] {

@@ -120,15 +120,22 @@ public final class WeightMatrix: Sendable {
         return out
     }
 
+    /// Column j of W [rows] (a token's unembedding direction), from whichever form is kept.
+    public func column(_ j: Int) -> [Float] {
+        if panelsOnly { return panels!.column(j) }
+        return (0..<rows).map { floats[$0 * columns + j] }
+    }
+
     /// x [m, rows] times the listed columns of W only  →  [m, columns.count] (a logit difference's
     /// two tokens, say), one scalar sum per output.
     func product(_ x: Tensor, columns picked: [Int]) -> [Float] {
-        let m = x.count / rows, w = float32
+        let m = x.count / rows
+        let w = picked.map(column)
         var out = [Float](repeating: 0, count: m * picked.count)
         for r in 0..<m {
-            for (c, col) in picked.enumerated() {
+            for c in picked.indices {
                 var s: Float = 0
-                for i in 0..<rows { s += x.data[r * rows + i] * w[i * columns + col] }
+                for i in 0..<rows { s += x.data[r * rows + i] * w[c][i] }
                 out[r * picked.count + c] = s
             }
         }
@@ -159,10 +166,9 @@ public final class WeightMatrix: Sendable {
     /// out[0..<rows] += g · W[:, picked]ᵀ for one row g [picked.count] (a gradient seeded at a few
     /// logits), column by column, one scalar update per output.
     func addTransposed(columns picked: [Int], _ g: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>) {
-        let w = float32
         for (c, col) in picked.enumerated() {
-            let gv = g[c]
-            for j in 0..<rows { out[j] += gv * w[j * columns + col] }
+            let gv = g[c], w = column(col)
+            for j in 0..<rows { out[j] += gv * w[j] }
         }
     }
 

@@ -88,6 +88,15 @@ public struct PackedMatrix: Sendable {
         }
     }
 
+    /// Column j of W [rows] (one 64-float lane of every row of panel j / 64): a token's unembedding
+    /// direction, read without unpacking the matrix.
+    public func column(_ j: Int) -> [Float] {
+        precondition(j >= 0 && j < columns, "column \(j) of a matrix with \(columns) columns")
+        let base = (j / 64) * rows * 64 + j % 64
+        guard let format = dtype.halfFormat else { return (0..<rows).map { panels[base + $0 * 64] } }
+        return (0..<rows).map { tlk_half_to_float(format, halfPanels[base + $0 * 64]) }
+    }
+
     /// One panel range of the product, on the Float32 or 16-bit kernel.
     private func kernel(_ m: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ f: UnsafePointer<Float>?, _ h: UnsafePointer<UInt16>?,
                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ p0: Int, _ p1: Int) {

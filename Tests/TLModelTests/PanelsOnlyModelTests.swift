@@ -18,7 +18,16 @@ final class PanelsOnlyModelTests: XCTestCase {
             XCTAssertFalse(both.blocksArePanelsOnly, name)
             XCTAssertTrue(only.blocksArePanelsOnly, name)
             XCTAssertTrue(only.weights.layers.allSatisfy { $0.wQKV.isEmpty && $0.wOut.isEmpty }, "\(name): no row-major block matrices")
-            XCTAssertEqual(only.panelBytes, only.unembedMatrix.panels?.bytes ?? 0, name)
+            // W_U too is panels only (no second copy of it either), and everything that reads it
+            // reads the same numbers: the parameter, a token's direction, the parameter count.
+            XCTAssertTrue(only.unembedMatrix.panelsOnly && only.weights.wU.isEmpty, "\(name): W_U as panels only")
+            XCTAssertEqual(only.panelBytes, 0, name)
+            XCTAssertEqual(try only.parameter("unembed.W_U"), try both.parameter("unembed.W_U"), name)
+            for token in [0, 63, 64, both.config.dVocab - 1] {
+                XCTAssertEqual(only.unembedDirection(token), both.unembedDirection(token), "\(name) token \(token)")
+            }
+            XCTAssertEqual(only.totalParameters, both.totalParameters, name)
+            XCTAssertEqual(only.matrixStreamBytes, both.matrixStreamBytes, name)
             for l in 0..<both.config.nLayers {
                 XCTAssertEqual(only.floatLayer(l).wQKV, both.floatLayer(l).wQKV, "\(name) layer \(l)")
                 XCTAssertEqual(only.floatLayer(l).wOut, both.floatLayer(l).wOut, "\(name) layer \(l)")
@@ -32,6 +41,14 @@ final class PanelsOnlyModelTests: XCTestCase {
                 let tolerance: Float = length <= PackedMatrix.maxRows ? 0 : 1e-4
                 XCTAssertLessThanOrEqual(a.maxAbsDifference(b), tolerance * max(1, b.data.map(abs).max()!), "\(name) logits, \(length) tokens")
                 XCTAssertEqual(cacheA.keys, cacheB.keys)
+                // A metric's few logits (a logit difference) read W_U's columns from the panels.
+                let picked = [3, V - 2]
+                var options = RunOptions()
+                options.logitTokens = picked
+                let logitsA = try only.run(tokens: tokens, options: options).logits!
+                let logitsB = try both.run(tokens: tokens, options: options).logits!
+                XCTAssertLessThanOrEqual(logitsA.maxAbsDifference(logitsB), tolerance * max(1, logitsB.data.map(abs).max()!),
+                                         "\(name) picked logits, \(length) tokens")
             }
         }
     }

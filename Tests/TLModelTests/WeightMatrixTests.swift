@@ -71,6 +71,14 @@ final class WeightMatrixTests: XCTestCase {
         let only = matrix(panelsOnly: true)
         XCTAssertTrue(only.floats.isEmpty && only.panelsOnly, "panelsOnly keeps no row-major copy")
         XCTAssertEqual(only.float32, float.float32)
+        // A single column (a token's unembedding direction) from each form, without unpacking.
+        for j in [0, 1, 63, 64, columns - 1] {
+            let expected = (0..<rows).map { float.float32[$0 * columns + j] }
+            XCTAssertEqual(float.column(j), expected, "column \(j), Float32")
+            XCTAssertEqual(only.column(j), expected, "column \(j), panels only")
+            let half = matrix(dtype: .bf16)
+            XCTAssertEqual(half.column(j), (0..<rows).map { half.float32[$0 * columns + j] }, "column \(j), bf16 panels")
+        }
         EngineContext.current.with { $0.kernels.packedMaxRows = 8 }.run {
             for m in [1, 5, 200] { checkFullWidth(only, m: m, route: .panels, tolerance: 1e-6, "Float32 panels only") }
         }

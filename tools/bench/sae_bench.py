@@ -24,6 +24,11 @@ import os
 import subprocess
 import tempfile
 
+# torch's OpenMP threads spin between parallel regions by default, which on a 2-vCPU host that also
+# runs tlsh's process slows SAELens several-fold (scaling.py's finding); every benchmark here runs
+# the reference engines PASSIVE. libgomp reads this when torch loads, so it is set before the import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import torch
 
 from reference import lcg_tokens, median_time  # the same ids and timing as the engine benchmark

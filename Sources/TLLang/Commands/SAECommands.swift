@@ -150,8 +150,7 @@ extension Session {
         var effect: Tensor?
         if cfg.dOut == m.model.config.dModel, !cfg.reshapeHookZ {
             let dir = Tensor(shape: [1, cfg.dOut], data: s.sae.decoderDirection(f))
-            let wU = Tensor(shape: [m.model.config.dModel, m.model.config.dVocab], data: m.model.weights.wU)
-            effect = try dir.matmul(wU).reshaped([-1])
+            effect = m.model.matrix(.unembed).product(dir, plus: nil, shape: [m.model.config.dVocab])
         }
         return value(of: FeatureDescription(lines: lines, feature: f, effect: effect, k: k, tokenString: { m.strTokens([$0])[0] }))
     }
