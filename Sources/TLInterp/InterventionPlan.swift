@@ -16,13 +16,27 @@ public struct InterventionPlan: Sendable {
         public var positions: [Int]?
         public var columns: [Int]?
         public var keep: Bool
-        // Server-side reductions (PlanReductions.swift): the result's name when one run reads a
-        // hook twice, and what to compute from the read before sending it back.
+        /// The result's name when one run reads a hook twice.
         public var key: String? = nil
-        public var reduce: Reduction? = nil
-        /// A summary computed where the model runs, sent back instead of the activation
-        /// (PlanSummary.swift: projections for dla, pattern sums for head scores).
-        public var summary: Summary? = nil
+        /// What is computed from the read where the model runs and sent back instead of the
+        /// activation: a reduction (PlanReductions.swift: the lens's decode, log-softmax, top k,
+        /// picked columns) or a summary (PlanSummary.swift: projections for dla, pattern sums for
+        /// head scores). One or the other, never both: the type keeps them apart.
+        public enum Processing: Sendable, Equatable {
+            case reduce(Reduction)
+            case summary(Summary)
+        }
+        public var processing: Processing? = nil
+        /// The reduction, if the read has one (setting it replaces a summary).
+        public var reduce: Reduction? {
+            get { if case .reduce(let r)? = processing { return r } else { return nil } }
+            set { processing = newValue.map(Processing.reduce) }
+        }
+        /// The summary, if the read has one (setting it replaces a reduction).
+        public var summary: Summary? {
+            get { if case .summary(let s)? = processing { return s } else { return nil } }
+            set { processing = newValue.map(Processing.summary) }
+        }
         public init(_ hook: String, positions: [Int]? = nil, columns: [Int]? = nil, keep: Bool = true) {
             self.hook = hook; self.positions = positions; self.columns = columns; self.keep = keep
         }
@@ -84,7 +98,7 @@ public struct InterventionPlan: Sendable {
                 guard j >= 0 && j < i else {
                     throw TLInterpError.invalidArgument("run \(i): a write can only use a read of an earlier run, not run \(j)")
                 }
-                guard runs[j].reads.contains(where: { $0.name == hook && $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.reduce == nil && $0.summary == nil }) else {
+                guard runs[j].reads.contains(where: { $0.name == hook && $0.hook == hook && $0.positions == nil && $0.columns == nil && $0.processing == nil }) else {
                     throw TLInterpError.invalidArgument("run \(i): run \(j) does not read the whole of \(hook)")
                 }
             }

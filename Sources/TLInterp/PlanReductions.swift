@@ -107,9 +107,6 @@ extension InterventionPlan {
             guard names.insert(r.name).inserted else {
                 throw TLInterpError.invalidArgument("run \(i) reads two values named \(r.name); give one a key")
             }
-            guard r.reduce == nil || r.summary == nil else {
-                throw TLInterpError.invalidArgument("run \(i): the read of \(r.name) has both a reduction and a summary; a read takes one")
-            }
         }
         if let g = run.generate {
             guard run.reads.isEmpty else { throw TLInterpError.invalidArgument("run \(i): a generation run reads nothing; its result is the new tokens") }

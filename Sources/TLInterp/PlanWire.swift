@@ -52,8 +52,11 @@ public enum PlanWire {
                          if let p = r.positions { o.append(("positions", .numbers(p))) }
                          if let c = r.columns { o.append(("columns", .numbers(c))) }
                          if let k = r.key { o.append(("key", .string(k))) }
-                         if let red = r.reduce { o.append(("reduce", encode(red))) }
-                         if let s = r.summary { o.append(("summary", s.json)) }
+                         switch r.processing {
+                         case .reduce(let red)?: o.append(("reduce", encode(red)))
+                         case .summary(let s)?: o.append(("summary", s.json))
+                         case nil: break
+                         }
                          return .object(o)
                      })),
                      ("writes", .array(run.writes.map { w in
