@@ -4,6 +4,7 @@
 // software prefetch a few rows ahead because consecutive B rows are a full row stride apart.
 #include "TLKernels.h"
 #include "vec.h"
+#include "fewrows.h"
 
 enum { MR_MAX = 6, PREFETCH_ROWS = 16, NV_MAX = 16 };
 
@@ -135,57 +136,16 @@ void tlk_gemm_nn(size_t m, size_t n, size_t k, const float *a, size_t lda, const
 /// panel of the worker's range streams past it once.
 enum { PACKED_ROW_BLOCK = 96 };
 
-/// Few-row packed products without AVX-512 (3–12 rows: short prompts, patched runs, the last
-/// positions of a sweep). There the weights stream from memory once and the arithmetic is small,
-/// so what matters is that the two overlap. Worked strip by strip over the whole k, the first
-/// strip reads every fourth line of the panel and finishes long before the panel has arrived,
-/// then the other strips compute from cache while the memory bus idles (6–11-row products ran at
-/// 7–9 GB/s, against 19 GB/s for one row). Here each panel is instead worked FEW_KC rows of k at
-/// a time — all four strips and both row blocks on those 2 KB before moving on — with the
-/// accumulators parked in a small L1 buffer between chunks, and each strip prefetching its own
-/// lines FEW_PREFETCH_ROWS rows ahead (into the next panel at the end, which lies right after).
-/// The fetches are spread evenly over the arithmetic and the demand stream moves steadily
-/// forward. Single-thread, GPT-2 XL's layer shapes from memory: 11 rows 40 → 50 GFLOP/s, 6 rows
-/// 28 → 39, 3 rows 12.6 → 17; 16 rows gained nothing, so larger blocks keep the strips. Every
-/// output is the same k-ascending FMA chain, so results are bit-identical to the strips.
-enum { FEW_ROWS_MAX = 12, FEW_KC = 8, FEW_PREFETCH_ROWS = 64 };
-
-TLK_INLINE void few_rows_strip(const int MR, int prefetch, size_t i0, size_t i1, const float *a, size_t lda,
-                               const float *strip, float *acc) {
-    v16 t[MR_MAX];
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) t[r] = load16(acc + 16 * r);
-    for (size_t i = i0; i < i1; i++) {
-        const float *brow = strip + i * 64;
-        if (prefetch) __builtin_prefetch(brow + FEW_PREFETCH_ROWS * 64);
-        v16 bv = load16(brow);
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) t[r] += splat16(a[r * lda + i]) * bv;
-    }
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) store16(acc + 16 * r, t[r]);
-}
-
+/// Few-row packed products without AVX-512 (3–12 rows): see fewrows.h.
 TLK_INLINE void few_rows_panel(size_t m, size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc) {
-    float acc[4][FEW_ROWS_MAX][16];  // [strip][row][column within the strip]
+    float acc[4][FEW_ROWS_MAX][16];
     memset(acc, 0, sizeof acc);
     for (size_t i0 = 0; i0 < k; i0 += FEW_KC) {
-        size_t i1 = i0 + FEW_KC < k ? i0 + FEW_KC : k;
-        for (int s = 0; s < 4; s++)
-            for (size_t r = 0; r < m; r += MR_MAX) {
-                size_t rows = m - r < MR_MAX ? m - r : MR_MAX;
-                const float *ar = a + r * lda, *strip = panel + 16 * s;
-                float *at = &acc[s][r][0];
-                // The first row block prefetches; the second finds the lines in L1.
-                switch (rows) {
-                case 6: few_rows_strip(6, r == 0, i0, i1, ar, lda, strip, at); break;
-                case 5: few_rows_strip(5, r == 0, i0, i1, ar, lda, strip, at); break;
-                case 4: few_rows_strip(4, r == 0, i0, i1, ar, lda, strip, at); break;
-                case 3: few_rows_strip(3, r == 0, i0, i1, ar, lda, strip, at); break;
-                case 2: few_rows_strip(2, r == 0, i0, i1, ar, lda, strip, at); break;
-                default: few_rows_strip(1, r == 0, i0, i1, ar, lda, strip, at); break;
-                }
-            }
+        size_t n = i0 + FEW_KC < k ? FEW_KC : k - i0;
+        // The panel itself is the chunk (64 floats a row); its strips prefetch their own lines.
+        few_rows_chunk(m, n, a + i0, lda, panel + i0 * 64, 1, acc);
     }
-    for (size_t r = 0; r < m; r++)
-        for (int s = 0; s < 4; s++) memcpy(c + r * ldc + 16 * s, &acc[s][r][0], 16 * sizeof(float));
+    few_rows_store(m, acc, c, ldc);
 }
 
 TLK_CLONES

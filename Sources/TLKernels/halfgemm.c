@@ -6,6 +6,7 @@
 // without needing the F16C instructions.
 #include "TLKernels.h"
 #include "vec.h"
+#include "fewrows.h"
 #include <stdlib.h>
 
 typedef uint32_t v16u __attribute__((vector_size(64)));
@@ -131,8 +132,38 @@ static float *widened_panel(size_t k) {
     return panel;
 }
 
+/// Few rows without AVX-512 (fewrows.h): each chunk of FEW_KC panel rows is widened into a 2 KB
+/// Float32 scratch in L1 (prefetching the 16-bit rows FEW_PREFETCH_ROWS ahead), then worked by
+/// the Float32 strips. Without AVX-512 the 6 × 64 half tile needs 48 ymm accumulators and spills.
+TLK_INLINE void few_rows_half_panel(const int fmt, size_t m, size_t k, const float *a, size_t lda, const uint16_t *panel,
+                                   float *c, size_t ldc) {
+    float acc[4][FEW_ROWS_MAX][16];
+    float chunk[FEW_KC * 64];
+    memset(acc, 0, sizeof acc);
+    for (size_t i0 = 0; i0 < k; i0 += FEW_KC) {
+        size_t n = i0 + FEW_KC < k ? FEW_KC : k - i0;
+        const uint16_t *rows = panel + i0 * 64;
+        for (size_t i = 0; i < n; i++) {
+            __builtin_prefetch(rows + (i + FEW_PREFETCH_ROWS) * 64);       // a 128-byte row: two lines
+            __builtin_prefetch(rows + (i + FEW_PREFETCH_ROWS) * 64 + 32);
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) {
+                v16 f;
+                widen16(fmt, rows + i * 64 + 16 * v, &f);
+                store16(chunk + i * 64 + 16 * v, f);
+            }
+        }
+        few_rows_chunk(m, n, a + i0, lda, chunk, 0, acc);
+    }
+    few_rows_store(m, acc, c, ldc);
+}
+
 TLK_INLINE void gemm_half(const int fmt, size_t m, size_t k, const float *a, size_t lda, const uint16_t *packed,
                           float *c, size_t ldc, size_t panel_begin, size_t panel_end) {
+    if (!tlk_wide_tiles() && m >= 3 && m <= FEW_ROWS_MAX) {
+        for (size_t p = panel_begin; p < panel_end; p++)
+            few_rows_half_panel(fmt, m, k, a, lda, packed + p * k * 64, c + p * 64, ldc);
+        return;
+    }
     // Few rows: widen each panel row inside the tile (the panel is read once or twice). More rows:
     // widen the panel once into a Float32 scratch panel that every row tile then reads from cache,
     // so the widening is not repeated per 6-row tile.

@@ -122,16 +122,16 @@ public final class HookedTransformer: @unchecked Sendable {
             if dtype != .f32 || block.qkv.panelsOnly { weights.layers[l] = weights.layers[l].withoutMatrices() }
         }
         self.blocks = blocks
-        // W_U stays Float32 in every dtype (its logits feed every analysis). A 16-bit model skips
-        // its Float32 panels (2.1 GB for Llama-3's vocabulary): its products read W_U in place.
-        // A Float32 model whose blocks are panels only keeps W_U as panels only too (the same
-        // bytes): read in place, its few-row products walked a row stride of the whole vocabulary
-        // per k, a TLB miss per row, and ran GPT-2 XL's 11-token unembedding at 5 GB/s.
-        // A model without weights (configOnly) has an empty W_U.
+        // W_U stays Float32 in every dtype (its logits feed every analysis). A model with no room
+        // for a second copy — a 16-bit one (2.1 GB of W_U for Llama-3's vocabulary), or a Float32
+        // one whose blocks are panels only — keeps W_U's Float32 panels alone (the same bytes):
+        // read in place, its few-row products walked a row stride of the whole vocabulary per k, a
+        // TLB miss per row, and ran GPT-2 XL's 11-token unembedding at 5 GB/s (31% of a bf16
+        // Llama-3.2-1B-shaped 11-token forward). A model without weights (configOnly) has none.
         let unembedShape = weights.wU.isEmpty ? (0, 0) : (config.dModel, config.dVocab)
         unembedMatrix = WeightMatrix(weights.wU, rows: unembedShape.0, columns: unembedShape.1,
                                      panels: !weights.wU.isEmpty && dtype == .f32 && roomForPanels,
-                                     panelsOnly: !weights.wU.isEmpty && blocksAsPanels, permission: permission)
+                                     panelsOnly: !weights.wU.isEmpty && (blocksAsPanels || dtype != .f32), permission: permission)
         if unembedMatrix.panelsOnly { weights.wU = [] }
         self.weights = weights
     }

@@ -167,23 +167,26 @@ extension PackedMatrixTests {
         // one-row tile, the 2-row wide tile, the k-chunked few-row path for 3–12 rows, the 6-row
         // strips beyond), so a row's product never depends on how many rows came with it: what
         // makes a KV-cached token equal the same position of a full forward, bit for bit.
-        // k = 203 leaves a partial chunk; 130 columns a zero-padded last panel.
+        // The same for 16-bit panels (each chunk widened, then the Float32 strips). k = 203 leaves
+        // a partial chunk; 130 columns a zero-padded last panel.
         let k = 203, n = 130
         let w = pseudoRandom(k * n, seed: 41)
-        guard let packed = PackedMatrix(w, rows: k, columns: n) else { return XCTFail("packing turned off") }
-        func product(_ rows: [Float], m: Int) -> [Float] {
-            var c = [Float](repeating: 0, count: m * n)
-            rows.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
-                packed.multiply(m: m, a: ap.baseAddress!, lda: k, c: cp.baseAddress!, ldc: n)
-            } }
-            return c
-        }
-        for m in 1...14 {
-            let a = pseudoRandom(m * k, seed: UInt64(40 + m))
-            let together = product(a, m: m)
-            for r in 0..<m {
-                let alone = product(Array(a[(r * k)..<((r + 1) * k)]), m: 1)
-                XCTAssertEqual(Array(together[(r * n)..<((r + 1) * n)]), alone, "row \(r) of \(m)")
+        for dtype in [WeightDType.f32, .bf16, .f16] {
+            guard let packed = PackedMatrix(w, rows: k, columns: n, dtype: dtype) else { return XCTFail("packing turned off") }
+            func product(_ rows: [Float], m: Int) -> [Float] {
+                var c = [Float](repeating: 0, count: m * n)
+                rows.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
+                    packed.multiply(m: m, a: ap.baseAddress!, lda: k, c: cp.baseAddress!, ldc: n)
+                } }
+                return c
+            }
+            for m in 1...14 {
+                let a = pseudoRandom(m * k, seed: UInt64(40 + m))
+                let together = product(a, m: m)
+                for r in 0..<m {
+                    let alone = product(Array(a[(r * k)..<((r + 1) * k)]), m: 1)
+                    XCTAssertEqual(Array(together[(r * n)..<((r + 1) * n)]), alone, "\(dtype): row \(r) of \(m)")
+                }
             }
         }
     }
